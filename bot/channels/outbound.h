@@ -1,0 +1,38 @@
+// Channel dispatch for outbound messages: the conversation speaks OutboundMessage, each channel
+// adapter turns it into its provider's request bodies.
+#ifndef BOT_CHANNELS_OUTBOUND_H_
+#define BOT_CHANNELS_OUTBOUND_H_
+
+#include <string>
+#include <string_view>
+#include <vector>
+
+#include "bot/core/message.h"
+
+namespace bot::channels {
+
+std::vector<std::string> FormatOutbound(Channel channel, const OutboundMessage& message, const std::string& recipient);
+
+// A list or buttons message as plain numbered text, for channels or states that cannot show it.
+std::string AsNumberedText(const OutboundMessage& message);
+
+struct SendOutcome {
+  enum class Kind { kSent, kRetry, kFailed };
+  Kind kind = Kind::kFailed;
+  std::string message_id;
+  int error_code = 0;
+  std::string error;  // "131047: Re-engagement message" for logs and officers
+};
+
+// How a provider's answer to a send request must be handled (Graph API errors are the same
+// shape for WhatsApp and Messenger). Throttling (HTTP 429, codes 4, 613, 80007, 130429, 131048,
+// 131056) and server errors are retried; 131047 (outside the 24-hour window) and other client
+// errors fail for good.
+SendOutcome ClassifySendResponse(bool network_error, int http_status, std::string_view body);
+
+// JSON nesting deeper than `max_depth` (arrays/objects), checked before parsing untrusted bodies.
+bool JsonDepthExceeds(std::string_view body, int max_depth);
+
+}  // namespace bot::channels
+
+#endif  // BOT_CHANNELS_OUTBOUND_H_

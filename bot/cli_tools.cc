@@ -1,0 +1,222 @@
+// classify, eval, backup and restore: thin shells over the intent engine and the store.
+#include "bot/cli_tools.h"
+
+#include <cmath>
+#include <cstdio>
+#include <filesystem>
+#include <fstream>
+#include <iostream>
+#include <map>
+#include <set>
+
+#include <nlohmann/json.hpp>
+
+#include "bot/content/content.h"
+#include "db/sqlite_store.h"
+
+namespace bot::cli {
+namespace {
+
+using json = nlohmann::json;
+
+std::shared_ptr<const content::Snapshot> LoadSnapshot(const std::string& dir) {
+  auto doc = content::LoadLocalesDirectory(dir);
+  if (!doc.ok()) {
+    std::cerr << "rahnama: " << doc.status().message() << "\n";
+    return nullptr;
+  }
+  auto s = content::Snapshot::Build(std::move(*doc), 0);
+  if (!s.ok()) {
+    std::cerr << "rahnama: content in " << dir << " does not compile: " << s.status().message() << "\n";
+    return nullptr;
+  }
+  return *s;
+}
+
+}  // namespace
+
+int Classify(const ClassifyOptions& o) {
+  auto snapshot = LoadSnapshot(o.locales_dir);
+  if (!snapshot) return 2;
+  const auto& c = snapshot->classifier();
+  if (o.jsonl) {
+    std::string line;
+    int bad = 0;
+    while (std::getline(std::cin, line)) {
+      if (line.empty()) continue;
+      json in = json::parse(line, nullptr, false);
+      if (!in.is_object() || !in.contains("text") || !in["text"].is_string()) {
+        std::cout << json{{"error", "each line must be a JSON object with a string \"text\""},
+                          {"id", in.is_object() && in.contains("id") ? in["id"] : json(nullptr)}}
+                         .dump()
+                  << "\n";
+        ++bad;
+        continue;
+      }
+      json out = intents::ToJson(c.Classify(in["text"].get<std::string>()));
+      out["id"] = in.contains("id") ? in["id"] : json(nullptr);
+      std::cout << out.dump() << "\n";
+    }
+    return bad == 0 ? 0 : 1;
+  }
+  std::string text;
+  for (const auto& w : o.words) text += (text.empty() ? "" : " ") + w;
+  if (text.empty()) {
+    std::cerr << "rahnama classify: give a message text, or --jsonl to read JSON lines on stdin\n";
+    return 2;
+  }
+  intents::Explanation ex;
+  auto d = c.Classify(text, o.explain ? &ex : nullptr);
+  json out = intents::ToJson(d);
+  if (o.explain) out["explanation"] = intents::ToJson(ex);
+  std::cout << out.dump(o.explain ? 2 : -1) << "\n";
+  return 0;
+}
+
+int Eval(const EvalOptions& o) {
+  auto snapshot = LoadSnapshot(o.locales_dir);
+  if (!snapshot) return 2;
+  std::ifstream in(o.file);
+  if (!in) {
+    std::cerr << "rahnama eval: cannot read " << o.file << "\n";
+    return 2;
+  }
+  struct Counts {
+    int tp = 0, fp = 0, fn = 0;
+  };
+  std::map<std::string, Counts> per_intent;
+  std::map<std::string, std::pair<int, int>> lang_acc;  // lang → (correct, total)
+  std::map<std::pair<std::string, std::string>, int> confusions;
+  int total = 0, correct = 0, urgent_tp = 0, urgent_fp = 0, urgent_fn = 0, line_no = 0;
+  std::vector<std::string> errors;
+  std::string line;
+  while (std::getline(in, line)) {
+    ++line_no;
+    if (line.empty()) continue;
+    json j = json::parse(line, nullptr, false);
+    if (!j.is_object() || !j.contains("text") || !j["text"].is_string() || !j.contains("intent") || !j["intent"].is_string()) {
+      std::cerr << "rahnama eval: " << o.file << ":" << line_no << ": need {\"text\", \"intent\"}\n";
+      return 2;
+    }
+    const std::string text = j["text"], want = j["intent"];
+    auto d = snapshot->classifier().Classify(text);
+    ++total;
+    if (d.intent == want) {
+      ++correct;
+      ++per_intent[want].tp;
+    } else {
+      ++per_intent[want].fn;
+      ++per_intent[d.intent].fp;
+      ++confusions[{want, d.intent}];
+      if (o.show_errors) errors.push_back(want + " → " + d.intent + (d.urgent ? " (urgent)" : "") + "\t" + text);
+    }
+    const bool want_urgent = j.contains("urgent") && j["urgent"].is_boolean() ? j["urgent"].get<bool>() : false;
+    if (want_urgent && d.urgent) ++urgent_tp;
+    if (!want_urgent && d.urgent) ++urgent_fp;
+    if (want_urgent && !d.urgent) ++urgent_fn;
+    if (j.contains("language") && j["language"].is_string()) {
+      auto& [ok, n] = lang_acc[j["language"].get<std::string>()];
+      ++n;
+      if (d.language == j["language"].get<std::string>()) ++ok;
+    }
+  }
+  if (total == 0) {
+    std::cerr << "rahnama eval: " << o.file << " has no examples\n";
+    return 2;
+  }
+  auto pct = [](double a, double b) { return b == 0 ? 100.0 : 100.0 * a / b; };
+  std::printf("%-26s %9s %9s %6s\n", "intent", "precision", "recall", "n");
+  for (const auto& [intent, c] : per_intent) {
+    if (c.tp + c.fn == 0 && c.fp == 0) continue;
+    std::printf("%-26s %8.1f%% %8.1f%% %6d\n", intent.c_str(), pct(c.tp, c.tp + c.fp), pct(c.tp, c.tp + c.fn), c.tp + c.fn);
+  }
+  int lang_ok = 0, lang_n = 0;
+  std::printf("\nlanguage accuracy:\n");
+  for (const auto& [lang, v] : lang_acc) {
+    std::printf("  %-4s %6.1f%% (%d/%d)\n", lang.c_str(), pct(v.first, v.second), v.first, v.second);
+    lang_ok += v.first;
+    lang_n += v.second;
+  }
+  const double intent_accuracy = pct(correct, total);
+  const double urgent_recall = pct(urgent_tp, urgent_tp + urgent_fn);
+  const double urgent_precision = pct(urgent_tp, urgent_tp + urgent_fp);
+  const double language_accuracy = pct(lang_ok, lang_n);
+  std::vector<std::pair<int, std::pair<std::string, std::string>>> top;
+  for (const auto& [k, v] : confusions) top.push_back({v, k});
+  std::sort(top.rbegin(), top.rend());
+  std::printf("\nconfusions (expected → got):\n");
+  for (size_t i = 0; i < top.size() && i < 15; ++i)
+    std::printf("  %3d  %s → %s\n", top[i].first, top[i].second.first.c_str(), top[i].second.second.c_str());
+  for (const auto& e : errors) std::printf("  ✗ %s\n", e.c_str());
+  std::printf("\nmessages: %d\nintent accuracy: %.1f%%\nlanguage accuracy: %.1f%%\nurgent recall: %.1f%% (%d/%d)\n"
+              "urgent precision: %.1f%% (%d/%d)\n",
+              total, intent_accuracy, language_accuracy, urgent_recall, urgent_tp, urgent_tp + urgent_fn,
+              urgent_precision, urgent_tp, urgent_tp + urgent_fp);
+  int failed = 0;
+  auto check = [&](const char* name, double got, double want) {
+    if (want > 0 && got + 1e-9 < want) {
+      std::printf("FAIL: %s %.1f%% is below the threshold %.1f%%\n", name, got, want);
+      ++failed;
+    }
+  };
+  check("intent accuracy", intent_accuracy, o.min_intent_accuracy);
+  check("urgent recall", urgent_recall, o.min_urgent_recall);
+  check("urgent precision", urgent_precision, o.min_urgent_precision);
+  check("language accuracy", language_accuracy, o.min_language_accuracy);
+  return failed == 0 ? 0 : 1;
+}
+
+int Backup(const std::string& db_path, const std::string& to) {
+  if (!std::filesystem::exists(db_path)) {
+    std::cerr << "rahnama backup: no database at " << db_path << "\n";
+    return 2;
+  }
+  db::SqliteStore::Options so;
+  so.path = db_path;
+  auto store = db::SqliteStore::Open(so);
+  if (!store.ok()) {
+    std::cerr << "rahnama backup: " << store.status().message() << "\n";
+    return 1;
+  }
+  const std::string tmp = to + ".partial";
+  std::filesystem::remove(tmp);
+  Status s = (*store)->Backup(tmp);
+  if (!s.ok()) {
+    std::cerr << "rahnama backup: " << s.message() << "\n";
+    std::filesystem::remove(tmp);
+    return 1;
+  }
+  std::filesystem::rename(tmp, to);  // a backup file is complete or absent
+  std::cout << "backed up " << db_path << " to " << to << "\n";
+  return 0;
+}
+
+int Restore(const std::string& from, const std::string& db_path) {
+  if (!std::filesystem::exists(from)) {
+    std::cerr << "rahnama restore: no backup at " << from << "\n";
+    return 2;
+  }
+  {
+    db::SqliteStore::Options so;
+    so.path = from;
+    auto check = db::SqliteStore::Open(so);  // integrity check + migrations on the copy
+    if (!check.ok()) {
+      std::cerr << "rahnama restore: " << from << " is not a usable backup: " << check.status().message() << "\n";
+      return 1;
+    }
+  }
+  // Refuse to restore under a running server: its WAL would be out of step with the new file.
+  for (const char* suffix : {"-wal", "-shm"}) std::filesystem::remove(db_path + suffix);
+  std::error_code ec;
+  std::filesystem::create_directories(std::filesystem::path(db_path).parent_path(), ec);
+  std::filesystem::copy_file(from, db_path + ".restoring", std::filesystem::copy_options::overwrite_existing, ec);
+  if (ec) {
+    std::cerr << "rahnama restore: " << ec.message() << "\n";
+    return 1;
+  }
+  std::filesystem::rename(db_path + ".restoring", db_path);
+  std::cout << "restored " << from << " to " << db_path << "\n";
+  return 0;
+}
+
+}  // namespace bot::cli

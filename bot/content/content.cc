@@ -1,0 +1,315 @@
+// Content snapshot: loading locales/, resolving placeholders, menus and validation.
+#include "bot/content/content.h"
+
+#include <filesystem>
+#include <fstream>
+#include <regex>
+#include <set>
+#include <sstream>
+
+#include "intents/normalizer.h"
+
+namespace bot::content {
+namespace {
+
+using json = nlohmann::json;
+namespace fs = std::filesystem;
+
+Result<json> ReadJsonFile(const fs::path& path) {
+  std::ifstream in(path);
+  if (!in) return Status::NotFound("cannot read " + path.string());
+  std::stringstream ss;
+  ss << in.rdbuf();
+  json j = json::parse(ss.str(), nullptr, false);
+  if (j.is_discarded()) return Status::InvalidArgument(path.string() + " is not valid JSON");
+  return j;
+}
+
+const json& Get(const json& j, const std::string& key) {
+  static const json kNull;
+  if (!j.is_object()) return kNull;
+  auto it = j.find(key);
+  return it == j.end() ? kNull : *it;
+}
+
+std::string StrOr(const json& j, const std::string& key, const std::string& fallback = "") {
+  const json& v = Get(j, key);
+  return v.is_string() ? v.get<std::string>() : fallback;
+}
+
+// Placeholders are {name} or {contact.id} / {fact.id}: letters, digits, _ and one dot.
+const std::regex& PlaceholderPattern() {
+  static const std::regex re(R"(\{([A-Za-z_][A-Za-z0-9_]*(?:\.[A-Za-z0-9_]+)?)\})");
+  return re;
+}
+
+const std::set<std::string> kRuntimeVars = {"partner", "sla", "menu", "date", "number", "queue"};
+
+}  // namespace
+
+Result<json> LoadLocalesDirectory(const std::string& dir) {
+  const fs::path root(dir);
+  json doc = json::object();
+  for (const char* name : {"intents", "sources", "facts", "lexicon", "engine"}) {
+    auto j = ReadJsonFile(root / (std::string(name) + ".json"));
+    if (!j.ok()) {
+      if (std::string(name) == "intents") return j.status();
+      doc[name] = std::string(name) == "lexicon" || std::string(name) == "engine" ? json::object() : json::array();
+      continue;
+    }
+    const json& v = Get(*j, name);
+    doc[name] = v.is_null() ? *j : v;
+  }
+  doc["answers"] = json::object();
+  doc["messages"] = json::object();
+  doc["rules"] = json::array();
+  for (const auto& lang : kLanguages) {
+    const fs::path ldir = root / lang;
+    if (auto a = ReadJsonFile(ldir / "answers.json"); a.ok()) {
+      doc["answers"][lang] = Get(*a, "answers");
+    } else if (a.status().code() != StatusCode::kNotFound) {
+      return a.status();
+    }
+    if (auto m = ReadJsonFile(ldir / "messages.json"); m.ok()) {
+      json entry = *m;
+      entry.erase("language");
+      doc["messages"][lang] = entry;
+    } else if (m.status().code() != StatusCode::kNotFound) {
+      return m.status();
+    }
+    if (auto r = ReadJsonFile(ldir / "rules.json"); r.ok()) {
+      const json& rules = Get(*r, "rules");
+      if (!rules.is_array()) return Status::InvalidArgument((ldir / "rules.json").string() + ": \"rules\" must be a list");
+      for (json rule : rules) {
+        if (rule.is_object() && !rule.contains("language")) rule["language"] = lang;
+        doc["rules"].push_back(rule);
+      }
+    } else if (r.status().code() != StatusCode::kNotFound) {
+      return r.status();
+    }
+  }
+  // Shared rules (modifiers and the like) that belong to no one language.
+  if (auto r = ReadJsonFile(root / "rules.json"); r.ok()) {
+    for (const json& rule : Get(*r, "rules")) doc["rules"].push_back(rule);
+  }
+  return doc;
+}
+
+Result<std::shared_ptr<const Snapshot>> Snapshot::Build(json document, int64_t version) {
+  auto classifier = intents::Classifier::Build(document);
+  if (!classifier.ok()) return classifier.status();
+  std::shared_ptr<Snapshot> s(new Snapshot());
+  s->document_ = std::move(document);
+  s->version_ = version;
+  s->classifier_ = *classifier;
+  const json& messages = Get(s->document_, "messages");
+  if (messages.is_object()) {
+    for (const auto& [lang, entry] : messages.items()) {
+      for (const auto& [key, list] : entry.items()) {
+        if (!list.is_array()) continue;
+        for (const json& w : list) {
+          if (!w.is_string()) continue;
+          std::string k = intents::KeyOf(w.get<std::string>());
+          if (!k.empty()) s->words_[key][lang].push_back(k);
+        }
+      }
+    }
+  }
+  return std::shared_ptr<const Snapshot>(s);
+}
+
+std::string Snapshot::ResolveFacts(const std::string& text, const std::string& language) const {
+  std::string out;
+  const json& facts = Get(document_, "facts");
+  std::sregex_iterator it(text.begin(), text.end(), PlaceholderPattern()), end;
+  size_t last = 0;
+  for (; it != end; ++it) {
+    const std::smatch& m = *it;
+    out.append(text, last, static_cast<size_t>(m.position(0)) - last);
+    last = static_cast<size_t>(m.position(0) + m.length(0));
+    std::string name = m[1].str();
+    std::string replacement = m[0].str();
+    auto dot = name.find('.');
+    if (dot != std::string::npos && (name.substr(0, dot) == "contact" || name.substr(0, dot) == "fact")) {
+      const std::string id = name.substr(dot + 1);
+      if (facts.is_array()) {
+        for (const json& f : facts) {
+          if (StrOr(f, "id") != id) continue;
+          const json& v = Get(f, "value");
+          if (v.is_string()) replacement = v.get<std::string>();
+          else if (v.is_object()) replacement = StrOr(v, language, StrOr(v, "en", replacement));
+          else if (v.is_number()) replacement = v.dump();
+          break;
+        }
+      }
+    }
+    out += replacement;
+  }
+  out.append(text, last, std::string::npos);
+  return out;
+}
+
+std::string Snapshot::Answer(const std::string& intent, const std::string& language) const {
+  const json& a = Get(Get(Get(document_, "answers"), language), intent);
+  std::string text = a.is_string() ? a.get<std::string>() : StrOr(a, "text");
+  return text.empty() ? text : ResolveFacts(text, language);
+}
+
+std::string Snapshot::Message(const std::string& key, const std::string& language,
+                              const std::map<std::string, std::string>& vars) const {
+  std::string text = StrOr(Get(Get(Get(document_, "messages"), language), "messages"), key);
+  if (text.empty() && language != "en") text = StrOr(Get(Get(Get(document_, "messages"), "en"), "messages"), key);
+  for (const auto& [name, value] : vars) {
+    const std::string pattern = "{" + name + "}";
+    for (size_t pos = text.find(pattern); pos != std::string::npos; pos = text.find(pattern, pos + value.size()))
+      text.replace(pos, pattern.size(), value);
+  }
+  return ResolveFacts(text, language);
+}
+
+std::vector<MenuItem> Snapshot::Menu(const std::string& language) const {
+  std::vector<MenuItem> items;
+  const json& titles = Get(Get(Get(document_, "messages"), language), "menu");
+  for (const json& it : Get(document_, "intents")) {
+    const json& n = Get(it, "menu");
+    if (!n.is_number_integer()) continue;
+    MenuItem m;
+    m.number = n.get<int>();
+    m.intent = StrOr(it, "id");
+    const json& t = Get(titles, m.intent);
+    m.title = StrOr(t, "title", m.intent);
+    m.description = StrOr(t, "description");
+    items.push_back(m);
+  }
+  std::sort(items.begin(), items.end(), [](const MenuItem& a, const MenuItem& b) { return a.number < b.number; });
+  return items;
+}
+
+bool Snapshot::IsWord(const std::string& list, const std::string& language, const std::string& text) const {
+  auto it = words_.find(list);
+  if (it == words_.end()) return false;
+  const std::string key = intents::KeyOf(text);
+  if (key.empty()) return false;
+  for (const auto& [lang, keys] : it->second) {
+    if (!language.empty() && lang != language) continue;
+    if (std::find(keys.begin(), keys.end(), key) != keys.end()) return true;
+  }
+  return false;
+}
+
+std::string Snapshot::QueueOf(const std::string& intent) const {
+  for (const json& it : Get(document_, "intents"))
+    if (StrOr(it, "id") == intent) return StrOr(it, "queue");
+  return "";
+}
+
+std::vector<std::string> Snapshot::PlaceholderFacts() const {
+  std::vector<std::string> out;
+  for (const json& f : Get(document_, "facts")) {
+    const json& p = Get(f, "placeholder");
+    if ((p.is_boolean() && p.get<bool>()) || StrOr(f, "value").rfind("[[", 0) == 0) out.push_back(StrOr(f, "id"));
+  }
+  return out;
+}
+
+namespace {
+
+bool HasArabicYehOrKaf(const std::string& s) {
+  // U+064A ي = D9 8A, U+0643 ك = D9 83
+  for (size_t i = 0; i + 1 < s.size(); ++i)
+    if (static_cast<unsigned char>(s[i]) == 0xD9 &&
+        (static_cast<unsigned char>(s[i + 1]) == 0x8A || static_cast<unsigned char>(s[i + 1]) == 0x83))
+      return true;
+  return false;
+}
+
+size_t Chars(const std::string& s) {
+  size_t n = 0;
+  for (unsigned char c : s)
+    if ((c & 0xC0) != 0x80) ++n;
+  return n;
+}
+
+void CheckText(const std::string& item, const std::string& lang, const std::string& text,
+               const std::set<std::string>& fact_ids, size_t max_chars, std::vector<Problem>& out) {
+  if (Chars(text) > max_chars)
+    out.push_back({item, "is " + std::to_string(Chars(text)) + " characters; the limit is " + std::to_string(max_chars)});
+  if ((lang == "prs" || lang == "ps") && HasArabicYehOrKaf(text))
+    out.push_back({item, "contains an Arabic ي (U+064A) or ك (U+0643); Dari and Pashto use ی and ک"});
+  std::sregex_iterator it(text.begin(), text.end(), PlaceholderPattern()), end;
+  for (; it != end; ++it) {
+    std::string name = (*it)[1].str();
+    auto dot = name.find('.');
+    if (dot == std::string::npos) {
+      if (!kRuntimeVars.count(name)) out.push_back({item, "unknown placeholder {" + name + "}"});
+      continue;
+    }
+    const std::string kind = name.substr(0, dot), id = name.substr(dot + 1);
+    if ((kind != "contact" && kind != "fact") || !fact_ids.count(id))
+      out.push_back({item, "unknown placeholder {" + name + "}"});
+  }
+}
+
+}  // namespace
+
+std::vector<Problem> Validate(const json& doc, const std::string& today) {
+  std::vector<Problem> out;
+  auto classifier = intents::Classifier::Build(doc);
+  if (!classifier.ok()) out.push_back({"rules", classifier.status().message()});
+
+  std::set<std::string> fact_ids;
+  for (const json& f : Get(doc, "facts")) {
+    const std::string id = StrOr(f, "id");
+    fact_ids.insert(id);
+    const json& p = Get(f, "placeholder");
+    const json& v = Get(f, "value");
+    bool placeholder = (p.is_boolean() && p.get<bool>()) || (v.is_string() && v.get<std::string>().rfind("[[", 0) == 0);
+    if (placeholder)
+      out.push_back({"fact " + id, "still holds a placeholder value; fill it in before relying on it", false});
+    const std::string until = StrOr(f, "valid_until");
+    if (!until.empty() && until < today)
+      out.push_back({"fact " + id, "expired on " + until + "; check it and update valid_until", false});
+    if (v.is_object())
+      for (const auto& lang : {"prs", "ps"})
+        if (HasArabicYehOrKaf(StrOr(v, lang)))
+          out.push_back({"fact " + id, std::string("contains an Arabic ي or ك in ") + lang});
+  }
+
+  for (const json& it : Get(doc, "intents")) {
+    const std::string id = StrOr(it, "id");
+    if (id == "unknown") continue;
+    for (const auto& lang : kLanguages) {
+      const json& a = Get(Get(Get(doc, "answers"), lang), id);
+      const std::string text = a.is_string() ? a.get<std::string>() : StrOr(a, "text");
+      const std::string item = "answer " + lang + "/" + id;
+      if (text.empty()) {
+        out.push_back({item, "is missing: every intent needs an answer in en, prs and ps"});
+        continue;
+      }
+      CheckText(item, lang, text, fact_ids, 4096, out);
+    }
+  }
+  for (const auto& lang : kLanguages) {
+    const json& m = Get(Get(doc, "messages"), lang);
+    for (const auto& [key, v] : Get(m, "messages").items())
+      if (v.is_string()) CheckText("message " + lang + "/" + key, lang, v.get<std::string>(), fact_ids, 4096, out);
+    for (const auto& [intent, entry] : Get(m, "menu").items()) {
+      CheckText("menu " + lang + "/" + intent + " title", lang, StrOr(entry, "title"), fact_ids, 24, out);
+      CheckText("menu " + lang + "/" + intent + " description", lang, StrOr(entry, "description"), fact_ids, 72, out);
+    }
+    const std::string button = StrOr(Get(m, "messages"), "menu_button");
+    if (Chars(button) > 20) out.push_back({"message " + lang + "/menu_button", "is longer than 20 characters"});
+  }
+  for (const json& r : Get(doc, "rules")) {
+    const std::string lang = StrOr(r, "language");
+    if (lang != "prs" && lang != "ps") continue;
+    for (const char* field : {"keywords", "requires", "excludes"})
+      for (const json& k : Get(r, field))
+        if (k.is_string() && HasArabicYehOrKaf(k.get<std::string>()))
+          out.push_back({"rule " + StrOr(r, "id"),
+                         "keyword \"" + k.get<std::string>() + "\" contains an Arabic ي or ك; write ی and ک (both are matched)"});
+  }
+  return out;
+}
+
+}  // namespace bot::content

@@ -1,0 +1,290 @@
+// Conversation rules. Order of precedence for one message:
+//   1. urgent threats always get the safety reply first (even opted out, even in human mode);
+//   2. structured answers: language choice, menu picks, intake questions, offered hand-off;
+//   3. human mode: an officer has the case, the bot stays quiet unless asked for the menu;
+//   4. first contact: welcome, unless the first message is already a question we understand;
+//   5. intents: answer, hand off, opt out; two misses in a row offer a person.
+#include "bot/conversation/conversation.h"
+
+#include "intents/normalizer.h"
+
+namespace bot::conversation {
+namespace {
+
+using content::Snapshot;
+
+const std::vector<std::pair<std::string, std::string>> kLanguageChoices = {{"1", "en"}, {"2", "prs"}, {"3", "ps"}};
+
+OutboundMessage Text(std::string text, bool urgent = false) {
+  OutboundMessage m;
+  m.kind = OutboundMessage::Kind::kText;
+  m.text = std::move(text);
+  m.urgent = urgent;
+  return m;
+}
+
+// The script of the text decides when nothing else does: Latin → English, Arabic → Dari
+// (the language most people writing to the desk share).
+std::string LanguageByScript(const std::string& text) {
+  auto n = intents::Normalize(text);
+  if (!n.ok()) return "en";
+  return n->arabic_letters > n->latin_letters ? "prs" : "en";
+}
+
+std::string JoinLanguages(const Snapshot& c, const std::string& key) {
+  std::string out;
+  for (const auto& lang : content::kLanguages) {
+    std::string m = c.Message(key, lang);
+    if (m.empty()) continue;
+    if (!out.empty()) out += "\n\n";
+    out += m;
+  }
+  return out;
+}
+
+}  // namespace
+
+int ParseNumber(const std::string& text) {
+  auto n = intents::Normalize(text);
+  if (!n.ok() || n->tokens.size() != 1 || !n->tokens[0].digits) return -1;
+  const std::string& d = n->tokens[0].key;
+  if (d.size() > 3) return -1;
+  return std::stoi(d);
+}
+
+std::string MenuText(const Snapshot& c, const std::string& language) {
+  std::string out;
+  for (const auto& item : c.Menu(language)) {
+    if (!out.empty()) out += "\n";
+    out += std::to_string(item.number) + ". " + item.title;
+  }
+  return out;
+}
+
+OutboundMessage MenuMessage(const Snapshot& c, const std::string& language) {
+  OutboundMessage m;
+  m.kind = OutboundMessage::Kind::kList;
+  m.header = c.Message("menu_title", language);
+  m.text = c.Message("menu_body", language);
+  m.footer = c.Message("menu_footer", language);
+  m.list_button = c.Message("menu_button", language);
+  for (const auto& item : c.Menu(language))
+    m.rows.push_back({"menu:" + item.intent, item.title, item.description});
+  return m;
+}
+
+TurnOutput Converse(const Snapshot& c, const TurnInput& in) {
+  TurnOutput out;
+  out.state = in.state;
+  ConversationState& st = out.state;
+  const InboundMessage& msg = in.message;
+
+  const bool textual = msg.kind == InboundKind::kText || msg.kind == InboundKind::kChoice;
+  std::string text = msg.text;
+  if (msg.kind == InboundKind::kChoice && !msg.payload_id.empty()) text = msg.payload_id;
+  if (textual && msg.kind == InboundKind::kText) out.decision = c.classifier().Classify(text);
+  if (msg.kind == InboundKind::kImage || msg.kind == InboundKind::kDocument || msg.kind == InboundKind::kVideo) {
+    // A caption is text the person wrote: an urgent caption must not be missed.
+    if (!msg.text.empty()) out.decision = c.classifier().Classify(msg.text);
+  }
+  const intents::Decision& d = out.decision;
+
+  // Language of the reply: an explicit choice, then a confident detection on a message with
+  // substance, then what we knew, then the script.
+  std::string lang = st.language;
+  if (!d.language.empty()) {
+    auto n = intents::Normalize(text);
+    const size_t words = n.ok() ? n->tokens.size() : 0;
+    if (lang.empty() || (words >= 2 && d.language != lang)) lang = d.language;
+  }
+  if (lang.empty()) lang = LanguageByScript(msg.text);
+  auto reply = [&](OutboundMessage m) { out.replies.push_back(std::move(m)); };
+  auto finish = [&]() -> TurnOutput& {
+    st.language = lang;
+    out.language = lang;
+    return out;
+  };
+  auto answer = [&](const std::string& intent) {
+    std::string a = c.Answer(intent, lang);
+    if (a.empty()) a = c.Message("fallback", lang, {{"menu", MenuText(c, lang)}});
+    reply(Text(a));
+  };
+  auto hand_off = [&](const std::string& queue, const std::string& priority, const std::string& intent) {
+    out.open_case = CaseRequest{queue, priority, intent};
+  };
+
+  // 1. Urgent: safety first, always.
+  if (d.urgent) {
+    st.misses = 0;
+    st.welcomed = true;
+    std::string safety = c.Message("safety_reply_prefix", lang, {{"partner", "UNHCR"}});
+    std::string body = c.Answer(d.intent, lang);
+    reply(Text(safety.empty() ? body : safety + "\n\n" + body, /*urgent=*/true));
+    hand_off(d.queue.empty() ? "unhcr_protection" : d.queue, "urgent", d.intent);
+    return finish();
+  }
+
+  // Non-text messages: say kindly what we can read; an open case keeps them for the officer.
+  if (!textual && d.intent == "unknown") {
+    if (msg.kind == InboundKind::kReaction || msg.kind == InboundKind::kSystem) return finish();  // nothing to say
+    if (in.case_open || st.human_mode) {
+      if (!st.human_mode) reply(Text(c.Message("non_text_case_open", lang)));
+      return finish();
+    }
+    if (st.opted_out) return finish();
+    reply(Text(c.Message("non_text", lang)));
+    st.welcomed = true;
+    return finish();
+  }
+
+  const int number = ParseNumber(text);
+  const bool menu_word = number == 0 || c.IsWord("menu_words", "", text) || text == "menu";
+
+  // Opted out: silence, unless they come back through the menu or ask to delete.
+  if (st.opted_out) {
+    if (menu_word) {
+      st.opted_out = false;
+      st.stage = "idle";
+      reply(MenuMessage(c, lang));
+    }
+    return finish();
+  }
+
+  // 2. Structured answers.
+  if (msg.payload_id.rfind("lang:", 0) == 0 || (st.stage == "awaiting_language" && number >= 1 && number <= 3)) {
+    std::string chosen = msg.payload_id.rfind("lang:", 0) == 0 ? msg.payload_id.substr(5) : "";
+    for (const auto& [n, l] : kLanguageChoices)
+      if (number >= 1 && std::to_string(number) == n) chosen = l;
+    if (!chosen.empty()) {
+      lang = chosen;
+      st.language_chosen = true;
+      st.stage = "idle";
+      st.misses = 0;
+      reply(Text(c.Message("language_set", lang)));
+      reply(MenuMessage(c, lang));
+      return finish();
+    }
+  }
+  if (msg.payload_id.rfind("menu:", 0) == 0) {
+    const std::string intent = msg.payload_id.substr(5);
+    st.stage = "idle";
+    st.misses = 0;
+    if (intent == "human_agent") {
+      hand_off("info_desk", "normal", intent);
+    } else {
+      answer(intent);
+    }
+    return finish();
+  }
+  if (st.stage == "offered_human") {
+    if (number == 1 || c.IsWord("yes_words", "", text) || msg.payload_id == "human:yes") {
+      st.stage = "idle";
+      st.misses = 0;
+      hand_off("info_desk", "normal", "human_agent");
+      return finish();
+    }
+    st.stage = "idle";  // anything else: carry on as a normal message
+  }
+
+  // 3. Human mode: the officer answers; the bot only brings the menu back when asked.
+  if (st.human_mode) {
+    if (menu_word) {
+      st.human_mode = false;
+      reply(Text(c.Message("bot_back", lang)));
+      reply(MenuMessage(c, lang));
+    }
+    return finish();
+  }
+
+  if (menu_word) {
+    st.stage = "idle";
+    st.misses = 0;
+    st.welcomed = true;
+    reply(MenuMessage(c, lang));
+    return finish();
+  }
+  if (number >= 1 && st.welcomed) {
+    for (const auto& item : c.Menu(lang)) {
+      if (item.number != number) continue;
+      st.misses = 0;
+      if (item.intent == "human_agent") hand_off("info_desk", "normal", item.intent);
+      else answer(item.intent);
+      return finish();
+    }
+  }
+
+  // 4. First contact.
+  const std::string& intent = d.intent;
+  const bool substantive = intent != "unknown" && intent != "greeting" && intent != "thanks" &&
+                           intent != "language_choice";
+  if (!st.welcomed) {
+    st.welcomed = true;
+    if (!substantive) {
+      reply(Text(JoinLanguages(c, "welcome")));
+      reply(Text(JoinLanguages(c, "language_prompt")));
+      st.stage = "awaiting_language";
+      return finish();
+    }
+    // A question we understood is answered at once, with one line on who we are.
+    std::string about = c.Message("about_line", lang);
+    if (intent == "human_agent") {
+      hand_off("info_desk", "normal", intent);
+    } else if (intent == "opt_out") {
+      st.opted_out = true;
+      reply(Text(c.Message("opt_out_confirm", lang)));
+      return finish();
+    } else {
+      std::string a = c.Answer(intent, lang);
+      reply(Text(about.empty() ? a : a + "\n\n" + about));
+    }
+    return finish();
+  }
+
+  // 5. Intents.
+  if (intent == "unknown") {
+    ++st.misses;
+    if (st.misses >= 2) {
+      st.stage = "offered_human";
+      OutboundMessage offer;
+      offer.kind = OutboundMessage::Kind::kButtons;
+      offer.text = c.Message("fallback_offer_human", lang);
+      offer.buttons = {{"human:yes", c.Message("human_button_yes", lang)},
+                       {"menu:menu", c.Message("human_button_menu", lang)}};
+      if (offer.buttons[0].title.empty() || offer.buttons[1].title.empty()) offer.kind = OutboundMessage::Kind::kText;
+      reply(offer);
+    } else {
+      reply(Text(c.Message("fallback", lang, {{"menu", MenuText(c, lang)}})));
+    }
+    return finish();
+  }
+  st.misses = 0;
+  if (intent == "language_choice") {
+    std::string detected = d.language.empty() ? lang : d.language;
+    // "Dari please" written in English asks for Dari: the words name the language.
+    for (const auto& [key, l] : std::vector<std::pair<std::string, std::string>>{
+             {"dari", "prs"}, {"دری", "prs"}, {"farsi", "prs"}, {"فارسی", "prs"}, {"pashto", "ps"},
+             {"پښتو", "ps"}, {"پشتو", "ps"}, {"pushto", "ps"}, {"english", "en"}, {"انگلیسی", "en"}, {"انګلیسي", "en"}}) {
+      if (intents::KeyOf(text).find(intents::KeyOf(key)) != std::string::npos) detected = l;
+    }
+    lang = detected;
+    st.language_chosen = true;
+    reply(Text(c.Message("language_set", lang)));
+    reply(MenuMessage(c, lang));
+    return finish();
+  }
+  if (intent == "human_agent") {
+    hand_off("info_desk", "normal", intent);
+    return finish();
+  }
+  if (intent == "opt_out") {
+    st.opted_out = true;
+    reply(Text(c.Message("opt_out_confirm", lang)));
+    return finish();
+  }
+  answer(intent);
+  const std::string queue = c.QueueOf(intent);
+  if (!queue.empty() && queue != "info_desk") hand_off(queue, "normal", intent);
+  return finish();
+}
+
+}  // namespace bot::conversation

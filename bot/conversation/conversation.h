@@ -1,0 +1,54 @@
+// The conversation: one inbound message and where the conversation stood → the replies, the new
+// state, and what must reach a human. Pure logic over a content snapshot: it never touches storage
+// or a network, and it does not know which channel the message came from.
+#ifndef BOT_CONVERSATION_CONVERSATION_H_
+#define BOT_CONVERSATION_CONVERSATION_H_
+
+#include <optional>
+#include <string>
+#include <utility>
+#include <vector>
+
+#include "bot/content/content.h"
+#include "bot/core/message.h"
+#include "bot/core/ports.h"
+#include "intents/classifier.h"
+
+namespace bot::conversation {
+
+// A case the turn asks to open (or to join, when one is open for that person and queue).
+struct CaseRequest {
+  std::string queue;
+  std::string priority;  // "urgent" or "normal"
+  std::string intent;
+};
+
+struct TurnInput {
+  ConversationState state;
+  InboundMessage message;
+  bool case_open = false;  // the person has an open case in some queue
+  std::string case_partner;  // its partner name, for messages
+};
+
+struct TurnOutput {
+  intents::Decision decision;
+  std::string language;  // the language the replies are in
+  ConversationState state;
+  std::vector<OutboundMessage> replies;
+  std::optional<CaseRequest> open_case;
+  std::vector<std::pair<std::string, std::string>> case_fields;  // intake answers for the case
+};
+
+TurnOutput Converse(const content::Snapshot& content, const TurnInput& input);
+
+// The main menu as a list message (WhatsApp renders rows; other channels number them).
+OutboundMessage MenuMessage(const content::Snapshot& content, const std::string& language);
+// The main menu as numbered text: "1. Deportation\n2. …".
+std::string MenuText(const content::Snapshot& content, const std::string& language);
+
+// The number a message means, if it is only a number (1, ۱, ١, " 2 "); else -1.
+int ParseNumber(const std::string& text);
+
+}  // namespace bot::conversation
+
+#endif  // BOT_CONVERSATION_CONVERSATION_H_

@@ -1,0 +1,55 @@
+// HTTP client for Meta's Graph API (or the local fake in tests and --dev): one request per call,
+// bearer token auth, TCP_NODELAY on (cpp-httplib 0.11.4's client otherwise waits ~40 ms for a
+// delayed ACK on every small POST). Not thread-safe: one per sender thread.
+#ifndef BOT_SERVER_GRAPH_CLIENT_H_
+#define BOT_SERVER_GRAPH_CLIENT_H_
+
+#include <memory>
+#include <string>
+
+#include "bot/core/message.h"
+
+namespace httplib {
+class Client;
+}
+
+namespace bot::server {
+
+struct GraphConfig {
+  std::string base_url = "https://graph.facebook.com";
+  std::string version = "v21.0";
+  std::string whatsapp_token;
+  std::string page_token;
+  int timeout_seconds = 15;
+};
+
+struct HttpReply {
+  bool network_error = false;  // no HTTP answer at all (refused, reset, timed out)
+  int status = 0;
+  std::string body;
+  std::string error;           // network error text
+};
+
+class GraphClient {
+ public:
+  explicit GraphClient(GraphConfig config);
+  ~GraphClient();
+  // POST the payload for a message on `channel` from our `business_id`.
+  HttpReply Send(Channel channel, const std::string& business_id, const std::string& payload);
+  // Any POST to a full URL (partner webhooks), with extra headers.
+  static HttpReply PostUrl(const std::string& url, const std::string& body,
+                           const std::vector<std::pair<std::string, std::string>>& headers, int timeout_seconds);
+  // GET path on the Graph API (media lookups for officers).
+  HttpReply Get(const std::string& path, Channel channel);
+
+ private:
+  GraphConfig config_;
+  std::unique_ptr<httplib::Client> client_;
+};
+
+// Splits "https://host:port/prefix" into scheme://host:port and a path prefix.
+void SplitUrl(const std::string& url, std::string& origin, std::string& path_prefix);
+
+}  // namespace bot::server
+
+#endif  // BOT_SERVER_GRAPH_CLIENT_H_

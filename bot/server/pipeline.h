@@ -1,0 +1,144 @@
+// The message pipeline behind the webhook:
+//
+//   webhook ─► IngestWriter ──(one transaction, one fsync per batch of requests)──► messages
+//                                                                                  │ pending
+//   Processor: ordinary lane + urgent lane ─► conversation ─► CommitTurn ──────────► outbox
+//                                                                                  │ due
+//   Sender threads ─► Graph API (throttled per number, retried with backoff) ─► sent/failed
+//
+// Each stage only reads what the previous one committed, so a crash anywhere loses nothing: a
+// message is pending until its turn commits, and a reply is pending or in flight until Meta
+// accepted it (in-flight items are sent again after a crash: the only duplicate window).
+#ifndef BOT_SERVER_PIPELINE_H_
+#define BOT_SERVER_PIPELINE_H_
+
+#include <atomic>
+#include <condition_variable>
+#include <deque>
+#include <functional>
+#include <future>
+#include <map>
+#include <memory>
+#include <mutex>
+#include <set>
+#include <string>
+#include <thread>
+#include <vector>
+
+#include "bot/content/content.h"
+#include "bot/core/clock.h"
+#include "bot/core/metrics.h"
+#include "bot/server/graph_client.h"
+#include "db/sqlite_store.h"
+
+namespace bot::server {
+
+// Content currently published; swapped atomically, read without locks by the pipeline.
+class ContentHolder {
+ public:
+  std::shared_ptr<const content::Snapshot> Get() const { return std::atomic_load(&snapshot_); }
+  void Set(std::shared_ptr<const content::Snapshot> s) { std::atomic_store(&snapshot_, std::move(s)); }
+
+ private:
+  std::shared_ptr<const content::Snapshot> snapshot_;
+};
+
+// Group commit: request threads hand their webhook batches here and wait; one writer thread
+// stores everything waiting in one transaction and then releases all of them.
+class IngestWriter {
+ public:
+  IngestWriter(db::SqliteStore& store, const Clock& clock, std::function<void()> on_stored);
+  ~IngestWriter();
+  // Blocks until the batch is durably stored; per message, whether it was new.
+  Result<std::vector<bool>> Store(const WebhookBatch& batch);
+  void Stop();
+
+ private:
+  struct Request {
+    const WebhookBatch* batch;
+    std::promise<Result<std::vector<bool>>> done;
+  };
+  void Run();
+
+  db::SqliteStore& store_;
+  const Clock& clock_;
+  std::function<void()> on_stored_;
+  std::mutex mutex_;
+  std::condition_variable cv_;
+  std::deque<Request*> queue_;
+  bool stopping_ = false;
+  std::thread thread_;
+};
+
+struct PipelineOptions {
+  int sender_threads = 4;
+  double send_rate_per_number = 80;  // messages per second per sending number
+  int64_t retry_base_ms = 1000;
+  int64_t retry_max_ms = 10 * 60 * 1000;
+  int max_attempts = 25;
+  bool dev = false;
+};
+
+// Runs conversations for pending messages: an ordinary lane and an urgent lane, each contact
+// handled by one lane at a time, in order.
+class Processor {
+ public:
+  Processor(db::SqliteStore& store, const ContentHolder& content, const Clock& clock, Metrics& metrics,
+            std::function<void()> on_committed);
+  ~Processor();
+  void Start();
+  void Stop();   // finishes the message in hand, then returns
+  void Wake();
+
+  // Processes everything pending now, on the calling thread (tools and tests).
+  Status DrainOnce();
+
+ private:
+  void Lane(bool urgent);
+  Status ProcessContactMessages(const std::vector<PendingInbound>& messages);
+  Status ProcessOne(const PendingInbound& p);
+
+  db::SqliteStore& store_;
+  const ContentHolder& content_;
+  const Clock& clock_;
+  Metrics& metrics_;
+  std::function<void()> on_committed_;
+  std::mutex mutex_;
+  std::condition_variable cv_;
+  std::set<int64_t> busy_contacts_;
+  uint64_t wake_seq_ = 0;
+  std::atomic<bool> running_{false};
+  std::vector<std::thread> threads_;
+};
+
+// Delivers the outbox.
+class Sender {
+ public:
+  Sender(db::SqliteStore& store, GraphConfig graph, PipelineOptions options, const Clock& clock, Metrics& metrics);
+  ~Sender();
+  void Start();
+  void Stop();  // lets requests in flight finish
+  void Wake();
+
+ private:
+  void Run(int index);
+  void Deliver(GraphClient& client, const OutboxItem& item);
+  void Throttle(const std::string& business_id);
+
+  db::SqliteStore& store_;
+  GraphConfig graph_;
+  PipelineOptions options_;
+  const Clock& clock_;
+  Metrics& metrics_;
+  std::mutex mutex_;
+  std::condition_variable cv_;
+  uint64_t wake_seq_ = 0;
+  std::atomic<bool> running_{false};
+  std::vector<std::thread> threads_;
+  std::mutex throttle_mutex_;
+  std::map<std::string, std::pair<double, int64_t>> buckets_;  // business id → (tokens, last ms)
+};
+
+}  // namespace bot::server
+
+#endif  // BOT_SERVER_PIPELINE_H_

@@ -1,0 +1,358 @@
+// Composition of the running server and its HTTP routes. Routes only authenticate, parse with a
+// channel adapter, hand over to the pipeline and map the outcome to a status.
+#include "bot/server/server.h"
+
+#include <httplib.h>
+#include <sys/socket.h>
+#include <unistd.h>
+
+#include <nlohmann/json.hpp>
+
+#include "bot/channels/messenger/messenger.h"
+#include "bot/channels/outbound.h"
+#include "bot/channels/signature.h"
+#include "bot/channels/whatsapp/whatsapp.h"
+#include "bot/core/log.h"
+#include "bot/server/pipeline.h"
+
+namespace bot::server {
+
+using json = nlohmann::json;
+
+struct Server::Impl {
+  Config config;
+  SystemClock clock;
+  Metrics metrics;
+  std::unique_ptr<db::SqliteStore> store;
+  ContentHolder content;
+  std::unique_ptr<IngestWriter> ingest;
+  std::unique_ptr<Processor> processor;
+  std::unique_ptr<Sender> sender;
+  httplib::Server public_http;
+  httplib::Server admin_http;
+  int public_port = 0, admin_port = 0;
+  std::thread public_thread, admin_thread;
+  std::mutex stop_mutex;
+  std::condition_variable stop_cv;
+  bool stopped = false;
+
+  // --dev: the local stand-in for the Graph API.
+  std::mutex dev_mutex;
+  std::vector<json> dev_outbox;
+
+  Status LoadContent();
+  void Routes();
+  void AdminRoutes();
+  void HandleWebhook(Channel channel, const httplib::Request& req, httplib::Response& res);
+  void HandleVerify(const httplib::Request& req, httplib::Response& res);
+  Status Listen(httplib::Server& svr, const std::string& host, int port, int& bound_port, std::thread& thread,
+                const char* name);
+};
+
+namespace {
+
+void JsonError(httplib::Response& res, int status, const std::string& message) {
+  res.status = status;
+  res.set_content(json{{"error", message}}.dump(), "application/json");
+}
+
+}  // namespace
+
+Status Server::Impl::LoadContent() {
+  auto latest = store->LatestContent();
+  int64_t version = 0;
+  json document;
+  if (latest.ok()) {
+    document = json::parse(latest->document, nullptr, false);
+    if (document.is_discarded()) return Status::Internal("published content version " + std::to_string(latest->id) + " is not JSON");
+    version = latest->id;
+  } else if (latest.status().code() == StatusCode::kNotFound) {
+    auto loaded = content::LoadLocalesDirectory(config.locales_dir);
+    if (!loaded.ok()) return Status::InvalidArgument("cannot load shipped content from " + config.locales_dir + ": " + loaded.status().message());
+    document = std::move(*loaded);
+    auto id = store->PublishContent("system", "shipped content from locales/", document.dump(), clock.NowMillis());
+    if (!id.ok()) return id.status();
+    BOT_RETURN_IF_ERROR(store->PutSetting("shipped_content", document.dump()));
+    version = *id;
+    log::Info("content_loaded_from_locales", {{"dir", config.locales_dir}, {"version", std::to_string(version)}});
+  } else {
+    return latest.status();
+  }
+  auto snapshot = content::Snapshot::Build(std::move(document), version);
+  if (!snapshot.ok()) return Status::InvalidArgument("published content does not compile: " + snapshot.status().message());
+  for (const auto& id : (*snapshot)->PlaceholderFacts())
+    log::Warn("placeholder_contact", {{"fact", id}, {"action", "operators must fill this in before it is shown to people"}});
+  content.Set(*snapshot);
+  return Status::Ok();
+}
+
+void Server::Impl::HandleVerify(const httplib::Request& req, httplib::Response& res) {
+  const std::string mode = req.get_param_value("hub.mode");
+  const std::string token = req.get_param_value("hub.verify_token");
+  const std::string challenge = req.get_param_value("hub.challenge");
+  if (mode == "subscribe" && !config.verify_token.empty() &&
+      channels::ConstantTimeEquals(token, config.verify_token)) {
+    res.set_content(challenge, "text/plain");
+    return;
+  }
+  metrics.Add("rahnama_webhooks_rejected_total", "reason=\"verify_token\"");
+  JsonError(res, 403, "verification failed: wrong hub.verify_token or hub.mode");
+}
+
+void Server::Impl::HandleWebhook(Channel channel, const httplib::Request& req, httplib::Response& res) {
+  auto started = std::chrono::steady_clock::now();
+  const std::string channel_label = "channel=\"" + std::string(ChannelName(channel)) + "\"";
+  const std::string signature = req.get_header_value("X-Hub-Signature-256");
+  if (!channels::VerifySignature(config.app_secret, req.body, signature)) {
+    metrics.Add("rahnama_webhooks_rejected_total", "reason=\"signature\"");
+    log::Warn("webhook_rejected", {{"reason", signature.empty() ? "missing signature" : "bad signature"},
+                                   {"remote", req.remote_addr}});
+    return JsonError(res, 401, signature.empty() ? "missing X-Hub-Signature-256" : "invalid X-Hub-Signature-256");
+  }
+  if (channels::JsonDepthExceeds(req.body, config.max_json_depth)) {
+    metrics.Add("rahnama_webhooks_rejected_total", "reason=\"depth\"");
+    return JsonError(res, 400, "JSON nested deeper than " + std::to_string(config.max_json_depth) + " levels");
+  }
+  auto batch = channel == Channel::kMessenger ? channels::messenger::ParseWebhook(req.body)
+                                              : channels::whatsapp::ParseWebhook(req.body);
+  if (!batch.ok()) {
+    metrics.Add("rahnama_webhooks_rejected_total", "reason=\"malformed\"");
+    return JsonError(res, 400, batch.status().message());
+  }
+  // The urgent lane needs to know at once which messages may be urgent: a few microseconds of
+  // classification here, the real decision later on the worker.
+  auto snapshot = content.Get();
+  for (InboundMessage& m : batch->messages)
+    if (!m.text.empty()) m.urgent_hint = snapshot->classifier().Classify(m.text).urgent;
+  auto stored = ingest->Store(*batch);
+  if (!stored.ok()) {
+    metrics.Add("rahnama_webhooks_rejected_total", "reason=\"storage\"");
+    return JsonError(res, 503, "could not store the webhook; Meta will retry");
+  }
+  int fresh = 0;
+  for (bool b : *stored) fresh += b ? 1 : 0;
+  metrics.Add("rahnama_webhooks_received_total", channel_label);
+  metrics.Add("rahnama_inbound_messages_total", channel_label, fresh);
+  metrics.Add("rahnama_inbound_duplicates_total", channel_label, static_cast<double>(stored->size()) - fresh);
+  metrics.Add("rahnama_statuses_received_total", channel_label, static_cast<double>(batch->statuses.size()));
+  for (const auto& note : batch->notes) log::Debug("webhook_note", {{"note", note}});
+  res.set_content(json{{"received", batch->messages.size()}, {"new", fresh}, {"statuses", batch->statuses.size()}}.dump(),
+                  "application/json");
+  metrics.Observe("rahnama_webhook_seconds", channel_label,
+                  std::chrono::duration<double>(std::chrono::steady_clock::now() - started).count());
+}
+
+void Server::Impl::Routes() {
+  auto& svr = public_http;
+  svr.Get("/healthz", [](const httplib::Request&, httplib::Response& res) {
+    res.set_content(R"({"status":"ok"})", "application/json");
+  });
+  svr.Get("/readyz", [this](const httplib::Request&, httplib::Response& res) {
+    auto v = store->SchemaVersion();
+    if (!v.ok()) return JsonError(res, 503, "database unavailable: " + v.status().message());
+    res.set_content(json{{"status", "ready"}, {"schema_version", *v}, {"content_version", content.Get()->version()}}.dump(),
+                    "application/json");
+  });
+  svr.Get("/webhooks/whatsapp", [this](const httplib::Request& req, httplib::Response& res) { HandleVerify(req, res); });
+  svr.Get("/webhooks/messenger", [this](const httplib::Request& req, httplib::Response& res) { HandleVerify(req, res); });
+  svr.Post("/webhooks/whatsapp", [this](const httplib::Request& req, httplib::Response& res) {
+    HandleWebhook(Channel::kWhatsApp, req, res);
+  });
+  svr.Post("/webhooks/messenger", [this](const httplib::Request& req, httplib::Response& res) {
+    HandleWebhook(Channel::kMessenger, req, res);
+  });
+}
+
+void Server::Impl::AdminRoutes() {
+  auto& svr = admin_http;
+  svr.Get("/healthz", [](const httplib::Request&, httplib::Response& res) {
+    res.set_content(R"({"status":"ok"})", "application/json");
+  });
+  svr.Get("/metrics", [this](const httplib::Request&, httplib::Response& res) {
+    res.set_content(metrics.Render(), "text/plain; version=0.0.4");
+  });
+  if (!config.dev) return;
+  // --dev only: a stand-in Graph API that keeps what it is sent, and what the chat needs.
+  svr.Post(R"(/dev/graph/.*)", [this](const httplib::Request& req, httplib::Response& res) {
+    json body = json::parse(req.body, nullptr, false);
+    std::lock_guard lock(dev_mutex);
+    const size_t seq = dev_outbox.size() + 1;
+    dev_outbox.push_back({{"seq", seq}, {"path", req.path}, {"body", body}});
+    res.set_content(json{{"messaging_product", "whatsapp"},
+                         {"messages", json::array({{{"id", "wamid.dev-" + std::to_string(seq)}}})}}
+                        .dump(),
+                    "application/json");
+  });
+  svr.Get("/dev/outbox", [this](const httplib::Request& req, httplib::Response& res) {
+    const std::string to = req.get_param_value("to");
+    size_t after = req.has_param("after") ? std::stoul(req.get_param_value("after")) : 0;
+    json out = json::array();
+    std::lock_guard lock(dev_mutex);
+    for (const json& e : dev_outbox) {
+      if (e["seq"].get<size_t>() <= after) continue;
+      const json& b = e["body"];
+      if (!to.empty() && (!b.is_object() || !b.contains("to") || b["to"] != to)) continue;
+      out.push_back(e);
+    }
+    res.set_content(out.dump(), "application/json");
+  });
+  svr.Get("/dev/config", [this](const httplib::Request&, httplib::Response& res) {
+    res.set_content(json{{"app_secret", config.app_secret}, {"port", public_port}}.dump(), "application/json");
+  });
+}
+
+Status Server::Impl::Listen(httplib::Server& svr, const std::string& host, int port, int& bound_port,
+                            std::thread& thread, const char* name) {
+  // cpp-httplib 0.11.4 traps (shared/research/peer-bench.md §4): Nagle on every response, a
+  // listen backlog of 5, 8 threads with keep-alive of 5, and SO_REUSEPORT, which lets a stale
+  // server silently share the port. Our socket options leave SO_REUSEPORT off, so a taken port
+  // fails to bind; we raise the backlog on the bound socket ourselves.
+  int listen_fd = -1;
+  svr.set_socket_options([&listen_fd](socket_t sock) {
+    int yes = 1;
+    setsockopt(sock, SOL_SOCKET, SO_REUSEADDR, &yes, sizeof yes);
+    listen_fd = sock;
+  });
+  svr.set_tcp_nodelay(true);
+  svr.set_keep_alive_max_count(1000);
+  svr.set_keep_alive_timeout(30);
+  svr.set_read_timeout(10, 0);
+  svr.set_write_timeout(10, 0);
+  svr.set_payload_max_length(config.max_body_bytes);
+  const int threads = config.http_threads;
+  svr.new_task_queue = [threads] { return new httplib::ThreadPool(static_cast<size_t>(threads)); };
+  svr.set_exception_handler([](const httplib::Request&, httplib::Response& res, std::exception_ptr ep) {
+    std::string what = "unknown";
+    try {
+      if (ep) std::rethrow_exception(ep);
+    } catch (const std::exception& e) {
+      what = e.what();
+    } catch (...) {
+    }
+    log::Error("http_handler_exception", {{"error", what}});
+    JsonError(res, 500, "internal error");
+  });
+  if (port == 0) {
+    bound_port = svr.bind_to_any_port(host);
+    if (bound_port <= 0) return Status::Unavailable(std::string("cannot bind the ") + name + " listener on " + host);
+  } else {
+    if (!svr.bind_to_port(host.c_str(), port))
+      return Status::Unavailable(std::string("cannot listen on ") + host + ":" + std::to_string(port) + " (" + name +
+                                 "): the port is taken — is another rahnama still running? Stop it or choose another port");
+    bound_port = port;
+  }
+  if (listen_fd >= 0) ::listen(listen_fd, 1024);
+  thread = std::thread([&svr] { svr.listen_after_bind(); });
+  for (int i = 0; i < 500 && !svr.is_running(); ++i) std::this_thread::sleep_for(std::chrono::milliseconds(2));
+  return Status::Ok();
+}
+
+Result<std::unique_ptr<Server>> Server::Start(Config config) {
+  if (config.dev) {
+    if (config.app_secret.empty()) config.app_secret = channels::RandomHex(16);
+    if (config.verify_token.empty()) config.verify_token = "dev-verify-token";
+    if (config.whatsapp_token.empty()) config.whatsapp_token = "dev-token";
+    if (config.page_token.empty()) config.page_token = "dev-page-token";
+  } else {
+    std::vector<std::string> missing;
+    if (config.app_secret.empty()) missing.push_back("RAHNAMA_APP_SECRET");
+    if (config.verify_token.empty()) missing.push_back("RAHNAMA_VERIFY_TOKEN");
+    if (config.whatsapp_token.empty() && config.page_token.empty()) missing.push_back("RAHNAMA_WA_TOKEN or RAHNAMA_PAGE_TOKEN");
+    if (!missing.empty()) {
+      std::string list;
+      for (const auto& m : missing) list += (list.empty() ? "" : ", ") + m;
+      return Status::InvalidArgument("missing secrets: " + list +
+                                     ". Set them in the environment (see deploy/rahnama.env.example), or run with --dev "
+                                     "to try the bot locally without a Meta account");
+    }
+  }
+  auto impl = std::make_unique<Impl>();
+  impl->config = config;
+  db::SqliteStore::Options so;
+  so.path = config.db_path;
+  so.synchronous = config.synchronous;
+  auto store = db::SqliteStore::Open(so);
+  if (!store.ok()) return store.status();
+  impl->store = std::move(*store);
+  BOT_RETURN_IF_ERROR(impl->LoadContent());
+  auto requeued = impl->store->RequeueInFlight(impl->clock.NowMillis());
+  if (!requeued.ok()) return requeued.status();
+  if (*requeued > 0) log::Warn("outbox_requeued_after_crash", {{"count", std::to_string(*requeued)}});
+  impl->metrics.Add("rahnama_outbox_requeued_after_crash_total", "", *requeued);
+
+  Impl* p = impl.get();
+  impl->AdminRoutes();
+  BOT_RETURN_IF_ERROR(impl->Listen(impl->admin_http, config.admin_host, config.admin_port, impl->admin_port,
+                                   impl->admin_thread, "admin"));
+
+  GraphConfig graph;
+  graph.base_url = config.dev ? "http://127.0.0.1:" + std::to_string(impl->admin_port) + "/dev/graph" : config.graph_url;
+  graph.version = config.graph_version;
+  graph.whatsapp_token = config.whatsapp_token;
+  graph.page_token = config.page_token;
+  PipelineOptions po;
+  po.sender_threads = config.sender_threads;
+  po.send_rate_per_number = config.send_rate_per_number;
+  po.retry_base_ms = config.retry_base_ms;
+  po.dev = config.dev;
+  impl->sender = std::make_unique<Sender>(*impl->store, graph, po, impl->clock, impl->metrics);
+  impl->processor = std::make_unique<Processor>(*impl->store, impl->content, impl->clock, impl->metrics,
+                                                [p] { p->sender->Wake(); });
+  impl->ingest = std::make_unique<IngestWriter>(*impl->store, impl->clock, [p] { p->processor->Wake(); });
+  impl->metrics.Gauge("rahnama_outbox_backlog", [p] {
+    auto n = p->store->OutboxBacklog();
+    return std::vector<std::pair<std::string, double>>{{"", n.ok() ? static_cast<double>(*n) : -1}};
+  });
+  impl->metrics.Gauge("rahnama_outbox_oldest_age_seconds", [p] {
+    auto n = p->store->OldestPendingOutboxMillis(p->clock.NowMillis());
+    return std::vector<std::pair<std::string, double>>{{"", n.ok() ? static_cast<double>(*n) / 1000.0 : -1}};
+  });
+  impl->sender->Start();
+  impl->processor->Start();
+
+  impl->Routes();
+  Status s = impl->Listen(impl->public_http, config.host, config.port, impl->public_port, impl->public_thread, "webhook");
+  if (!s.ok()) {
+    std::unique_ptr<Server> partial(new Server(std::move(impl)));
+    partial->Stop();
+    return s;
+  }
+  log::Info("server_started", {{"webhook", config.host + ":" + std::to_string(impl->public_port)},
+                               {"admin", config.admin_host + ":" + std::to_string(impl->admin_port)},
+                               {"db", config.db_path},
+                               {"dev", config.dev ? "true" : "false"}});
+  return std::unique_ptr<Server>(new Server(std::move(impl)));
+}
+
+Server::Server(std::unique_ptr<Impl> impl) : impl_(std::move(impl)) {}
+
+Server::~Server() { Stop(); }
+
+int Server::port() const { return impl_->public_port; }
+int Server::admin_port() const { return impl_->admin_port; }
+
+void Server::Wait() {
+  std::unique_lock lock(impl_->stop_mutex);
+  impl_->stop_cv.wait(lock, [this] { return impl_->stopped; });
+}
+
+void Server::Stop() {
+  {
+    std::lock_guard lock(impl_->stop_mutex);
+    if (impl_->stopped) return;
+    impl_->stopped = true;
+  }
+  // Order matters: no new webhooks, then everything accepted is stored, processed as far as it
+  // goes, and sends in flight complete. Whatever is still pending is sent after the next start.
+  if (impl_->public_http.is_running()) impl_->public_http.stop();
+  if (impl_->public_thread.joinable()) impl_->public_thread.join();
+  if (impl_->ingest) impl_->ingest->Stop();
+  if (impl_->processor) impl_->processor->Stop();
+  if (impl_->sender) impl_->sender->Stop();
+  if (impl_->admin_http.is_running()) impl_->admin_http.stop();
+  if (impl_->admin_thread.joinable()) impl_->admin_thread.join();
+  impl_->stop_cv.notify_all();
+  log::Info("server_stopped");
+}
+
+}  // namespace bot::server

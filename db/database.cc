@@ -1,0 +1,220 @@
+// SQLite connection, statements, transactions and migrations.
+#include "db/database.h"
+
+#include <sqlite3.h>
+
+#include "db/migrations.h"
+
+namespace bot::db {
+
+Statement::~Statement() {
+  if (stmt_ != nullptr) db_->Release(stmt_);
+}
+
+Statement& Statement::Bind(int index, int64_t v) {
+  sqlite3_bind_int64(stmt_, index, v);
+  return *this;
+}
+Statement& Statement::Bind(int index, double v) {
+  sqlite3_bind_double(stmt_, index, v);
+  return *this;
+}
+Statement& Statement::Bind(int index, std::string_view v) {
+  sqlite3_bind_text(stmt_, index, v.data(), static_cast<int>(v.size()), SQLITE_TRANSIENT);
+  return *this;
+}
+Statement& Statement::BindNull(int index) {
+  sqlite3_bind_null(stmt_, index);
+  return *this;
+}
+
+Result<bool> Statement::Step() {
+  int rc = sqlite3_step(stmt_);
+  if (rc == SQLITE_ROW) return true;
+  if (rc == SQLITE_DONE) return false;
+  std::string msg = sqlite3_errmsg(sqlite3_db_handle(stmt_));
+  if (rc == SQLITE_BUSY || rc == SQLITE_LOCKED) return Status::Unavailable("database busy: " + msg);
+  if ((rc & 0xff) == SQLITE_CONSTRAINT) return Status::Conflict(msg);
+  return Status::Internal("sqlite: " + msg);
+}
+
+Status Statement::Run() {
+  while (true) {
+    auto r = Step();
+    if (!r.ok()) return r.status();
+    if (!*r) return Status::Ok();
+  }
+}
+
+int64_t Statement::Int(int col) const { return sqlite3_column_int64(stmt_, col); }
+double Statement::Double(int col) const { return sqlite3_column_double(stmt_, col); }
+std::string Statement::Text(int col) const {
+  const auto* p = sqlite3_column_text(stmt_, col);
+  if (p == nullptr) return {};
+  return std::string(reinterpret_cast<const char*>(p), static_cast<size_t>(sqlite3_column_bytes(stmt_, col)));
+}
+bool Statement::IsNull(int col) const { return sqlite3_column_type(stmt_, col) == SQLITE_NULL; }
+
+Result<std::unique_ptr<Database>> Database::Open(const Options& options) {
+  sqlite3* handle = nullptr;
+  int rc = sqlite3_open_v2(options.path.c_str(), &handle,
+                           SQLITE_OPEN_READWRITE | SQLITE_OPEN_CREATE | SQLITE_OPEN_NOMUTEX, nullptr);
+  if (rc != SQLITE_OK) {
+    std::string msg = handle ? sqlite3_errmsg(handle) : "out of memory";
+    sqlite3_close(handle);
+    return Status::Unavailable("cannot open database " + options.path + ": " + msg);
+  }
+  std::unique_ptr<Database> db(new Database(handle));
+  sqlite3_busy_timeout(handle, options.busy_timeout_ms);
+  BOT_RETURN_IF_ERROR(db->Exec("PRAGMA journal_mode=WAL"));
+  BOT_RETURN_IF_ERROR(db->Exec("PRAGMA synchronous=" + options.synchronous));
+  BOT_RETURN_IF_ERROR(db->Exec("PRAGMA foreign_keys=ON"));
+  BOT_RETURN_IF_ERROR(db->Exec("PRAGMA temp_store=MEMORY"));
+  return db;
+}
+
+Database::~Database() {
+  for (auto& [sql, stmt] : cache_) sqlite3_finalize(stmt);
+  sqlite3_close(handle_);
+}
+
+Status Database::Exec(std::string_view sql) {
+  char* err = nullptr;
+  std::string s(sql);
+  int rc = sqlite3_exec(handle_, s.c_str(), nullptr, nullptr, &err);
+  if (rc != SQLITE_OK) {
+    std::string msg = err ? err : sqlite3_errstr(rc);
+    sqlite3_free(err);
+    if (rc == SQLITE_BUSY || rc == SQLITE_LOCKED) return Status::Unavailable("database busy: " + msg);
+    return Status::Internal("sqlite: " + msg);
+  }
+  return Status::Ok();
+}
+
+Result<Statement> Database::Prepare(std::string_view sql) {
+  std::string key(sql);
+  auto it = cache_.find(key);
+  if (it != cache_.end() && !in_use_[it->second]) {
+    in_use_[it->second] = true;
+    return Statement(this, it->second);
+  }
+  sqlite3_stmt* stmt = nullptr;
+  int rc = sqlite3_prepare_v3(handle_, key.c_str(), static_cast<int>(key.size()), SQLITE_PREPARE_PERSISTENT,
+                              &stmt, nullptr);
+  if (rc != SQLITE_OK) return Status::Internal("sqlite prepare: " + std::string(sqlite3_errmsg(handle_)) + " in: " + key);
+  if (it == cache_.end()) cache_[key] = stmt;
+  in_use_[stmt] = true;
+  return Statement(this, stmt);
+}
+
+void Database::Release(sqlite3_stmt* stmt) {
+  sqlite3_reset(stmt);
+  sqlite3_clear_bindings(stmt);
+  // A statement prepared while the cached one was busy is not cached: finalise it.
+  const char* sql = sqlite3_sql(stmt);
+  auto it = cache_.find(sql ? sql : "");
+  if (it != cache_.end() && it->second == stmt) {
+    in_use_[stmt] = false;
+  } else {
+    in_use_.erase(stmt);
+    sqlite3_finalize(stmt);
+  }
+}
+
+int64_t Database::LastInsertId() const { return sqlite3_last_insert_rowid(handle_); }
+int Database::Changes() const { return sqlite3_changes(handle_); }
+std::string Database::LastError() const { return sqlite3_errmsg(handle_); }
+
+Result<int> Database::SchemaVersion() {
+  BOT_RETURN_IF_ERROR(Exec(
+      "CREATE TABLE IF NOT EXISTS schema_migrations (version INTEGER PRIMARY KEY, name TEXT NOT NULL, "
+      "applied_at INTEGER NOT NULL)"));
+  auto st = Prepare("SELECT COALESCE(MAX(version), 0) FROM schema_migrations");
+  if (!st.ok()) return st.status();
+  auto row = st->Step();
+  if (!row.ok()) return row.status();
+  return static_cast<int>(st->Int(0));
+}
+
+Status Database::Migrate() {
+  std::lock_guard lock(mutex_);
+  auto current = SchemaVersion();
+  if (!current.ok()) return current.status();
+  const auto& all = Migrations();
+  const int latest = all.empty() ? 0 : all.back().version;
+  if (*current > latest)
+    return Status::Conflict("database schema version " + std::to_string(*current) +
+                            " is newer than this binary knows (" + std::to_string(latest) +
+                            "); refusing to start — run the newer release or restore a backup");
+  for (const Migration& m : all) {
+    if (m.version <= *current) continue;
+    Transaction tx(*this);
+    BOT_RETURN_IF_ERROR(tx.status());
+    Status s = Exec(m.sql);
+    if (!s.ok()) return Status::Internal("migration " + m.name + " failed: " + s.message());
+    auto ins = Prepare("INSERT INTO schema_migrations(version, name, applied_at) VALUES (?, ?, strftime('%s','now'))");
+    if (!ins.ok()) return ins.status();
+    ins->Bind(1, m.version).Bind(2, m.name);
+    BOT_RETURN_IF_ERROR(ins->Run());
+    BOT_RETURN_IF_ERROR(tx.Commit());
+  }
+  return Status::Ok();
+}
+
+Status Database::IntegrityCheck() {
+  std::lock_guard lock(mutex_);
+  auto st = Prepare("PRAGMA integrity_check");
+  if (!st.ok()) return st.status();
+  auto row = st->Step();
+  if (!row.ok()) return row.status();
+  std::string result = *row ? st->Text(0) : "no result";
+  if (result != "ok") return Status::Internal("integrity check failed: " + result);
+  return Status::Ok();
+}
+
+Status Database::BackupTo(const std::string& path) {
+  sqlite3* dest = nullptr;
+  if (sqlite3_open(path.c_str(), &dest) != SQLITE_OK) {
+    std::string msg = dest ? sqlite3_errmsg(dest) : "out of memory";
+    sqlite3_close(dest);
+    return Status::InvalidArgument("cannot open backup file " + path + ": " + msg);
+  }
+  sqlite3_backup* b = sqlite3_backup_init(dest, "main", handle_, "main");
+  if (b == nullptr) {
+    std::string msg = sqlite3_errmsg(dest);
+    sqlite3_close(dest);
+    return Status::Internal("backup init: " + msg);
+  }
+  int rc;
+  do {
+    {
+      std::lock_guard lock(mutex_);
+      rc = sqlite3_backup_step(b, 256);
+    }
+    if (rc == SQLITE_BUSY || rc == SQLITE_LOCKED) sqlite3_sleep(5);
+  } while (rc == SQLITE_OK || rc == SQLITE_BUSY || rc == SQLITE_LOCKED);
+  sqlite3_backup_finish(b);
+  Status result = rc == SQLITE_DONE ? Status::Ok() : Status::Internal(std::string("backup: ") + sqlite3_errstr(rc));
+  if (result.ok()) {
+    // The copy is a standalone file: leave it out of WAL mode so it is one file on disk.
+    sqlite3_exec(dest, "PRAGMA journal_mode=DELETE", nullptr, nullptr, nullptr);
+  }
+  sqlite3_close(dest);
+  return result;
+}
+
+Transaction::Transaction(Database& db) : db_(db) { status_ = db_.Exec("BEGIN IMMEDIATE"); }
+
+Transaction::~Transaction() {
+  if (!done_ && status_.ok()) (void)db_.Exec("ROLLBACK");
+}
+
+Status Transaction::Commit() {
+  if (!status_.ok()) return status_;
+  done_ = true;
+  Status s = db_.Exec("COMMIT");
+  if (!s.ok()) (void)db_.Exec("ROLLBACK");
+  return s;
+}
+
+}  // namespace bot::db

@@ -1,0 +1,114 @@
+// A SQLite connection with the project's settings (WAL, busy timeout, foreign keys), the migration
+// runner, prepared statements and RAII transactions. Only db/ sees this header.
+#ifndef DB_DATABASE_H_
+#define DB_DATABASE_H_
+
+#include <cstdint>
+#include <memory>
+#include <mutex>
+#include <optional>
+#include <string>
+#include <string_view>
+#include <unordered_map>
+
+#include "bot/core/status.h"
+
+struct sqlite3;
+struct sqlite3_stmt;
+
+namespace bot::db {
+
+class Database;
+
+// A prepared statement, reset for reuse when the Statement handle is destroyed.
+class Statement {
+ public:
+  Statement(Database* db, sqlite3_stmt* stmt) : db_(db), stmt_(stmt) {}
+  Statement(Statement&& o) noexcept : db_(o.db_), stmt_(o.stmt_) { o.stmt_ = nullptr; }
+  Statement(const Statement&) = delete;
+  Statement& operator=(const Statement&) = delete;
+  ~Statement();
+
+  Statement& Bind(int index, int64_t v);
+  Statement& Bind(int index, int v) { return Bind(index, static_cast<int64_t>(v)); }
+  Statement& Bind(int index, double v);
+  Statement& Bind(int index, std::string_view v);
+  Statement& Bind(int index, const std::string& v) { return Bind(index, std::string_view(v)); }
+  Statement& Bind(int index, const char* v) { return Bind(index, std::string_view(v)); }
+  Statement& BindNull(int index);
+
+  // kOk with true when a row is available, false when done; kUnavailable on SQLITE_BUSY.
+  Result<bool> Step();
+  // Step until done.
+  Status Run();
+
+  int64_t Int(int col) const;
+  double Double(int col) const;
+  std::string Text(int col) const;
+  bool IsNull(int col) const;
+
+ private:
+  Database* db_;
+  sqlite3_stmt* stmt_;
+};
+
+class Database {
+ public:
+  struct Options {
+    std::string path;
+    std::string synchronous = "FULL";  // every acknowledged message survives power loss
+    int busy_timeout_ms = 10000;
+  };
+
+  // Opens (creating if needed) and configures the database. Does not migrate.
+  static Result<std::unique_ptr<Database>> Open(const Options& options);
+  ~Database();
+
+  // Applies pending migrations in order, each in its own transaction, recording them in
+  // schema_migrations. Refuses (kConflict) a database whose schema is newer than this binary.
+  Status Migrate();
+  Result<int> SchemaVersion();
+  // PRAGMA integrity_check; kInternal with SQLite's report when it is not "ok".
+  Status IntegrityCheck();
+  // Online, consistent copy to `path` (sqlite3 backup API); safe while others write.
+  Status BackupTo(const std::string& path);
+
+  Status Exec(std::string_view sql);
+  // Prepared statements are cached per SQL text.
+  Result<Statement> Prepare(std::string_view sql);
+  int64_t LastInsertId() const;
+  int Changes() const;
+  std::string LastError() const;
+
+  // Serialises users of this connection; hold it across a transaction.
+  std::recursive_mutex& mutex() { return mutex_; }
+
+ private:
+  explicit Database(sqlite3* handle) : handle_(handle) {}
+  friend class Statement;
+  void Release(sqlite3_stmt* stmt);
+
+  sqlite3* handle_;
+  std::unordered_map<std::string, sqlite3_stmt*> cache_;
+  std::unordered_map<sqlite3_stmt*, bool> in_use_;
+  std::recursive_mutex mutex_;
+};
+
+// Rolls back on destruction unless committed. BEGIN IMMEDIATE: take the write lock up front so
+// two writers never deadlock on upgrade.
+class Transaction {
+ public:
+  explicit Transaction(Database& db);
+  ~Transaction();
+  Status status() const { return status_; }
+  Status Commit();
+
+ private:
+  Database& db_;
+  Status status_;
+  bool done_ = false;
+};
+
+}  // namespace bot::db
+
+#endif  // DB_DATABASE_H_

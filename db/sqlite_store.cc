@@ -1,0 +1,456 @@
+// SqliteStore: the domain's storage ports as SQL. Every multi-row change is one transaction.
+#include "db/sqlite_store.h"
+
+#include <nlohmann/json.hpp>
+
+#include <mutex>
+
+#include "db/database.h"
+
+namespace bot::db {
+namespace {
+
+using json = nlohmann::json;
+
+json PayloadOf(const InboundMessage& m) {
+  json p = json::object();
+  if (!m.payload_id.empty()) p["payload_id"] = m.payload_id;
+  if (!m.reply_to.empty()) p["reply_to"] = m.reply_to;
+  if (m.media) {
+    p["media"] = {{"id", m.media->id},
+                  {"mime_type", m.media->mime_type},
+                  {"sha256", m.media->sha256},
+                  {"filename", m.media->filename},
+                  {"voice", m.media->voice}};
+  }
+  if (m.kind == InboundKind::kLocation) p["location"] = {{"latitude", m.latitude}, {"longitude", m.longitude}};
+  p["timestamp"] = m.timestamp;
+  p["business_id"] = m.business_id;
+  if (!m.raw_json.empty()) p["raw"] = m.raw_json;
+  return p;
+}
+
+void FillFromPayload(const std::string& text, InboundMessage& m) {
+  json p = json::parse(text, nullptr, false);
+  if (!p.is_object()) return;
+  auto str = [&p](const char* k) { return p.contains(k) && p[k].is_string() ? p[k].get<std::string>() : std::string(); };
+  m.payload_id = str("payload_id");
+  m.reply_to = str("reply_to");
+  m.business_id = str("business_id");
+  m.raw_json = str("raw");
+  if (p.contains("timestamp") && p["timestamp"].is_number_integer()) m.timestamp = p["timestamp"].get<int64_t>();
+  if (p.contains("media") && p["media"].is_object()) {
+    const json& md = p["media"];
+    MediaRef r;
+    r.id = md.value("id", "");
+    r.mime_type = md.value("mime_type", "");
+    r.sha256 = md.value("sha256", "");
+    r.filename = md.value("filename", "");
+    r.voice = md.value("voice", false);
+    m.media = r;
+  }
+  if (p.contains("location") && p["location"].is_object()) {
+    m.latitude = p["location"].value("latitude", 0.0);
+    m.longitude = p["location"].value("longitude", 0.0);
+  }
+}
+
+json StateToJson(const ConversationState& s) {
+  return json{{"language", s.language}, {"language_chosen", s.language_chosen}, {"welcomed", s.welcomed},
+              {"stage", s.stage},       {"misses", s.misses},                   {"human_mode", s.human_mode},
+              {"opted_out", s.opted_out}, {"case_id", s.case_id},               {"pending", s.pending}};
+}
+
+ConversationState StateFromJson(const std::string& text) {
+  ConversationState s;
+  json j = json::parse(text, nullptr, false);
+  if (!j.is_object()) return s;
+  try {
+    s.language = j.value("language", "");
+    s.language_chosen = j.value("language_chosen", false);
+    s.welcomed = j.value("welcomed", false);
+    s.stage = j.value("stage", "idle");
+    s.misses = j.value("misses", 0);
+    s.human_mode = j.value("human_mode", false);
+    s.opted_out = j.value("opted_out", false);
+    s.case_id = j.value("case_id", int64_t{0});
+    s.pending = j.value("pending", "");
+  } catch (const json::exception&) {
+    // A state we cannot read starts over rather than blocking the person.
+  }
+  return s;
+}
+
+std::string OutboundKindName(OutboundMessage::Kind k) {
+  switch (k) {
+    case OutboundMessage::Kind::kText: return "text";
+    case OutboundMessage::Kind::kButtons: return "buttons";
+    case OutboundMessage::Kind::kList: return "list";
+    case OutboundMessage::Kind::kTemplate: return "template";
+    case OutboundMessage::Kind::kMarkRead: return "mark_read";
+  }
+  return "text";
+}
+
+}  // namespace
+
+SqliteStore::SqliteStore(std::unique_ptr<Database> db) : db_(std::move(db)) {}
+SqliteStore::~SqliteStore() = default;
+
+Result<std::unique_ptr<SqliteStore>> SqliteStore::Open(const Options& options) {
+  Database::Options o;
+  o.path = options.path;
+  o.synchronous = options.synchronous;
+  auto db = Database::Open(o);
+  if (!db.ok()) return db.status();
+  BOT_RETURN_IF_ERROR((*db)->IntegrityCheck());
+  BOT_RETURN_IF_ERROR((*db)->Migrate());
+  return std::unique_ptr<SqliteStore>(new SqliteStore(std::move(*db)));
+}
+
+Result<std::vector<bool>> SqliteStore::StoreWebhook(const WebhookBatch& batch, int64_t now_ms) {
+  const WebhookBatch* one[] = {&batch};
+  auto r = StoreWebhooks(one, now_ms);
+  if (!r.ok()) return r.status();
+  return std::move((*r)[0]);
+}
+
+Result<std::vector<std::vector<bool>>> SqliteStore::StoreWebhooks(std::span<const WebhookBatch* const> batches,
+                                                                  int64_t now_ms) {
+  std::lock_guard lock(db_->mutex());
+  Transaction tx(*db_);
+  BOT_RETURN_IF_ERROR(tx.status());
+  std::vector<std::vector<bool>> result;
+  for (const WebhookBatch* batch : batches) {
+    std::vector<bool> fresh;
+    for (const InboundMessage& m : batch->messages) {
+      const std::string channel(ChannelName(m.channel));
+      const int64_t sent_ms = m.timestamp > 0 ? m.timestamp * 1000 : now_ms;
+      auto up = db_->Prepare(
+          "INSERT INTO contacts(channel, external_id, business_id, display_name, created_at, last_inbound_at) "
+          "VALUES (?1, ?2, ?3, ?4, ?5, ?6) ON CONFLICT(channel, external_id) DO UPDATE SET "
+          "business_id = CASE WHEN excluded.business_id != '' THEN excluded.business_id ELSE business_id END, "
+          "display_name = CASE WHEN excluded.display_name != '' THEN excluded.display_name ELSE display_name END, "
+          "last_inbound_at = MAX(last_inbound_at, excluded.last_inbound_at) RETURNING id");
+      if (!up.ok()) return up.status();
+      up->Bind(1, channel).Bind(2, m.sender).Bind(3, m.business_id).Bind(4, m.sender_name).Bind(5, now_ms).Bind(6, sent_ms);
+      auto row = up->Step();
+      if (!row.ok()) return row.status();
+      const int64_t contact_id = up->Int(0);
+      BOT_RETURN_IF_ERROR(up->Run());
+
+      auto ins = db_->Prepare(
+          "INSERT INTO messages(contact_id, direction, channel, provider_id, kind, body, payload, status, "
+          "urgent, created_at) VALUES (?1, 'in', ?2, ?3, ?4, ?5, ?6, 'pending', ?8, ?7) ON CONFLICT DO NOTHING");
+      if (!ins.ok()) return ins.status();
+      ins->Bind(1, contact_id).Bind(2, channel).Bind(3, m.provider_id).Bind(4, std::string(InboundKindName(m.kind)))
+          .Bind(5, m.text).Bind(6, PayloadOf(m).dump()).Bind(7, now_ms).Bind(8, m.urgent_hint ? 1 : 0);
+      BOT_RETURN_IF_ERROR(ins->Run());
+      fresh.push_back(db_->Changes() == 1);
+    }
+    for (const StatusUpdate& s : batch->statuses) {
+      auto ins = db_->Prepare(
+          "INSERT OR IGNORE INTO delivery_statuses(channel, provider_message_id, status, timestamp, error_code, "
+          "error_title, received_at) VALUES (?1, ?2, ?3, ?4, ?5, ?6, ?7)");
+      if (!ins.ok()) return ins.status();
+      ins->Bind(1, std::string(ChannelName(s.channel))).Bind(2, s.provider_message_id).Bind(3, s.status)
+          .Bind(4, s.timestamp).Bind(5, s.error_code).Bind(6, s.error_title).Bind(7, now_ms);
+      BOT_RETURN_IF_ERROR(ins->Run());
+    }
+    result.push_back(std::move(fresh));
+  }
+  BOT_RETURN_IF_ERROR(tx.Commit());
+  return result;
+}
+
+Result<std::vector<bot::PendingInbound>> SqliteStore::LoadPending(int limit) { return Pending(limit, false); }
+
+Result<std::vector<bot::PendingInbound>> SqliteStore::LoadPendingUrgent(int limit) { return Pending(limit, true); }
+
+Result<std::vector<bot::PendingInbound>> SqliteStore::Pending(int limit, bool urgent_contacts_only) {
+  std::lock_guard lock(db_->mutex());
+  // The urgent lane takes every pending message of a contact with an urgent one pending, oldest
+  // first, so urgency never reorders one person's messages.
+  auto st = db_->Prepare(urgent_contacts_only
+      ? "SELECT m.id, m.kind, m.body, m.payload, m.provider_id, c.id, c.channel, c.external_id, c.business_id, "
+        "c.display_name, c.last_inbound_at FROM messages m JOIN contacts c ON c.id = m.contact_id "
+        "WHERE m.direction = 'in' AND m.status = 'pending' AND m.contact_id IN (SELECT contact_id FROM messages "
+        "WHERE direction = 'in' AND status = 'pending' AND urgent = 1) ORDER BY m.id LIMIT ?1"
+      : "SELECT m.id, m.kind, m.body, m.payload, m.provider_id, c.id, c.channel, c.external_id, c.business_id, "
+        "c.display_name, c.last_inbound_at FROM messages m JOIN contacts c ON c.id = m.contact_id "
+        "WHERE m.direction = 'in' AND m.status = 'pending' ORDER BY m.id LIMIT ?1");
+  if (!st.ok()) return st.status();
+  st->Bind(1, limit);
+  std::vector<bot::PendingInbound> out;
+  while (true) {
+    auto row = st->Step();
+    if (!row.ok()) return row.status();
+    if (!*row) break;
+    bot::PendingInbound p;
+    p.message_id = st->Int(0);
+    p.message.kind = ParseInboundKind(st->Text(1)).value_or(InboundKind::kUnsupported);
+    p.message.text = st->Text(2);
+    FillFromPayload(st->Text(3), p.message);
+    p.message.provider_id = st->Text(4);
+    p.contact.id = st->Int(5);
+    p.contact.channel = ParseChannel(st->Text(6)).value_or(Channel::kWhatsApp);
+    p.message.channel = p.contact.channel;
+    p.contact.address = st->Text(7);
+    p.message.sender = p.contact.address;
+    p.contact.business_id = st->Text(8);
+    if (p.message.business_id.empty()) p.message.business_id = p.contact.business_id;
+    p.contact.display_name = st->Text(9);
+    p.contact.last_inbound_ms = st->Int(10);
+    out.push_back(std::move(p));
+  }
+  return out;
+}
+
+Result<ConversationState> SqliteStore::LoadConversation(int64_t contact_id) {
+  std::lock_guard lock(db_->mutex());
+  auto st = db_->Prepare("SELECT state FROM conversations WHERE contact_id = ?1");
+  if (!st.ok()) return st.status();
+  st->Bind(1, contact_id);
+  auto row = st->Step();
+  if (!row.ok()) return row.status();
+  if (!*row) return ConversationState{};
+  return StateFromJson(st->Text(0));
+}
+
+Status SqliteStore::CommitTurn(const Turn& turn, int64_t now_ms) {
+  std::lock_guard lock(db_->mutex());
+  Transaction tx(*db_);
+  BOT_RETURN_IF_ERROR(tx.status());
+  if (turn.message_id != 0) {
+    auto mark = db_->Prepare(
+        "UPDATE messages SET status = 'processed', intent = ?2, language = ?3, urgent = ?4, processed_at = ?5 "
+        "WHERE id = ?1 AND status = 'pending'");
+    if (!mark.ok()) return mark.status();
+    mark->Bind(1, turn.message_id).Bind(2, turn.intent).Bind(3, turn.language).Bind(4, turn.urgent ? 1 : 0).Bind(5, now_ms);
+    BOT_RETURN_IF_ERROR(mark->Run());
+    if (db_->Changes() == 0) return Status::Ok();  // processed already: this turn is a repeat
+  }
+  auto conv = db_->Prepare(
+      "INSERT INTO conversations(contact_id, state, updated_at) VALUES (?1, ?2, ?3) "
+      "ON CONFLICT(contact_id) DO UPDATE SET state = excluded.state, updated_at = excluded.updated_at");
+  if (!conv.ok()) return conv.status();
+  conv->Bind(1, turn.contact_id).Bind(2, StateToJson(turn.state).dump()).Bind(3, now_ms);
+  BOT_RETURN_IF_ERROR(conv->Run());
+  auto contact = db_->Prepare("UPDATE contacts SET language = ?2, opted_out = ?3 WHERE id = ?1");
+  if (!contact.ok()) return contact.status();
+  contact->Bind(1, turn.contact_id).Bind(2, turn.state.language).Bind(3, turn.state.opted_out ? 1 : 0);
+  BOT_RETURN_IF_ERROR(contact->Run());
+
+  auto who = db_->Prepare("SELECT channel, external_id, business_id FROM contacts WHERE id = ?1");
+  if (!who.ok()) return who.status();
+  who->Bind(1, turn.contact_id);
+  auto row = who->Step();
+  if (!row.ok()) return row.status();
+  if (!*row) return Status::NotFound("contact " + std::to_string(turn.contact_id));
+  const std::string channel = who->Text(0), recipient = who->Text(1), business_id = who->Text(2);
+  BOT_RETURN_IF_ERROR(who->Run());
+
+  for (const OutboundRecord& r : turn.replies) {
+    auto msg = db_->Prepare(
+        "INSERT INTO messages(contact_id, direction, channel, kind, body, payload, author, status, urgent, created_at) "
+        "VALUES (?1, 'out', ?2, ?3, ?4, ?5, ?6, 'queued', ?7, ?8)");
+    if (!msg.ok()) return msg.status();
+    json parts = json::array();
+    for (const auto& p : r.payloads) parts.push_back(json::parse(p, nullptr, false));
+    msg->Bind(1, turn.contact_id).Bind(2, channel).Bind(3, OutboundKindName(r.message.kind)).Bind(4, r.message.text)
+        .Bind(5, parts.dump()).Bind(6, r.author).Bind(7, r.message.urgent ? 1 : 0).Bind(8, now_ms);
+    BOT_RETURN_IF_ERROR(msg->Run());
+    const int64_t message_id = db_->LastInsertId();
+    for (const auto& p : r.payloads) {
+      auto ob = db_->Prepare(
+          "INSERT INTO outbox(message_id, channel, recipient, business_id, payload, priority, next_attempt_at, "
+          "created_at, updated_at) VALUES (?1, ?2, ?3, ?4, ?5, ?6, ?7, ?7, ?7)");
+      if (!ob.ok()) return ob.status();
+      ob->Bind(1, message_id).Bind(2, channel).Bind(3, recipient).Bind(4, business_id).Bind(5, p)
+          .Bind(6, r.message.urgent ? 10 : 0).Bind(7, now_ms);
+      BOT_RETURN_IF_ERROR(ob->Run());
+    }
+  }
+  return tx.Commit();
+}
+
+Result<std::vector<OutboxItem>> SqliteStore::ClaimDue(int64_t now_ms, int limit) {
+  std::lock_guard lock(db_->mutex());
+  Transaction tx(*db_);
+  BOT_RETURN_IF_ERROR(tx.status());
+  // Only the head of each recipient's queue: replies to one person leave in order.
+  auto st = db_->Prepare(
+      "SELECT id, message_id, channel, recipient, business_id, payload, priority, attempts FROM outbox o "
+      "WHERE state = 'pending' AND next_attempt_at <= ?1 AND NOT EXISTS (SELECT 1 FROM outbox p "
+      "WHERE p.recipient = o.recipient AND p.channel = o.channel AND p.state IN ('pending', 'in_flight') "
+      "AND p.id < o.id) ORDER BY priority DESC, id LIMIT ?2");
+  if (!st.ok()) return st.status();
+  st->Bind(1, now_ms).Bind(2, limit);
+  std::vector<OutboxItem> items;
+  while (true) {
+    auto row = st->Step();
+    if (!row.ok()) return row.status();
+    if (!*row) break;
+    OutboxItem it;
+    it.id = st->Int(0);
+    it.message_id = st->Int(1);
+    it.channel = ParseChannel(st->Text(2)).value_or(Channel::kWhatsApp);
+    it.recipient = st->Text(3);
+    it.business_id = st->Text(4);
+    it.payload = st->Text(5);
+    it.priority = static_cast<int>(st->Int(6));
+    it.attempts = static_cast<int>(st->Int(7)) + 1;
+    items.push_back(std::move(it));
+  }
+  for (const OutboxItem& it : items) {
+    auto up = db_->Prepare("UPDATE outbox SET state = 'in_flight', attempts = attempts + 1, updated_at = ?2 WHERE id = ?1");
+    if (!up.ok()) return up.status();
+    up->Bind(1, it.id).Bind(2, now_ms);
+    BOT_RETURN_IF_ERROR(up->Run());
+  }
+  BOT_RETURN_IF_ERROR(tx.Commit());
+  return items;
+}
+
+Status SqliteStore::MarkSent(int64_t id, const std::string& provider_message_id, int64_t now_ms) {
+  std::lock_guard lock(db_->mutex());
+  Transaction tx(*db_);
+  BOT_RETURN_IF_ERROR(tx.status());
+  auto up = db_->Prepare(
+      "UPDATE outbox SET state = 'sent', provider_message_id = ?2, last_error = NULL, updated_at = ?3 WHERE id = ?1");
+  if (!up.ok()) return up.status();
+  up->Bind(1, id).Bind(2, provider_message_id).Bind(3, now_ms);
+  BOT_RETURN_IF_ERROR(up->Run());
+  auto msg = db_->Prepare(
+      "UPDATE messages SET status = 'sent', provider_id = COALESCE(provider_id, ?2) WHERE id = "
+      "(SELECT message_id FROM outbox WHERE id = ?1) AND status = 'queued'");
+  if (!msg.ok()) return msg.status();
+  msg->Bind(1, id).Bind(2, provider_message_id);
+  BOT_RETURN_IF_ERROR(msg->Run());
+  return tx.Commit();
+}
+
+Status SqliteStore::MarkRetry(int64_t id, int64_t next_attempt_ms, const std::string& error, int64_t now_ms) {
+  std::lock_guard lock(db_->mutex());
+  auto up = db_->Prepare(
+      "UPDATE outbox SET state = 'pending', next_attempt_at = ?2, last_error = ?3, updated_at = ?4 WHERE id = ?1");
+  if (!up.ok()) return up.status();
+  up->Bind(1, id).Bind(2, next_attempt_ms).Bind(3, error).Bind(4, now_ms);
+  return up->Run();
+}
+
+Status SqliteStore::MarkFailed(int64_t id, const std::string& error, int64_t now_ms) {
+  std::lock_guard lock(db_->mutex());
+  Transaction tx(*db_);
+  BOT_RETURN_IF_ERROR(tx.status());
+  auto up = db_->Prepare("UPDATE outbox SET state = 'failed', last_error = ?2, updated_at = ?3 WHERE id = ?1");
+  if (!up.ok()) return up.status();
+  up->Bind(1, id).Bind(2, error).Bind(3, now_ms);
+  BOT_RETURN_IF_ERROR(up->Run());
+  auto msg = db_->Prepare(
+      "UPDATE messages SET status = 'failed', error = ?2 WHERE id = (SELECT message_id FROM outbox WHERE id = ?1)");
+  if (!msg.ok()) return msg.status();
+  msg->Bind(1, id).Bind(2, error);
+  BOT_RETURN_IF_ERROR(msg->Run());
+  return tx.Commit();
+}
+
+Result<int> SqliteStore::RequeueInFlight(int64_t now_ms) {
+  std::lock_guard lock(db_->mutex());
+  auto up = db_->Prepare(
+      "UPDATE outbox SET state = 'pending', requeued_after_crash = requeued_after_crash + 1, updated_at = ?1 "
+      "WHERE state = 'in_flight'");
+  if (!up.ok()) return up.status();
+  up->Bind(1, now_ms);
+  BOT_RETURN_IF_ERROR(up->Run());
+  return db_->Changes();
+}
+
+Result<ContentVersion> SqliteStore::LatestContent() {
+  std::lock_guard lock(db_->mutex());
+  auto st = db_->Prepare(
+      "SELECT id, author, message, document, created_at FROM content_versions ORDER BY id DESC LIMIT 1");
+  if (!st.ok()) return st.status();
+  auto row = st->Step();
+  if (!row.ok()) return row.status();
+  if (!*row) return Status::NotFound("no content published yet");
+  return ContentVersion{st->Int(0), st->Text(1), st->Text(2), st->Text(3), st->Int(4)};
+}
+
+Result<ContentVersion> SqliteStore::ContentVersionById(int64_t id) {
+  std::lock_guard lock(db_->mutex());
+  auto st = db_->Prepare("SELECT id, author, message, document, created_at FROM content_versions WHERE id = ?1");
+  if (!st.ok()) return st.status();
+  st->Bind(1, id);
+  auto row = st->Step();
+  if (!row.ok()) return row.status();
+  if (!*row) return Status::NotFound("content version " + std::to_string(id));
+  return ContentVersion{st->Int(0), st->Text(1), st->Text(2), st->Text(3), st->Int(4)};
+}
+
+Result<int64_t> SqliteStore::PublishContent(const std::string& author, const std::string& message,
+                                            const std::string& document, int64_t now_ms) {
+  std::lock_guard lock(db_->mutex());
+  auto st = db_->Prepare("INSERT INTO content_versions(author, message, document, created_at) VALUES (?1, ?2, ?3, ?4)");
+  if (!st.ok()) return st.status();
+  st->Bind(1, author).Bind(2, message).Bind(3, document).Bind(4, now_ms);
+  BOT_RETURN_IF_ERROR(st->Run());
+  return db_->LastInsertId();
+}
+
+Result<std::string> SqliteStore::GetSetting(const std::string& key) {
+  std::lock_guard lock(db_->mutex());
+  auto st = db_->Prepare("SELECT value FROM settings WHERE key = ?1");
+  if (!st.ok()) return st.status();
+  st->Bind(1, key);
+  auto row = st->Step();
+  if (!row.ok()) return row.status();
+  if (!*row) return Status::NotFound("setting " + key);
+  return st->Text(0);
+}
+
+Status SqliteStore::PutSetting(const std::string& key, const std::string& value) {
+  std::lock_guard lock(db_->mutex());
+  auto st = db_->Prepare(
+      "INSERT INTO settings(key, value) VALUES (?1, ?2) ON CONFLICT(key) DO UPDATE SET value = excluded.value");
+  if (!st.ok()) return st.status();
+  st->Bind(1, key).Bind(2, value);
+  return st->Run();
+}
+
+Status SqliteStore::Backup(const std::string& to_path) { return db_->BackupTo(to_path); }
+
+Result<int> SqliteStore::SchemaVersion() {
+  std::lock_guard lock(db_->mutex());
+  return db_->SchemaVersion();
+}
+
+Result<int64_t> SqliteStore::CountRows(const std::string& table) {
+  std::lock_guard lock(db_->mutex());
+  auto st = db_->Prepare("SELECT COUNT(*) FROM " + table);
+  if (!st.ok()) return st.status();
+  auto row = st->Step();
+  if (!row.ok()) return row.status();
+  return st->Int(0);
+}
+
+Result<int64_t> SqliteStore::OutboxBacklog() {
+  std::lock_guard lock(db_->mutex());
+  auto st = db_->Prepare("SELECT COUNT(*) FROM outbox WHERE state IN ('pending', 'in_flight')");
+  if (!st.ok()) return st.status();
+  auto row = st->Step();
+  if (!row.ok()) return row.status();
+  return st->Int(0);
+}
+
+Result<int64_t> SqliteStore::OldestPendingOutboxMillis(int64_t now_ms) {
+  std::lock_guard lock(db_->mutex());
+  auto st = db_->Prepare("SELECT MIN(created_at) FROM outbox WHERE state IN ('pending', 'in_flight')");
+  if (!st.ok()) return st.status();
+  auto row = st->Step();
+  if (!row.ok()) return row.status();
+  if (st->IsNull(0)) return int64_t{0};
+  return now_ms - st->Int(0);
+}
+
+}  // namespace bot::db

@@ -1,0 +1,74 @@
+// SQLite implementation of the storage ports (bot/core/ports.h).
+#ifndef DB_SQLITE_STORE_H_
+#define DB_SQLITE_STORE_H_
+
+#include <memory>
+#include <span>
+#include <string>
+#include <vector>
+
+#include "bot/core/ports.h"
+
+namespace bot::db {
+
+class Database;
+
+class SqliteStore final : public InboundStore,
+                          public ConversationStore,
+                          public OutboxStore,
+                          public ContentStore {
+ public:
+  struct Options {
+    std::string path;
+    std::string synchronous = "FULL";
+  };
+  // Opens, checks integrity and migrates. kConflict if the schema is newer than the binary.
+  static Result<std::unique_ptr<SqliteStore>> Open(const Options& options);
+  ~SqliteStore() override;
+
+  // InboundStore
+  Result<std::vector<bool>> StoreWebhook(const WebhookBatch& batch, int64_t now_ms) override;
+  // Group commit: several webhooks in one transaction (one fsync). Per batch, per message: new?
+  Result<std::vector<std::vector<bool>>> StoreWebhooks(std::span<const WebhookBatch* const> batches,
+                                                       int64_t now_ms);
+
+  // ConversationStore
+  Result<std::vector<bot::PendingInbound>> LoadPending(int limit) override;
+  // Pending messages of contacts that have an urgent one pending (the urgent lane).
+  Result<std::vector<bot::PendingInbound>> LoadPendingUrgent(int limit);
+  Result<ConversationState> LoadConversation(int64_t contact_id) override;
+  Status CommitTurn(const Turn& turn, int64_t now_ms) override;
+
+  // OutboxStore
+  Result<std::vector<OutboxItem>> ClaimDue(int64_t now_ms, int limit) override;
+  Status MarkSent(int64_t id, const std::string& provider_message_id, int64_t now_ms) override;
+  Status MarkRetry(int64_t id, int64_t next_attempt_ms, const std::string& error, int64_t now_ms) override;
+  Status MarkFailed(int64_t id, const std::string& error, int64_t now_ms) override;
+  Result<int> RequeueInFlight(int64_t now_ms) override;
+
+  // ContentStore
+  Result<ContentVersion> LatestContent() override;
+  Result<ContentVersion> ContentVersionById(int64_t id) override;
+  Result<int64_t> PublishContent(const std::string& author, const std::string& message,
+                                 const std::string& document, int64_t now_ms) override;
+  Result<std::string> GetSetting(const std::string& key) override;
+  Status PutSetting(const std::string& key, const std::string& value) override;
+
+  // Operations.
+  Status Backup(const std::string& to_path);
+  Result<int> SchemaVersion();
+  // Counts for readiness and metrics.
+  Result<int64_t> CountRows(const std::string& table);
+  Result<int64_t> OutboxBacklog();
+  Result<int64_t> OldestPendingOutboxMillis(int64_t now_ms);
+  Database& database() { return *db_; }
+
+ private:
+  explicit SqliteStore(std::unique_ptr<Database> db);
+  Result<std::vector<bot::PendingInbound>> Pending(int limit, bool urgent_contacts_only);
+  std::unique_ptr<Database> db_;
+};
+
+}  // namespace bot::db
+
+#endif  // DB_SQLITE_STORE_H_

@@ -1,0 +1,20 @@
+#!/bin/sh
+# Installs the Debian packages named in $DEPS that are missing. As root it runs apt-get; otherwise
+# it prints the exact command to run and fails, so nothing is half-installed behind your back.
+set -eu
+missing=""
+for p in $DEPS; do
+  if ! dpkg-query -W -f='${Status}' "$p" 2>/dev/null | grep -q "install ok installed"; then
+    missing="$missing $p"
+  fi
+done
+[ -z "$missing" ] && exit 0
+if [ "$(id -u)" -ne 0 ]; then
+  echo "rahnama needs these Debian packages:$missing" >&2
+  echo "Run:  sudo apt-get update && sudo apt-get install -y$missing" >&2
+  exit 1
+fi
+echo "Installing:$missing"
+export DEBIAN_FRONTEND=noninteractive
+apt-get update -qq
+apt-get install -y -qq $missing >/dev/null

@@ -1,0 +1,70 @@
+// The intent engine: rules as data (locales/*/rules.json, lexicon.json, engine.json) compiled into
+// indexes once, then one call per message deciding language, intent, urgency and queue.
+#ifndef INTENTS_CLASSIFIER_H_
+#define INTENTS_CLASSIFIER_H_
+
+#include <map>
+#include <memory>
+#include <string>
+#include <string_view>
+#include <vector>
+
+#include <nlohmann/json.hpp>
+
+#include "bot/core/status.h"
+#include "intents/normalizer.h"
+
+namespace bot::intents {
+
+struct Decision {
+  std::string intent = "unknown";
+  std::string language;  // "en", "prs", "ps", or "" when the text carries no confident signal
+  bool urgent = false;
+  std::string queue;     // "unhcr_protection", "iom", "info_desk", or "" for none
+  double score = 0;
+};
+
+struct RuleHit {
+  std::string rule_id;
+  std::string intent;
+  std::string language;
+  std::string matched;  // the keyword or pattern that fired
+  double score = 0;
+};
+
+struct Explanation {
+  NormalizedText normalized;
+  std::map<std::string, double> language_scores;
+  std::map<std::string, double> intent_scores;
+  std::vector<RuleHit> hits;
+  std::vector<std::string> notes;  // why urgency was or was not raised, and similar
+};
+
+nlohmann::json ToJson(const Decision& d);
+nlohmann::json ToJson(const Explanation& e);
+
+class Classifier {
+ public:
+  // Compiles the rules of a content document (see locales/README.md: "intents", "rules",
+  // "lexicon", "engine"). Returns kInvalidArgument naming the rule and the problem when a rule
+  // is malformed, names an unknown intent, has a pattern RE2 will not compile, or can never match.
+  static Result<std::shared_ptr<const Classifier>> Build(const nlohmann::json& content);
+
+  // Decides one message. Never fails: text that is not valid UTF-8 is "unknown" with no language.
+  // Thread-safe (const).
+  Decision Classify(std::string_view text, Explanation* explain = nullptr) const;
+
+  // Only the language signal of `text` (same rules as Classify); "" when not confident.
+  std::string DetectLanguage(std::string_view text) const;
+
+  ~Classifier();
+
+ private:
+  struct Impl;
+  explicit Classifier(std::unique_ptr<Impl> impl);
+  std::unique_ptr<Impl> impl_;
+};
+
+}  // namespace bot::intents
+
+#endif  // INTENTS_CLASSIFIER_H_

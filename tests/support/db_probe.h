@@ -1,0 +1,40 @@
+// Read-only queries against a test's SQLite file, to check what was (not) stored.
+#ifndef TESTS_SUPPORT_DB_PROBE_H_
+#define TESTS_SUPPORT_DB_PROBE_H_
+
+#include <sqlite3.h>
+
+#include <string>
+#include <vector>
+
+namespace bot::testing {
+
+// The first column of every row of `sql`, as text.
+inline std::vector<std::string> Query(const std::string& db_path, const std::string& sql) {
+  std::vector<std::string> out;
+  sqlite3* db = nullptr;
+  if (sqlite3_open_v2(db_path.c_str(), &db, SQLITE_OPEN_READONLY, nullptr) != SQLITE_OK) {
+    sqlite3_close(db);
+    return out;
+  }
+  sqlite3_busy_timeout(db, 5000);
+  sqlite3_stmt* st = nullptr;
+  if (sqlite3_prepare_v2(db, sql.c_str(), -1, &st, nullptr) == SQLITE_OK) {
+    while (sqlite3_step(st) == SQLITE_ROW) {
+      const unsigned char* t = sqlite3_column_text(st, 0);
+      out.emplace_back(t ? reinterpret_cast<const char*>(t) : "");
+    }
+  }
+  sqlite3_finalize(st);
+  sqlite3_close(db);
+  return out;
+}
+
+inline long QueryInt(const std::string& db_path, const std::string& sql) {
+  auto rows = Query(db_path, sql);
+  return rows.empty() ? -1 : std::stol(rows[0]);
+}
+
+}  // namespace bot::testing
+
+#endif  // TESTS_SUPPORT_DB_PROBE_H_
