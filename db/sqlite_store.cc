@@ -57,7 +57,7 @@ void FillFromPayload(const std::string& text, InboundMessage& m) {
 
 json StateToJson(const ConversationState& s) {
   return json{{"language", s.language}, {"language_chosen", s.language_chosen}, {"welcomed", s.welcomed},
-              {"stage", s.stage},       {"misses", s.misses},                   {"human_mode", s.human_mode},
+              {"stage", s.stage},       {"misses", s.misses},
               {"opted_out", s.opted_out}, {"case_id", s.case_id},               {"pending", s.pending}};
 }
 
@@ -71,7 +71,6 @@ ConversationState StateFromJson(const std::string& text) {
     s.welcomed = j.value("welcomed", false);
     s.stage = j.value("stage", "idle");
     s.misses = j.value("misses", 0);
-    s.human_mode = j.value("human_mode", false);
     s.opted_out = j.value("opted_out", false);
     s.case_id = j.value("case_id", int64_t{0});
     s.pending = j.value("pending", "");
@@ -217,7 +216,7 @@ Result<ConversationState> SqliteStore::LoadConversation(int64_t contact_id) {
   return StateFromJson(st->Text(0));
 }
 
-Status SqliteStore::CommitTurn(const Turn& turn, int64_t now_ms) {
+Result<int64_t> SqliteStore::CommitTurn(const Turn& turn, int64_t now_ms) {
   std::lock_guard lock(db_->mutex());
   Transaction tx(*db_);
   BOT_RETURN_IF_ERROR(tx.status());
@@ -228,37 +227,56 @@ Status SqliteStore::CommitTurn(const Turn& turn, int64_t now_ms) {
     if (!mark.ok()) return mark.status();
     mark->Bind(1, turn.message_id).Bind(2, turn.intent).Bind(3, turn.language).Bind(4, turn.urgent ? 1 : 0).Bind(5, now_ms);
     BOT_RETURN_IF_ERROR(mark->Run());
-    if (db_->Changes() == 0) return Status::Ok();  // processed already: this turn is a repeat
+    if (db_->Changes() == 0) return int64_t{0};  // processed already: this turn is a repeat
   }
-  auto conv = db_->Prepare(
-      "INSERT INTO conversations(contact_id, state, updated_at) VALUES (?1, ?2, ?3) "
-      "ON CONFLICT(contact_id) DO UPDATE SET state = excluded.state, updated_at = excluded.updated_at");
-  if (!conv.ok()) return conv.status();
-  conv->Bind(1, turn.contact_id).Bind(2, StateToJson(turn.state).dump()).Bind(3, now_ms);
-  BOT_RETURN_IF_ERROR(conv->Run());
-  auto contact = db_->Prepare("UPDATE contacts SET language = ?2, opted_out = ?3 WHERE id = ?1");
-  if (!contact.ok()) return contact.status();
-  contact->Bind(1, turn.contact_id).Bind(2, turn.state.language).Bind(3, turn.state.opted_out ? 1 : 0);
-  BOT_RETURN_IF_ERROR(contact->Run());
+  ConversationState state = turn.state;
+  int64_t case_id = 0;
+  if (turn.case_change) {
+    auto c = ApplyCaseChange(turn.contact_id, turn.message_id, *turn.case_change, now_ms);
+    if (!c.ok()) return c.status();
+    case_id = *c;
+    if (turn.case_change->open) state.case_id = case_id;
+  }
+  if (turn.message_id != 0) {
+    auto conv = db_->Prepare(
+        "INSERT INTO conversations(contact_id, state, updated_at) VALUES (?1, ?2, ?3) "
+        "ON CONFLICT(contact_id) DO UPDATE SET state = excluded.state, updated_at = excluded.updated_at");
+    if (!conv.ok()) return conv.status();
+    conv->Bind(1, turn.contact_id).Bind(2, StateToJson(state).dump()).Bind(3, now_ms);
+    BOT_RETURN_IF_ERROR(conv->Run());
+    auto contact = db_->Prepare("UPDATE contacts SET language = ?2, opted_out = ?3 WHERE id = ?1");
+    if (!contact.ok()) return contact.status();
+    contact->Bind(1, turn.contact_id).Bind(2, state.language).Bind(3, state.opted_out ? 1 : 0);
+    BOT_RETURN_IF_ERROR(contact->Run());
+  }
+  BOT_RETURN_IF_ERROR(QueueReplies(turn.contact_id, case_id, turn.replies, now_ms));
+  BOT_RETURN_IF_ERROR(tx.Commit());
+  return case_id;
+}
 
+Status SqliteStore::QueueReplies(int64_t contact_id, int64_t case_id, const std::vector<OutboundRecord>& replies,
+                                 int64_t now_ms) {
+  if (replies.empty()) return Status::Ok();
   auto who = db_->Prepare("SELECT channel, external_id, business_id FROM contacts WHERE id = ?1");
   if (!who.ok()) return who.status();
-  who->Bind(1, turn.contact_id);
+  who->Bind(1, contact_id);
   auto row = who->Step();
   if (!row.ok()) return row.status();
-  if (!*row) return Status::NotFound("contact " + std::to_string(turn.contact_id));
+  if (!*row) return Status::NotFound("contact " + std::to_string(contact_id));
   const std::string channel = who->Text(0), recipient = who->Text(1), business_id = who->Text(2);
   BOT_RETURN_IF_ERROR(who->Run());
 
-  for (const OutboundRecord& r : turn.replies) {
+  for (const OutboundRecord& r : replies) {
     auto msg = db_->Prepare(
-        "INSERT INTO messages(contact_id, direction, channel, kind, body, payload, author, status, urgent, created_at) "
-        "VALUES (?1, 'out', ?2, ?3, ?4, ?5, ?6, 'queued', ?7, ?8)");
+        "INSERT INTO messages(contact_id, direction, channel, kind, body, payload, author, status, urgent, created_at, "
+        "case_id) VALUES (?1, 'out', ?2, ?3, ?4, ?5, ?6, 'queued', ?7, ?8, ?9)");
     if (!msg.ok()) return msg.status();
     json parts = json::array();
     for (const auto& p : r.payloads) parts.push_back(json::parse(p, nullptr, false));
-    msg->Bind(1, turn.contact_id).Bind(2, channel).Bind(3, OutboundKindName(r.message.kind)).Bind(4, r.message.text)
+    msg->Bind(1, contact_id).Bind(2, channel).Bind(3, OutboundKindName(r.message.kind)).Bind(4, r.message.text)
         .Bind(5, parts.dump()).Bind(6, r.author).Bind(7, r.message.urgent ? 1 : 0).Bind(8, now_ms);
+    if (case_id != 0) msg->Bind(9, case_id);
+    else msg->BindNull(9);
     BOT_RETURN_IF_ERROR(msg->Run());
     const int64_t message_id = db_->LastInsertId();
     for (const auto& p : r.payloads) {
@@ -271,6 +289,15 @@ Status SqliteStore::CommitTurn(const Turn& turn, int64_t now_ms) {
       BOT_RETURN_IF_ERROR(ob->Run());
     }
   }
+  return Status::Ok();
+}
+
+Status SqliteStore::EnqueueForContact(int64_t contact_id, int64_t case_id, const std::vector<OutboundRecord>& replies,
+                                      int64_t now_ms) {
+  std::lock_guard lock(db_->mutex());
+  Transaction tx(*db_);
+  BOT_RETURN_IF_ERROR(tx.status());
+  BOT_RETURN_IF_ERROR(QueueReplies(contact_id, case_id, replies, now_ms));
   return tx.Commit();
 }
 

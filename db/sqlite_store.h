@@ -7,6 +7,7 @@
 #include <string>
 #include <vector>
 
+#include "bot/core/escalation.h"
 #include "bot/core/ports.h"
 
 namespace bot::db {
@@ -16,7 +17,8 @@ class Database;
 class SqliteStore final : public InboundStore,
                           public ConversationStore,
                           public OutboxStore,
-                          public ContentStore {
+                          public ContentStore,
+                          public EscalationStore {
  public:
   struct Options {
     std::string path;
@@ -37,7 +39,10 @@ class SqliteStore final : public InboundStore,
   // Pending messages of contacts that have an urgent one pending (the urgent lane).
   Result<std::vector<bot::PendingInbound>> LoadPendingUrgent(int limit);
   Result<ConversationState> LoadConversation(int64_t contact_id) override;
-  Status CommitTurn(const Turn& turn, int64_t now_ms) override;
+  Result<int64_t> CommitTurn(const Turn& turn, int64_t now_ms) override;
+  // Queues messages to a person outside a turn (officer replies, claim notices).
+  Status EnqueueForContact(int64_t contact_id, int64_t case_id, const std::vector<OutboundRecord>& replies,
+                           int64_t now_ms);
 
   // OutboxStore
   Result<std::vector<OutboxItem>> ClaimDue(int64_t now_ms, int limit) override;
@@ -54,6 +59,33 @@ class SqliteStore final : public InboundStore,
   Result<std::string> GetSetting(const std::string& key) override;
   Status PutSetting(const std::string& key, const std::string& value) override;
 
+  // EscalationStore
+  Result<std::vector<Queue>> Queues() override;
+  Result<Queue> QueueById(const std::string& id) override;
+  Status PutQueue(const Queue& q, int64_t now_ms) override;
+  Result<std::vector<RoutingRule>> RoutingRules() override;
+  Status ReplaceRoutingRules(const std::vector<RoutingRule>& rules) override;
+  Result<std::vector<Case>> ListCases(const CaseFilter& filter) override;
+  Result<Case> CaseById(int64_t id) override;
+  Result<std::vector<Case>> OpenCasesOf(int64_t contact_id) override;
+  Status UpdateCase(const Case& c, int64_t now_ms) override;
+  Status AddNote(int64_t case_id, const std::string& author, const std::string& body, int64_t now_ms) override;
+  Result<int64_t> AddUser(const User& u, int64_t now_ms) override;
+  Result<User> UserByName(const std::string& username) override;
+  Result<std::vector<User>> Users() override;
+  Status UpdateUserLogin(int64_t user_id, int failed_logins, int64_t locked_until) override;
+  Status CreateSession(const std::string& token_hash, int64_t user_id, const std::string& csrf, int64_t now_ms,
+                       int64_t expires_at) override;
+  Result<Session> SessionByTokenHash(const std::string& token_hash, int64_t now_ms) override;
+  Status DeleteSession(const std::string& token_hash) override;
+  Status Audit(const std::string& actor, const std::string& action, const std::string& target,
+               const std::string& details_json, int64_t now_ms) override;
+  Result<std::vector<AuditEntry>> AuditLog(int limit, int64_t before_id) override;
+  // Human mode of a case (an officer replied; the bot stays quiet until the person asks for it).
+  Result<bool> HumanMode(int64_t case_id);
+  // A signed notification to the case's partner, through the outbox (sent by the partner lane).
+  Status QueuePartnerNotification(int64_t case_id, const std::string& payload_json, int64_t now_ms);
+
   // Operations.
   Status Backup(const std::string& to_path);
   Result<int> SchemaVersion();
@@ -66,6 +98,9 @@ class SqliteStore final : public InboundStore,
  private:
   explicit SqliteStore(std::unique_ptr<Database> db);
   Result<std::vector<bot::PendingInbound>> Pending(int limit, bool urgent_contacts_only);
+  // REQUIRES: inside a transaction holding the mutex.
+  Status QueueReplies(int64_t contact_id, int64_t case_id, const std::vector<OutboundRecord>& replies, int64_t now_ms);
+  Result<int64_t> ApplyCaseChange(int64_t contact_id, int64_t message_id, const CaseChange& change, int64_t now_ms);
   std::unique_ptr<Database> db_;
 };
 

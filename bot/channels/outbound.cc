@@ -3,6 +3,7 @@
 
 #include <nlohmann/json.hpp>
 
+#include "bot/channels/json_walk.h"
 #include "bot/channels/messenger/messenger.h"
 #include "bot/channels/whatsapp/whatsapp.h"
 
@@ -13,6 +14,7 @@ std::vector<std::string> FormatOutbound(Channel channel, const OutboundMessage& 
     case Channel::kMessenger: return messenger::FormatOutbound(message, recipient);
     case Channel::kWhatsApp:
     case Channel::kLocal: return whatsapp::FormatOutbound(message, recipient);
+    case Channel::kPartner: return {};
   }
   return {};
 }
@@ -36,25 +38,30 @@ std::string AsNumberedText(const OutboundMessage& m) {
 }
 
 SendOutcome ClassifySendResponse(bool network_error, int http_status, std::string_view body) {
+  using detail::Arr;
+  using detail::Obj;
+  using detail::Str;
   SendOutcome out;
   if (network_error) {
     out.kind = SendOutcome::Kind::kRetry;
     out.error = "network error";
     return out;
   }
-  nlohmann::json j = nlohmann::json::parse(body, nullptr, false);
-  if (j.is_object() && j.contains("error") && j["error"].is_object()) {
-    const auto& e = j["error"];
-    if (e.contains("code") && e["code"].is_number_integer()) out.error_code = e["code"].get<int>();
-    std::string msg = e.contains("message") && e["message"].is_string() ? e["message"].get<std::string>() : "";
-    out.error = std::to_string(out.error_code) + ": " + msg;
+  const nlohmann::json j = nlohmann::json::parse(body, nullptr, false);
+  if (const nlohmann::json* e = Obj(j, "error")) {
+    // An error object wins even under HTTP 200 (Messenger answers some errors that way).
+    const int64_t code = detail::Int(*e, "code").value_or(0);
+    out.error_code = code >= INT32_MIN && code <= INT32_MAX ? static_cast<int>(code) : 0;
+    out.error = std::to_string(out.error_code) + ": " + Str(*e, "message");
   } else if (http_status >= 200 && http_status < 300 && j.is_object()) {
-    if (j.contains("messages") && j["messages"].is_array() && !j["messages"].empty() && j["messages"][0].is_object() &&
-        j["messages"][0].contains("id") && j["messages"][0]["id"].is_string())
-      out.message_id = j["messages"][0]["id"].get<std::string>();
-    else if (j.contains("message_id") && j["message_id"].is_string())
-      out.message_id = j["message_id"].get<std::string>();
-    if (!out.message_id.empty() || (j.contains("success") && j["success"].is_boolean()) || j.contains("recipient_id")) {
+    // WhatsApp: {"messages":[{"id":"wamid…"}]}; Messenger: {"recipient_id","message_id"};
+    // mark-as-read: {"success":true}; sender actions: {"recipient_id"} only.
+    if (const nlohmann::json* msgs = Arr(j, "messages"); msgs != nullptr && !msgs->empty())
+      out.message_id = Str((*msgs)[0], "id");
+    if (out.message_id.empty()) out.message_id = Str(j, "message_id");
+    const nlohmann::json* success = detail::Member(j, "success");
+    if (!out.message_id.empty() || (success != nullptr && success->is_boolean() && success->get<bool>()) ||
+        j.contains("recipient_id")) {
       out.kind = SendOutcome::Kind::kSent;
       return out;
     }
@@ -62,11 +69,13 @@ SendOutcome ClassifySendResponse(bool network_error, int http_status, std::strin
   } else {
     out.error = "HTTP " + std::to_string(http_status);
   }
-  static const int kThrottled[] = {4, 613, 80007, 130429, 131048, 131056, 2, 1, 131000, 131016};
-  bool throttled = http_status == 429 || http_status >= 500 || http_status == 0;
-  for (int c : kThrottled)
-    if (out.error_code == c) throttled = true;
-  out.kind = throttled ? SendOutcome::Kind::kRetry : SendOutcome::Kind::kFailed;
+  // Throttling and Meta-side trouble pass with time; everything else (131047 outside the 24-hour
+  // window, bad parameters, blocked or expired tokens) fails until a person changes something.
+  static constexpr int kTransient[] = {1, 2, 4, 613, 80007, 130429, 131000, 131016, 131048, 131056, 131057};
+  bool transient = http_status == 429 || http_status >= 500 || http_status == 0;
+  for (int c : kTransient)
+    if (out.error_code == c) transient = true;
+  out.kind = transient ? SendOutcome::Kind::kRetry : SendOutcome::Kind::kFailed;
   return out;
 }
 

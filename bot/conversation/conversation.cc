@@ -42,6 +42,13 @@ std::string JoinLanguages(const Snapshot& c, const std::string& key) {
   return out;
 }
 
+std::string PartnerName(const TurnInput& in, const std::string& queue) {
+  if (in.active_case && in.active_case->queue == queue && !in.active_case->partner.empty()) return in.active_case->partner;
+  if (queue == "unhcr_protection") return "UNHCR";
+  if (queue == "iom") return "IOM";
+  return "";
+}
+
 }  // namespace
 
 int ParseNumber(const std::string& text) {
@@ -113,22 +120,33 @@ TurnOutput Converse(const Snapshot& c, const TurnInput& in) {
     out.open_case = CaseRequest{queue, priority, intent};
   };
 
-  // 1. Urgent: safety first, always.
-  if (d.urgent) {
+  // 1. Urgent: safety first, always — except that an answer to an intake question of the urgent
+  // case already open is recorded as the answer (the officer sees it; the safety reply was sent).
+  const bool answering_intake = st.stage.rfind("intake_", 0) == 0 && in.active_case &&
+                                in.active_case->queue == (d.queue.empty() ? "unhcr_protection" : d.queue);
+  if (d.urgent && !answering_intake) {
     st.misses = 0;
     st.welcomed = true;
-    std::string safety = c.Message("safety_reply_prefix", lang, {{"partner", "UNHCR"}});
+    std::string safety;
     std::string body = c.Answer(d.intent, lang);
+    const std::string queue = d.queue.empty() ? "unhcr_protection" : d.queue;
+    safety = c.Message("safety_reply_prefix", lang, {{"partner", PartnerName(in, queue)}});
     reply(Text(safety.empty() ? body : safety + "\n\n" + body, /*urgent=*/true));
-    hand_off(d.queue.empty() ? "unhcr_protection" : d.queue, "urgent", d.intent);
+    hand_off(queue, "urgent", d.intent);
+    // At most three short intake questions, once per case; the person may skip them.
+    const bool already_asked = in.active_case && in.active_case->queue == queue;
+    if (!already_asked && st.stage.rfind("intake_", 0) != 0) {
+      reply(Text(c.Message("intake_city", lang) + "\n" + c.Message("intake_skip_hint", lang), true));
+      st.stage = "intake_city";
+    }
     return finish();
   }
 
   // Non-text messages: say kindly what we can read; an open case keeps them for the officer.
   if (!textual && d.intent == "unknown") {
     if (msg.kind == InboundKind::kReaction || msg.kind == InboundKind::kSystem) return finish();  // nothing to say
-    if (in.case_open || st.human_mode) {
-      if (!st.human_mode) reply(Text(c.Message("non_text_case_open", lang)));
+    if (in.active_case) {
+      if (!in.active_case->human_mode) reply(Text(c.Message("non_text_case_open", lang)));
       return finish();
     }
     if (st.opted_out) return finish();
@@ -176,6 +194,80 @@ TurnOutput Converse(const Snapshot& c, const TurnInput& in) {
     }
     return finish();
   }
+  // Intake answers (urgent cases) and the IOM case-transfer questions.
+  auto is_skip = [&]() { return c.IsWord("skip_words", "", text); };
+  auto answer_text = [&]() { return is_skip() ? std::string("(skipped)") : msg.text; };
+  auto ask_consent_or_idle = [&]() {
+    if (in.active_case && in.active_case->partner_webhook && in.active_case->consent == "unknown") {
+      reply(Text(c.Message("consent_question", lang, {{"partner", in.active_case->partner}})));
+      out.consent = "asked";
+      st.stage = "consent";
+    } else {
+      st.stage = "idle";
+    }
+  };
+  if (st.stage.rfind("intake_", 0) == 0 || st.stage.rfind("iom_", 0) == 0) {
+    if (menu_word) {
+      st.stage = "idle";
+      reply(MenuMessage(c, lang));
+      return finish();
+    }
+    if (st.stage == "intake_city") {
+      out.case_fields.emplace_back("city", answer_text());
+      reply(Text(c.Message("intake_who", lang)));
+      st.stage = "intake_who";
+      return finish();
+    }
+    if (st.stage == "intake_who") {
+      const char* who[] = {"", "self", "family", "child"};
+      out.case_fields.emplace_back("at_risk", number >= 1 && number <= 3 ? std::string(who[number]) : answer_text());
+      reply(Text(c.Message("intake_detained", lang)));
+      st.stage = "intake_detained";
+      return finish();
+    }
+    if (st.stage == "intake_detained") {
+      std::string v = answer_text();
+      if (number == 1 || c.IsWord("yes_words", "", text)) v = "yes";
+      else if (number == 2 || c.IsWord("no_words", "", text)) v = "no";
+      out.case_fields.emplace_back("detained_now", v);
+      reply(Text(c.Message("intake_done", lang)));
+      ask_consent_or_idle();
+      return finish();
+    }
+    if (st.stage == "iom_case_number") {
+      out.case_fields.emplace_back("case_number", answer_text());
+      reply(Text(c.Message("iom_location", lang)));
+      st.stage = "iom_location";
+      return finish();
+    }
+    if (st.stage == "iom_location") {
+      out.case_fields.emplace_back("current_location", answer_text());
+      reply(Text(c.Message("iom_contact", lang)));
+      st.stage = "iom_contact";
+      return finish();
+    }
+    if (st.stage == "iom_contact") {
+      out.case_fields.emplace_back("contact", answer_text());
+      reply(Text(c.Message("iom_done", lang, {{"partner", PartnerName(in, "iom")}})));
+      ask_consent_or_idle();
+      return finish();
+    }
+  }
+  if (st.stage == "consent") {
+    if (number == 1 || c.IsWord("yes_words", "", text)) {
+      out.consent = "yes";
+      st.stage = "idle";
+      reply(Text(c.Message("consent_yes", lang)));
+      return finish();
+    }
+    if (number == 2 || c.IsWord("no_words", "", text)) {
+      out.consent = "no";
+      st.stage = "idle";
+      reply(Text(c.Message("consent_no", lang)));
+      return finish();
+    }
+    st.stage = "idle";  // not an answer: carry on; the question stays asked, never forced
+  }
   if (st.stage == "offered_human") {
     if (number == 1 || c.IsWord("yes_words", "", text) || msg.payload_id == "human:yes") {
       st.stage = "idle";
@@ -187,9 +279,9 @@ TurnOutput Converse(const Snapshot& c, const TurnInput& in) {
   }
 
   // 3. Human mode: the officer answers; the bot only brings the menu back when asked.
-  if (st.human_mode) {
+  if (in.active_case && in.active_case->human_mode) {
     if (menu_word) {
-      st.human_mode = false;
+      out.bot_back = true;
       reply(Text(c.Message("bot_back", lang)));
       reply(MenuMessage(c, lang));
     }
@@ -283,7 +375,13 @@ TurnOutput Converse(const Snapshot& c, const TurnInput& in) {
   }
   answer(intent);
   const std::string queue = c.QueueOf(intent);
-  if (!queue.empty() && queue != "info_desk") hand_off(queue, "normal", intent);
+  if (!queue.empty() && queue != "info_desk") {
+    hand_off(queue, "normal", intent);
+    if (intent == "relocated_case_transfer") {
+      reply(Text(c.Message("iom_case_number", lang)));
+      st.stage = "iom_case_number";
+    }
+  }
   return finish();
 }
 

@@ -23,11 +23,20 @@ struct CaseRequest {
   std::string intent;
 };
 
+// The person's open case this turn belongs to, as far as the conversation needs to know.
+struct ActiveCase {
+  int64_t id = 0;
+  std::string queue;
+  std::string partner;
+  std::string consent;          // unknown | asked | yes | no
+  bool partner_webhook = false; // details would go to the partner: ask consent first
+  bool human_mode = false;      // an officer is answering: the bot stays quiet
+};
+
 struct TurnInput {
   ConversationState state;
   InboundMessage message;
-  bool case_open = false;  // the person has an open case in some queue
-  std::string case_partner;  // its partner name, for messages
+  std::optional<ActiveCase> active_case;
 };
 
 struct TurnOutput {
@@ -37,6 +46,8 @@ struct TurnOutput {
   std::vector<OutboundMessage> replies;
   std::optional<CaseRequest> open_case;
   std::vector<std::pair<std::string, std::string>> case_fields;  // intake answers for the case
+  std::string consent;    // "" unchanged, or asked | yes | no
+  bool bot_back = false;  // the person asked for the bot: human mode ends
 };
 
 TurnOutput Converse(const content::Snapshot& content, const TurnInput& input);

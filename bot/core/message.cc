@@ -11,6 +11,7 @@ std::string_view ChannelName(Channel c) {
     case Channel::kWhatsApp: return "whatsapp";
     case Channel::kMessenger: return "messenger";
     case Channel::kLocal: return "local";
+    case Channel::kPartner: return "partner";
   }
   return "unknown";
 }
@@ -19,6 +20,7 @@ std::optional<Channel> ParseChannel(std::string_view name) {
   if (name == "whatsapp") return Channel::kWhatsApp;
   if (name == "messenger") return Channel::kMessenger;
   if (name == "local") return Channel::kLocal;
+  if (name == "partner") return Channel::kPartner;
   return std::nullopt;
 }
 

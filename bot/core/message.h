@@ -11,9 +11,9 @@
 
 namespace bot {
 
-enum class Channel { kWhatsApp, kMessenger, kLocal };
+enum class Channel { kWhatsApp, kMessenger, kLocal, kPartner };  // kPartner: partner webhooks
 
-std::string_view ChannelName(Channel c);             // "whatsapp", "messenger", "local"
+std::string_view ChannelName(Channel c);             // "whatsapp", "messenger", "local", "partner"
 std::optional<Channel> ParseChannel(std::string_view name);
 
 // What the person sent. kText covers typed text; kChoice a tapped button, list row, quick reply

@@ -20,7 +20,6 @@ struct ConversationState {
   bool welcomed = false;
   std::string stage = "idle";    // idle | awaiting_language | offered_human | intake_* | iom_* | ...
   int misses = 0;                // consecutive messages the bot did not understand
-  bool human_mode = false;       // an officer replied on an open case: the bot stays quiet
   bool opted_out = false;
   int64_t case_id = 0;           // the case the intake questions are for
   std::string pending;           // stage-specific scratch (JSON), e.g. collected IOM answers
@@ -50,6 +49,22 @@ struct OutboundRecord {
   std::string author = "bot";         // "bot" or "officer:<username>"
 };
 
+// What a turn does to a case: open one (or join the open one in that queue), record intake
+// answers and entities, consent, human mode, and queue the partner notification.
+struct CaseChange {
+  bool open = false;             // open or join a case in `queue`
+  std::string queue;
+  std::string priority;          // urgent | high | normal
+  std::string intent;
+  std::string language;
+  int64_t case_id = 0;           // the existing case this message belongs to (when !open)
+  std::string intake_json;       // replaces intake when non-empty (merged by the caller)
+  std::string entities_json;     // replaces entities when non-empty
+  std::string consent;           // "" = unchanged
+  std::optional<bool> human_mode;
+  std::string partner_payload;   // non-empty: queue a signed partner notification (case_id added)
+};
+
 // Everything one processed inbound message changes, committed in one transaction, so a crash
 // either leaves the message pending (processed again, nothing sent twice) or fully processed.
 struct Turn {
@@ -60,6 +75,7 @@ struct Turn {
   bool urgent = false;
   ConversationState state;
   std::vector<OutboundRecord> replies;
+  std::optional<CaseChange> case_change;
 };
 
 struct OutboxItem {
@@ -88,7 +104,8 @@ class ConversationStore {
   // Up to `limit` pending inbound messages, oldest first.
   virtual Result<std::vector<PendingInbound>> LoadPending(int limit) = 0;
   virtual Result<ConversationState> LoadConversation(int64_t contact_id) = 0;
-  virtual Status CommitTurn(const Turn& turn, int64_t now_ms) = 0;
+  // Returns the id of the case the turn touched (0 if none).
+  virtual Result<int64_t> CommitTurn(const Turn& turn, int64_t now_ms) = 0;
 };
 
 class OutboxStore {

@@ -4,8 +4,13 @@
 #include <random>
 
 #include "bot/channels/outbound.h"
+#include "bot/channels/signature.h"
 #include "bot/conversation/conversation.h"
 #include "bot/core/log.h"
+#include "bot/escalation/routing.h"
+#include "intents/entities.h"
+
+#include <nlohmann/json.hpp>
 
 namespace bot::server {
 
@@ -68,16 +73,48 @@ void IngestWriter::Run() {
 
 namespace {
 
-struct QueueInfo {
-  const char* partner;
-  const char* sla_en;
-};
+using json = nlohmann::json;
 
-// Until queues are data (escalation issue), the partner names people see.
-QueueInfo QueueFor(const std::string& queue) {
-  if (queue == "unhcr_protection") return {"UNHCR", "15 minutes"};
-  if (queue == "iom") return {"IOM", "24 hours"};
-  return {"the information desk", "24 hours"};
+// Merges `fields` into the JSON object text `base`.
+std::string MergeFields(const std::string& base, const std::vector<std::pair<std::string, std::string>>& fields) {
+  json j = json::parse(base.empty() ? "{}" : base, nullptr, false);
+  if (!j.is_object()) j = json::object();
+  for (const auto& [k, v] : fields) j[k] = v;
+  return j.dump();
+}
+
+// Adds newly found entities to the case's, keeping what was there.
+std::string MergeEntities(const std::string& base, const intents::Entities& e) {
+  json j = json::parse(base.empty() ? "{}" : base, nullptr, false);
+  if (!j.is_object()) j = json::object();
+  auto add = [&j](const char* key, const std::vector<std::string>& values) {
+    if (values.empty()) return;
+    if (!j.contains(key) || !j[key].is_array()) j[key] = json::array();
+    for (const auto& v : values)
+      if (std::find(j[key].begin(), j[key].end(), v) == j[key].end()) j[key].push_back(v);
+  };
+  add("cities", e.cities);
+  add("phones", e.phones);
+  add("case_numbers", e.case_numbers);
+  add("dates", e.dates);
+  return j.dump();
+}
+
+std::vector<std::string> EntityKinds(const intents::Entities& e) {
+  std::vector<std::string> k;
+  if (!e.cities.empty()) k.push_back("city");
+  if (!e.phones.empty()) k.push_back("phone");
+  if (!e.case_numbers.empty()) k.push_back("case_number");
+  if (!e.dates.empty()) k.push_back("date");
+  return k;
+}
+
+// "15 minutes" in the person's language, from content (falls back to English).
+std::string SlaText(const content::Snapshot& c, const std::string& lang, int minutes) {
+  std::string key = minutes < 120 ? "sla_minutes" : minutes < 48 * 60 ? "sla_hours" : "sla_days";
+  int n = minutes < 120 ? minutes : minutes < 48 * 60 ? minutes / 60 : minutes / 1440;
+  std::string t = c.Message(key, lang, {{"n", std::to_string(n)}});
+  return t.empty() ? escalation::DescribeMinutes(minutes) : t;
 }
 
 }  // namespace
@@ -176,11 +213,40 @@ Status Processor::ProcessContactMessages(const std::vector<PendingInbound>& mess
 Status Processor::ProcessOne(const PendingInbound& p) {
   auto started = std::chrono::steady_clock::now();
   std::shared_ptr<const content::Snapshot> snapshot = content_.Get();  // this turn keeps its version
+  const int64_t now = clock_.NowMillis();
   auto state = store_.LoadConversation(p.contact.id);
   if (!state.ok()) return state.status();
+  auto open_cases = store_.OpenCasesOf(p.contact.id);
+  if (!open_cases.ok()) return open_cases.status();
+  auto queues = store_.Queues();
+  if (!queues.ok()) return queues.status();
+  auto queue_of = [&](const std::string& id) -> const Queue* {
+    for (const auto& q : *queues)
+      if (q.id == id) return &q;
+    return nullptr;
+  };
+
+  // The case this message belongs to: the one the conversation is working on, else the newest.
+  const Case* active = nullptr;
+  for (const auto& c : *open_cases)
+    if (c.id == state->case_id) active = &c;
+  if (active == nullptr && !open_cases->empty()) active = &open_cases->front();
   conversation::TurnInput in;
   in.state = *state;
   in.message = p.message;
+  if (active != nullptr) {
+    conversation::ActiveCase ac;
+    ac.id = active->id;
+    ac.queue = active->queue;
+    const Queue* q = queue_of(active->queue);
+    ac.partner = q ? q->partner : active->queue;
+    ac.consent = active->consent;
+    ac.partner_webhook = q && !q->webhook_url.empty();
+    auto hm = store_.HumanMode(active->id);
+    if (!hm.ok()) return hm.status();
+    ac.human_mode = *hm;
+    in.active_case = ac;
+  }
   conversation::TurnOutput out = conversation::Converse(*snapshot, in);
 
   Turn turn;
@@ -191,22 +257,72 @@ Status Processor::ProcessOne(const PendingInbound& p) {
   turn.urgent = out.decision.urgent;
   turn.state = out.state;
   std::vector<OutboundMessage> replies = std::move(out.replies);
+
+  const intents::Entities entities = intents::ExtractEntities(p.message.text);
+  CaseChange change;
+  const Case* target = active;
   if (out.open_case) {
-    QueueInfo q = QueueFor(out.open_case->queue);
-    OutboundMessage m;
-    m.text = snapshot->Message("handoff", out.language, {{"partner", q.partner}, {"sla", q.sla_en}});
-    m.urgent = out.open_case->priority == "urgent";
-    if (!m.text.empty()) replies.push_back(std::move(m));
-    metrics_.Add("rahnama_escalations_opened_total",
-                 "queue=\"" + out.open_case->queue + "\",priority=\"" + out.open_case->priority + "\"");
+    auto rules = store_.RoutingRules();
+    if (!rules.ok()) return rules.status();
+    auto route = escalation::RouteCase(*rules, out.open_case->intent, out.open_case->priority == "urgent",
+                                       EntityKinds(entities));
+    change.open = true;
+    change.queue = route ? route->queue : out.open_case->queue;
+    change.priority = route ? route->priority : out.open_case->priority;
+    if (out.open_case->priority == "urgent") change.priority = "urgent";  // routing never downgrades a threat
+    change.intent = out.open_case->intent;
+    change.language = out.language;
+    target = nullptr;
+    for (const auto& c : *open_cases)
+      if (c.queue == change.queue) target = &c;
+    const Queue* q = queue_of(change.queue);
+    if (target == nullptr && change.priority != "urgent" && q != nullptr) {
+      // A new hand-off: tell the person who will answer and when.
+      auto open_now = escalation::IsOpen(q->hours, now);
+      const std::string key = open_now.ok() && !*open_now ? "handoff_outside_hours" : "handoff";
+      OutboundMessage m;
+      m.text = snapshot->Message(key, out.language,
+                                 {{"partner", q->partner}, {"sla", SlaText(*snapshot, out.language, q->sla_minutes)}});
+      if (!m.text.empty()) replies.push_back(std::move(m));
+    }
+    metrics_.Add("rahnama_escalations_opened_total", "queue=\"" + change.queue + "\",priority=\"" + change.priority + "\"");
+  } else if (active != nullptr) {
+    change.case_id = active->id;
   }
+  if (change.open || change.case_id != 0) {
+    const std::string intake_base = target ? target->intake : "{}";
+    const std::string entities_base = target ? target->entities : "{}";
+    if (!out.case_fields.empty()) change.intake_json = MergeFields(intake_base, out.case_fields);
+    if (!entities.empty()) change.entities_json = MergeEntities(entities_base, entities);
+    change.consent = out.consent;
+    if (out.bot_back) change.human_mode = false;
+    if (out.consent == "yes" && target != nullptr) {
+      const Queue* q = queue_of(target->queue);
+      if (q != nullptr && !q->webhook_url.empty()) {
+        json payload = {{"event", "case_shared"},
+                        {"queue", target->queue},
+                        {"priority", target->priority},
+                        {"intent", target->intent},
+                        {"language", target->language},
+                        {"opened_at", target->opened_at},
+                        {"channel", std::string(ChannelName(p.contact.channel))},
+                        {"contact", p.contact.address},
+                        {"intake", json::parse(change.intake_json.empty() ? intake_base : change.intake_json, nullptr, false)},
+                        {"entities", json::parse(change.entities_json.empty() ? entities_base : change.entities_json, nullptr, false)}};
+        change.partner_payload = payload.dump();
+      }
+    }
+    turn.case_change = change;
+  }
+
   for (auto& r : replies) {
     OutboundRecord rec;
     rec.payloads = channels::FormatOutbound(p.contact.channel, r, p.contact.address);
     rec.message = std::move(r);
     turn.replies.push_back(std::move(rec));
   }
-  BOT_RETURN_IF_ERROR(store_.CommitTurn(turn, clock_.NowMillis()));
+  auto committed = store_.CommitTurn(turn, now);
+  if (!committed.ok()) return committed.status();
   metrics_.Add("rahnama_messages_classified_total",
                "intent=\"" + turn.intent + "\",language=\"" + (turn.language.empty() ? "none" : turn.language) + "\"");
   metrics_.Observe("rahnama_turn_seconds", "",
@@ -215,6 +331,7 @@ Status Processor::ProcessOne(const PendingInbound& p) {
                      {"intent", turn.intent},
                      {"language", turn.language},
                      {"urgent", turn.urgent ? "true" : "false"},
+                     {"case", std::to_string(*committed)},
                      {"replies", std::to_string(turn.replies.size())}});
   return Status::Ok();
 }
@@ -246,6 +363,31 @@ void Sender::Wake() {
     ++wake_seq_;
   }
   cv_.notify_all();
+}
+
+channels::SendOutcome Sender::NotifyPartner(const OutboxItem& item) {
+  channels::SendOutcome out;
+  auto q = store_.QueueById(item.recipient);
+  if (!q.ok() || q->webhook_url.empty()) {
+    out.kind = channels::SendOutcome::Kind::kFailed;
+    out.error = "queue " + item.recipient + " has no partner webhook any more";
+    return out;
+  }
+  // The partner verifies X-Rahnama-Signature-256 exactly as we verify Meta's.
+  HttpReply reply = GraphClient::PostUrl(q->webhook_url, item.payload,
+                                         {{"X-Rahnama-Signature-256", channels::SignatureHeader(q->webhook_secret, item.payload)},
+                                          {"X-Rahnama-Delivery", std::to_string(item.id)}},
+                                         15);
+  if (!reply.network_error && reply.status >= 200 && reply.status < 300) {
+    out.kind = channels::SendOutcome::Kind::kSent;
+    out.message_id = "partner-" + std::to_string(item.id);
+    return out;
+  }
+  out.error = reply.network_error ? "network error: " + reply.error : "HTTP " + std::to_string(reply.status);
+  out.kind = reply.network_error || reply.status >= 500 || reply.status == 429 || reply.status == 408
+                 ? channels::SendOutcome::Kind::kRetry
+                 : channels::SendOutcome::Kind::kFailed;
+  return out;
 }
 
 void Sender::Throttle(const std::string& business_id) {
@@ -294,11 +436,16 @@ void Sender::Run(int index) {
 }
 
 void Sender::Deliver(GraphClient& client, const OutboxItem& item) {
-  Throttle(item.business_id);
   auto started = std::chrono::steady_clock::now();
-  HttpReply reply = client.Send(item.channel, item.business_id, item.payload);
+  channels::SendOutcome outcome;
+  if (item.channel == Channel::kPartner) {
+    outcome = NotifyPartner(item);
+  } else {
+    Throttle(item.business_id);
+    HttpReply reply = client.Send(item.channel, item.business_id, item.payload);
+    outcome = channels::ClassifySendResponse(reply.network_error, reply.status, reply.body);
+  }
   metrics_.Observe("rahnama_send_seconds", "", std::chrono::duration<double>(std::chrono::steady_clock::now() - started).count());
-  channels::SendOutcome outcome = channels::ClassifySendResponse(reply.network_error, reply.status, reply.body);
   const int64_t now = clock_.NowMillis();
   Status s;
   switch (outcome.kind) {

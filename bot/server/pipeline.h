@@ -25,6 +25,7 @@
 #include <thread>
 #include <vector>
 
+#include "bot/channels/outbound.h"
 #include "bot/content/content.h"
 #include "bot/core/clock.h"
 #include "bot/core/metrics.h"
@@ -124,6 +125,7 @@ class Sender {
   void Run(int index);
   void Deliver(GraphClient& client, const OutboxItem& item);
   void Throttle(const std::string& business_id);
+  channels::SendOutcome NotifyPartner(const OutboxItem& item);
 
   db::SqliteStore& store_;
   GraphConfig graph_;

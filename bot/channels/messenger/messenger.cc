@@ -1,39 +1,31 @@
-// Messenger webhook parser and Send API formatter.
+// Messenger webhook parser and Send API formatter. Every step of the walk checks types
+// (json_walk.h): payloads are untrusted, and nlohmann's value() throws on non-objects.
 #include "bot/channels/messenger/messenger.h"
 
-#include <nlohmann/json.hpp>
+#include <set>
+#include <utility>
 
+#include "bot/channels/json_walk.h"
 #include "bot/channels/outbound.h"
 #include "bot/channels/text_limits.h"
 
 namespace bot::channels::messenger {
 namespace {
 
+using detail::Arr;
+using detail::Dump;
+using detail::Flag;
+using detail::Int;
+using detail::Number;
+using detail::Obj;
+using detail::Str;
 using json = nlohmann::json;
 
-std::string Str(const json& j, const char* key) {
-  if (!j.is_object()) return {};
-  auto it = j.find(key);
-  if (it == j.end()) return {};
-  if (it->is_string()) return it->get<std::string>();
-  if (it->is_number_integer()) return std::to_string(it->get<int64_t>());
-  return {};
-}
-const json* Obj(const json& j, const char* key) {
-  if (!j.is_object()) return nullptr;
-  auto it = j.find(key);
-  return it != j.end() && it->is_object() ? &*it : nullptr;
-}
-const json* Arr(const json& j, const char* key) {
-  if (!j.is_object()) return nullptr;
-  auto it = j.find(key);
-  return it != j.end() && it->is_array() ? &*it : nullptr;
-}
-
-// Messenger timestamps are milliseconds; some payloads carry seconds.
-int64_t Seconds(const json& j) {
-  if (!j.is_object() || !j.contains("timestamp") || !j["timestamp"].is_number_integer()) return 0;
-  int64_t t = j["timestamp"].get<int64_t>();
+// Messenger timestamps are milliseconds; some payloads carry seconds. Unix seconds stay below
+// 1e11 until the year 5138, milliseconds are above it since 1973.
+int64_t Seconds(const json& ev) {
+  const int64_t t = Int(ev, "timestamp").value_or(0);
+  if (t <= 0) return 0;
   return t > 100000000000LL ? t / 1000 : t;
 }
 
@@ -43,52 +35,94 @@ InboundKind AttachmentKind(const std::string& type) {
   if (type == "video") return InboundKind::kVideo;
   if (type == "file") return InboundKind::kDocument;
   if (type == "location") return InboundKind::kLocation;
-  return InboundKind::kUnsupported;
+  return InboundKind::kUnsupported;  // fallback (shared link), reel, ig_reel, template, …
 }
 
-}  // namespace
+// A user message: text, a quick reply, or attachments (the first one decides the kind).
+void FillMessage(const json& msg, InboundMessage& m) {
+  m.provider_id = Str(msg, "mid");
+  m.text = Str(msg, "text");
+  m.kind = m.text.empty() ? InboundKind::kUnsupported : InboundKind::kText;
+  if (const json* qr = Obj(msg, "quick_reply")) {
+    m.kind = InboundKind::kChoice;
+    m.payload_id = Str(*qr, "payload");
+  }
+  if (const json* rt = Obj(msg, "reply_to")) m.reply_to = Str(*rt, "mid");
+  const json* atts = Arr(msg, "attachments");
+  if (atts == nullptr || atts->empty() || m.kind == InboundKind::kChoice) return;
+  const json& a = (*atts)[0];
+  const std::string type = Str(a, "type");
+  const json* payload = Obj(a, "payload");
+  m.kind = AttachmentKind(type);
+  // The like button is an image whose payload names a sticker.
+  if (payload != nullptr && payload->contains("sticker_id")) m.kind = InboundKind::kSticker;
+  if (payload == nullptr) return;
+  if (m.kind == InboundKind::kLocation) {
+    if (const json* c = Obj(*payload, "coordinates")) {
+      m.latitude = Number(*c, "lat").value_or(0);
+      m.longitude = Number(*c, "long").value_or(0);
+    }
+    return;
+  }
+  MediaRef r;
+  r.id = Str(*payload, "url");  // Messenger gives a URL where WhatsApp gives a media id
+  r.mime_type = type;
+  m.media = std::move(r);
+}
 
-Result<WebhookBatch> ParseWebhook(std::string_view body) {
-  json root = json::parse(body, nullptr, false);
-  if (root.is_discarded()) return Status::InvalidArgument("body is not valid JSON");
-  if (!root.is_object()) return Status::InvalidArgument("body is not a JSON object");
-  if (Str(root, "object") != "page")
-    return Status::InvalidArgument("not a Messenger page webhook (object=\"" + Str(root, "object") + "\")");
+WebhookBatch Walk(const json& root) {
   WebhookBatch batch;
   const json* entries = Arr(root, "entry");
-  if (entries == nullptr) return batch;
+  if (entries == nullptr) {
+    batch.notes.push_back("webhook without entry[]");
+    return batch;
+  }
+  std::set<std::string> seen_messages;
+  std::set<std::pair<std::string, std::string>> seen_statuses;
+  auto add_status = [&](StatusUpdate u) {
+    if (seen_statuses.insert({u.provider_message_id, u.status}).second) batch.statuses.push_back(std::move(u));
+  };
   for (const json& entry : *entries) {
     const std::string page_id = Str(entry, "id");
-    if (Arr(entry, "standby")) {
+    if (Arr(entry, "standby") != nullptr) {
       ++batch.ignored;
-      batch.notes.push_back("standby events belong to another app");
+      batch.notes.push_back("standby events belong to the app that owns the thread");
     }
     const json* events = Arr(entry, "messaging");
     if (events == nullptr) {
-      ++batch.ignored;
+      if (Arr(entry, "standby") == nullptr) {
+        ++batch.ignored;
+        batch.notes.push_back("entry without messaging[]");
+      }
       continue;
     }
     for (const json& ev : *events) {
       const json* sender = Obj(ev, "sender");
-      const std::string psid = sender ? Str(*sender, "id") : "";
+      const std::string psid = sender != nullptr ? Str(*sender, "id") : "";
       const json* recipient = Obj(ev, "recipient");
-      const std::string business_id = recipient && !Str(*recipient, "id").empty() ? Str(*recipient, "id") : page_id;
+      const std::string recipient_id = recipient != nullptr ? Str(*recipient, "id") : "";
+      const std::string business_id = !recipient_id.empty() ? recipient_id : page_id;
       const int64_t ts = Seconds(ev);
       if (const json* delivery = Obj(ev, "delivery")) {
-        if (const json* mids = Arr(*delivery, "mids")) {
-          for (const json& mid : *mids) {
-            if (!mid.is_string()) continue;
-            batch.statuses.push_back({Channel::kMessenger, mid.get<std::string>(), "delivered", ts, psid, 0, ""});
-          }
-        } else {
+        const json* mids = Arr(*delivery, "mids");
+        if (mids == nullptr || mids->empty()) {
           ++batch.ignored;
+          batch.notes.push_back("delivery without mids");
+        }
+        for (const json& mid : mids ? *mids : json::array()) {
+          if (mid.is_string() && !mid.get_ref<const std::string&>().empty())
+            add_status({Channel::kMessenger, mid.get<std::string>(), "delivered", ts, psid, 0, ""});
         }
         continue;
       }
       if (const json* read = Obj(ev, "read")) {
-        // Reads carry a watermark, not ids: everything sent before it was read.
-        batch.statuses.push_back({Channel::kMessenger, "watermark:" + psid + ":" + Str(*read, "watermark"), "read", ts,
-                                  psid, 0, ""});
+        const std::string watermark = Str(*read, "watermark");
+        if (psid.empty() || watermark.empty()) {
+          ++batch.ignored;
+          batch.notes.push_back("read without sender or watermark");
+          continue;
+        }
+        add_status({Channel::kMessenger, ReadStatusId(psid, watermark), "read", ts, psid, 0, ""});
         continue;
       }
       if (psid.empty()) {
@@ -101,58 +135,40 @@ Result<WebhookBatch> ParseWebhook(std::string_view body) {
       m.sender = psid;
       m.business_id = business_id;
       m.timestamp = ts;
-      m.raw_json = ev.dump();
+      m.raw_json = Dump(ev);
       if (const json* msg = Obj(ev, "message")) {
-        if (msg->contains("is_echo") && (*msg)["is_echo"].is_boolean() && (*msg)["is_echo"].get<bool>()) {
+        // Echoes are our own messages coming back: answering them would loop.
+        if (Flag(*msg, "is_echo") || (!page_id.empty() && psid == page_id)) {
           ++batch.ignored;
           batch.notes.push_back("echo of a page message");
           continue;
         }
-        m.provider_id = Str(*msg, "mid");
-        m.text = Str(*msg, "text");
-        m.kind = InboundKind::kText;
-        if (const json* qr = Obj(*msg, "quick_reply")) {
-          m.kind = InboundKind::kChoice;
-          m.payload_id = Str(*qr, "payload");
-        }
-        if (const json* rt = Obj(*msg, "reply_to")) m.reply_to = Str(*rt, "mid");
-        if (const json* atts = Arr(*msg, "attachments"); atts && !atts->empty()) {
-          const json& a = (*atts)[0];
-          const std::string type = Str(a, "type");
-          const json* payload = Obj(a, "payload");
-          m.kind = AttachmentKind(type);
-          if (payload && payload->contains("sticker_id")) m.kind = InboundKind::kSticker;
-          if (m.kind == InboundKind::kLocation && payload) {
-            if (const json* c = Obj(*payload, "coordinates")) {
-              if (c->contains("lat") && (*c)["lat"].is_number()) m.latitude = (*c)["lat"].get<double>();
-              if (c->contains("long") && (*c)["long"].is_number()) m.longitude = (*c)["long"].get<double>();
-            }
-          } else if (payload) {
-            MediaRef r;
-            r.id = Str(*payload, "url");
-            r.mime_type = type;
-            m.media = r;
-          }
-        }
+        FillMessage(*msg, m);
       } else if (const json* pb = Obj(ev, "postback")) {
         m.kind = InboundKind::kChoice;
         m.payload_id = Str(*pb, "payload");
         m.text = Str(*pb, "title");
         m.provider_id = Str(*pb, "mid");
-        if (m.provider_id.empty()) m.provider_id = "postback:" + psid + ":" + std::to_string(ts);
+        if (m.provider_id.empty()) m.provider_id = PostbackId(psid, Str(ev, "timestamp"));
       } else if (const json* reaction = Obj(ev, "reaction")) {
         m.kind = InboundKind::kReaction;
         m.text = Str(*reaction, "emoji");
         m.reply_to = Str(*reaction, "mid");
-        m.provider_id = "reaction:" + psid + ":" + m.reply_to + ":" + Str(*reaction, "action");
+        m.provider_id = "reaction:" + psid + ":" + m.reply_to + ":" + Str(*reaction, "action") + ":" +
+                        Str(ev, "timestamp");
       } else {
         ++batch.ignored;
-        batch.notes.push_back("messaging event ignored (optin, referral or unknown)");
+        batch.notes.push_back("messaging event ignored (optin, referral, handover or unknown)");
         continue;
       }
       if (m.provider_id.empty()) {
         ++batch.ignored;
         batch.notes.push_back("message without mid");
+        continue;
+      }
+      if (!seen_messages.insert(m.provider_id).second) {
+        ++batch.ignored;  // the same mid in two entries of one POST
+        batch.notes.push_back("message " + m.provider_id + " repeated in one webhook");
         continue;
       }
       batch.messages.push_back(std::move(m));
@@ -161,8 +177,36 @@ Result<WebhookBatch> ParseWebhook(std::string_view body) {
   return batch;
 }
 
+}  // namespace
+
+std::string ReadStatusId(const std::string& psid, const std::string& watermark) {
+  return "watermark:" + psid + ":" + watermark;
+}
+
+std::string PostbackId(const std::string& psid, const std::string& timestamp) {
+  return "postback:" + psid + ":" + timestamp;
+}
+
+Result<WebhookBatch> ParseWebhook(std::string_view body) {
+  json root = json::parse(body, nullptr, false);
+  if (root.is_discarded()) return Status::InvalidArgument("body is not valid JSON");
+  if (!root.is_object()) return Status::InvalidArgument("body is not a JSON object");
+  if (Str(root, "object") != "page")
+    return Status::InvalidArgument("not a Messenger page webhook (object=\"" + Str(root, "object") + "\")");
+  // The walk checks every type; this fence is for what it misses (the fuzzer's job to find).
+  try {
+    return Walk(root);
+  } catch (const std::exception& e) {
+    return Status::InvalidArgument(std::string("unreadable Messenger webhook: ") + e.what());
+  }
+}
+
 std::vector<std::string> FormatOutbound(const OutboundMessage& m, const std::string& psid) {
   std::vector<std::string> out;
+  if (m.kind == OutboundMessage::Kind::kMarkRead) {
+    out.push_back(Dump(json{{"recipient", {{"id", psid}}}, {"sender_action", "mark_seen"}}));
+    return out;
+  }
   json base = {{"recipient", {{"id", psid}}}};
   if (m.from_officer) {
     base["messaging_type"] = "MESSAGE_TAG";
@@ -170,35 +214,26 @@ std::vector<std::string> FormatOutbound(const OutboundMessage& m, const std::str
   } else {
     base["messaging_type"] = "RESPONSE";
   }
-  std::string text;
+  std::string text = m.text;
   json quick = json::array();
-  switch (m.kind) {
-    case OutboundMessage::Kind::kText:
-    case OutboundMessage::Kind::kTemplate: text = m.text; break;
-    case OutboundMessage::Kind::kMarkRead: {
-      json j = {{"recipient", {{"id", psid}}}, {"sender_action", "mark_seen"}};
-      out.push_back(j.dump());
-      return out;
-    }
-    case OutboundMessage::Kind::kButtons:
-    case OutboundMessage::Kind::kList: {
-      text = AsNumberedText(m);
-      std::vector<std::pair<std::string, std::string>> choices;
-      for (const auto& r : m.rows) choices.emplace_back(r.id, r.title);
-      for (const auto& b : m.buttons) choices.emplace_back(b.id, b.title);
-      for (size_t i = 0; i < choices.size() && i < kMaxQuickReplies; ++i)
-        quick.push_back({{"content_type", "text"},
-                         {"title", Truncate(choices[i].second, kMaxQuickReplyTitleChars)},
-                         {"payload", choices[i].first}});
-      break;
-    }
+  if (m.kind == OutboundMessage::Kind::kButtons || m.kind == OutboundMessage::Kind::kList) {
+    // Messenger has no lists: the choices are numbered in the text (so none is lost past the
+    // 13th) and the first 13 are also quick replies.
+    text = AsNumberedText(m);
+    std::vector<std::pair<std::string, std::string>> choices;
+    for (const auto& r : m.rows) choices.emplace_back(r.id, r.title);
+    for (const auto& b : m.buttons) choices.emplace_back(b.id, b.title);
+    for (size_t i = 0; i < choices.size() && i < kMaxQuickReplies; ++i)
+      quick.push_back({{"content_type", "text"},
+                       {"title", Truncate(choices[i].second, kMaxQuickReplyTitleChars)},
+                       {"payload", Truncate(choices[i].first, kMaxQuickReplyPayloadChars)}});
   }
   auto parts = SplitText(text, kMaxTextChars);
   for (size_t i = 0; i < parts.size(); ++i) {
     json j = base;
     j["message"] = {{"text", parts[i]}};
     if (i + 1 == parts.size() && !quick.empty()) j["message"]["quick_replies"] = quick;
-    out.push_back(j.dump());
+    out.push_back(Dump(j));
   }
   return out;
 }

@@ -1,125 +1,94 @@
 // WhatsApp Cloud API webhook parser and send-request formatter. Every step of the walk checks
-// types: payloads are untrusted, and nlohmann's value() throws on non-objects.
+// types (json_walk.h): payloads are untrusted, and nlohmann's value() throws on non-objects.
 #include "bot/channels/whatsapp/whatsapp.h"
 
-#include <nlohmann/json.hpp>
+#include <set>
+#include <utility>
 
+#include "bot/channels/json_walk.h"
+#include "bot/channels/outbound.h"
 #include "bot/channels/text_limits.h"
 
 namespace bot::channels::whatsapp {
 namespace {
 
+using detail::Arr;
+using detail::Dump;
+using detail::Flag;
+using detail::Int;
+using detail::Number;
+using detail::Obj;
+using detail::Str;
 using json = nlohmann::json;
 
-std::string Str(const json& j, const char* key) {
-  if (!j.is_object()) return {};
-  auto it = j.find(key);
-  if (it == j.end()) return {};
-  if (it->is_string()) return it->get<std::string>();
-  if (it->is_number_integer()) return std::to_string(it->get<int64_t>());
+// The person who wrote `m`. `from` is their phone number; username users have none and only a
+// business-scoped user id (BSUID) in `from_user_id` or the contacts[] entry. Our own
+// phone_number_id is never the person: some captures carry it in `from`, and replying to it
+// would be a message to ourselves (error 131021), so the contacts[] entry decides then.
+std::string SenderOf(const json& m, const json* contacts, const std::string& own_id) {
+  auto usable = [&](const std::string& s) { return !s.empty() && s != own_id; };
+  for (const char* key : {"from", "from_user_id"}) {
+    std::string s = Str(m, key);
+    if (usable(s)) return s;
+  }
+  // Without a `from` of its own, a message can only be attributed when the value names one person.
+  if (contacts != nullptr && contacts->size() == 1) {
+    for (const char* key : {"wa_id", "user_id"}) {
+      std::string s = Str((*contacts)[0], key);
+      if (usable(s)) return s;
+    }
+  }
   return {};
 }
 
-const json* Obj(const json& j, const char* key) {
-  if (!j.is_object()) return nullptr;
-  auto it = j.find(key);
-  return it != j.end() && it->is_object() ? &*it : nullptr;
-}
-
-const json* Arr(const json& j, const char* key) {
-  if (!j.is_object()) return nullptr;
-  auto it = j.find(key);
-  return it != j.end() && it->is_array() ? &*it : nullptr;
-}
-
-// Timestamps are strings in Meta's docs and integers in some libraries' fixtures.
-int64_t Timestamp(const json& j) {
-  if (!j.is_object() || !j.contains("timestamp")) return 0;
-  const json& t = j["timestamp"];
-  if (t.is_number_integer()) return t.get<int64_t>();
-  if (t.is_string()) {
-    const std::string s = t.get<std::string>();
-    if (s.empty() || s.size() > 12 || s.find_first_not_of("0123456789") != std::string::npos) return 0;
-    return std::stoll(s);
-  }
-  return 0;
-}
-
-double Coordinate(const json& j, const char* key) {
-  if (!j.is_object() || !j.contains(key)) return 0;
-  const json& v = j[key];
-  if (v.is_number()) return v.get<double>();
-  if (v.is_string()) {
-    try {
-      return std::stod(v.get<std::string>());
-    } catch (...) {
-      return 0;
+std::string ProfileNameOf(const std::string& sender, const json* contacts) {
+  if (contacts == nullptr) return {};
+  for (const json& c : *contacts) {
+    if (contacts->size() == 1 || Str(c, "wa_id") == sender || Str(c, "user_id") == sender) {
+      if (const json* p = Obj(c, "profile")) return Str(*p, "name");
     }
   }
-  return 0;
+  return {};
 }
 
-bool ParseMessage(const json& m, const std::string& business_id, const json* contacts, InboundMessage& out,
-                  std::string& why_not) {
-  out.channel = Channel::kWhatsApp;
-  out.business_id = business_id;
-  out.provider_id = Str(m, "id");
-  if (out.provider_id.empty()) {
-    why_not = "message without id";
-    return false;
-  }
-  out.sender = Str(m, "from");
-  if (out.sender.empty()) out.sender = Str(m, "from_user_id");  // username users: BSUID only
-  if (contacts != nullptr) {
-    for (const json& c : *contacts) {
-      const std::string wa_id = Str(c, "wa_id"), user_id = Str(c, "user_id");
-      if (out.sender.empty()) out.sender = !wa_id.empty() ? wa_id : user_id;
-      if (wa_id == out.sender || user_id == out.sender || contacts->size() == 1) {
-        if (const json* p = Obj(c, "profile")) out.sender_name = Str(*p, "name");
-      }
-    }
-  }
-  if (out.sender.empty()) {
-    why_not = "message " + out.provider_id + " has no sender";
-    return false;
-  }
-  out.timestamp = Timestamp(m);
-  if (const json* ctx = Obj(m, "context")) out.reply_to = Str(*ctx, "id");
-  out.raw_json = m.dump();
-
+// Fills kind, text, payload_id, media and location from the type-specific part of `m`. `depth`
+// bounds the recursion through edits (an edit carries the whole new message).
+void FillContent(const json& m, InboundMessage& out, int depth) {
   const std::string type = Str(m, "type");
   auto media = [&](const char* key, InboundKind kind) {
     out.kind = kind;
-    if (const json* md = Obj(m, key)) {
-      MediaRef r;
-      r.id = Str(*md, "id");
-      r.mime_type = Str(*md, "mime_type");
-      r.sha256 = Str(*md, "sha256");
-      r.filename = Str(*md, "filename");
-      r.voice = (md->contains("voice") && (*md)["voice"].is_boolean() && (*md)["voice"].get<bool>()) ||
-                std::string(key) == "voice";
-      out.text = Str(*md, "caption");
-      out.media = r;
-    }
+    const json* md = Obj(m, key);
+    if (md == nullptr) return;
+    MediaRef r;
+    r.id = Str(*md, "id");
+    r.mime_type = Str(*md, "mime_type");
+    r.sha256 = Str(*md, "sha256");
+    r.filename = Str(*md, "filename");
+    r.voice = Flag(*md, "voice") || type == "voice";
+    out.text = Str(*md, "caption");
+    out.media = std::move(r);
   };
+  out.kind = InboundKind::kUnsupported;  // unsupported, unknown (legacy), order, anything new
   if (type == "text") {
     out.kind = InboundKind::kText;
     if (const json* t = Obj(m, "text")) out.text = Str(*t, "body");
   } else if (type == "interactive") {
+    // button_reply and list_reply carry the id we gave the button or row; a finished Flow
+    // (nfm_reply) carries its name, and its response_json is a string we keep only in raw_json:
+    // it may decode to anything, not only an object.
     const json* in = Obj(m, "interactive");
-    out.kind = InboundKind::kChoice;
-    const std::string itype = in ? Str(*in, "type") : "";
-    const json* reply = in ? (Obj(*in, "button_reply") ? Obj(*in, "button_reply") : Obj(*in, "list_reply")) : nullptr;
+    const json* reply = nullptr;
+    if (in != nullptr) reply = Obj(*in, "button_reply") ? Obj(*in, "button_reply") : Obj(*in, "list_reply");
     if (reply != nullptr) {
+      out.kind = InboundKind::kChoice;
       out.payload_id = Str(*reply, "id");
       out.text = Str(*reply, "title");
     } else if (const json* nfm = in ? Obj(*in, "nfm_reply") : nullptr) {
+      out.kind = InboundKind::kChoice;
       out.payload_id = Str(*nfm, "name");
       out.text = Str(*nfm, "body");
-    } else {
-      out.kind = InboundKind::kUnsupported;
     }
-  } else if (type == "button") {
+  } else if (type == "button") {  // a template's quick-reply button
     out.kind = InboundKind::kChoice;
     if (const json* b = Obj(m, "button")) {
       out.payload_id = Str(*b, "payload");
@@ -133,15 +102,15 @@ bool ParseMessage(const json& m, const std::string& business_id, const json* con
     media("document", InboundKind::kDocument);
   } else if (type == "audio") {
     media("audio", InboundKind::kAudio);
-  } else if (type == "voice") {  // On-Premises era shape
+  } else if (type == "voice") {  // On-Premises era shape of a voice note
     media("voice", InboundKind::kAudio);
   } else if (type == "sticker") {
     media("sticker", InboundKind::kSticker);
   } else if (type == "location") {
     out.kind = InboundKind::kLocation;
     if (const json* l = Obj(m, "location")) {
-      out.latitude = Coordinate(*l, "latitude");
-      out.longitude = Coordinate(*l, "longitude");
+      out.latitude = Number(*l, "latitude").value_or(0);
+      out.longitude = Number(*l, "longitude").value_or(0);
       out.text = Str(*l, "name");
     }
   } else if (type == "contacts") {
@@ -149,33 +118,81 @@ bool ParseMessage(const json& m, const std::string& business_id, const json* con
   } else if (type == "reaction") {
     out.kind = InboundKind::kReaction;
     if (const json* r = Obj(m, "reaction")) {
-      out.text = Str(*r, "emoji");
+      out.text = Str(*r, "emoji");  // "" or absent: the reaction was removed
       out.reply_to = Str(*r, "message_id");
     }
   } else if (type == "system") {
     out.kind = InboundKind::kSystem;
     if (const json* s = Obj(m, "system")) out.text = Str(*s, "body");
-  } else {
-    out.kind = InboundKind::kUnsupported;  // unsupported, unknown, order, revoke, edit, …
+  } else if (type == "revoke") {
+    // The person deleted a message: nothing to answer, but officers should see it happened.
+    out.kind = InboundKind::kSystem;
+    if (const json* r = Obj(m, "revoke")) out.reply_to = Str(*r, "original_message_id");
+  } else if (type == "edit") {
+    // The person edited a message: the edit carries the new message whole; it is read as what it
+    // now says, pointing at the message it replaces.
+    if (const json* e = Obj(m, "edit")) {
+      if (const json* inner = Obj(*e, "message"); inner != nullptr && depth < 2) FillContent(*inner, out, depth + 1);
+      out.reply_to = Str(*e, "original_message_id");
+    }
   }
+}
+
+bool ParseMessage(const json& m, const std::string& business_id, const json* contacts, InboundMessage& out,
+                  std::string& why_not) {
+  out.channel = Channel::kWhatsApp;
+  out.business_id = business_id;
+  out.provider_id = Str(m, "id");
+  if (out.provider_id.empty()) {
+    why_not = "message without id";
+    return false;
+  }
+  out.sender = SenderOf(m, contacts, business_id);
+  if (out.sender.empty()) {
+    why_not = "message " + out.provider_id + " has no sender other than our own number";
+    return false;
+  }
+  out.sender_name = ProfileNameOf(out.sender, contacts);
+  out.timestamp = Int(m, "timestamp").value_or(0);
+  if (out.timestamp < 0) out.timestamp = 0;
+  if (const json* ctx = Obj(m, "context")) out.reply_to = Str(*ctx, "id");
+  out.raw_json = Dump(m);
+  FillContent(m, out, 0);
   return true;
 }
 
-}  // namespace
+StatusUpdate ParseStatus(const json& s) {
+  StatusUpdate u;
+  u.channel = Channel::kWhatsApp;
+  u.provider_message_id = Str(s, "id");
+  u.status = Str(s, "status");
+  u.timestamp = Int(s, "timestamp").value_or(0);
+  u.recipient = Str(s, "recipient_id");
+  if (u.recipient.empty()) u.recipient = Str(s, "recipient_user_id");
+  if (const json* errs = Arr(s, "errors"); errs != nullptr && !errs->empty()) {
+    const json& e = (*errs)[0];
+    const int64_t code = Int(e, "code").value_or(0);
+    u.error_code = code >= INT32_MIN && code <= INT32_MAX ? static_cast<int>(code) : 0;
+    u.error_title = Str(e, "title");
+    if (u.error_title.empty()) u.error_title = Str(e, "message");
+  }
+  return u;
+}
 
-Result<WebhookBatch> ParseWebhook(std::string_view body) {
-  json root = json::parse(body, nullptr, false);
-  if (root.is_discarded()) return Status::InvalidArgument("body is not valid JSON");
-  if (!root.is_object()) return Status::InvalidArgument("body is not a JSON object");
-  if (Str(root, "object") != "whatsapp_business_account")
-    return Status::InvalidArgument("not a WhatsApp Business Account webhook (object=\"" + Str(root, "object") + "\")");
+WebhookBatch Walk(const json& root) {
   WebhookBatch batch;
   const json* entries = Arr(root, "entry");
-  if (entries == nullptr) return batch;
+  if (entries == nullptr) {
+    batch.notes.push_back("webhook without entry[]");
+    return batch;
+  }
+  std::set<std::string> seen_messages;
+  std::set<std::pair<std::string, std::string>> seen_statuses;
   for (const json& entry : *entries) {
     const json* changes = Arr(entry, "changes");
     if (changes == nullptr) {
       ++batch.ignored;
+      batch.notes.push_back("entry without changes[]");
       continue;
     }
     for (const json& change : *changes) {
@@ -193,34 +210,26 @@ Result<WebhookBatch> ParseWebhook(std::string_view body) {
         for (const json& m : *messages) {
           InboundMessage msg;
           std::string why;
-          if (ParseMessage(m, business_id, contacts, msg, why)) {
-            batch.messages.push_back(std::move(msg));
-          } else {
+          if (!ParseMessage(m, business_id, contacts, msg, why)) {
             ++batch.ignored;
             batch.notes.push_back(why);
+          } else if (!seen_messages.insert(msg.provider_id).second) {
+            ++batch.ignored;  // Meta may repeat a message inside one POST
+            batch.notes.push_back("message " + msg.provider_id + " repeated in one webhook");
+          } else {
+            batch.messages.push_back(std::move(msg));
           }
         }
       }
       if (const json* statuses = Arr(*value, "statuses")) {
         for (const json& s : *statuses) {
-          StatusUpdate u;
-          u.channel = Channel::kWhatsApp;
-          u.provider_message_id = Str(s, "id");
-          u.status = Str(s, "status");
-          u.timestamp = Timestamp(s);
-          u.recipient = Str(s, "recipient_id");
-          if (const json* errs = Arr(s, "errors"); errs && !errs->empty()) {
-            const json& e = (*errs)[0];
-            if (e.is_object() && e.contains("code") && e["code"].is_number_integer()) u.error_code = e["code"].get<int>();
-            u.error_title = Str(e, "title");
-            if (u.error_title.empty()) u.error_title = Str(e, "message");
-          }
+          StatusUpdate u = ParseStatus(s);
           if (u.provider_message_id.empty() || u.status.empty()) {
             ++batch.ignored;
             batch.notes.push_back("status without id or status");
-            continue;
+          } else if (seen_statuses.insert({u.provider_message_id, u.status}).second) {
+            batch.statuses.push_back(std::move(u));
           }
-          batch.statuses.push_back(std::move(u));
         }
       }
       if (const json* errors = Arr(*value, "errors")) {
@@ -232,110 +241,155 @@ Result<WebhookBatch> ParseWebhook(std::string_view body) {
   return batch;
 }
 
-std::vector<std::string> FormatOutbound(const OutboundMessage& m, const std::string& to) {
-  json base = {{"messaging_product", "whatsapp"}, {"recipient_type", "individual"}, {"to", to}};
-  std::vector<std::string> out;
-  auto text_messages = [&](const std::string& text) {
+}  // namespace
+
+Result<WebhookBatch> ParseWebhook(std::string_view body) {
+  json root = json::parse(body, nullptr, false);
+  if (root.is_discarded()) return Status::InvalidArgument("body is not valid JSON");
+  if (!root.is_object()) return Status::InvalidArgument("body is not a JSON object");
+  if (Str(root, "object") != "whatsapp_business_account")
+    return Status::InvalidArgument("not a WhatsApp Business Account webhook (object=\"" + Str(root, "object") + "\")");
+  // The walk checks every type; this fence is for what it misses (the fuzzer's job to find).
+  try {
+    return Walk(root);
+  } catch (const std::exception& e) {
+    return Status::InvalidArgument(std::string("unreadable WhatsApp webhook: ") + e.what());
+  }
+}
+
+namespace {
+
+// Username users have no phone number, only a BSUID ("US.13491208655302741918": a country code,
+// a dot, then letters and digits); the Cloud API takes those in "recipient" instead of "to".
+bool IsBusinessScopedUserId(const std::string& address) {
+  return address.size() > 3 && address[0] >= 'A' && address[0] <= 'Z' && address[1] >= 'A' && address[1] <= 'Z' &&
+         address[2] == '.';
+}
+
+json Envelope(const std::string& to) {
+  json j = {{"messaging_product", "whatsapp"}, {"recipient_type", "individual"}};
+  j[IsBusinessScopedUserId(to) ? "recipient" : "to"] = to;
+  return j;
+}
+
+class Formatter {
+ public:
+  explicit Formatter(const std::string& to) : to_(to) {}
+
+  void Text(const std::string& text) {
     for (const auto& part : SplitText(text, kMaxTextChars)) {
-      json j = base;
+      json j = Envelope(to_);
       j["type"] = "text";
       j["text"] = {{"body", part}, {"preview_url", false}};
-      out.push_back(j.dump());
+      out_.push_back(Dump(j));
     }
-  };
-  switch (m.kind) {
-    case OutboundMessage::Kind::kText:
-      text_messages(m.text);
-      break;
-    case OutboundMessage::Kind::kButtons: {
-      // A body too long for an interactive message goes first as text; the buttons follow.
-      std::string body = m.text;
-      if (CharCount(body) > kMaxInteractiveBodyChars) {
-        auto parts = SplitText(body, kMaxInteractiveBodyChars);
-        body = parts.back();
-        parts.pop_back();
-        for (const auto& p : parts) text_messages(p);
-      }
-      json buttons = json::array();
-      for (size_t i = 0; i < m.buttons.size() && i < kMaxButtons; ++i)
-        buttons.push_back({{"type", "reply"},
-                           {"reply", {{"id", Truncate(m.buttons[i].id, 256)},
-                                      {"title", Truncate(m.buttons[i].title, kMaxButtonTitleChars)}}}});
-      json j = base;
-      j["type"] = "interactive";
-      j["interactive"] = {{"type", "button"}, {"body", {{"text", body}}}, {"action", {{"buttons", buttons}}}};
-      if (!m.header.empty()) j["interactive"]["header"] = {{"type", "text"}, {"text", Truncate(m.header, kMaxHeaderChars)}};
-      if (!m.footer.empty()) j["interactive"]["footer"] = {{"text", Truncate(m.footer, kMaxFooterChars)}};
-      out.push_back(j.dump());
-      break;
+  }
+
+  // An interactive body holds at most `max_chars`: what does not fit goes first as text
+  // messages, and the interactive message keeps the last part, next to its buttons.
+  std::string InteractiveBody(const std::string& text, size_t max_chars) {
+    if (CharCount(text) <= max_chars) return text;
+    auto parts = SplitText(text, max_chars);
+    std::string last = parts.back();
+    parts.pop_back();
+    for (const auto& p : parts) Text(p);
+    return last;
+  }
+
+  void Interactive(json interactive, const OutboundMessage& m) {
+    if (!m.header.empty()) interactive["header"] = {{"type", "text"}, {"text", Truncate(m.header, kMaxHeaderChars)}};
+    if (!m.footer.empty()) interactive["footer"] = {{"text", Truncate(m.footer, kMaxFooterChars)}};
+    json j = Envelope(to_);
+    j["type"] = "interactive";
+    j["interactive"] = std::move(interactive);
+    out_.push_back(Dump(j));
+  }
+
+  void Buttons(const OutboundMessage& m) {
+    json buttons = json::array();
+    for (const ReplyButton& b : m.buttons)
+      buttons.push_back({{"type", "reply"},
+                         {"reply", {{"id", Truncate(b.id, kMaxButtonIdChars)},
+                                    {"title", Truncate(b.title, kMaxButtonTitleChars)}}}});
+    const std::string body = InteractiveBody(m.text, kMaxInteractiveBodyChars);
+    Interactive({{"type", "button"}, {"body", {{"text", body}}}, {"action", {{"buttons", buttons}}}}, m);
+  }
+
+  void List(const OutboundMessage& m, const std::vector<ListRow>& rows) {
+    json j_rows = json::array();
+    for (const ListRow& r : rows) {
+      json row = {{"id", Truncate(r.id, kMaxRowIdChars)}, {"title", Truncate(r.title, kMaxRowTitleChars)}};
+      if (!r.description.empty()) row["description"] = Truncate(r.description, kMaxRowDescriptionChars);
+      j_rows.push_back(std::move(row));
     }
-    case OutboundMessage::Kind::kList: {
-      std::string body = m.text;
-      if (CharCount(body) > kMaxInteractiveBodyChars) {
-        auto parts = SplitText(body, kMaxInteractiveBodyChars);
-        body = parts.back();
-        parts.pop_back();
-        for (const auto& p : parts) text_messages(p);
-      }
-      json rows = json::array();
-      for (size_t i = 0; i < m.rows.size() && i < kMaxListRows; ++i) {
-        json row = {{"id", Truncate(m.rows[i].id, kMaxRowIdChars)},
-                    {"title", Truncate(m.rows[i].title, kMaxRowTitleChars)}};
-        if (!m.rows[i].description.empty())
-          row["description"] = Truncate(m.rows[i].description, kMaxRowDescriptionChars);
-        rows.push_back(row);
-      }
-      json j = base;
-      j["type"] = "interactive";
-      j["interactive"] = {{"type", "list"},
-                          {"body", {{"text", body}}},
-                          {"action", {{"button", Truncate(m.list_button.empty() ? "Menu" : m.list_button, kMaxListButtonChars)},
-                                      {"sections", json::array({{{"title", Truncate(m.header.empty() ? "Menu" : m.header, kMaxRowTitleChars)},
-                                                                 {"rows", rows}}})}}}};
-      if (!m.header.empty()) j["interactive"]["header"] = {{"type", "text"}, {"text", Truncate(m.header, kMaxHeaderChars)}};
-      if (!m.footer.empty()) j["interactive"]["footer"] = {{"text", Truncate(m.footer, kMaxFooterChars)}};
-      out.push_back(j.dump());
-      break;
-    }
-    case OutboundMessage::Kind::kTemplate: {
+    const std::string body = InteractiveBody(m.text, kMaxListBodyChars);
+    const std::string button = Truncate(m.list_button.empty() ? "Menu" : m.list_button, kMaxListButtonChars);
+    // One section: its title is optional then, and a header already names the list.
+    Interactive({{"type", "list"},
+                 {"body", {{"text", body}}},
+                 {"action", {{"button", button}, {"sections", json::array({{{"rows", j_rows}}})}}}},
+                m);
+  }
+
+  void Template(const OutboundMessage& m) {
+    json j = Envelope(to_);
+    j["type"] = "template";
+    j["template"] = {{"name", m.template_name}, {"language", {{"code", m.template_language}}}};
+    if (!m.template_params.empty()) {
       json params = json::array();
       for (const auto& p : m.template_params) params.push_back({{"type", "text"}, {"text", p}});
-      json j = base;
-      j["type"] = "template";
-      j["template"] = {{"name", m.template_name}, {"language", {{"code", m.template_language}}}};
-      if (!params.empty()) j["template"]["components"] = json::array({{{"type", "body"}, {"parameters", params}}});
-      out.push_back(j.dump());
-      break;
+      j["template"]["components"] = json::array({{{"type", "body"}, {"parameters", params}}});
     }
+    out_.push_back(Dump(j));
+  }
+
+  void Raw(std::string body) { out_.push_back(std::move(body)); }
+  std::vector<std::string> Take() { return std::move(out_); }
+
+ private:
+  const std::string& to_;
+  std::vector<std::string> out_;
+};
+
+}  // namespace
+
+std::vector<std::string> FormatOutbound(const OutboundMessage& m, const std::string& to) {
+  Formatter f(to);
+  switch (m.kind) {
+    case OutboundMessage::Kind::kText:
+      f.Text(m.text);
+      break;
+    case OutboundMessage::Kind::kButtons:
+      // More choices than reply buttons allow become a list, and more than a list allows become
+      // numbered text: a choice is never dropped silently.
+      if (m.buttons.empty()) {
+        f.Text(m.text);
+      } else if (m.buttons.size() <= kMaxButtons) {
+        f.Buttons(m);
+      } else if (m.buttons.size() <= kMaxListRows) {
+        std::vector<ListRow> rows;
+        for (const ReplyButton& b : m.buttons) rows.push_back({b.id, b.title, ""});
+        f.List(m, rows);
+      } else {
+        f.Text(AsNumberedText(m));
+      }
+      break;
+    case OutboundMessage::Kind::kList:
+      if (!m.rows.empty() && m.rows.size() <= kMaxListRows) f.List(m, m.rows);
+      else f.Text(AsNumberedText(m));
+      break;
+    case OutboundMessage::Kind::kTemplate:
+      f.Template(m);
+      break;
     case OutboundMessage::Kind::kMarkRead:
-      out.push_back(FormatMarkRead(m.text));
+      f.Raw(FormatMarkRead(m.text));
       break;
   }
-  return out;
+  return f.Take();
 }
 
 std::string FormatMarkRead(const std::string& provider_message_id) {
-  return json{{"messaging_product", "whatsapp"}, {"status", "read"}, {"message_id", provider_message_id}}.dump();
-}
-
-SendResult ParseSendResponse(int http_status, std::string_view body) {
-  SendResult r;
-  json j = json::parse(body, nullptr, false);
-  if (const json* err = j.is_object() ? Obj(j, "error") : nullptr) {
-    if (err->contains("code") && (*err)["code"].is_number_integer()) r.error_code = (*err)["code"].get<int>();
-    r.error_message = Str(*err, "message");
-    return r;
-  }
-  if (http_status < 200 || http_status >= 300) {
-    r.error_message = "HTTP " + std::to_string(http_status);
-    return r;
-  }
-  if (const json* msgs = j.is_object() ? Arr(j, "messages") : nullptr; msgs && !msgs->empty())
-    r.message_id = Str((*msgs)[0], "id");
-  if (r.message_id.empty() && j.is_object() && j.contains("success")) r.ok = true;  // mark-as-read
-  r.ok = r.ok || !r.message_id.empty();
-  if (!r.ok) r.error_message = "response carries no message id";
-  return r;
+  return Dump(json{{"messaging_product", "whatsapp"}, {"status", "read"}, {"message_id", provider_message_id}});
 }
 
 }  // namespace bot::channels::whatsapp

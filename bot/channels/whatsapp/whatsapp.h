@@ -19,39 +19,46 @@
 
 namespace bot::channels::whatsapp {
 
+// Limits in characters (code points), from the send-message docs (research/meta-webhooks.md §3).
 inline constexpr size_t kMaxTextChars = 4096;
-inline constexpr size_t kMaxInteractiveBodyChars = 1024;
+inline constexpr size_t kMaxInteractiveBodyChars = 1024;  // reply-button messages
+inline constexpr size_t kMaxListBodyChars = 4096;
 inline constexpr size_t kMaxButtons = 3;
 inline constexpr size_t kMaxButtonTitleChars = 20;
-inline constexpr size_t kMaxListRows = 10;
+inline constexpr size_t kMaxButtonIdChars = 256;
+inline constexpr size_t kMaxListRows = 10;  // all sections together
 inline constexpr size_t kMaxListButtonChars = 20;
 inline constexpr size_t kMaxRowTitleChars = 24;
 inline constexpr size_t kMaxRowDescriptionChars = 72;
+inline constexpr size_t kMaxRowIdChars = 200;
 inline constexpr size_t kMaxHeaderChars = 60;
 inline constexpr size_t kMaxFooterChars = 60;
-inline constexpr size_t kMaxRowIdChars = 200;
 
-// Parses a webhook body. kInvalidArgument when it is not JSON or not a WhatsApp webhook; anything
-// we accept but do not act on (other fields, value-level errors, unknown shapes) is counted in
-// `ignored` with a note, never an error, so Meta does not retry it for days.
+// Parses a webhook body; never throws.
+//
+// kInvalidArgument when it is not JSON, not an object, or its "object" is not
+// "whatsapp_business_account". Otherwise a batch, also for content we accept but do not act on
+// (other webhook fields, value-level errors[], messages without an id or a sender, repeats of an
+// id already in the batch): each is counted in `ignored` with a note, so Meta gets its 200 and
+// does not retry it for days.
+//
+// Per message: `sender` is `from`, else `from_user_id` (a BSUID), else the only contacts[]
+// entry's wa_id/user_id, skipping our own phone_number_id. Kinds: text; choice for
+// button_reply/list_reply/nfm_reply and template buttons; image, video, document, audio (also
+// legacy "voice"), sticker, location (numbers or numeric strings), contacts, reaction, system; a
+// revoke (deleted message) is system with reply_to = the deleted id; an edit is read as the
+// message it now carries with reply_to = the edited id; anything else is unsupported.
 Result<WebhookBatch> ParseWebhook(std::string_view body);
 
-// The request bodies (JSON) for POST /{phone_number_id}/messages that deliver `message` to `to`.
-// Text over 4,096 characters becomes several messages split at a sentence boundary; buttons,
-// lists and their titles are cut to WhatsApp's limits.
+// The request bodies (JSON) for POST /{phone_number_id}/messages that deliver `message` to `to`
+// (a phone number, or a BSUID, which goes in "recipient"). Text over 4,096 characters becomes
+// several messages split at a sentence boundary. More than 3 buttons become a list, more than
+// 10 choices numbered text; titles, descriptions, headers and footers are cut to WhatsApp's
+// limits at a character boundary.
 std::vector<std::string> FormatOutbound(const OutboundMessage& message, const std::string& to);
 
 // Marks an inbound message as read.
 std::string FormatMarkRead(const std::string& provider_message_id);
-
-// What a send answered: the new message id, or the error.
-struct SendResult {
-  bool ok = false;
-  std::string message_id;
-  int error_code = 0;
-  std::string error_message;
-};
-SendResult ParseSendResponse(int http_status, std::string_view body);
 
 }  // namespace bot::channels::whatsapp
 

@@ -1,0 +1,513 @@
+// SqliteStore: queues, routing rules, cases, officers, sessions and the audit log.
+#include <nlohmann/json.hpp>
+
+#include <mutex>
+
+#include "db/database.h"
+#include "db/sqlite_store.h"
+
+namespace bot::db {
+namespace {
+
+using json = nlohmann::json;
+
+const char* kCaseColumns =
+    "c.id, c.contact_id, c.queue, c.priority, c.status, c.intent, c.language, COALESCE(c.assignee, ''), c.consent, "
+    "c.intake, c.entities, COALESCE(c.outcome, ''), c.opened_at, COALESCE(c.first_response_at, 0), "
+    "COALESCE(c.resolved_at, 0), c.last_message_at, k.channel, k.external_id, k.display_name, k.last_inbound_at";
+
+Case CaseFromRow(const Statement& st) {
+  Case c;
+  c.id = st.Int(0);
+  c.contact_id = st.Int(1);
+  c.queue = st.Text(2);
+  c.priority = st.Text(3);
+  c.status = st.Text(4);
+  c.intent = st.Text(5);
+  c.language = st.Text(6);
+  c.assignee = st.Text(7);
+  c.consent = st.Text(8);
+  c.intake = st.Text(9);
+  c.entities = st.Text(10);
+  c.outcome = st.Text(11);
+  c.opened_at = st.Int(12);
+  c.first_response_at = st.Int(13);
+  c.resolved_at = st.Int(14);
+  c.last_message_at = st.Int(15);
+  c.channel = ParseChannel(st.Text(16)).value_or(Channel::kWhatsApp);
+  c.contact_address = st.Text(17);
+  c.contact_name = st.Text(18);
+  c.contact_last_inbound_ms = st.Int(19);
+  return c;
+}
+
+Queue QueueFromRow(const Statement& st) {
+  return Queue{st.Text(0), st.Text(1), st.Text(2), static_cast<int>(st.Int(3)), st.Text(4), st.Text(5), st.Text(6)};
+}
+
+int PriorityRank(const std::string& p) { return p == "urgent" ? 3 : p == "high" ? 2 : 1; }
+
+}  // namespace
+
+Result<int64_t> SqliteStore::ApplyCaseChange(int64_t contact_id, int64_t message_id, const CaseChange& ch, int64_t now_ms) {
+  int64_t case_id = ch.case_id;
+  if (ch.open) {
+    auto find = db_->Prepare("SELECT id, priority FROM cases WHERE contact_id = ?1 AND queue = ?2 AND status != 'resolved'");
+    if (!find.ok()) return find.status();
+    find->Bind(1, contact_id).Bind(2, ch.queue);
+    auto row = find->Step();
+    if (!row.ok()) return row.status();
+    if (*row) {
+      case_id = find->Int(0);
+      const std::string old_priority = find->Text(1);
+      BOT_RETURN_IF_ERROR(find->Run());
+      if (PriorityRank(ch.priority) > PriorityRank(old_priority)) {
+        auto up = db_->Prepare("UPDATE cases SET priority = ?2, updated_at = ?3 WHERE id = ?1");
+        if (!up.ok()) return up.status();
+        up->Bind(1, case_id).Bind(2, ch.priority).Bind(3, now_ms);
+        BOT_RETURN_IF_ERROR(up->Run());
+      }
+    } else {
+      BOT_RETURN_IF_ERROR(find->Run());
+      auto ins = db_->Prepare(
+          "INSERT INTO cases(contact_id, queue, priority, intent, language, opened_at, last_message_at, updated_at) "
+          "VALUES (?1, ?2, ?3, ?4, ?5, ?6, ?6, ?6)");
+      if (!ins.ok()) return ins.status();
+      ins->Bind(1, contact_id).Bind(2, ch.queue).Bind(3, ch.priority).Bind(4, ch.intent).Bind(5, ch.language).Bind(6, now_ms);
+      BOT_RETURN_IF_ERROR(ins->Run());
+      case_id = db_->LastInsertId();
+    }
+  }
+  if (case_id == 0) return int64_t{0};
+  auto touch = db_->Prepare(
+      "UPDATE cases SET last_message_at = ?2, updated_at = ?2, "
+      "intake = CASE WHEN ?3 != '' THEN ?3 ELSE intake END, entities = CASE WHEN ?4 != '' THEN ?4 ELSE entities END, "
+      "consent = CASE WHEN ?5 != '' THEN ?5 ELSE consent END, "
+      "human_mode = CASE WHEN ?6 >= 0 THEN ?6 ELSE human_mode END, "
+      "language = CASE WHEN ?7 != '' THEN ?7 ELSE language END WHERE id = ?1");
+  if (!touch.ok()) return touch.status();
+  touch->Bind(1, case_id).Bind(2, now_ms).Bind(3, ch.intake_json).Bind(4, ch.entities_json).Bind(5, ch.consent)
+      .Bind(6, ch.human_mode ? (*ch.human_mode ? 1 : 0) : -1).Bind(7, ch.language);
+  BOT_RETURN_IF_ERROR(touch->Run());
+  if (message_id != 0) {
+    auto link = db_->Prepare("UPDATE messages SET case_id = ?2 WHERE id = ?1");
+    if (!link.ok()) return link.status();
+    link->Bind(1, message_id).Bind(2, case_id);
+    BOT_RETURN_IF_ERROR(link->Run());
+  }
+  if (!ch.partner_payload.empty()) {
+    json p = json::parse(ch.partner_payload, nullptr, false);
+    if (!p.is_object()) return Status::InvalidArgument("partner payload must be a JSON object");
+    p["case_id"] = case_id;
+    auto q = db_->Prepare("SELECT queue FROM cases WHERE id = ?1");
+    if (!q.ok()) return q.status();
+    q->Bind(1, case_id);
+    auto row = q->Step();
+    if (!row.ok()) return row.status();
+    const std::string queue = q->Text(0);
+    BOT_RETURN_IF_ERROR(q->Run());
+    auto ob = db_->Prepare(
+        "INSERT INTO outbox(message_id, channel, recipient, business_id, payload, priority, next_attempt_at, created_at, "
+        "updated_at) VALUES (NULL, 'partner', ?1, ?1, ?2, 5, ?3, ?3, ?3)");
+    if (!ob.ok()) return ob.status();
+    ob->Bind(1, queue).Bind(2, p.dump()).Bind(3, now_ms);
+    BOT_RETURN_IF_ERROR(ob->Run());
+  }
+  return case_id;
+}
+
+Status SqliteStore::QueuePartnerNotification(int64_t case_id, const std::string& payload_json, int64_t now_ms) {
+  std::lock_guard lock(db_->mutex());
+  Transaction tx(*db_);
+  BOT_RETURN_IF_ERROR(tx.status());
+  CaseChange ch;
+  ch.case_id = case_id;
+  ch.partner_payload = payload_json;
+  auto r = ApplyCaseChange(0, 0, ch, now_ms);
+  if (!r.ok()) return r.status();
+  return tx.Commit();
+}
+
+Result<bool> SqliteStore::HumanMode(int64_t case_id) {
+  std::lock_guard lock(db_->mutex());
+  auto st = db_->Prepare("SELECT human_mode FROM cases WHERE id = ?1");
+  if (!st.ok()) return st.status();
+  st->Bind(1, case_id);
+  auto row = st->Step();
+  if (!row.ok()) return row.status();
+  return *row && st->Int(0) != 0;
+}
+
+Result<std::vector<Queue>> SqliteStore::Queues() {
+  std::lock_guard lock(db_->mutex());
+  auto st = db_->Prepare(
+      "SELECT id, partner, COALESCE(contact_fact, ''), sla_minutes, COALESCE(webhook_url, ''), "
+      "COALESCE(webhook_secret, ''), hours FROM queues ORDER BY id");
+  if (!st.ok()) return st.status();
+  std::vector<Queue> out;
+  while (true) {
+    auto row = st->Step();
+    if (!row.ok()) return row.status();
+    if (!*row) break;
+    out.push_back(QueueFromRow(*st));
+  }
+  return out;
+}
+
+Result<Queue> SqliteStore::QueueById(const std::string& id) {
+  auto all = Queues();
+  if (!all.ok()) return all.status();
+  for (auto& q : *all)
+    if (q.id == id) return q;
+  return Status::NotFound("queue " + id);
+}
+
+Status SqliteStore::PutQueue(const Queue& q, int64_t now_ms) {
+  std::lock_guard lock(db_->mutex());
+  auto st = db_->Prepare(
+      "INSERT INTO queues(id, partner, contact_fact, sla_minutes, webhook_url, webhook_secret, hours, created_at) "
+      "VALUES (?1, ?2, NULLIF(?3, ''), ?4, NULLIF(?5, ''), NULLIF(?6, ''), ?7, ?8) ON CONFLICT(id) DO UPDATE SET "
+      "partner = excluded.partner, contact_fact = excluded.contact_fact, sla_minutes = excluded.sla_minutes, "
+      "webhook_url = excluded.webhook_url, webhook_secret = excluded.webhook_secret, hours = excluded.hours");
+  if (!st.ok()) return st.status();
+  st->Bind(1, q.id).Bind(2, q.partner).Bind(3, q.contact_fact).Bind(4, q.sla_minutes).Bind(5, q.webhook_url)
+      .Bind(6, q.webhook_secret).Bind(7, q.hours).Bind(8, now_ms);
+  return st->Run();
+}
+
+Result<std::vector<RoutingRule>> SqliteStore::RoutingRules() {
+  std::lock_guard lock(db_->mutex());
+  auto st = db_->Prepare(
+      "SELECT id, position, COALESCE(intent, ''), urgent, COALESCE(entity, ''), queue, priority FROM routing_rules "
+      "ORDER BY position, id");
+  if (!st.ok()) return st.status();
+  std::vector<RoutingRule> out;
+  while (true) {
+    auto row = st->Step();
+    if (!row.ok()) return row.status();
+    if (!*row) break;
+    RoutingRule r;
+    r.id = st->Int(0);
+    r.position = static_cast<int>(st->Int(1));
+    r.intent = st->Text(2);
+    if (!st->IsNull(3)) r.urgent = st->Int(3) != 0;
+    r.entity = st->Text(4);
+    r.queue = st->Text(5);
+    r.priority = st->Text(6);
+    out.push_back(r);
+  }
+  return out;
+}
+
+Status SqliteStore::ReplaceRoutingRules(const std::vector<RoutingRule>& rules) {
+  std::lock_guard lock(db_->mutex());
+  Transaction tx(*db_);
+  BOT_RETURN_IF_ERROR(tx.status());
+  BOT_RETURN_IF_ERROR(db_->Exec("DELETE FROM routing_rules"));
+  for (const auto& r : rules) {
+    auto st = db_->Prepare(
+        "INSERT INTO routing_rules(position, intent, urgent, entity, queue, priority) VALUES "
+        "(?1, NULLIF(?2, ''), ?3, NULLIF(?4, ''), ?5, ?6)");
+    if (!st.ok()) return st.status();
+    st->Bind(1, r.position).Bind(2, r.intent).Bind(4, r.entity).Bind(5, r.queue).Bind(6, r.priority);
+    if (r.urgent) st->Bind(3, *r.urgent ? 1 : 0);
+    else st->BindNull(3);
+    Status s = st->Run();
+    if (!s.ok()) return Status::InvalidArgument("routing rule at position " + std::to_string(r.position) + ": " + s.message());
+  }
+  return tx.Commit();
+}
+
+Result<std::vector<Case>> SqliteStore::ListCases(const CaseFilter& f) {
+  std::lock_guard lock(db_->mutex());
+  std::string sql = std::string("SELECT ") + kCaseColumns + " FROM cases c JOIN contacts k ON k.id = c.contact_id WHERE 1=1";
+  std::vector<std::string> binds;
+  if (!f.queues.empty()) {
+    sql += " AND c.queue IN (";
+    for (size_t i = 0; i < f.queues.size(); ++i) {
+      sql += (i ? ", ?" : "?");
+      binds.push_back(f.queues[i]);
+    }
+    sql += ")";
+  }
+  if (f.status.empty()) {
+    sql += " AND c.status != 'resolved'";
+  } else if (f.status != "all") {
+    sql += " AND c.status = ?";
+    binds.push_back(f.status);
+  }
+  if (!f.priority.empty()) {
+    sql += " AND c.priority = ?";
+    binds.push_back(f.priority);
+  }
+  if (!f.language.empty()) {
+    sql += " AND c.language = ?";
+    binds.push_back(f.language);
+  }
+  sql += " ORDER BY CASE c.priority WHEN 'urgent' THEN 0 WHEN 'high' THEN 1 ELSE 2 END, c.opened_at LIMIT " +
+         std::to_string(std::max(1, std::min(f.limit, 1000)));
+  auto st = db_->Prepare(sql);
+  if (!st.ok()) return st.status();
+  for (size_t i = 0; i < binds.size(); ++i) st->Bind(static_cast<int>(i + 1), binds[i]);
+  std::vector<Case> out;
+  while (true) {
+    auto row = st->Step();
+    if (!row.ok()) return row.status();
+    if (!*row) break;
+    out.push_back(CaseFromRow(*st));
+  }
+  return out;
+}
+
+Result<Case> SqliteStore::CaseById(int64_t id) {
+  std::lock_guard lock(db_->mutex());
+  auto st = db_->Prepare(std::string("SELECT ") + kCaseColumns + " FROM cases c JOIN contacts k ON k.id = c.contact_id WHERE c.id = ?1");
+  if (!st.ok()) return st.status();
+  st->Bind(1, id);
+  auto row = st->Step();
+  if (!row.ok()) return row.status();
+  if (!*row) return Status::NotFound("case " + std::to_string(id));
+  Case c = CaseFromRow(*st);
+  BOT_RETURN_IF_ERROR(st->Run());
+  // The whole conversation with the person since the case's first message, and everything on it.
+  auto msgs = db_->Prepare(
+      "SELECT id, direction, author, kind, body, status, payload, created_at FROM messages WHERE contact_id = ?1 AND "
+      "(case_id = ?2 OR id >= (SELECT MIN(id) FROM messages WHERE case_id = ?2)) ORDER BY id LIMIT 500");
+  if (!msgs.ok()) return msgs.status();
+  msgs->Bind(1, c.contact_id).Bind(2, c.id);
+  while (true) {
+    auto r = msgs->Step();
+    if (!r.ok()) return r.status();
+    if (!*r) break;
+    CaseMessage m;
+    m.id = msgs->Int(0);
+    m.direction = msgs->Text(1);
+    m.author = msgs->Text(2);
+    m.kind = msgs->Text(3);
+    m.body = msgs->Text(4);
+    m.status = msgs->Text(5);
+    m.payload = msgs->Text(6);
+    m.created_at = msgs->Int(7);
+    c.messages.push_back(std::move(m));
+  }
+  auto notes = db_->Prepare("SELECT author, body, created_at FROM case_notes WHERE case_id = ?1 ORDER BY id");
+  if (!notes.ok()) return notes.status();
+  notes->Bind(1, c.id);
+  while (true) {
+    auto r = notes->Step();
+    if (!r.ok()) return r.status();
+    if (!*r) break;
+    c.notes.push_back({notes->Text(0), notes->Text(1), notes->Int(2)});
+  }
+  return c;
+}
+
+Result<std::vector<Case>> SqliteStore::OpenCasesOf(int64_t contact_id) {
+  std::lock_guard lock(db_->mutex());
+  auto st = db_->Prepare(std::string("SELECT ") + kCaseColumns +
+                         " FROM cases c JOIN contacts k ON k.id = c.contact_id WHERE c.contact_id = ?1 AND "
+                         "c.status != 'resolved' ORDER BY c.id DESC");
+  if (!st.ok()) return st.status();
+  st->Bind(1, contact_id);
+  std::vector<Case> out;
+  while (true) {
+    auto row = st->Step();
+    if (!row.ok()) return row.status();
+    if (!*row) break;
+    out.push_back(CaseFromRow(*st));
+  }
+  return out;
+}
+
+Status SqliteStore::UpdateCase(const Case& c, int64_t now_ms) {
+  std::lock_guard lock(db_->mutex());
+  auto st = db_->Prepare(
+      "UPDATE cases SET queue = ?2, priority = ?3, status = ?4, assignee = NULLIF(?5, ''), outcome = NULLIF(?6, ''), "
+      "first_response_at = NULLIF(?7, 0), resolved_at = NULLIF(?8, 0), consent = ?9, updated_at = ?10, "
+      "human_mode = CASE WHEN ?4 = 'resolved' THEN 0 ELSE human_mode END WHERE id = ?1");
+  if (!st.ok()) return st.status();
+  st->Bind(1, c.id).Bind(2, c.queue).Bind(3, c.priority).Bind(4, c.status).Bind(5, c.assignee).Bind(6, c.outcome)
+      .Bind(7, c.first_response_at).Bind(8, c.resolved_at).Bind(9, c.consent).Bind(10, now_ms);
+  Status s = st->Run();
+  if (s.code() == StatusCode::kConflict)
+    return Status::Conflict("the person already has an open case in queue " + c.queue);
+  return s;
+}
+
+Status SqliteStore::AddNote(int64_t case_id, const std::string& author, const std::string& body, int64_t now_ms) {
+  std::lock_guard lock(db_->mutex());
+  auto st = db_->Prepare("INSERT INTO case_notes(case_id, author, body, created_at) VALUES (?1, ?2, ?3, ?4)");
+  if (!st.ok()) return st.status();
+  st->Bind(1, case_id).Bind(2, author).Bind(3, body).Bind(4, now_ms);
+  return st->Run();
+}
+
+Result<int64_t> SqliteStore::AddUser(const User& u, int64_t now_ms) {
+  std::lock_guard lock(db_->mutex());
+  Transaction tx(*db_);
+  BOT_RETURN_IF_ERROR(tx.status());
+  auto st = db_->Prepare(
+      "INSERT INTO users(username, role, password_hash, languages, created_at) VALUES (?1, ?2, ?3, ?4, ?5)");
+  if (!st.ok()) return st.status();
+  st->Bind(1, u.username).Bind(2, u.role).Bind(3, u.password_hash).Bind(4, u.languages).Bind(5, now_ms);
+  Status s = st->Run();
+  if (s.code() == StatusCode::kConflict) return Status::Conflict("user " + u.username + " already exists");
+  BOT_RETURN_IF_ERROR(s);
+  const int64_t id = db_->LastInsertId();
+  for (const auto& q : u.queues) {
+    auto uq = db_->Prepare("INSERT INTO user_queues(user_id, queue) VALUES (?1, ?2)");
+    if (!uq.ok()) return uq.status();
+    uq->Bind(1, id).Bind(2, q);
+    Status qs = uq->Run();
+    if (!qs.ok()) return Status::InvalidArgument("unknown queue " + q);
+  }
+  BOT_RETURN_IF_ERROR(tx.Commit());
+  return id;
+}
+
+namespace {
+Result<std::vector<std::string>> QueuesOfUser(Database& db, int64_t user_id) {
+  auto st = db.Prepare("SELECT queue FROM user_queues WHERE user_id = ?1 ORDER BY queue");
+  if (!st.ok()) return st.status();
+  st->Bind(1, user_id);
+  std::vector<std::string> out;
+  while (true) {
+    auto row = st->Step();
+    if (!row.ok()) return row.status();
+    if (!*row) break;
+    out.push_back(st->Text(0));
+  }
+  return out;
+}
+const char* kUserColumns = "id, username, role, password_hash, languages, disabled, failed_logins, locked_until";
+User UserFromRow(const Statement& st) {
+  User u;
+  u.id = st.Int(0);
+  u.username = st.Text(1);
+  u.role = st.Text(2);
+  u.password_hash = st.Text(3);
+  u.languages = st.Text(4);
+  u.disabled = st.Int(5) != 0;
+  u.failed_logins = static_cast<int>(st.Int(6));
+  u.locked_until = st.Int(7);
+  return u;
+}
+}  // namespace
+
+Result<User> SqliteStore::UserByName(const std::string& username) {
+  std::lock_guard lock(db_->mutex());
+  auto st = db_->Prepare(std::string("SELECT ") + kUserColumns + " FROM users WHERE username = ?1");
+  if (!st.ok()) return st.status();
+  st->Bind(1, username);
+  auto row = st->Step();
+  if (!row.ok()) return row.status();
+  if (!*row) return Status::NotFound("user " + username);
+  User u = UserFromRow(*st);
+  BOT_RETURN_IF_ERROR(st->Run());
+  auto q = QueuesOfUser(*db_, u.id);
+  if (!q.ok()) return q.status();
+  u.queues = *q;
+  return u;
+}
+
+Result<std::vector<User>> SqliteStore::Users() {
+  std::lock_guard lock(db_->mutex());
+  auto st = db_->Prepare(std::string("SELECT ") + kUserColumns + " FROM users ORDER BY username");
+  if (!st.ok()) return st.status();
+  std::vector<User> out;
+  while (true) {
+    auto row = st->Step();
+    if (!row.ok()) return row.status();
+    if (!*row) break;
+    out.push_back(UserFromRow(*st));
+  }
+  BOT_RETURN_IF_ERROR(st->Run());
+  for (auto& u : out) {
+    auto q = QueuesOfUser(*db_, u.id);
+    if (!q.ok()) return q.status();
+    u.queues = *q;
+    u.password_hash.clear();
+  }
+  return out;
+}
+
+Status SqliteStore::UpdateUserLogin(int64_t user_id, int failed_logins, int64_t locked_until) {
+  std::lock_guard lock(db_->mutex());
+  auto st = db_->Prepare("UPDATE users SET failed_logins = ?2, locked_until = ?3 WHERE id = ?1");
+  if (!st.ok()) return st.status();
+  st->Bind(1, user_id).Bind(2, failed_logins).Bind(3, locked_until);
+  return st->Run();
+}
+
+Status SqliteStore::CreateSession(const std::string& token_hash, int64_t user_id, const std::string& csrf, int64_t now_ms,
+                                  int64_t expires_at) {
+  std::lock_guard lock(db_->mutex());
+  auto clean = db_->Prepare("DELETE FROM sessions WHERE expires_at < ?1");
+  if (!clean.ok()) return clean.status();
+  clean->Bind(1, now_ms);
+  BOT_RETURN_IF_ERROR(clean->Run());
+  auto st = db_->Prepare(
+      "INSERT INTO sessions(token_hash, user_id, csrf_token, created_at, expires_at) VALUES (?1, ?2, ?3, ?4, ?5)");
+  if (!st.ok()) return st.status();
+  st->Bind(1, token_hash).Bind(2, user_id).Bind(3, csrf).Bind(4, now_ms).Bind(5, expires_at);
+  return st->Run();
+}
+
+Result<Session> SqliteStore::SessionByTokenHash(const std::string& token_hash, int64_t now_ms) {
+  std::lock_guard lock(db_->mutex());
+  auto st = db_->Prepare(
+      "SELECT u.id, u.username, u.role, u.password_hash, u.languages, u.disabled, u.failed_logins, u.locked_until, "
+      "s.csrf_token, s.expires_at FROM sessions s JOIN users u ON u.id = s.user_id WHERE s.token_hash = ?1");
+  if (!st.ok()) return st.status();
+  st->Bind(1, token_hash);
+  auto row = st->Step();
+  if (!row.ok()) return row.status();
+  if (!*row) return Status::Unauthenticated("unknown or expired session");
+  Session s;
+  s.user = UserFromRow(*st);
+  s.user.password_hash.clear();
+  s.csrf_token = st->Text(8);
+  s.expires_at = st->Int(9);
+  BOT_RETURN_IF_ERROR(st->Run());
+  if (s.expires_at < now_ms) return Status::Unauthenticated("session expired");
+  if (s.user.disabled) return Status::Unauthenticated("account disabled");
+  auto q = QueuesOfUser(*db_, s.user.id);
+  if (!q.ok()) return q.status();
+  s.user.queues = *q;
+  return s;
+}
+
+Status SqliteStore::DeleteSession(const std::string& token_hash) {
+  std::lock_guard lock(db_->mutex());
+  auto st = db_->Prepare("DELETE FROM sessions WHERE token_hash = ?1");
+  if (!st.ok()) return st.status();
+  st->Bind(1, token_hash);
+  return st->Run();
+}
+
+Status SqliteStore::Audit(const std::string& actor, const std::string& action, const std::string& target,
+                          const std::string& details_json, int64_t now_ms) {
+  std::lock_guard lock(db_->mutex());
+  auto st = db_->Prepare("INSERT INTO audit_log(at, actor, action, target, details) VALUES (?1, ?2, ?3, ?4, ?5)");
+  if (!st.ok()) return st.status();
+  st->Bind(1, now_ms).Bind(2, actor).Bind(3, action).Bind(4, target).Bind(5, details_json.empty() ? "{}" : details_json);
+  return st->Run();
+}
+
+Result<std::vector<AuditEntry>> SqliteStore::AuditLog(int limit, int64_t before_id) {
+  std::lock_guard lock(db_->mutex());
+  auto st = db_->Prepare(
+      "SELECT id, at, actor, action, target, details FROM audit_log WHERE id < ?1 ORDER BY id DESC LIMIT ?2");
+  if (!st.ok()) return st.status();
+  st->Bind(1, before_id > 0 ? before_id : INT64_MAX).Bind(2, std::max(1, std::min(limit, 1000)));
+  std::vector<AuditEntry> out;
+  while (true) {
+    auto row = st->Step();
+    if (!row.ok()) return row.status();
+    if (!*row) break;
+    out.push_back({st->Int(0), st->Int(1), st->Text(2), st->Text(3), st->Text(4), st->Text(5)});
+  }
+  return out;
+}
+
+}  // namespace bot::db
