@@ -12,6 +12,8 @@
 #include <nlohmann/json.hpp>
 
 #include "bot/content/content.h"
+#include "bot/core/clock.h"
+#include "bot/escalation/auth.h"
 #include "db/sqlite_store.h"
 
 namespace bot::cli {
@@ -164,6 +166,61 @@ int Eval(const EvalOptions& o) {
   check("urgent precision", urgent_precision, o.min_urgent_precision);
   check("language accuracy", language_accuracy, o.min_language_accuracy);
   return failed == 0 ? 0 : 1;
+}
+
+int UserAdd(const UserAddOptions& o) {
+  if (!o.password_stdin) {
+    std::cerr << "rahnama user add: pass --password-stdin and write the password on standard input "
+                 "(passwords never go on the command line, where other users can see them)\n";
+    return 2;
+  }
+  if (o.role != "admin" && o.role != "operator" && o.role != "officer") {
+    std::cerr << "rahnama user add: --role must be admin, operator or officer\n";
+    return 2;
+  }
+  if (o.role == "officer" && o.queues.empty()) {
+    std::cerr << "rahnama user add: an officer needs at least one --queue (unhcr_protection, iom, info_desk, …)\n";
+    return 2;
+  }
+  std::string password;
+  std::getline(std::cin, password);
+  while (!password.empty() && (password.back() == '\r' || password.back() == '\n')) password.pop_back();
+  Status policy = escalation::CheckPasswordPolicy(o.name, password);
+  if (!policy.ok()) {
+    std::cerr << "rahnama user add: " << policy.message() << "\n";
+    return 1;
+  }
+  std::error_code ec;
+  const auto dir = std::filesystem::path(o.db).parent_path();
+  if (!dir.empty()) std::filesystem::create_directories(dir, ec);
+  db::SqliteStore::Options so;
+  so.path = o.db;
+  auto store = db::SqliteStore::Open(so);
+  if (!store.ok()) {
+    std::cerr << "rahnama user add: " << store.status().message() << "\n";
+    return 1;
+  }
+  auto hash = escalation::HashPassword(password);
+  if (!hash.ok()) {
+    std::cerr << "rahnama user add: " << hash.status().message() << "\n";
+    return 1;
+  }
+  User u;
+  u.username = o.name;
+  u.role = o.role;
+  u.queues = o.queues;
+  u.languages = o.languages;
+  u.password_hash = *hash;
+  SystemClock clock;
+  auto id = (*store)->AddUser(u, clock.NowMillis());
+  if (!id.ok()) {
+    std::cerr << "rahnama user add: " << id.status().message() << "\n";
+    return 1;
+  }
+  (void)(*store)->Audit("cli", "user_add", "user:" + o.name, json{{"role", o.role}, {"queues", o.queues}}.dump(),
+                        clock.NowMillis());
+  std::cout << "added " << o.role << " " << o.name << "\n";
+  return 0;
 }
 
 int Backup(const std::string& db_path, const std::string& to) {

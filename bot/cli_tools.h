@@ -27,6 +27,17 @@ struct EvalOptions {
 };
 int Eval(const EvalOptions& o);
 
+struct UserAddOptions {
+  std::string db;
+  std::string name;
+  std::string role;
+  std::vector<std::string> queues;
+  std::string languages;
+  bool password_stdin = false;
+};
+// Reads the password from stdin (one line), checks the policy, stores an Argon2id hash.
+int UserAdd(const UserAddOptions& o);
+
 int Backup(const std::string& db, const std::string& to);
 int Restore(const std::string& from, const std::string& db);
 

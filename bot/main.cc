@@ -143,6 +143,18 @@ int main(int argc, char** argv) {
   restore_cmd->add_option("--from", restore_from, "backup file")->required();
   restore_cmd->add_option("--db", restore_db, "database file to replace");
 
+  bot::cli::UserAddOptions user_add;
+  user_add.db = config.db_path;
+  auto* user_cmd = app.add_subcommand("user", "manage officer, operator and admin accounts");
+  user_cmd->require_subcommand(1);
+  auto* user_add_cmd = user_cmd->add_subcommand("add", "add an account");
+  user_add_cmd->add_option("--db", user_add.db, "database file");
+  user_add_cmd->add_option("--name", user_add.name, "username")->required();
+  user_add_cmd->add_option("--role", user_add.role, "admin, operator or officer")->required();
+  user_add_cmd->add_option("--queue", user_add.queues, "a queue the officer works (repeat for several)");
+  user_add_cmd->add_option("--languages", user_add.languages, "languages the person reads: prs,ps,en");
+  user_add_cmd->add_flag("--password-stdin", user_add.password_stdin, "read the password from standard input");
+
   CLI11_PARSE(app, argc, argv);
 
   if (log_level == "debug") bot::log::SetLevel(bot::log::Level::kDebug);
@@ -161,5 +173,6 @@ int main(int argc, char** argv) {
   if (*eval_cmd) return bot::cli::Eval(eval);
   if (*backup_cmd) return bot::cli::Backup(backup_db, backup_to);
   if (*restore_cmd) return bot::cli::Restore(restore_from, restore_db);
+  if (*user_add_cmd) return bot::cli::UserAdd(user_add);
   return 2;
 }

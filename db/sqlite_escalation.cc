@@ -138,6 +138,14 @@ Result<bool> SqliteStore::HumanMode(int64_t case_id) {
   return *row && st->Int(0) != 0;
 }
 
+Status SqliteStore::SetHumanMode(int64_t case_id, bool on) {
+  std::lock_guard lock(db_->mutex());
+  auto st = db_->Prepare("UPDATE cases SET human_mode = ?2 WHERE id = ?1");
+  if (!st.ok()) return st.status();
+  st->Bind(1, case_id).Bind(2, on ? 1 : 0);
+  return st->Run();
+}
+
 Result<std::vector<Queue>> SqliteStore::Queues() {
   std::lock_guard lock(db_->mutex());
   auto st = db_->Prepare(

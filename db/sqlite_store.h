@@ -83,6 +83,7 @@ class SqliteStore final : public InboundStore,
   Result<std::vector<AuditEntry>> AuditLog(int limit, int64_t before_id) override;
   // Human mode of a case (an officer replied; the bot stays quiet until the person asks for it).
   Result<bool> HumanMode(int64_t case_id);
+  Status SetHumanMode(int64_t case_id, bool on);
   // A signed notification to the case's partner, through the outbox (sent by the partner lane).
   Status QueuePartnerNotification(int64_t case_id, const std::string& payload_json, int64_t now_ms);
 

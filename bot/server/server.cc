@@ -13,6 +13,8 @@
 #include "bot/channels/signature.h"
 #include "bot/channels/whatsapp/whatsapp.h"
 #include "bot/core/log.h"
+#include "bot/escalation/routing.h"
+#include "bot/server/admin_api.h"
 #include "bot/server/pipeline.h"
 
 namespace bot::server {
@@ -28,6 +30,7 @@ struct Server::Impl {
   std::unique_ptr<IngestWriter> ingest;
   std::unique_ptr<Processor> processor;
   std::unique_ptr<Sender> sender;
+  std::unique_ptr<AdminApi> api;
   httplib::Server public_http;
   httplib::Server admin_http;
   int public_port = 0, admin_port = 0;
@@ -165,6 +168,10 @@ void Server::Impl::Routes() {
 
 void Server::Impl::AdminRoutes() {
   auto& svr = admin_http;
+  api = std::make_unique<AdminApi>(*store, clock, content, metrics, [this] {
+    if (sender) sender->Wake();
+  });
+  api->Register(svr);
   svr.Get("/healthz", [](const httplib::Request&, httplib::Response& res) {
     res.set_content(R"({"status":"ok"})", "application/json");
   });
@@ -306,6 +313,25 @@ Result<std::unique_ptr<Server>> Server::Start(Config config) {
   impl->metrics.Gauge("rahnama_outbox_oldest_age_seconds", [p] {
     auto n = p->store->OldestPendingOutboxMillis(p->clock.NowMillis());
     return std::vector<std::pair<std::string, double>>{{"", n.ok() ? static_cast<double>(*n) / 1000.0 : -1}};
+  });
+  impl->metrics.Gauge("rahnama_cases_overdue", [p] {
+    std::vector<std::pair<std::string, double>> out;
+    auto queues = p->store->Queues();
+    if (!queues.ok()) return out;
+    const int64_t now = p->clock.NowMillis();
+    for (const auto& q : *queues) {
+      CaseFilter f;
+      f.queues = {q.id};
+      f.limit = 1000;
+      auto cases = p->store->ListCases(f);
+      if (!cases.ok()) continue;
+      std::map<std::string, double> by_priority = {{"urgent", 0}, {"high", 0}, {"normal", 0}};
+      for (const auto& c : *cases)
+        if (escalation::IsOverdue(c, q.sla_minutes, now)) by_priority[c.priority] += 1;
+      for (const auto& [prio, n] : by_priority)
+        out.push_back({"queue=\"" + q.id + "\",priority=\"" + prio + "\"", n});
+    }
+    return out;
   });
   impl->sender->Start();
   impl->processor->Start();

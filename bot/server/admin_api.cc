@@ -1,0 +1,604 @@
+// /api/v1 on the admin listener.
+#include "bot/server/admin_api.h"
+
+#include <httplib.h>
+
+#include <nlohmann/json.hpp>
+
+#include "bot/channels/outbound.h"
+#include "bot/channels/signature.h"
+#include "bot/core/log.h"
+#include "bot/escalation/routing.h"
+
+namespace bot::server {
+
+using json = nlohmann::json;
+
+int HttpStatusOf(const Status& s) {
+  switch (s.code()) {
+    case StatusCode::kOk: return 200;
+    case StatusCode::kInvalidArgument: return 400;
+    case StatusCode::kUnauthenticated: return 401;
+    case StatusCode::kPermissionDenied: return 403;
+    case StatusCode::kNotFound: return 404;
+    case StatusCode::kConflict: return 409;
+    case StatusCode::kUnavailable: return 503;
+    case StatusCode::kInternal: return 500;
+  }
+  return 500;
+}
+
+void SendError(httplib::Response& res, const Status& s) {
+  res.status = HttpStatusOf(s);
+  if (s.code() == StatusCode::kInternal) log::Error("api_internal_error", {{"error", s.ToString()}});
+  res.set_content(json{{"error", s.code() == StatusCode::kInternal ? "internal error" : s.message()}}.dump(),
+                  "application/json");
+}
+
+namespace {
+
+constexpr const char* kCookie = "rahnama_session";
+
+void SendJson(httplib::Response& res, const json& j, int status = 200) {
+  res.status = status;
+  res.set_content(j.dump(), "application/json");
+}
+
+Result<json> ParseBody(const httplib::Request& req) {
+  json j = json::parse(req.body, nullptr, false);
+  if (j.is_discarded() || !j.is_object()) return Status::InvalidArgument("the body must be a JSON object");
+  return j;
+}
+
+Result<std::string> RequiredString(const json& j, const char* key, size_t max_len = 4096) {
+  if (!j.contains(key) || !j[key].is_string()) return Status::InvalidArgument(std::string("\"") + key + "\" (a string) is required");
+  std::string v = j[key].get<std::string>();
+  size_t start = v.find_first_not_of(" \t\r\n");
+  if (start == std::string::npos) return Status::InvalidArgument(std::string("\"") + key + "\" must not be empty");
+  if (v.size() > max_len) return Status::InvalidArgument(std::string("\"") + key + "\" is too long");
+  return v;
+}
+
+std::string CookieToken(const httplib::Request& req) {
+  const std::string cookies = req.get_header_value("Cookie");
+  const std::string needle = std::string(kCookie) + "=";
+  size_t pos = 0;
+  while ((pos = cookies.find(needle, pos)) != std::string::npos) {
+    if (pos == 0 || cookies[pos - 1] == ' ' || cookies[pos - 1] == ';') {
+      size_t end = cookies.find(';', pos);
+      return cookies.substr(pos + needle.size(), end == std::string::npos ? std::string::npos : end - pos - needle.size());
+    }
+    pos += needle.size();
+  }
+  return "";
+}
+
+bool HasQueue(const User& u, const std::string& queue) {
+  return u.role == "admin" || std::find(u.queues.begin(), u.queues.end(), queue) != u.queues.end();
+}
+
+json UserJson(const User& u) {
+  return json{{"username", u.username}, {"role", u.role}, {"queues", u.queues}, {"languages", u.languages}};
+}
+
+// The reply window: WhatsApp allows free-form messages for 24 hours after the person's last
+// message; Messenger allows human agents 7 days with the HUMAN_AGENT tag.
+int64_t WindowMillis(Channel c) { return c == Channel::kMessenger ? 7LL * 24 * 3600 * 1000 : 24LL * 3600 * 1000; }
+
+json CaseSummary(const Case& c, const Queue* q, int64_t now, bool full_contact) {
+  return json{{"id", c.id},
+              {"queue", c.queue},
+              {"priority", c.priority},
+              {"status", c.status},
+              {"intent", c.intent},
+              {"language", c.language},
+              {"assignee", c.assignee.empty() ? json(nullptr) : json(c.assignee)},
+              {"channel", std::string(ChannelName(c.channel))},
+              {"contact", full_contact ? c.contact_address : log::Mask(c.contact_address)},
+              {"opened_at", c.opened_at},
+              {"first_response_at", c.first_response_at ? json(c.first_response_at) : json(nullptr)},
+              {"resolved_at", c.resolved_at ? json(c.resolved_at) : json(nullptr)},
+              {"last_message_at", c.last_message_at},
+              {"consent", c.consent},
+              {"outcome", c.outcome.empty() ? json(nullptr) : json(c.outcome)},
+              {"overdue", q != nullptr && escalation::IsOverdue(c, q->sla_minutes, now)},
+              {"sla_minutes", q ? q->sla_minutes : 0},
+              {"window_open", now - c.contact_last_inbound_ms < WindowMillis(c.channel)}};
+}
+
+}  // namespace
+
+AdminApi::AdminApi(db::SqliteStore& store, const Clock& clock, ContentHolder& content, Metrics& metrics,
+                   std::function<void()> wake_sender, AdminApiOptions options)
+    : store_(store), clock_(clock), content_(content), metrics_(metrics), wake_sender_(std::move(wake_sender)),
+      options_(options) {}
+
+Result<Session> AdminApi::Authenticate(const httplib::Request& req) const {
+  std::string token;
+  bool from_cookie = false;
+  const std::string auth = req.get_header_value("Authorization");
+  if (auth.rfind("Bearer ", 0) == 0) {
+    token = auth.substr(7);
+  } else {
+    token = CookieToken(req);
+    from_cookie = !token.empty();
+  }
+  if (token.empty()) return Status::Unauthenticated("log in first: POST /api/v1/session");
+  auto s = store_.SessionByTokenHash(channels::Sha256Hex(token), clock_.NowMillis());
+  if (!s.ok()) return s.status().code() == StatusCode::kUnauthenticated ? s.status() : Status::Unauthenticated("invalid session");
+  // A cookie is sent by the browser on its own; a state change must also prove it came from our page.
+  if (from_cookie && req.method != "GET" && req.method != "HEAD") {
+    const std::string csrf = req.get_header_value("X-CSRF-Token");
+    if (csrf.empty() || !channels::ConstantTimeEquals(csrf, s->csrf_token))
+      return Status::PermissionDenied("missing or wrong X-CSRF-Token");
+  }
+  return s;
+}
+
+void AdminApi::Login(const httplib::Request& req, httplib::Response& res) {
+  auto body = ParseBody(req);
+  if (!body.ok()) return SendError(res, body.status());
+  auto username = RequiredString(*body, "username", 100);
+  auto password = RequiredString(*body, "password", 256);
+  if (!username.ok()) return SendError(res, username.status());
+  if (!password.ok()) return SendError(res, password.status());
+  const int64_t now = clock_.NowMillis();
+  auto user = store_.UserByName(*username);
+  if (!user.ok() || user->disabled) {
+    (void)escalation::VerifyPassword("$argon2id$v=19$m=19456,t=2,p=1$c2FsdHNhbHRzYWx0c2FsdA$"
+                                     "aGFzaGhhc2hoYXNoaGFzaGhhc2hoYXNoaGFzaGhhc2g", *password);  // same cost as a real check
+    (void)store_.Audit(*username, "login_failed", "", R"({"reason":"unknown user"})", now);
+    metrics_.Add("rahnama_logins_total", "result=\"failed\"");
+    return SendError(res, Status::Unauthenticated("wrong username or password"));
+  }
+  if (user->locked_until > now) {
+    const int64_t wait = (user->locked_until - now + 999) / 1000;
+    res.set_header("Retry-After", std::to_string(wait));
+    metrics_.Add("rahnama_logins_total", "result=\"locked\"");
+    res.status = 429;
+    res.set_content(json{{"error", "too many failed logins; try again in " + std::to_string(wait) + " seconds"}}.dump(),
+                    "application/json");
+    return;
+  }
+  if (!escalation::VerifyPassword(user->password_hash, *password)) {
+    const int failures = user->failed_logins + 1;
+    const int64_t lock = escalation::LockoutMillis(failures);
+    (void)store_.UpdateUserLogin(user->id, failures, lock > 0 ? now + lock : 0);
+    (void)store_.Audit(user->username, "login_failed", "", json{{"failures", failures}}.dump(), now);
+    metrics_.Add("rahnama_logins_total", "result=\"failed\"");
+    return SendError(res, Status::Unauthenticated("wrong username or password"));
+  }
+  (void)store_.UpdateUserLogin(user->id, 0, 0);
+  const std::string token = channels::RandomHex(32), csrf = channels::RandomHex(16);
+  const int64_t expires = now + escalation::kSessionLifetimeMs;
+  Status s = store_.CreateSession(channels::Sha256Hex(token), user->id, csrf, now, expires);
+  if (!s.ok()) return SendError(res, s);
+  (void)store_.Audit(user->username, "login", "", "{}", now);
+  metrics_.Add("rahnama_logins_total", "result=\"ok\"");
+  res.set_header("Set-Cookie", std::string(kCookie) + "=" + token + "; HttpOnly; SameSite=Strict; Path=/; Max-Age=" +
+                                   std::to_string(escalation::kSessionLifetimeMs / 1000));
+  user->password_hash.clear();
+  SendJson(res, {{"token", token}, {"csrf_token", csrf}, {"expires_at", expires}, {"user", UserJson(*user)}});
+}
+
+void AdminApi::Logout(const httplib::Request& req, httplib::Response& res) {
+  auto session = Authenticate(req);
+  if (!session.ok()) return SendError(res, session.status());
+  const std::string auth = req.get_header_value("Authorization");
+  const std::string token = auth.rfind("Bearer ", 0) == 0 ? auth.substr(7) : CookieToken(req);
+  (void)store_.DeleteSession(channels::Sha256Hex(token));
+  (void)store_.Audit(session->user.username, "logout", "", "{}", clock_.NowMillis());
+  res.set_header("Set-Cookie", std::string(kCookie) + "=; HttpOnly; SameSite=Strict; Path=/; Max-Age=0");
+  SendJson(res, {{"status", "logged out"}});
+}
+
+void AdminApi::CaseAction(const httplib::Request& req, httplib::Response& res, const std::string& action) {
+  auto session = Authenticate(req);
+  if (!session.ok()) return SendError(res, session.status());
+  const User& me = session->user;
+  if (me.role != "officer" && me.role != "admin")
+    return SendError(res, Status::PermissionDenied("only officers and admins work cases"));
+  const int64_t id = std::stoll(req.matches[1]);
+  auto c = store_.CaseById(id);
+  if (!c.ok()) return SendError(res, c.status());
+  // An officer of another queue learns nothing, not even that the case exists.
+  if (!HasQueue(me, c->queue)) return SendError(res, Status::NotFound("case " + std::to_string(id)));
+  const int64_t now = clock_.NowMillis();
+  auto snapshot = content_.Get();
+  auto queue = store_.QueueById(c->queue);
+  const std::string partner = queue.ok() ? queue->partner : c->queue;
+  json body = json::object();
+  if (req.method == "POST" && !req.body.empty()) {
+    auto b = ParseBody(req);
+    if (!b.ok()) return SendError(res, b.status());
+    body = *b;
+  }
+  auto tell_person = [&](const std::string& text, bool from_officer, const std::string& author) -> Status {
+    OutboundMessage m;
+    m.text = text;
+    m.from_officer = from_officer;
+    OutboundRecord rec;
+    rec.payloads = channels::FormatOutbound(c->channel, m, c->contact_address);
+    rec.message = m;
+    rec.author = author;
+    Status s = store_.EnqueueForContact(c->contact_id, c->id, {rec}, now);
+    if (s.ok() && wake_sender_) wake_sender_();
+    return s;
+  };
+  auto audit = [&](const json& details) {
+    (void)store_.Audit(me.username, "case_" + action, "case:" + std::to_string(c->id), details.dump(), now);
+  };
+  if (c->status == "resolved" && action != "notes")
+    return SendError(res, Status::Conflict("case " + std::to_string(id) + " is resolved"));
+
+  Case updated = *c;
+  if (action == "claim") {
+    if (c->status == "claimed" && c->assignee != me.username)
+      return SendError(res, Status::Conflict("already claimed by " + c->assignee));
+    updated.status = "claimed";
+    updated.assignee = me.username;
+    Status s = store_.UpdateCase(updated, now);
+    if (!s.ok()) return SendError(res, s);
+    if (c->status != "claimed") {
+      Status t = tell_person(snapshot->Message("officer_claimed", c->language.empty() ? "en" : c->language, {{"partner", partner}}),
+                             false, "bot");
+      if (!t.ok()) return SendError(res, t);
+    }
+    audit({});
+  } else if (action == "release") {
+    if (c->assignee != me.username && me.role != "admin")
+      return SendError(res, Status::PermissionDenied("only the assignee or an admin can release this case"));
+    updated.status = "open";
+    updated.assignee.clear();
+    Status s = store_.UpdateCase(updated, now);
+    if (!s.ok()) return SendError(res, s);
+    audit({});
+  } else if (action == "assign") {
+    auto who = RequiredString(body, "username", 100);
+    if (!who.ok()) return SendError(res, who.status());
+    auto target = store_.UserByName(*who);
+    if (!target.ok() || target->role == "operator" || !HasQueue(*target, c->queue))
+      return SendError(res, Status::InvalidArgument(*who + " is not an officer of queue " + c->queue));
+    updated.status = "claimed";
+    updated.assignee = *who;
+    Status s = store_.UpdateCase(updated, now);
+    if (!s.ok()) return SendError(res, s);
+    audit({{"assignee", *who}});
+  } else if (action == "replies") {
+    const bool window_open = now - c->contact_last_inbound_ms < WindowMillis(c->channel);
+    if (body.contains("template")) {
+      const json& t = body["template"];
+      if (!t.is_object() || !t.contains("name") || !t["name"].is_string())
+        return SendError(res, Status::InvalidArgument("\"template\" needs a \"name\""));
+      OutboundMessage m;
+      m.kind = OutboundMessage::Kind::kTemplate;
+      m.template_name = t["name"].get<std::string>();
+      m.template_language = t.contains("language") && t["language"].is_string() ? t["language"].get<std::string>() : "en";
+      if (t.contains("params") && t["params"].is_array())
+        for (const auto& p : t["params"])
+          if (p.is_string()) m.template_params.push_back(p.get<std::string>());
+      m.text = "[template " + m.template_name + "]";
+      m.from_officer = true;
+      OutboundRecord rec{m, channels::FormatOutbound(c->channel, m, c->contact_address), "officer:" + me.username};
+      Status s = store_.EnqueueForContact(c->contact_id, c->id, {rec}, now);
+      if (!s.ok()) return SendError(res, s);
+      if (wake_sender_) wake_sender_();
+    } else {
+      auto text = RequiredString(body, "text", 4096);
+      if (!text.ok()) return SendError(res, text.status());
+      if (!window_open) {
+        const json& templates = snapshot->document().contains("templates") ? snapshot->document()["templates"] : json::array();
+        res.status = 409;
+        res.set_content(json{{"error", c->channel == Channel::kMessenger
+                                           ? "the person last wrote more than 7 days ago; Messenger allows no reply now"
+                                           : "outside WhatsApp's 24-hour window: only an approved template can be sent"},
+                             {"templates", templates}}
+                            .dump(),
+                        "application/json");
+        return;
+      }
+      Status s = tell_person(*text, true, "officer:" + me.username);
+      if (!s.ok()) return SendError(res, s);
+    }
+    if (updated.first_response_at == 0) updated.first_response_at = now;
+    if (updated.status == "open") {
+      updated.status = "claimed";
+      updated.assignee = me.username;
+    }
+    Status s = store_.UpdateCase(updated, now);
+    if (!s.ok()) return SendError(res, s);
+    Status hm = store_.SetHumanMode(c->id, true);
+    if (!hm.ok()) return SendError(res, hm);
+    audit({{"chars", body.contains("text") && body["text"].is_string() ? body["text"].get<std::string>().size() : 0}});
+  } else if (action == "notes") {
+    auto text = RequiredString(body, "text", 8192);
+    if (!text.ok()) return SendError(res, text.status());
+    Status s = store_.AddNote(c->id, me.username, *text, now);
+    if (!s.ok()) return SendError(res, s);
+    audit({});
+  } else if (action == "resolve") {
+    auto outcome = RequiredString(body, "outcome", 500);
+    if (!outcome.ok()) return SendError(res, outcome.status());
+    updated.status = "resolved";
+    updated.outcome = *outcome;
+    updated.resolved_at = now;
+    if (updated.assignee.empty()) updated.assignee = me.username;
+    Status s = store_.UpdateCase(updated, now);
+    if (!s.ok()) return SendError(res, s);
+    Status t = tell_person(snapshot->Message("case_resolved", c->language.empty() ? "en" : c->language), false, "bot");
+    if (!t.ok()) return SendError(res, t);
+    audit({{"outcome", *outcome}});
+  } else if (action == "refer") {
+    auto to = RequiredString(body, "queue", 100);
+    if (!to.ok()) return SendError(res, to.status());
+    if (*to == c->queue) return SendError(res, Status::InvalidArgument("the case is already in queue " + *to));
+    auto q = store_.QueueById(*to);
+    if (!q.ok()) return SendError(res, Status::InvalidArgument("unknown queue " + *to));
+    updated.queue = *to;
+    updated.status = "open";
+    updated.assignee.clear();
+    Status s = store_.UpdateCase(updated, now);
+    if (!s.ok()) return SendError(res, s);
+    audit({{"from", c->queue}, {"to", *to}});
+  } else {
+    return SendError(res, Status::NotFound("unknown action " + action));
+  }
+  auto after = store_.CaseById(id);
+  if (!after.ok()) return SendError(res, after.status());
+  auto q = store_.QueueById(after->queue);
+  SendJson(res, CaseSummary(*after, q.ok() ? &*q : nullptr, now, true));
+}
+
+void AdminApi::Register(httplib::Server& svr) {
+  svr.Post("/api/v1/session", [this](const httplib::Request& req, httplib::Response& res) { Login(req, res); });
+  svr.Delete("/api/v1/session", [this](const httplib::Request& req, httplib::Response& res) { Logout(req, res); });
+  svr.Get("/api/v1/me", [this](const httplib::Request& req, httplib::Response& res) {
+    auto s = Authenticate(req);
+    if (!s.ok()) return SendError(res, s.status());
+    json j = UserJson(s->user);
+    j["csrf_token"] = s->csrf_token;
+    SendJson(res, j);
+  });
+
+  svr.Get("/api/v1/queues", [this](const httplib::Request& req, httplib::Response& res) {
+    auto s = Authenticate(req);
+    if (!s.ok()) return SendError(res, s.status());
+    auto queues = store_.Queues();
+    if (!queues.ok()) return SendError(res, queues.status());
+    const int64_t now = clock_.NowMillis();
+    json out = json::array();
+    for (const auto& q : *queues) {
+      if (s->user.role == "officer" && !HasQueue(s->user, q.id)) continue;
+      CaseFilter f;
+      f.queues = {q.id};
+      f.limit = 1000;
+      auto cases = store_.ListCases(f);
+      if (!cases.ok()) return SendError(res, cases.status());
+      int urgent = 0, overdue = 0;
+      for (const auto& c : *cases) {
+        urgent += c.priority == "urgent";
+        overdue += escalation::IsOverdue(c, q.sla_minutes, now);
+      }
+      json j = {{"id", q.id}, {"partner", q.partner}, {"sla_minutes", q.sla_minutes}, {"hours", q.hours},
+                {"open", cases->size()}, {"urgent", urgent}, {"overdue", overdue},
+                {"contact_fact", q.contact_fact}, {"webhook", !q.webhook_url.empty()}};
+      if (s->user.role == "admin") j["webhook_url"] = q.webhook_url;
+      out.push_back(j);
+    }
+    SendJson(res, out);
+  });
+  svr.Put(R"(/api/v1/queues/([a-z0-9_]{1,64}))", [this](const httplib::Request& req, httplib::Response& res) {
+    auto s = Authenticate(req);
+    if (!s.ok()) return SendError(res, s.status());
+    if (s->user.role != "admin") return SendError(res, Status::PermissionDenied("only admins edit queues"));
+    auto b = ParseBody(req);
+    if (!b.ok()) return SendError(res, b.status());
+    Queue q;
+    q.id = req.matches[1];
+    auto partner = RequiredString(*b, "partner", 200);
+    if (!partner.ok()) return SendError(res, partner.status());
+    q.partner = *partner;
+    if (!b->contains("sla_minutes") || !(*b)["sla_minutes"].is_number_integer() || (*b)["sla_minutes"].get<int>() <= 0)
+      return SendError(res, Status::InvalidArgument("\"sla_minutes\" must be a positive integer"));
+    q.sla_minutes = (*b)["sla_minutes"].get<int>();
+    auto str = [&](const char* k) { return b->contains(k) && (*b)[k].is_string() ? (*b)[k].get<std::string>() : std::string(); };
+    q.hours = str("hours");
+    q.contact_fact = str("contact_fact");
+    q.webhook_url = str("webhook_url");
+    q.webhook_secret = str("webhook_secret");
+    Status hs = escalation::CheckHoursSpec(q.hours);
+    if (!hs.ok()) return SendError(res, hs);
+    if (!q.webhook_url.empty() && q.webhook_url.rfind("https://", 0) != 0 && q.webhook_url.rfind("http://", 0) != 0)
+      return SendError(res, Status::InvalidArgument("\"webhook_url\" must be an http(s) URL"));
+    if (!q.webhook_url.empty() && q.webhook_secret.size() < 16)
+      return SendError(res, Status::InvalidArgument("a partner webhook needs a \"webhook_secret\" of at least 16 characters"));
+    Status st = store_.PutQueue(q, clock_.NowMillis());
+    if (!st.ok()) return SendError(res, st);
+    (void)store_.Audit(s->user.username, "queue_put", "queue:" + q.id,
+                       json{{"partner", q.partner}, {"sla_minutes", q.sla_minutes}, {"hours", q.hours},
+                            {"webhook", !q.webhook_url.empty()}}.dump(),
+                       clock_.NowMillis());
+    SendJson(res, {{"id", q.id}, {"status", "saved"}});
+  });
+  svr.Get("/api/v1/routing-rules", [this](const httplib::Request& req, httplib::Response& res) {
+    auto s = Authenticate(req);
+    if (!s.ok()) return SendError(res, s.status());
+    if (s->user.role != "admin") return SendError(res, Status::PermissionDenied("only admins see routing rules"));
+    auto rules = store_.RoutingRules();
+    if (!rules.ok()) return SendError(res, rules.status());
+    json out = json::array();
+    for (const auto& r : *rules)
+      out.push_back({{"position", r.position}, {"intent", r.intent.empty() ? json(nullptr) : json(r.intent)},
+                     {"urgent", r.urgent ? json(*r.urgent) : json(nullptr)},
+                     {"entity", r.entity.empty() ? json(nullptr) : json(r.entity)}, {"queue", r.queue},
+                     {"priority", r.priority}});
+    SendJson(res, out);
+  });
+  svr.Put("/api/v1/routing-rules", [this](const httplib::Request& req, httplib::Response& res) {
+    auto s = Authenticate(req);
+    if (!s.ok()) return SendError(res, s.status());
+    if (s->user.role != "admin") return SendError(res, Status::PermissionDenied("only admins edit routing rules"));
+    json b = json::parse(req.body, nullptr, false);
+    if (!b.is_array()) return SendError(res, Status::InvalidArgument("the body must be a JSON list of rules"));
+    std::vector<RoutingRule> rules;
+    for (size_t i = 0; i < b.size(); ++i) {
+      const json& r = b[i];
+      const std::string where = "rule " + std::to_string(i + 1) + ": ";
+      if (!r.is_object() || !r.contains("queue") || !r["queue"].is_string())
+        return SendError(res, Status::InvalidArgument(where + "\"queue\" is required"));
+      RoutingRule rr;
+      rr.position = r.contains("position") && r["position"].is_number_integer() ? r["position"].get<int>() : static_cast<int>(i + 1) * 10;
+      rr.queue = r["queue"];
+      if (!store_.QueueById(rr.queue).ok()) return SendError(res, Status::InvalidArgument(where + "unknown queue " + rr.queue));
+      rr.priority = r.contains("priority") && r["priority"].is_string() ? r["priority"].get<std::string>() : "normal";
+      if (rr.priority != "urgent" && rr.priority != "high" && rr.priority != "normal")
+        return SendError(res, Status::InvalidArgument(where + "priority must be urgent, high or normal"));
+      if (r.contains("intent") && r["intent"].is_string()) rr.intent = r["intent"];
+      if (r.contains("entity") && r["entity"].is_string()) rr.entity = r["entity"];
+      if (r.contains("urgent") && r["urgent"].is_boolean()) rr.urgent = r["urgent"].get<bool>();
+      rules.push_back(rr);
+    }
+    Status st = store_.ReplaceRoutingRules(rules);
+    if (!st.ok()) return SendError(res, st);
+    (void)store_.Audit(s->user.username, "routing_rules_put", "", json{{"rules", b}}.dump(), clock_.NowMillis());
+    SendJson(res, {{"status", "saved"}, {"rules", rules.size()}});
+  });
+
+  svr.Get("/api/v1/cases", [this](const httplib::Request& req, httplib::Response& res) {
+    auto s = Authenticate(req);
+    if (!s.ok()) return SendError(res, s.status());
+    const User& me = s->user;
+    if (me.role != "officer" && me.role != "admin") return SendError(res, Status::PermissionDenied("only officers and admins see cases"));
+    CaseFilter f;
+    const std::string queue = req.get_param_value("queue");
+    if (!queue.empty()) {
+      if (!HasQueue(me, queue)) return SendError(res, Status::PermissionDenied("you do not work queue " + queue));
+      f.queues = {queue};
+    } else if (me.role != "admin") {
+      f.queues = me.queues;
+      if (f.queues.empty()) return SendJson(res, json::array());
+    }
+    f.status = req.get_param_value("status");
+    f.priority = req.get_param_value("priority");
+    f.language = req.get_param_value("language");
+    auto cases = store_.ListCases(f);
+    if (!cases.ok()) return SendError(res, cases.status());
+    auto queues = store_.Queues();
+    if (!queues.ok()) return SendError(res, queues.status());
+    const int64_t now = clock_.NowMillis();
+    std::vector<json> rows;
+    for (const auto& c : *cases) {
+      const Queue* q = nullptr;
+      for (const auto& x : *queues)
+        if (x.id == c.queue) q = &x;
+      rows.push_back(CaseSummary(c, q, now, false));
+    }
+    // Urgent first, then overdue, then oldest.
+    std::stable_sort(rows.begin(), rows.end(), [](const json& a, const json& b) {
+      auto rank = [](const json& j) { return (j["priority"] == "urgent" ? 0 : j["priority"] == "high" ? 2 : 4) + (j["overdue"].get<bool>() ? 0 : 1); };
+      return rank(a) < rank(b);
+    });
+    SendJson(res, rows);
+  });
+  svr.Get(R"(/api/v1/cases/(\d+))", [this](const httplib::Request& req, httplib::Response& res) {
+    auto s = Authenticate(req);
+    if (!s.ok()) return SendError(res, s.status());
+    const User& me = s->user;
+    if (me.role != "officer" && me.role != "admin") return SendError(res, Status::PermissionDenied("only officers and admins see cases"));
+    auto c = store_.CaseById(std::stoll(req.matches[1]));
+    if (!c.ok()) return SendError(res, c.status());
+    if (!HasQueue(me, c->queue)) return SendError(res, Status::NotFound("case " + std::string(req.matches[1])));
+    auto q = store_.QueueById(c->queue);
+    const int64_t now = clock_.NowMillis();
+    json j = CaseSummary(*c, q.ok() ? &*q : nullptr, now, true);
+    j["contact_name"] = c->contact_name;
+    j["intake"] = json::parse(c->intake, nullptr, false);
+    j["entities"] = json::parse(c->entities, nullptr, false);
+    j["last_inbound_at"] = c->contact_last_inbound_ms;
+    json msgs = json::array();
+    for (const auto& m : c->messages) {
+      json mj = {{"id", m.id}, {"direction", m.direction}, {"author", m.author}, {"kind", m.kind},
+                 {"text", m.body}, {"status", m.status}, {"at", m.created_at}};
+      json p = json::parse(m.payload, nullptr, false);
+      if (m.direction == "in" && p.is_object() && p.contains("media")) mj["media"] = p["media"];
+      msgs.push_back(mj);
+    }
+    j["messages"] = msgs;
+    json notes = json::array();
+    for (const auto& n : c->notes) notes.push_back({{"author", n.author}, {"text", n.body}, {"at", n.created_at}});
+    j["notes"] = notes;
+    (void)store_.Audit(me.username, "case_view", "case:" + std::to_string(c->id), "{}", now);
+    SendJson(res, j);
+  });
+  for (const char* action : {"claim", "release", "assign", "replies", "notes", "resolve", "refer"}) {
+    const std::string a = action;
+    svr.Post(R"(/api/v1/cases/(\d+)/)" + a, [this, a](const httplib::Request& req, httplib::Response& res) {
+      CaseAction(req, res, a);
+    });
+  }
+
+  svr.Get("/api/v1/audit", [this](const httplib::Request& req, httplib::Response& res) {
+    auto s = Authenticate(req);
+    if (!s.ok()) return SendError(res, s.status());
+    if (s->user.role != "admin") return SendError(res, Status::PermissionDenied("only admins read the audit log"));
+    int limit = 200;
+    int64_t before = 0;
+    try {
+      if (req.has_param("limit")) limit = std::stoi(req.get_param_value("limit"));
+      if (req.has_param("before")) before = std::stoll(req.get_param_value("before"));
+    } catch (...) {
+      return SendError(res, Status::InvalidArgument("limit and before must be numbers"));
+    }
+    auto log = store_.AuditLog(limit, before);
+    if (!log.ok()) return SendError(res, log.status());
+    json out = json::array();
+    for (const auto& e : *log)
+      out.push_back({{"id", e.id}, {"at", e.at}, {"actor", e.actor}, {"action", e.action}, {"target", e.target},
+                     {"details", json::parse(e.details, nullptr, false)}});
+    SendJson(res, out);
+  });
+  svr.Get("/api/v1/users", [this](const httplib::Request& req, httplib::Response& res) {
+    auto s = Authenticate(req);
+    if (!s.ok()) return SendError(res, s.status());
+    if (s->user.role != "admin") return SendError(res, Status::PermissionDenied("only admins manage users"));
+    auto users = store_.Users();
+    if (!users.ok()) return SendError(res, users.status());
+    json out = json::array();
+    for (const auto& u : *users) out.push_back(UserJson(u));
+    SendJson(res, out);
+  });
+  svr.Post("/api/v1/users", [this](const httplib::Request& req, httplib::Response& res) {
+    auto s = Authenticate(req);
+    if (!s.ok()) return SendError(res, s.status());
+    if (s->user.role != "admin") return SendError(res, Status::PermissionDenied("only admins manage users"));
+    auto b = ParseBody(req);
+    if (!b.ok()) return SendError(res, b.status());
+    auto name = RequiredString(*b, "username", 100);
+    auto role = RequiredString(*b, "role", 20);
+    auto password = RequiredString(*b, "password", 256);
+    if (!name.ok()) return SendError(res, name.status());
+    if (!role.ok()) return SendError(res, role.status());
+    if (!password.ok()) return SendError(res, password.status());
+    User u;
+    u.username = *name;
+    u.role = *role;
+    if (u.role != "admin" && u.role != "operator" && u.role != "officer")
+      return SendError(res, Status::InvalidArgument("role must be admin, operator or officer"));
+    Status policy = escalation::CheckPasswordPolicy(u.username, *password);
+    if (!policy.ok()) return SendError(res, policy);
+    if (b->contains("queues") && (*b)["queues"].is_array())
+      for (const auto& q : (*b)["queues"])
+        if (q.is_string()) u.queues.push_back(q.get<std::string>());
+    if (b->contains("languages") && (*b)["languages"].is_string()) u.languages = (*b)["languages"];
+    auto hash = escalation::HashPassword(*password, options_.hash_cost);
+    if (!hash.ok()) return SendError(res, hash.status());
+    u.password_hash = *hash;
+    auto id = store_.AddUser(u, clock_.NowMillis());
+    if (!id.ok()) return SendError(res, id.status());
+    (void)store_.Audit(s->user.username, "user_add", "user:" + u.username, json{{"role", u.role}, {"queues", u.queues}}.dump(),
+                       clock_.NowMillis());
+    SendJson(res, UserJson(u), 201);
+  });
+}
+
+}  // namespace bot::server

@@ -1,0 +1,58 @@
+// The admin listener's JSON API (/api/v1): officer sessions, cases and the officer's actions,
+// queues, routing rules, users and the audit log. Every route authenticates, checks the role and
+// the queue, calls the store, and maps the Status to an HTTP status with {"error": ...}.
+#ifndef BOT_SERVER_ADMIN_API_H_
+#define BOT_SERVER_ADMIN_API_H_
+
+#include <functional>
+#include <string>
+
+#include "bot/core/clock.h"
+#include "bot/core/escalation.h"
+#include "bot/core/metrics.h"
+#include "bot/escalation/auth.h"
+#include "bot/server/pipeline.h"
+#include "db/sqlite_store.h"
+
+namespace httplib {
+class Server;
+struct Request;
+struct Response;
+}  // namespace httplib
+
+namespace bot::server {
+
+struct AdminApiOptions {
+  escalation::HashCost hash_cost;
+};
+
+class AdminApi {
+ public:
+  AdminApi(db::SqliteStore& store, const Clock& clock, ContentHolder& content, Metrics& metrics,
+           std::function<void()> wake_sender, AdminApiOptions options = {});
+  void Register(httplib::Server& svr);
+
+  // The authenticated session behind a request: bearer token or session cookie; cookie-based
+  // state changes must carry X-CSRF-Token. kUnauthenticated / kPermissionDenied otherwise.
+  Result<Session> Authenticate(const httplib::Request& req) const;
+
+ private:
+  void Login(const httplib::Request& req, httplib::Response& res);
+  void Logout(const httplib::Request& req, httplib::Response& res);
+  void CaseAction(const httplib::Request& req, httplib::Response& res, const std::string& action);
+
+  db::SqliteStore& store_;
+  const Clock& clock_;
+  ContentHolder& content_;
+  Metrics& metrics_;
+  std::function<void()> wake_sender_;
+  AdminApiOptions options_;
+};
+
+// The one place a Status becomes an HTTP status.
+int HttpStatusOf(const Status& s);
+void SendError(httplib::Response& res, const Status& s);
+
+}  // namespace bot::server
+
+#endif  // BOT_SERVER_ADMIN_API_H_
