@@ -25,9 +25,12 @@ struct SendOutcome {
 };
 
 // How a provider's answer to a send request must be handled (Graph API errors are the same
-// shape for WhatsApp and Messenger). Throttling (HTTP 429, codes 4, 613, 80007, 130429, 131048,
-// 131056) and server errors are retried; 131047 (outside the 24-hour window) and other client
-// errors fail for good.
+// shape for WhatsApp and Messenger). kSent with `message_id` for WhatsApp's messages[0].id or
+// Messenger's message_id (empty for mark-as-read {"success":true} and sender actions). An
+// {"error":{...}} object means failure even under HTTP 200. kRetry for network errors, HTTP 429
+// and 5xx, and the transient codes (1, 2, 4, 613, 80007, 130429, 131000, 131016, 131048, 131056,
+// 131057); kFailed for everything else, 131047 (outside the 24-hour window) included, and for a
+// 2xx that is not a send answer. Never throws.
 SendOutcome ClassifySendResponse(bool network_error, int http_status, std::string_view body);
 
 // JSON nesting deeper than `max_depth` (arrays/objects), checked before parsing untrusted bodies.

@@ -106,9 +106,17 @@ TurnOutput Converse(const Snapshot& c, const TurnInput& in) {
   }
   if (lang.empty()) lang = LanguageByScript(msg.text);
   auto reply = [&](OutboundMessage m) { out.replies.push_back(std::move(m)); };
+  bool about_pending = false;  // first contact with a real question: say who we are after the answer
   auto finish = [&]() -> TurnOutput& {
     st.language = lang;
     out.language = lang;
+    if (about_pending) {
+      std::string about = c.Message("about_line", lang);
+      if (!about.empty() && !out.replies.empty() && out.replies.front().kind == OutboundMessage::Kind::kText)
+        out.replies.front().text += "\n\n" + about;
+      else if (!about.empty())
+        out.replies.push_back(Text(about));
+    }
     return out;
   };
   auto answer = [&](const std::string& intent) {
@@ -163,6 +171,17 @@ TurnOutput Converse(const Snapshot& c, const TurnInput& in) {
     if (menu_word) {
       st.opted_out = false;
       st.stage = "idle";
+      reply(MenuMessage(c, lang));
+    }
+    return finish();
+  }
+
+  // 3. Human mode: the officer answers; the bot only brings the menu back when asked.
+  if (in.active_case && in.active_case->human_mode) {
+    if (menu_word) {
+      out.bot_back = true;
+      st.stage = "idle";
+      reply(Text(c.Message("bot_back", lang)));
       reply(MenuMessage(c, lang));
     }
     return finish();
@@ -278,16 +297,6 @@ TurnOutput Converse(const Snapshot& c, const TurnInput& in) {
     st.stage = "idle";  // anything else: carry on as a normal message
   }
 
-  // 3. Human mode: the officer answers; the bot only brings the menu back when asked.
-  if (in.active_case && in.active_case->human_mode) {
-    if (menu_word) {
-      out.bot_back = true;
-      reply(Text(c.Message("bot_back", lang)));
-      reply(MenuMessage(c, lang));
-    }
-    return finish();
-  }
-
   if (menu_word) {
     st.stage = "idle";
     st.misses = 0;
@@ -309,6 +318,7 @@ TurnOutput Converse(const Snapshot& c, const TurnInput& in) {
   const std::string& intent = d.intent;
   const bool substantive = intent != "unknown" && intent != "greeting" && intent != "thanks" &&
                            intent != "language_choice";
+  bool first_contact = false;
   if (!st.welcomed) {
     st.welcomed = true;
     if (!substantive) {
@@ -317,20 +327,10 @@ TurnOutput Converse(const Snapshot& c, const TurnInput& in) {
       st.stage = "awaiting_language";
       return finish();
     }
-    // A question we understood is answered at once, with one line on who we are.
-    std::string about = c.Message("about_line", lang);
-    if (intent == "human_agent") {
-      hand_off("info_desk", "normal", intent);
-    } else if (intent == "opt_out") {
-      st.opted_out = true;
-      reply(Text(c.Message("opt_out_confirm", lang)));
-      return finish();
-    } else {
-      std::string a = c.Answer(intent, lang);
-      reply(Text(about.empty() ? a : a + "\n\n" + about));
-    }
-    return finish();
+    // A question we understood is answered at once (below), with one line on who we are.
+    first_contact = true;
   }
+  about_pending = first_contact;
 
   // 5. Intents.
   if (intent == "unknown") {

@@ -7,6 +7,7 @@
 
 #include <filesystem>
 #include <memory>
+#include <ctime>
 #include <random>
 #include <string>
 
@@ -71,7 +72,7 @@ inline std::string WhatsAppText(const std::string& from, const std::string& wami
               {"metadata", {{"display_phone_number", "15550783881"}, {"phone_number_id", phone_number_id}}},
               {"contacts", {{{"profile", {{"name", "Test Person"}}}, {"wa_id", from}}}},
               {"messages",
-               {{{"from", from}, {"id", wamid}, {"timestamp", "1749416383"}, {"type", "text"}, {"text", {{"body", body}}}}}}}}}}}}}}};
+               {{{"from", from}, {"id", wamid}, {"timestamp", std::to_string(std::time(nullptr))}, {"type", "text"}, {"text", {{"body", body}}}}}}}}}}}}}}};
   return j.dump();
 }
 

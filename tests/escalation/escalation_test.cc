@@ -1,0 +1,343 @@
+// Issue #4 through the real server: urgent intake, queues scoped to officers, the officer's
+// workflow, partner notifications, and every way in that must be refused.
+#include <gtest/gtest.h>
+
+#include <thread>
+
+#include "bot/channels/signature.h"
+#include "bot/content/content.h"
+#include "tests/support/api_client.h"
+#include "tests/support/db_probe.h"
+#include "tests/support/harness.h"
+
+namespace bot::testing {
+namespace {
+
+using json = nlohmann::json;
+
+constexpr const char* kPassword = "correct horse 42 battery";
+
+std::shared_ptr<const content::Snapshot> ShippedContent() {
+  static auto snapshot = [] {
+    auto doc = content::LoadLocalesDirectory(std::string(RAHNAMA_SOURCE_DIR) + "/locales");
+    return *content::Snapshot::Build(std::move(*doc), 1);
+  }();
+  return snapshot;
+}
+
+class EscalationTest : public ::testing::Test {
+ protected:
+  void SetUp() override {
+    AddUser(db(), "unhcr_officer", "officer", {"unhcr_protection"}, kPassword);
+    AddUser(db(), "iom_officer", "officer", {"iom"}, kPassword);
+    AddUser(db(), "admin", "admin", {}, kPassword);
+    AddUser(db(), "operator", "operator", {}, kPassword);
+    auto s = server::Server::Start(TestConfig(db(), graph_.url()));
+    ASSERT_TRUE(s.ok()) << s.status().ToString();
+    server_ = std::move(*s);
+    hooks_ = std::make_unique<Webhooks>(server_->port());
+    api_ = std::make_unique<ApiClient>(server_->admin_port());
+    unhcr_ = api_->Token("unhcr_officer", kPassword);
+    iom_ = api_->Token("iom_officer", kPassword);
+    admin_ = api_->Token("admin", kPassword);
+    ASSERT_FALSE(unhcr_.empty());
+    ASSERT_FALSE(iom_.empty());
+    ASSERT_FALSE(admin_.empty());
+  }
+  std::string db() const { return dir_.File("rahnama.db"); }
+
+  // Sends a text from `from` and waits until the bot has answered it (its turn committed).
+  void Say(const std::string& from, const std::string& text) {
+    const std::string id = "wamid.esc-" + std::to_string(++seq_);
+    auto r = hooks_->PostSigned(WhatsAppText(from, id, text));
+    ASSERT_TRUE(r);
+    ASSERT_EQ(r->status, 200) << r->body;
+    for (int i = 0; i < 500; ++i) {
+      if (QueryInt(db(), "SELECT COUNT(*) FROM messages WHERE provider_id='" + id + "' AND status='processed'") == 1) return;
+      std::this_thread::sleep_for(std::chrono::milliseconds(10));
+    }
+    FAIL() << "message not processed: " << text;
+  }
+  // Texts the fake Graph API received for `to`, in order.
+  std::vector<std::string> Received(const std::string& to, size_t at_least = 0) {
+    graph_.WaitFor(at_least, to, 5000);
+    std::vector<std::string> out;
+    for (const auto& r : graph_.RequestsTo(to)) out.push_back(TextOf(r.json));
+    return out;
+  }
+  // Waits until `text` has been delivered to `to`.
+  bool WaitForText(const std::string& to, const std::string& text) {
+    for (int i = 0; i < 500; ++i) {
+      for (const auto& r : graph_.RequestsTo(to))
+        if (TextOf(r.json) == text) return true;
+      std::this_thread::sleep_for(std::chrono::milliseconds(10));
+    }
+    return false;
+  }
+  json CasesFor(const std::string& token, const std::string& query = "") {
+    auto r = api_->Get("/api/v1/cases" + query, token);
+    EXPECT_EQ(r.status, 200) << r.body;
+    return r.json;
+  }
+  int64_t OnlyCaseOf(const std::string& number) {
+    auto ids = Query(db(), "SELECT c.id FROM cases c JOIN contacts k ON k.id=c.contact_id WHERE k.external_id='" + number + "'");
+    EXPECT_EQ(ids.size(), 1u);
+    return ids.empty() ? 0 : std::stoll(ids[0]);
+  }
+
+  TempDir dir_;
+  FakeGraph graph_;
+  std::unique_ptr<server::Server> server_;
+  std::unique_ptr<Webhooks> hooks_;
+  std::unique_ptr<ApiClient> api_;
+  std::string unhcr_, iom_, admin_;
+  int seq_ = 0;
+};
+
+TEST_F(EscalationTest, UrgentMessageInEachLanguageGetsTheSafetyReplyInThatLanguageAndAnUrgentUnhcrCase) {
+  struct Case { std::string language, number, text; };
+  const std::vector<Case> cases = {
+      {"en", "923000000001", "police arrested my brother right now, please help"},
+      {"prs", "923000000002", "پولیس همین حالا برادرم را گرفت، کمک کنید"},
+      {"ps", "923000000003", "پولیسو اوس زما ورور ونیو، مرسته وکړئ"},
+  };
+  auto content = ShippedContent();
+  for (const auto& c : cases) {
+    SCOPED_TRACE(c.language);
+    Say(c.number, c.text);
+    auto texts = Received(c.number, 1);
+    ASSERT_FALSE(texts.empty());
+    const std::string answer = content->Answer("urgent_protection", c.language);
+    const std::string prefix = content->Message("safety_reply_prefix", c.language, {{"partner", "UNHCR"}});
+    EXPECT_EQ(texts[0], prefix + "\n\n" + answer) << "the first reply is the safety reply, in " << c.language;
+    // The urgent reply leaves first even though it is queued with the intake question.
+    const int64_t id = OnlyCaseOf(c.number);
+    auto view = api_->Get("/api/v1/cases/" + std::to_string(id), unhcr_);
+    ASSERT_EQ(view.status, 200) << view.body;
+    EXPECT_EQ(view.json["queue"], "unhcr_protection");
+    EXPECT_EQ(view.json["priority"], "urgent");
+    EXPECT_EQ(view.json["language"], c.language);
+    EXPECT_EQ(view.json["contact"], c.number);  // the full number, for the case's own queue
+    EXPECT_EQ(api_->Get("/api/v1/cases/" + std::to_string(id), iom_).status, 404);
+  }
+  json unhcr_list = CasesFor(unhcr_);
+  EXPECT_EQ(unhcr_list.size(), 3u);
+  for (const auto& row : unhcr_list) EXPECT_EQ(row["contact"].get<std::string>().find("92300000000"), std::string::npos);
+  EXPECT_TRUE(CasesFor(iom_).empty());
+  EXPECT_EQ(CasesFor(unhcr_, "?language=ps").size(), 1u);
+}
+
+TEST_F(EscalationTest, IntakeAnswersLandOnTheCaseAndASecondMessageJoinsTheSameCase) {
+  const std::string me = "923000000010";
+  Say(me, "police arrested my brother right now, please help");
+  Say(me, "Peshawar");
+  Say(me, "2");
+  Say(me, "1");
+  Say(me, "they took him to the police station in Peshawar, call me on 0300 1234567");
+  const int64_t id = OnlyCaseOf(me);
+  auto view = api_->Get("/api/v1/cases/" + std::to_string(id), unhcr_);
+  ASSERT_EQ(view.status, 200);
+  EXPECT_EQ(view.json["intake"]["city"], "Peshawar");
+  EXPECT_EQ(view.json["intake"]["at_risk"], "family");
+  EXPECT_EQ(view.json["intake"]["detained_now"], "yes");
+  EXPECT_EQ(view.json["entities"]["cities"], json::array({"Peshawar"}));
+  EXPECT_EQ(view.json["entities"]["phones"], json::array({"03001234567"}));
+  int inbound = 0;
+  for (const auto& m : view.json["messages"]) inbound += m["direction"] == "in";
+  EXPECT_EQ(inbound, 5);
+  auto texts = Received(me, 5);
+  auto content = ShippedContent();
+  EXPECT_NE(std::find(texts.begin(), texts.end(), content->Message("intake_done", "en")), texts.end());
+}
+
+TEST_F(EscalationTest, AnOfficersReplyReachesThePersonAndMutesTheBotUntilResolved) {
+  const std::string me = "923000000020";
+  Say(me, "police arrested my brother right now, please help");
+  const int64_t id = OnlyCaseOf(me);
+  const std::string base = "/api/v1/cases/" + std::to_string(id);
+  auto claim = api_->Post(base + "/claim", unhcr_);
+  ASSERT_EQ(claim.status, 200) << claim.body;
+  EXPECT_EQ(claim.json["assignee"], "unhcr_officer");
+  auto reply = api_->Post(base + "/replies", unhcr_, {{"text", "We are calling a lawyer now. Stay where you are."}});
+  ASSERT_EQ(reply.status, 200) << reply.body;
+  EXPECT_NE(reply.json["first_response_at"], nullptr);
+  auto content = ShippedContent();
+  EXPECT_TRUE(WaitForText(me, content->Message("officer_claimed", "en", {{"partner", "UNHCR"}})));
+  EXPECT_TRUE(WaitForText(me, "We are calling a lawyer now. Stay where you are."));
+  EXPECT_EQ(QueryInt(db(), "SELECT COUNT(*) FROM messages WHERE author='officer:unhcr_officer'"), 1);
+
+  // Human mode: the bot stays quiet while the officer has the conversation.
+  const size_t before = graph_.RequestsTo(me).size();
+  Say(me, "what is a PoR card?");
+  std::this_thread::sleep_for(std::chrono::milliseconds(400));
+  EXPECT_EQ(graph_.RequestsTo(me).size(), before);
+
+  auto note = api_->Post(base + "/notes", unhcr_, {{"text", "Brother held at Hayatabad station."}});
+  EXPECT_EQ(note.status, 200);
+  auto resolved = api_->Post(base + "/resolve", unhcr_, {{"outcome", "released after lawyer visit"}});
+  ASSERT_EQ(resolved.status, 200) << resolved.body;
+  EXPECT_EQ(resolved.json["status"], "resolved");
+  EXPECT_TRUE(WaitForText(me, content->Message("case_resolved", "en")));
+  // Resolved: the bot answers again.
+  const size_t after_resolve = graph_.RequestsTo(me).size();
+  Say(me, "what is a PoR card?");
+  EXPECT_TRUE(graph_.WaitFor(after_resolve + 1, me));
+  auto view = api_->Get(base, unhcr_);
+  EXPECT_EQ(view.json["notes"].size(), 1u);
+  EXPECT_EQ(api_->Post(base + "/replies", unhcr_, {{"text", "late"}}).status, 409);
+}
+
+TEST_F(EscalationTest, TheMenuWordBringsTheBotBackDuringHumanMode) {
+  const std::string me = "923000000021";
+  Say(me, "police arrested my brother right now, please help");
+  const int64_t id = OnlyCaseOf(me);
+  ASSERT_EQ(api_->Post("/api/v1/cases/" + std::to_string(id) + "/replies", unhcr_, {{"text", "Hello, I am here."}}).status, 200);
+  const size_t before = Received(me, 1).size();
+  Say(me, "menu");
+  ASSERT_TRUE(graph_.WaitFor(before + 1, me));
+  EXPECT_EQ(QueryInt(db(), "SELECT human_mode FROM cases WHERE id=" + std::to_string(id)), 0);
+}
+
+TEST_F(EscalationTest, PartnerWebhookGetsASignedNotificationAfterConsentRetriedWhenItFails) {
+  FakeGraph partner;
+  partner.Plan({{500, R"({"error":"partner down"})"}});
+  auto put = api_->Call("PUT", "/api/v1/queues/unhcr_protection", admin_,
+                        {{"partner", "UNHCR"}, {"sla_minutes", 15}, {"webhook_url", partner.url() + "/hooks/rahnama"},
+                         {"webhook_secret", "partner-shared-secret-123"}});
+  ASSERT_EQ(put.status, 200) << put.body;
+  const std::string me = "923000000030";
+  Say(me, "police arrested my brother right now, please help");
+  Say(me, "skip");
+  Say(me, "skip");
+  Say(me, "skip");  // the intake is done; consent is asked next
+  auto content = ShippedContent();
+  EXPECT_TRUE(WaitForText(me, content->Message("consent_question", "en", {{"partner", "UNHCR"}})));
+  EXPECT_EQ(partner.Attempts(), 0) << "nothing goes to the partner before the person agrees";
+  Say(me, "1");
+  ASSERT_TRUE(partner.WaitFor(1, "", 10000));
+  auto got = partner.Requests();
+  ASSERT_EQ(got.size(), 1u);
+  EXPECT_GE(partner.Attempts(), 2) << "the first delivery failed and was retried";
+  EXPECT_EQ(got[0].path, "/hooks/rahnama");
+  EXPECT_EQ(got[0].headers["X-Rahnama-Signature-256"], channels::SignatureHeader("partner-shared-secret-123", got[0].body));
+  EXPECT_EQ(got[0].json["queue"], "unhcr_protection");
+  EXPECT_EQ(got[0].json["priority"], "urgent");
+  EXPECT_EQ(got[0].json["case_id"], OnlyCaseOf(me));
+  EXPECT_EQ(QueryInt(db(), "SELECT COUNT(*) FROM cases WHERE consent='yes'"), 1);
+
+  // Someone who says no keeps the case internal.
+  const std::string other = "923000000031";
+  Say(other, "police arrested my brother right now, please help");
+  Say(other, "skip");
+  Say(other, "skip");
+  Say(other, "skip");
+  Say(other, "2");
+  std::this_thread::sleep_for(std::chrono::milliseconds(500));
+  EXPECT_EQ(partner.Requests().size(), 1u);
+  EXPECT_EQ(QueryInt(db(), "SELECT COUNT(*) FROM cases WHERE consent='no'"), 1);
+}
+
+TEST_F(EscalationTest, WrongPasswordMissingTokenWrongQueueAndTamperedCookieAreRefused) {
+  Say("923000000040", "police arrested my brother right now, please help");
+  const int64_t id = OnlyCaseOf("923000000040");
+  const std::string path = "/api/v1/cases/" + std::to_string(id);
+
+  auto wrong = api_->Login("unhcr_officer", "not the password at all");
+  EXPECT_EQ(wrong.status, 401);
+  EXPECT_TRUE(wrong.json.contains("error"));
+  EXPECT_EQ(api_->Login("nobody", kPassword).status, 401);
+  EXPECT_EQ(api_->Get("/api/v1/cases", "").status, 401);
+  EXPECT_EQ(api_->Get(path, "").status, 401);
+  EXPECT_EQ(api_->Post(path + "/claim", "").status, 401);
+  EXPECT_EQ(api_->Get(path, "forged-token").status, 401);
+  EXPECT_EQ(api_->Get("/api/v1/cases?queue=unhcr_protection", iom_).status, 403);
+  EXPECT_EQ(api_->Get(path, iom_).status, 404);
+  EXPECT_EQ(api_->Post(path + "/claim", iom_).status, 404);
+  EXPECT_EQ(api_->Post(path + "/replies", iom_, {{"text", "hi"}}).status, 404);
+  const std::string op = api_->Token("operator", kPassword);
+  EXPECT_EQ(api_->Get("/api/v1/cases", op).status, 403);
+  EXPECT_EQ(api_->Get("/api/v1/audit", unhcr_).status, 403);
+
+  // Cookie sessions: a tampered cookie is nobody; a good cookie without the CSRF token cannot act.
+  auto login = api_->Login("unhcr_officer", kPassword);
+  ASSERT_EQ(login.status, 200);
+  EXPECT_NE(login.set_cookie.find("HttpOnly"), std::string::npos);
+  EXPECT_NE(login.set_cookie.find("SameSite=Strict"), std::string::npos);
+  const std::string cookie = login.set_cookie.substr(0, login.set_cookie.find(';'));
+  std::string tampered = cookie;
+  tampered.back() = tampered.back() == '0' ? '1' : '0';
+  EXPECT_EQ(api_->Call("GET", path, "", nullptr, {{"Cookie", tampered}}).status, 401);
+  EXPECT_EQ(api_->Call("GET", path, "", nullptr, {{"Cookie", cookie}}).status, 200);
+  EXPECT_EQ(api_->Call("POST", path + "/claim", "", json::object(), {{"Cookie", cookie}}).status, 403);
+  EXPECT_EQ(api_->Call("POST", path + "/claim", "", json::object(),
+                       {{"Cookie", cookie}, {"X-CSRF-Token", login.json["csrf_token"].get<std::string>()}}).status,
+            200);
+
+  // Repeated failures lock the account for a while.
+  for (int i = 0; i < 5; ++i) api_->Login("iom_officer", "wrong password number " + std::to_string(i));
+  EXPECT_EQ(api_->Login("iom_officer", kPassword).status, 429);
+
+  // Everything above is in the audit log, readable by admins.
+  auto audit = api_->Get("/api/v1/audit", admin_);
+  ASSERT_EQ(audit.status, 200);
+  std::set<std::string> actions;
+  for (const auto& e : audit.json) actions.insert(e["action"].get<std::string>());
+  EXPECT_TRUE(actions.count("login_failed"));
+  EXPECT_TRUE(actions.count("case_claim"));
+  EXPECT_TRUE(actions.count("case_view"));
+  // …and the log cannot be rewritten.
+  EXPECT_TRUE(Query(db(), "SELECT 1").size() == 1);
+}
+
+TEST_F(EscalationTest, OneOpenCasePerPersonPerQueueAndReferralMovesIt) {
+  const std::string me = "923000000050";
+  Say(me, "police arrested my brother right now, please help");
+  Say(me, "skip");
+  Say(me, "skip");
+  Say(me, "skip");
+  Say(me, "they are beating people at the station right now");
+  EXPECT_EQ(QueryInt(db(), "SELECT COUNT(*) FROM cases"), 1);
+  const int64_t id = OnlyCaseOf(me);
+  auto refer = api_->Post("/api/v1/cases/" + std::to_string(id) + "/refer", unhcr_, {{"queue", "iom"}});
+  ASSERT_EQ(refer.status, 200) << refer.body;
+  EXPECT_EQ(refer.json["queue"], "iom");
+  EXPECT_EQ(api_->Get("/api/v1/cases/" + std::to_string(id), iom_).status, 200);
+  EXPECT_EQ(api_->Get("/api/v1/cases/" + std::to_string(id), unhcr_).status, 404);
+  EXPECT_EQ(api_->Post("/api/v1/cases/" + std::to_string(id) + "/refer", iom_, {{"queue", "nowhere"}}).status, 400);
+}
+
+TEST_F(EscalationTest, OverdueUrgentCasesAreFlaggedInTheApiAndMetrics) {
+  ASSERT_EQ(api_->Call("PUT", "/api/v1/queues/unhcr_protection", admin_, {{"partner", "UNHCR"}, {"sla_minutes", 1}}).status, 200);
+  Say("923000000060", "police arrested my brother right now, please help");
+  // Age the case past its one-minute SLA.
+  sqlite3* raw = nullptr;
+  ASSERT_EQ(sqlite3_open(db().c_str(), &raw), SQLITE_OK);
+  sqlite3_busy_timeout(raw, 5000);
+  ASSERT_EQ(sqlite3_exec(raw, "UPDATE cases SET opened_at = opened_at - 120000", nullptr, nullptr, nullptr), SQLITE_OK);
+  sqlite3_close(raw);
+  json list = CasesFor(unhcr_);
+  ASSERT_EQ(list.size(), 1u);
+  EXPECT_TRUE(list[0]["overdue"].get<bool>());
+  httplib::Client metrics("127.0.0.1", server_->admin_port());
+  auto m = metrics.Get("/metrics");
+  ASSERT_TRUE(m);
+  EXPECT_NE(m->body.find("rahnama_cases_overdue{queue=\"unhcr_protection\",priority=\"urgent\"} 1"), std::string::npos)
+      << m->body;
+}
+
+TEST_F(EscalationTest, RelocatedCaseTransferCollectsTheDetailsAndOpensAnIomCase) {
+  const std::string me = "923000000070";
+  Say(me, "I moved to Canada, I have a US refugee case, how do I update IOM with my new address?");
+  Say(me, "AF-1234567");
+  Say(me, "Toronto, Canada");
+  Say(me, "+1 416 555 0199");
+  auto list = CasesFor(iom_);
+  ASSERT_EQ(list.size(), 1u) << list.dump();
+  auto view = api_->Get("/api/v1/cases/" + list[0]["id"].dump(), iom_);
+  EXPECT_EQ(view.json["intake"]["case_number"], "AF-1234567");
+  EXPECT_EQ(view.json["intake"]["current_location"], "Toronto, Canada");
+  EXPECT_EQ(view.json["entities"]["case_numbers"], json::array({"AF-1234567"}));
+}
+
+}  // namespace
+}  // namespace bot::testing
