@@ -80,6 +80,7 @@ struct CompiledRule {
   std::string id, intent, language;
   double weight = 1.0;
   bool always_urgent = false;
+  bool fuzzy = true;  // false: keywords match only as written (no typos, affixes or skeletons)
   std::vector<Keyword> keywords, requires_, excludes;
   std::vector<std::unique_ptr<RE2>> patterns;
   std::vector<std::string> pattern_texts;
@@ -414,6 +415,10 @@ Result<std::shared_ptr<const Classifier>> Classifier::Build(const json& content)
       }
       rule.always_urgent = r.contains("always_urgent") && r["always_urgent"].is_boolean() &&
                            r["always_urgent"].get<bool>();
+      if (r.contains("fuzzy")) {
+        if (!r["fuzzy"].is_boolean()) return Status::InvalidArgument("rule " + rule.id + ": fuzzy must be true or false");
+        rule.fuzzy = r["fuzzy"].get<bool>();
+      }
       Status st;
       auto keywords = StringList(r, "keywords", rule.id, st);
       auto requires_ = StringList(r, "requires", rule.id, st);
@@ -514,12 +519,13 @@ Decision Classifier::Classify(std::string_view text, Explanation* explain) const
       for (const TermRef& ref : it->second) {
         const Keyword& k = term_of(ref);
         if (i + k.tokens.size() > count) continue;
+        if (!m.rules[ref.rule].fuzzy && q0 < kQualityExact) continue;
         double q = q0;
         bool ok = true;
         for (size_t j = 1; j < k.tokens.size() && ok; ++j) {
           double best = 0;
           for (const auto& [w, qj] : resolved[i + j])
-            if (w == k.tokens[j]) best = std::max(best, qj);
+            if (w == k.tokens[j] && (m.rules[ref.rule].fuzzy || qj >= kQualityExact)) best = std::max(best, qj);
           ok = best > 0;
           q = std::min(q, best);
         }

@@ -103,6 +103,11 @@ char32_t StripLatinAccent(char32_t c) {
 
 bool IsWordChar(char32_t c) { return c == kZwnj || u_isalnum(static_cast<UChar32>(c)); }
 
+// Emoji carry meaning on their own (👍 = thanks/ok, 🙏 = please/thanks): each is a token.
+bool IsEmoji(char32_t c) {
+  return c > 0x2000 && u_hasBinaryProperty(static_cast<UChar32>(c), UCHAR_EXTENDED_PICTOGRAPHIC);
+}
+
 }  // namespace
 
 std::u32string ToU32(std::string_view utf8) {
@@ -188,7 +193,16 @@ Result<NormalizedText> Normalize(std::string_view utf8) {
   // Tokens.
   size_t i = 0;
   while (i < clean.size()) {
-    while (i < clean.size() && !IsWordChar(clean[i]) && clean[i] != U'\'') ++i;
+    while (i < clean.size() && !IsWordChar(clean[i]) && clean[i] != U'\'' && !IsEmoji(clean[i])) ++i;
+    if (i < clean.size() && IsEmoji(clean[i])) {
+      Token t;
+      AppendUtf8(t.clean, clean[i]);
+      t.key = t.clean;
+      // Skin-tone modifiers and joiners were removed or follow; one token per pictograph.
+      out.tokens.push_back(std::move(t));
+      ++i;
+      continue;
+    }
     size_t j = i;
     while (j < clean.size() && (IsWordChar(clean[j]) || (clean[j] == U'\'' && j > i))) ++j;
     if (j > i) {
