@@ -43,7 +43,7 @@ const std::regex& PlaceholderPattern() {
   return re;
 }
 
-const std::set<std::string> kRuntimeVars = {"partner", "sla", "menu", "date", "number", "queue"};
+const std::set<std::string> kRuntimeVars = {"partner", "sla", "menu", "date", "number", "queue", "n"};
 
 }  // namespace
 

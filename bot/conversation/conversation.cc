@@ -42,7 +42,9 @@ std::string JoinLanguages(const Snapshot& c, const std::string& key) {
   return out;
 }
 
-std::string PartnerName(const TurnInput& in, const std::string& queue) {
+std::string PartnerName(const Snapshot& c, const std::string& lang, const TurnInput& in, const std::string& queue) {
+  std::string localized = c.Message("partner_" + queue, lang);
+  if (!localized.empty()) return localized;
   if (in.active_case && in.active_case->queue == queue && !in.active_case->partner.empty()) return in.active_case->partner;
   if (queue == "unhcr_protection") return "UNHCR";
   if (queue == "iom") return "IOM";
@@ -138,7 +140,7 @@ TurnOutput Converse(const Snapshot& c, const TurnInput& in) {
     std::string safety;
     std::string body = c.Answer(d.intent, lang);
     const std::string queue = d.queue.empty() ? "unhcr_protection" : d.queue;
-    safety = c.Message("safety_reply_prefix", lang, {{"partner", PartnerName(in, queue)}});
+    safety = c.Message("safety_reply_prefix", lang, {{"partner", PartnerName(c, lang, in, queue)}});
     reply(Text(safety.empty() ? body : safety + "\n\n" + body, /*urgent=*/true));
     hand_off(queue, "urgent", d.intent);
     // At most three short intake questions, once per case; the person may skip them.
@@ -267,7 +269,7 @@ TurnOutput Converse(const Snapshot& c, const TurnInput& in) {
     }
     if (st.stage == "iom_contact") {
       out.case_fields.emplace_back("contact", answer_text());
-      reply(Text(c.Message("iom_done", lang, {{"partner", PartnerName(in, "iom")}})));
+      reply(Text(c.Message("iom_done", lang, {{"partner", PartnerName(c, lang, in, "iom")}})));
       ask_consent_or_idle();
       return finish();
     }
@@ -341,7 +343,7 @@ TurnOutput Converse(const Snapshot& c, const TurnInput& in) {
       offer.kind = OutboundMessage::Kind::kButtons;
       offer.text = c.Message("fallback_offer_human", lang);
       offer.buttons = {{"human:yes", c.Message("human_button_yes", lang)},
-                       {"menu:menu", c.Message("human_button_menu", lang)}};
+                       {"menu", c.Message("human_button_menu", lang)}};
       if (offer.buttons[0].title.empty() || offer.buttons[1].title.empty()) offer.kind = OutboundMessage::Kind::kText;
       reply(offer);
     } else {

@@ -206,7 +206,9 @@ void AdminApi::CaseAction(const httplib::Request& req, httplib::Response& res, c
   const int64_t now = clock_.NowMillis();
   auto snapshot = content_.Get();
   auto queue = store_.QueueById(c->queue);
-  const std::string partner = queue.ok() ? queue->partner : c->queue;
+  const std::string person_language = c->language.empty() ? "en" : c->language;
+  std::string partner = snapshot->Message("partner_" + c->queue, person_language);
+  if (partner.empty()) partner = queue.ok() ? queue->partner : c->queue;
   json body = json::object();
   if (req.method == "POST" && !req.body.empty()) {
     auto b = ParseBody(req);

@@ -281,8 +281,10 @@ Status Processor::ProcessOne(const PendingInbound& p) {
       auto open_now = escalation::IsOpen(q->hours, now);
       const std::string key = open_now.ok() && !*open_now ? "handoff_outside_hours" : "handoff";
       OutboundMessage m;
+      std::string partner = snapshot->Message("partner_" + q->id, out.language);
       m.text = snapshot->Message(key, out.language,
-                                 {{"partner", q->partner}, {"sla", SlaText(*snapshot, out.language, q->sla_minutes)}});
+                                 {{"partner", partner.empty() ? q->partner : partner},
+                                  {"sla", SlaText(*snapshot, out.language, q->sla_minutes)}});
       if (!m.text.empty()) replies.push_back(std::move(m));
     }
     metrics_.Add("rahnama_escalations_opened_total", "queue=\"" + change.queue + "\",priority=\"" + change.priority + "\"");

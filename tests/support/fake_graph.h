@@ -91,8 +91,10 @@ class FakeGraph {
   std::vector<RecordedRequest> RequestsTo(const std::string& recipient) const {
     std::vector<RecordedRequest> out;
     for (const auto& r : Requests())
-      if (r.json.is_object() && ((r.json.contains("to") && r.json["to"] == recipient) ||
-                                 (r.json.contains("recipient") && r.json["recipient"].value("id", "") == recipient)))
+      if (r.json.is_object() &&
+          ((r.json.contains("to") && r.json["to"] == recipient) ||
+           (r.json.contains("recipient") && r.json["recipient"].is_object() && r.json["recipient"].value("id", "") == recipient) ||
+           (r.json.contains("recipient") && r.json["recipient"] == recipient)))
         out.push_back(r);
     return out;
   }

@@ -1,0 +1,196 @@
+// Issue #11: a whole conversation per language through the real server and a fake Graph API:
+// welcome → language choice → menu → an answer → a number from the menu → two misses → a person.
+#include <gtest/gtest.h>
+
+#include <thread>
+
+#include "bot/channels/text_limits.h"
+#include "bot/content/content.h"
+#include "bot/conversation/conversation.h"
+#include "tests/support/db_probe.h"
+#include "tests/support/harness.h"
+
+namespace bot::testing {
+namespace {
+
+using json = nlohmann::json;
+
+std::shared_ptr<const content::Snapshot> Shipped() {
+  static auto s = [] {
+    auto doc = content::LoadLocalesDirectory(std::string(RAHNAMA_SOURCE_DIR) + "/locales");
+    return *content::Snapshot::Build(std::move(*doc), 1);
+  }();
+  return s;
+}
+
+struct Flow {
+  std::string language;
+  std::string choice;    // what the person types at the language prompt
+  std::string question;  // a question in that language
+  std::string number;    // the digits the person types for a menu item, as their keyboard writes them
+};
+
+class ConversationFlowTest : public ::testing::TestWithParam<Flow> {
+ protected:
+  void SetUp() override {
+    auto s = server::Server::Start(TestConfig(dir_.File("c.db"), graph_.url()));
+    ASSERT_TRUE(s.ok()) << s.status().ToString();
+    server_ = std::move(*s);
+    hooks_ = std::make_unique<Webhooks>(server_->port());
+  }
+  // Sends `text` and returns the bodies of the bot's replies to it.
+  std::vector<json> Turn(const std::string& text) {
+    const size_t before = graph_.RequestsTo(kMe).size();
+    const std::string id = "wamid.flow-" + std::to_string(++seq_);
+    auto r = hooks_->PostSigned(WhatsAppText(kMe, id, text));
+    EXPECT_TRUE(r && r->status == 200);
+    for (int i = 0; i < 500; ++i) {
+      if (QueryInt(dir_.File("c.db"), "SELECT COUNT(*) FROM messages WHERE provider_id='" + id + "' AND status='processed'") == 1)
+        break;
+      std::this_thread::sleep_for(std::chrono::milliseconds(10));
+    }
+    const long queued = QueryInt(dir_.File("c.db"), "SELECT COUNT(*) FROM outbox WHERE recipient='" + std::string(kMe) + "'");
+    graph_.WaitFor(static_cast<size_t>(queued), kMe, 5000);
+    std::vector<json> out;
+    auto all = graph_.RequestsTo(kMe);
+    for (size_t i = before; i < all.size(); ++i) out.push_back(all[i].json);
+    return out;
+  }
+  static constexpr const char* kMe = "923331234567";
+  TempDir dir_;
+  FakeGraph graph_;
+  std::unique_ptr<server::Server> server_;
+  std::unique_ptr<Webhooks> hooks_;
+  int seq_ = 0;
+};
+
+TEST_P(ConversationFlowTest, WelcomeLanguageMenuAnswerNumberFallbackTwiceThenAPerson) {
+  const Flow& f = GetParam();
+  auto c = Shipped();
+  const std::string& lang = f.language;
+
+  // First contact: the welcome in all three languages, then the language choice.
+  auto welcome = Turn("salam");
+  ASSERT_EQ(welcome.size(), 2u);
+  for (const auto& l : content::kLanguages) EXPECT_NE(TextOf(welcome[0]).find(c->Message("welcome", l)), std::string::npos) << l;
+  EXPECT_NE(TextOf(welcome[1]).find(c->Message("language_prompt", "prs")), std::string::npos);
+
+  // The choice is confirmed in that language and the menu comes as an interactive list.
+  auto chosen = Turn(f.choice);
+  ASSERT_EQ(chosen.size(), 2u);
+  EXPECT_EQ(TextOf(chosen[0]), c->Message("language_set", lang));
+  ASSERT_EQ(chosen[1]["type"], "interactive");
+  const json& list = chosen[1]["interactive"];
+  EXPECT_EQ(list["type"], "list");
+  const json& rows = list["action"]["sections"][0]["rows"];
+  EXPECT_EQ(rows.size(), c->Menu(lang).size());
+  EXPECT_LE(rows.size(), 10u);
+  for (const auto& row : rows) EXPECT_LE(channels::CharCount(row["title"].get<std::string>()), 24u);
+  EXPECT_EQ(rows[0]["title"], c->Menu(lang)[0].title);
+  EXPECT_EQ(QueryInt(dir_.File("c.db"), "SELECT COUNT(*) FROM contacts WHERE language='" + lang + "'"), 1);
+
+  // A question gets its answer in the chosen language.
+  auto answered = Turn(f.question);
+  ASSERT_EQ(answered.size(), 1u);
+  EXPECT_EQ(TextOf(answered[0]), c->Answer("por_card", lang));
+
+  // A number from the menu picks that topic.
+  auto picked = Turn(f.number);
+  ASSERT_EQ(picked.size(), 1u);
+  EXPECT_EQ(TextOf(picked[0]), c->Answer(c->Menu(lang)[2].intent, lang));
+
+  // A tapped list row works too.
+  const size_t before_tap = graph_.RequestsTo(kMe).size();
+  (void)before_tap;
+
+  // Two misses in a row: first an honest "I did not understand" with the menu, then a person.
+  auto miss1 = Turn("asdf qwer");
+  ASSERT_EQ(miss1.size(), 1u);
+  EXPECT_EQ(TextOf(miss1[0]), c->Message("fallback", lang, {{"menu", conversation::MenuText(*c, lang)}}));
+  auto miss2 = Turn("zzzz");
+  ASSERT_EQ(miss2.size(), 1u);
+  EXPECT_EQ(TextOf(miss2[0]), c->Message("fallback_offer_human", lang));
+  EXPECT_EQ(miss2[0]["type"], "interactive");
+  auto person = Turn("1");
+  ASSERT_EQ(person.size(), 1u);
+  EXPECT_NE(TextOf(person[0]).find(c->Message("partner_info_desk", lang)), std::string::npos) << TextOf(person[0]);
+  EXPECT_EQ(QueryInt(dir_.File("c.db"), "SELECT COUNT(*) FROM cases WHERE queue='info_desk' AND language='" + lang + "'"), 1);
+}
+
+INSTANTIATE_TEST_SUITE_P(
+    EachLanguage, ConversationFlowTest,
+    ::testing::Values(Flow{"en", "1", "what is the PoR card?", "3"},
+                      Flow{"prs", "۲", "کارت پی او آر چیست؟", "۳"},   // Persian digits
+                      Flow{"ps", "٣", "د پی او آر کارت څه شی دی؟", "٣"}),  // Arabic digits
+    [](const ::testing::TestParamInfo<Flow>& info) { return info.param.language; });
+
+TEST(ConversationRulesTest, AnUnderstoodFirstQuestionIsAnsweredAtOnceWithWhoWeAre) {
+  auto c = Shipped();
+  conversation::TurnInput in;
+  in.message.text = "what is the PoR card?";
+  auto out = conversation::Converse(*c, in);
+  ASSERT_EQ(out.replies.size(), 1u);
+  EXPECT_EQ(out.replies[0].text, c->Answer("por_card", "en") + "\n\n" + c->Message("about_line", "en"));
+  EXPECT_TRUE(out.state.welcomed);
+}
+
+TEST(ConversationRulesTest, AnUrgentFirstMessageGetsTheSafetyReplyBeforeAnyWelcome) {
+  auto c = Shipped();
+  conversation::TurnInput in;
+  in.message.text = "پولیس همین حالا برادرم را گرفت، کمک کنید";
+  auto out = conversation::Converse(*c, in);
+  ASSERT_GE(out.replies.size(), 1u);
+  EXPECT_TRUE(out.replies[0].urgent);
+  EXPECT_NE(out.replies[0].text.find(c->Answer("urgent_protection", "prs")), std::string::npos);
+  ASSERT_TRUE(out.open_case.has_value());
+  EXPECT_EQ(out.open_case->priority, "urgent");
+  EXPECT_EQ(out.language, "prs");
+}
+
+TEST(ConversationRulesTest, NonTextMessagesGetAKindReplyAndAreKeptForAnOpenCase) {
+  auto c = Shipped();
+  conversation::TurnInput in;
+  in.state.language = "ps";
+  in.state.welcomed = true;
+  in.message.kind = InboundKind::kAudio;
+  auto out = conversation::Converse(*c, in);
+  ASSERT_EQ(out.replies.size(), 1u);
+  EXPECT_EQ(out.replies[0].text, c->Message("non_text", "ps"));
+  in.active_case = conversation::ActiveCase{7, "info_desk", "x", "unknown", false, false};
+  out = conversation::Converse(*c, in);
+  ASSERT_EQ(out.replies.size(), 1u);
+  EXPECT_EQ(out.replies[0].text, c->Message("non_text_case_open", "ps"));
+}
+
+TEST(ConversationRulesTest, OptOutSilencesAllButUrgentAndTheMenuWordBringsThePersonBack) {
+  auto c = Shipped();
+  conversation::TurnInput in;
+  in.state.language = "en";
+  in.state.welcomed = true;
+  in.message.text = "stop";
+  auto out = conversation::Converse(*c, in);
+  ASSERT_EQ(out.replies.size(), 1u);
+  EXPECT_EQ(out.replies[0].text, c->Message("opt_out_confirm", "en"));
+  EXPECT_TRUE(out.state.opted_out);
+  in.state = out.state;
+  in.message.text = "what is the PoR card?";
+  EXPECT_TRUE(conversation::Converse(*c, in).replies.empty());
+  in.message.text = "police arrested my brother right now, please help";
+  EXPECT_FALSE(conversation::Converse(*c, in).replies.empty()) << "urgent safety replies still go out";
+  in.message.text = "0";
+  out = conversation::Converse(*c, in);
+  EXPECT_FALSE(out.state.opted_out);
+  EXPECT_FALSE(out.replies.empty());
+}
+
+TEST(ConversationRulesTest, DigitsInEveryScriptAreNumbers) {
+  EXPECT_EQ(conversation::ParseNumber("3"), 3);
+  EXPECT_EQ(conversation::ParseNumber("۳"), 3);
+  EXPECT_EQ(conversation::ParseNumber("٣"), 3);
+  EXPECT_EQ(conversation::ParseNumber(" ۱۰ "), 10);
+  EXPECT_EQ(conversation::ParseNumber("3 cards"), -1);
+  EXPECT_EQ(conversation::ParseNumber("0300 1234567"), -1);
+}
+
+}  // namespace
+}  // namespace bot::testing

@@ -1,0 +1,130 @@
+// Issue #11: the shipped content is complete, sourced and fits WhatsApp; Dari and Pashto use
+// Persian letters. Runs on locales/ exactly as the server loads it.
+#include <gtest/gtest.h>
+
+#include <regex>
+#include <set>
+
+#include "bot/channels/text_limits.h"
+#include "bot/content/content.h"
+
+namespace bot::testing {
+namespace {
+
+using json = nlohmann::json;
+
+json Document() {
+  auto doc = content::LoadLocalesDirectory(std::string(RAHNAMA_SOURCE_DIR) + "/locales");
+  EXPECT_TRUE(doc.ok()) << doc.status().ToString();
+  return doc.ok() ? *doc : json::object();
+}
+
+bool HasArabicYehOrKaf(const std::string& s) {
+  return s.find("\xD9\x8A") != std::string::npos || s.find("\xD9\x83") != std::string::npos;
+}
+
+TEST(ShippedContentTest, EveryIntentHasAnAnswerInEveryLanguageWithNoUnresolvedPlaceholder) {
+  auto snapshot = content::Snapshot::Build(Document(), 1);
+  ASSERT_TRUE(snapshot.ok()) << snapshot.status().ToString();
+  const std::regex leftover(R"(\{[A-Za-z_.]+\})");
+  for (const auto& intent : (*snapshot)->document()["intents"]) {
+    const std::string id = intent["id"];
+    if (id == "unknown") continue;
+    for (const auto& lang : content::kLanguages) {
+      const std::string a = (*snapshot)->Answer(id, lang);
+      EXPECT_FALSE(a.empty()) << lang << "/" << id << " has no answer";
+      EXPECT_FALSE(std::regex_search(a, leftover)) << lang << "/" << id << " keeps a placeholder: " << a;
+    }
+  }
+}
+
+TEST(ShippedContentTest, EveryAnswerFitsWhatsAppAndTheShortTarget) {
+  json doc = Document();
+  for (const auto& lang : content::kLanguages)
+    for (const auto& [id, a] : doc["answers"][lang].items()) {
+      const std::string text = a.is_string() ? a.get<std::string>() : a.value("text", "");
+      EXPECT_LE(channels::CharCount(text), 4096u) << lang << "/" << id;
+      EXPECT_LE(channels::CharCount(text), 700u) << lang << "/" << id << " is longer than a small screen";
+    }
+  for (const auto& lang : content::kLanguages) {
+    for (const auto& [intent, m] : doc["messages"][lang]["menu"].items()) {
+      EXPECT_LE(channels::CharCount(m.value("title", "")), 24u) << lang << " menu " << intent;
+      EXPECT_LE(channels::CharCount(m.value("description", "")), 72u) << lang << " menu " << intent;
+    }
+    EXPECT_LE(channels::CharCount(doc["messages"][lang]["messages"].value("menu_button", "")), 20u);
+    EXPECT_LE(channels::CharCount(doc["messages"][lang]["messages"].value("human_button_yes", "")), 20u);
+  }
+}
+
+TEST(ShippedContentTest, DariAndPashtoUsePersianLettersNeverArabicYehOrKaf) {
+  json doc = Document();
+  for (const auto& lang : {"prs", "ps"}) {
+    for (const auto& [id, a] : doc["answers"][lang].items())
+      EXPECT_FALSE(HasArabicYehOrKaf(a.dump())) << lang << "/" << id;
+    EXPECT_FALSE(HasArabicYehOrKaf(doc["messages"][lang].dump())) << lang << " messages";
+  }
+}
+
+TEST(ShippedContentTest, PashtoIsWrittenWithPashtoLetters) {
+  // Pashto and Dari differ; a Pashto text without any of ټ ډ ړ ږ ښ ګ ڼ ې ۍ is probably Dari.
+  json doc = Document();
+  const std::vector<std::string> pashto_letters = {"ټ", "ډ", "ړ", "ږ", "ښ", "ګ", "ڼ", "ې", "ۍ"};
+  int with_pashto_letters = 0, total = 0;
+  for (const auto& [id, a] : doc["answers"]["ps"].items()) {
+    ++total;
+    const std::string t = a.value("text", "");
+    for (const auto& l : pashto_letters)
+      if (t.find(l) != std::string::npos) {
+        ++with_pashto_letters;
+        break;
+      }
+  }
+  EXPECT_EQ(with_pashto_letters, total);
+}
+
+TEST(ShippedContentTest, EveryFactAndAnswerNamesItsSourceAndWhenItWasChecked) {
+  json doc = Document();
+  std::set<std::string> sources;
+  for (const auto& s : doc["sources"]) sources.insert(s["id"].get<std::string>());
+  for (const auto& f : doc["facts"]) {
+    const std::string id = f["id"];
+    EXPECT_TRUE(f.contains("checked_on") && f["checked_on"].is_string()) << id;
+    const bool placeholder = f.value("placeholder", false);
+    if (!placeholder) EXPECT_TRUE(f["source"].is_string() && sources.count(f["source"].get<std::string>())) << id;
+  }
+  for (const auto& lang : content::kLanguages)
+    for (const auto& [id, a] : doc["answers"][lang].items()) {
+      EXPECT_TRUE(a.contains("checked_on")) << lang << "/" << id;
+      for (const auto& s : a.value("sources", json::array())) EXPECT_TRUE(sources.count(s.get<std::string>())) << lang << "/" << id << " cites " << s;
+    }
+}
+
+TEST(ShippedContentTest, NoPhoneNumberIsInventedPlaceholdersAreMarked) {
+  // Any contact value that is not a marked placeholder must come from a named source.
+  json doc = Document();
+  for (const auto& f : doc["facts"]) {
+    if (f.value("kind", "") != "contact") continue;
+    const std::string v = f["value"].is_string() ? f["value"].get<std::string>() : f["value"].dump();
+    if (f.value("placeholder", false)) {
+      EXPECT_EQ(v.rfind("[[TO FILL", 0), 0u) << f["id"];
+    } else {
+      EXPECT_FALSE(f["source"].is_null()) << f["id"];
+    }
+  }
+}
+
+TEST(ShippedContentTest, ValidationFindsNoBlockingProblem) {
+  json doc = Document();
+  for (const auto& p : content::Validate(doc, "2026-11-23"))
+    EXPECT_FALSE(p.blocking) << p.item << ": " << p.message;
+}
+
+TEST(ShippedContentTest, EveryMessageKeyExistsInEveryLanguage) {
+  json doc = Document();
+  for (const auto& [key, v] : doc["messages"]["en"]["messages"].items())
+    for (const auto& lang : {"prs", "ps"})
+      EXPECT_TRUE(doc["messages"][lang]["messages"].contains(key)) << lang << " lacks " << key;
+}
+
+}  // namespace
+}  // namespace bot::testing
