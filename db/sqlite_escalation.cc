@@ -519,3 +519,96 @@ Result<std::vector<AuditEntry>> SqliteStore::AuditLog(int limit, int64_t before_
 }
 
 }  // namespace bot::db
+
+namespace bot::db {
+
+Result<std::vector<SqliteStore::Regression>> SqliteStore::RegressionExamples() {
+  std::lock_guard lock(db_->mutex());
+  auto st = db_->Prepare("SELECT id, text, intent, urgent, created_by FROM regression_examples ORDER BY id");
+  if (!st.ok()) return st.status();
+  std::vector<Regression> out;
+  while (true) {
+    auto row = st->Step();
+    if (!row.ok()) return row.status();
+    if (!*row) break;
+    Regression r;
+    r.id = st->Int(0);
+    r.text = st->Text(1);
+    r.intent = st->Text(2);
+    r.urgent = st->Int(3) != 0;
+    r.created_by = st->Text(4);
+    out.push_back(r);
+  }
+  return out;
+}
+
+Result<int64_t> SqliteStore::AddRegressionExample(const Regression& r, int64_t now_ms) {
+  std::lock_guard lock(db_->mutex());
+  auto st = db_->Prepare(
+      "INSERT INTO regression_examples(text, intent, urgent, created_by, created_at) VALUES (?1, ?2, ?3, ?4, ?5)");
+  if (!st.ok()) return st.status();
+  st->Bind(1, r.text).Bind(2, r.intent).Bind(3, r.urgent ? 1 : 0).Bind(4, r.created_by).Bind(5, now_ms);
+  BOT_RETURN_IF_ERROR(st->Run());
+  return db_->LastInsertId();
+}
+
+Status SqliteStore::DeleteRegressionExample(int64_t id) {
+  std::lock_guard lock(db_->mutex());
+  auto st = db_->Prepare("DELETE FROM regression_examples WHERE id = ?1");
+  if (!st.ok()) return st.status();
+  st->Bind(1, id);
+  BOT_RETURN_IF_ERROR(st->Run());
+  if (db_->Changes() == 0) return Status::NotFound("regression example " + std::to_string(id));
+  return Status::Ok();
+}
+
+Result<int64_t> SqliteStore::AddPublishRequest(const std::string& author, const std::string& message,
+                                               const std::string& document, int64_t now_ms) {
+  std::lock_guard lock(db_->mutex());
+  auto st = db_->Prepare("INSERT INTO publish_requests(author, message, document, created_at) VALUES (?1, ?2, ?3, ?4)");
+  if (!st.ok()) return st.status();
+  st->Bind(1, author).Bind(2, message).Bind(3, document).Bind(4, now_ms);
+  BOT_RETURN_IF_ERROR(st->Run());
+  return db_->LastInsertId();
+}
+
+Result<SqliteStore::PublishRequest> SqliteStore::PublishRequestById(int64_t id) {
+  std::lock_guard lock(db_->mutex());
+  auto st = db_->Prepare(
+      "SELECT id, author, message, document, status, COALESCE(decided_by, ''), created_at FROM publish_requests WHERE id = ?1");
+  if (!st.ok()) return st.status();
+  st->Bind(1, id);
+  auto row = st->Step();
+  if (!row.ok()) return row.status();
+  if (!*row) return Status::NotFound("publish request " + std::to_string(id));
+  return PublishRequest{st->Int(0), st->Text(1), st->Text(2), st->Text(3), st->Text(4), st->Text(5), st->Int(6)};
+}
+
+Status SqliteStore::DecidePublishRequest(int64_t id, const std::string& status, const std::string& decided_by,
+                                         int64_t version_id) {
+  std::lock_guard lock(db_->mutex());
+  auto st = db_->Prepare(
+      "UPDATE publish_requests SET status = ?2, decided_by = ?3, version_id = NULLIF(?4, 0) WHERE id = ?1 AND status = 'pending'");
+  if (!st.ok()) return st.status();
+  st->Bind(1, id).Bind(2, status).Bind(3, decided_by).Bind(4, version_id);
+  BOT_RETURN_IF_ERROR(st->Run());
+  if (db_->Changes() == 0) return Status::Conflict("publish request " + std::to_string(id) + " is not pending");
+  return Status::Ok();
+}
+
+Result<std::vector<ContentVersion>> SqliteStore::ContentVersions(int limit) {
+  std::lock_guard lock(db_->mutex());
+  auto st = db_->Prepare("SELECT id, author, message, created_at FROM content_versions ORDER BY id DESC LIMIT ?1");
+  if (!st.ok()) return st.status();
+  st->Bind(1, std::max(1, std::min(limit, 1000)));
+  std::vector<ContentVersion> out;
+  while (true) {
+    auto row = st->Step();
+    if (!row.ok()) return row.status();
+    if (!*row) break;
+    out.push_back(ContentVersion{st->Int(0), st->Text(1), st->Text(2), "", st->Int(3)});
+  }
+  return out;
+}
+
+}  // namespace bot::db

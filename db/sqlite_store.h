@@ -87,6 +87,26 @@ class SqliteStore final : public InboundStore,
   // A signed notification to the case's partner, through the outbox (sent by the partner lane).
   Status QueuePartnerNotification(int64_t case_id, const std::string& payload_json, int64_t now_ms);
 
+  // Content management.
+  struct Regression {
+    int64_t id = 0;
+    std::string text, intent, created_by;
+    bool urgent = false;
+  };
+  Result<std::vector<Regression>> RegressionExamples();
+  Result<int64_t> AddRegressionExample(const Regression& r, int64_t now_ms);
+  Status DeleteRegressionExample(int64_t id);
+  struct PublishRequest {
+    int64_t id = 0;
+    std::string author, message, document, status, decided_by;
+    int64_t created_at = 0;
+  };
+  Result<int64_t> AddPublishRequest(const std::string& author, const std::string& message, const std::string& document,
+                                    int64_t now_ms);
+  Result<PublishRequest> PublishRequestById(int64_t id);
+  Status DecidePublishRequest(int64_t id, const std::string& status, const std::string& decided_by, int64_t version_id);
+  Result<std::vector<ContentVersion>> ContentVersions(int limit);  // newest first, without documents
+
   // Operations.
   Status Backup(const std::string& to_path);
   Result<int> SchemaVersion();

@@ -15,6 +15,7 @@
 #include "bot/core/log.h"
 #include "bot/escalation/routing.h"
 #include "bot/server/admin_api.h"
+#include "bot/server/content_api.h"
 #include "bot/server/pipeline.h"
 
 namespace bot::server {
@@ -31,6 +32,8 @@ struct Server::Impl {
   std::unique_ptr<Processor> processor;
   std::unique_ptr<Sender> sender;
   std::unique_ptr<AdminApi> api;
+  std::unique_ptr<ContentService> content_service;
+  std::unique_ptr<ContentApi> content_api;
   httplib::Server public_http;
   httplib::Server admin_http;
   int public_port = 0, admin_port = 0;
@@ -43,7 +46,6 @@ struct Server::Impl {
   std::mutex dev_mutex;
   std::vector<json> dev_outbox;
 
-  Status LoadContent();
   void Routes();
   void AdminRoutes();
   void HandleWebhook(Channel channel, const httplib::Request& req, httplib::Response& res);
@@ -60,34 +62,6 @@ void JsonError(httplib::Response& res, int status, const std::string& message) {
 }
 
 }  // namespace
-
-Status Server::Impl::LoadContent() {
-  auto latest = store->LatestContent();
-  int64_t version = 0;
-  json document;
-  if (latest.ok()) {
-    document = json::parse(latest->document, nullptr, false);
-    if (document.is_discarded()) return Status::Internal("published content version " + std::to_string(latest->id) + " is not JSON");
-    version = latest->id;
-  } else if (latest.status().code() == StatusCode::kNotFound) {
-    auto loaded = content::LoadLocalesDirectory(config.locales_dir);
-    if (!loaded.ok()) return Status::InvalidArgument("cannot load shipped content from " + config.locales_dir + ": " + loaded.status().message());
-    document = std::move(*loaded);
-    auto id = store->PublishContent("system", "shipped content from locales/", document.dump(), clock.NowMillis());
-    if (!id.ok()) return id.status();
-    BOT_RETURN_IF_ERROR(store->PutSetting("shipped_content", document.dump()));
-    version = *id;
-    log::Info("content_loaded_from_locales", {{"dir", config.locales_dir}, {"version", std::to_string(version)}});
-  } else {
-    return latest.status();
-  }
-  auto snapshot = content::Snapshot::Build(std::move(document), version);
-  if (!snapshot.ok()) return Status::InvalidArgument("published content does not compile: " + snapshot.status().message());
-  for (const auto& id : (*snapshot)->PlaceholderFacts())
-    log::Warn("placeholder_contact", {{"fact", id}, {"action", "operators must fill this in before it is shown to people"}});
-  content.Set(*snapshot);
-  return Status::Ok();
-}
 
 void Server::Impl::HandleVerify(const httplib::Request& req, httplib::Response& res) {
   const std::string mode = req.get_param_value("hub.mode");
@@ -172,6 +146,8 @@ void Server::Impl::AdminRoutes() {
     if (sender) sender->Wake();
   });
   api->Register(svr);
+  content_api = std::make_unique<ContentApi>(*content_service, *api, *store, content, clock);
+  content_api->Register(svr);
   svr.Get("/healthz", [](const httplib::Request&, httplib::Response& res) {
     res.set_content(R"({"status":"ok"})", "application/json");
   });
@@ -281,7 +257,8 @@ Result<std::unique_ptr<Server>> Server::Start(Config config) {
   auto store = db::SqliteStore::Open(so);
   if (!store.ok()) return store.status();
   impl->store = std::move(*store);
-  BOT_RETURN_IF_ERROR(impl->LoadContent());
+  impl->content_service = std::make_unique<ContentService>(*impl->store, impl->content, impl->clock, config.locales_dir);
+  BOT_RETURN_IF_ERROR(impl->content_service->LoadAtStart());
   auto requeued = impl->store->RequeueInFlight(impl->clock.NowMillis());
   if (!requeued.ok()) return requeued.status();
   if (*requeued > 0) log::Warn("outbox_requeued_after_crash", {{"count", std::to_string(*requeued)}});

@@ -1,0 +1,505 @@
+// Content service and /api/v1/content routes.
+#include "bot/server/content_api.h"
+
+#include <httplib.h>
+
+#include <ctime>
+#include <set>
+
+#include "bot/conversation/conversation.h"
+#include "bot/core/log.h"
+
+namespace bot::server {
+
+using json = nlohmann::json;
+
+namespace {
+
+constexpr const char* kDraftKey = "content_draft";
+constexpr const char* kShippedKey = "shipped_content";
+constexpr const char* kConflictsKey = "content_conflicts";
+constexpr const char* kFourEyesKey = "four_eyes";
+
+json ProblemsJson(const std::vector<content::Problem>& problems) {
+  json out = json::array();
+  for (const auto& p : problems) out.push_back({{"item", p.item}, {"message", p.message}, {"blocking", p.blocking}});
+  return out;
+}
+
+json RegressionsJson(const std::vector<content::RegressionFailure>& f) {
+  json out = json::array();
+  for (const auto& r : f)
+    out.push_back({{"id", r.example.id}, {"text", r.example.text}, {"expected_intent", r.example.intent},
+                   {"expected_urgent", r.example.urgent}, {"got_intent", r.got_intent}, {"got_urgent", r.got_urgent}});
+  return out;
+}
+
+}  // namespace
+
+ContentService::ContentService(db::SqliteStore& store, ContentHolder& holder, const Clock& clock, std::string locales_dir)
+    : store_(store), holder_(holder), clock_(clock), locales_dir_(std::move(locales_dir)) {}
+
+std::string ContentService::Today() const {
+  std::time_t t = static_cast<std::time_t>(clock_.NowMillis() / 1000);
+  std::tm tm{};
+  gmtime_r(&t, &tm);
+  char buf[16];
+  std::strftime(buf, sizeof buf, "%Y-%m-%d", &tm);
+  return buf;
+}
+
+Status ContentService::LoadAtStart() {
+  std::lock_guard lock(mutex_);
+  auto shipped_now = content::LoadLocalesDirectory(locales_dir_);
+  auto latest = store_.LatestContent();
+  json document;
+  int64_t version = 0;
+  if (latest.status().code() == StatusCode::kNotFound) {
+    if (!shipped_now.ok())
+      return Status::InvalidArgument("cannot load shipped content from " + locales_dir_ + ": " + shipped_now.status().message());
+    document = *shipped_now;
+    auto id = store_.PublishContent("system", "shipped content from locales/", document.dump(), clock_.NowMillis());
+    if (!id.ok()) return id.status();
+    BOT_RETURN_IF_ERROR(store_.PutSetting(kShippedKey, document.dump()));
+    version = *id;
+    log::Info("content_loaded_from_locales", {{"dir", locales_dir_}, {"version", std::to_string(version)}});
+  } else if (!latest.ok()) {
+    return latest.status();
+  } else {
+    document = json::parse(latest->document, nullptr, false);
+    if (document.is_discarded()) return Status::Internal("published content version " + std::to_string(latest->id) + " is not JSON");
+    version = latest->id;
+    // A new release may ship changed content: merge it without overwriting operators' edits.
+    auto before_text = store_.GetSetting(kShippedKey);
+    if (shipped_now.ok() && before_text.ok()) {
+      json before = json::parse(*before_text, nullptr, false);
+      if (!before.is_discarded() && before != *shipped_now) {
+        auto merged = content::MergeShippedUpgrade(before, *shipped_now, document);
+        json conflicts = json::array();
+        for (const auto& c : merged.conflicts)
+          conflicts.push_back({{"key", c.key}, {"shipped_before", c.shipped_before}, {"shipped_now", c.shipped_now},
+                               {"current", c.current}});
+        if (!merged.applied.empty()) {
+          auto built = content::Snapshot::Build(merged.document, 0);
+          if (built.ok()) {
+            auto id = store_.PublishContent("system", "shipped content upgrade: " + std::to_string(merged.applied.size()) +
+                                                          " items updated, " + std::to_string(merged.conflicts.size()) +
+                                                          " conflicts kept for review",
+                                            merged.document.dump(), clock_.NowMillis());
+            if (!id.ok()) return id.status();
+            document = merged.document;
+            version = *id;
+          } else {
+            conflicts.push_back({{"key", "release"}, {"error", built.status().message()}});
+          }
+        }
+        BOT_RETURN_IF_ERROR(store_.PutSetting(kConflictsKey, conflicts.dump()));
+        BOT_RETURN_IF_ERROR(store_.PutSetting(kShippedKey, shipped_now->dump()));
+        (void)store_.Audit("system", "content_upgrade", "",
+                           json{{"applied", merged.applied}, {"conflicts", conflicts.size()}}.dump(), clock_.NowMillis());
+        log::Warn("content_upgrade", {{"applied", std::to_string(merged.applied.size())},
+                                      {"conflicts", std::to_string(merged.conflicts.size())}});
+      }
+    }
+  }
+  auto snapshot = content::Snapshot::Build(std::move(document), version);
+  if (!snapshot.ok()) return Status::InvalidArgument("published content does not compile: " + snapshot.status().message());
+  for (const auto& id : (*snapshot)->PlaceholderFacts())
+    log::Warn("placeholder_contact", {{"fact", id}, {"action", "operators must fill this in before it is shown to people"}});
+  holder_.Set(*snapshot);
+  return Status::Ok();
+}
+
+Result<json> ContentService::Draft() {
+  auto d = store_.GetSetting(kDraftKey);
+  if (d.ok()) {
+    json j = json::parse(*d, nullptr, false);
+    if (!j.is_discarded()) return j;
+  }
+  return holder_.Get()->document();  // no draft yet: it starts as the published content
+}
+
+Status ContentService::SaveDraft(const json& document) {
+  if (!document.is_object() || !document.contains("intents"))
+    return Status::InvalidArgument("a content document must be an object with \"intents\"");
+  return store_.PutSetting(kDraftKey, document.dump());
+}
+
+Status ContentService::PublishDocument(const json& doc, const std::string& author, const std::string& message,
+                                       int64_t& version) {
+  auto snapshot = content::Snapshot::Build(doc, 0);
+  if (!snapshot.ok()) return snapshot.status();
+  auto id = store_.PublishContent(author, message, doc.dump(), clock_.NowMillis());
+  if (!id.ok()) return id.status();
+  auto versioned = content::Snapshot::Build(doc, *id);
+  if (!versioned.ok()) return versioned.status();
+  holder_.Set(*versioned);  // new messages use it from now on
+  version = *id;
+  return Status::Ok();
+}
+
+Status ContentService::Publish(const std::string& author, const std::string& message, bool override_regressions,
+                               PublishOutcome& outcome) {
+  std::lock_guard lock(mutex_);
+  auto draft = Draft();
+  if (!draft.ok()) return draft.status();
+  for (auto& p : content::Validate(*draft, Today()))
+    if (p.blocking) outcome.problems.push_back(p);
+  if (!outcome.problems.empty())
+    return Status::InvalidArgument(outcome.problems[0].item + ": " + outcome.problems[0].message);
+  auto snapshot = content::Snapshot::Build(*draft, 0);
+  if (!snapshot.ok()) return snapshot.status();
+  auto examples = store_.RegressionExamples();
+  if (!examples.ok()) return examples.status();
+  std::vector<content::RegressionExample> ex;
+  for (const auto& r : *examples) ex.push_back({r.id, r.text, r.intent, r.urgent});
+  outcome.regressions = content::CheckRegressions(**snapshot, ex);
+  if (!outcome.regressions.empty()) {
+    if (!override_regressions)
+      return Status::Conflict(std::to_string(outcome.regressions.size()) +
+                              " saved example(s) would change intent or lose urgency; fix the draft or publish with "
+                              "\"override_regressions\": true");
+    (void)store_.Audit(author, "content_publish_override", "", json{{"regressions", RegressionsJson(outcome.regressions)}}.dump(),
+                       clock_.NowMillis());
+  }
+  auto four_eyes = store_.GetSetting(kFourEyesKey);
+  if (four_eyes.ok() && *four_eyes == "true") {
+    auto id = store_.AddPublishRequest(author, message, draft->dump(), clock_.NowMillis());
+    if (!id.ok()) return id.status();
+    outcome.request_id = *id;
+    (void)store_.Audit(author, "content_publish_requested", "request:" + std::to_string(*id), json{{"message", message}}.dump(),
+                       clock_.NowMillis());
+    return Status::Ok();
+  }
+  BOT_RETURN_IF_ERROR(PublishDocument(*draft, author, message, outcome.version));
+  (void)store_.Audit(author, "content_publish", "version:" + std::to_string(outcome.version), json{{"message", message}}.dump(),
+                     clock_.NowMillis());
+  return Status::Ok();
+}
+
+Status ContentService::Approve(int64_t request_id, const std::string& approver, PublishOutcome& outcome) {
+  std::lock_guard lock(mutex_);
+  auto req = store_.PublishRequestById(request_id);
+  if (!req.ok()) return req.status();
+  if (req->status != "pending") return Status::Conflict("publish request " + std::to_string(request_id) + " is " + req->status);
+  if (req->author == approver) return Status::PermissionDenied("a second operator must approve; you wrote this one");
+  json doc = json::parse(req->document, nullptr, false);
+  for (auto& p : content::Validate(doc, Today()))
+    if (p.blocking) outcome.problems.push_back(p);
+  if (!outcome.problems.empty()) return Status::InvalidArgument(outcome.problems[0].item + ": " + outcome.problems[0].message);
+  BOT_RETURN_IF_ERROR(PublishDocument(doc, req->author, req->message + " (approved by " + approver + ")", outcome.version));
+  BOT_RETURN_IF_ERROR(store_.DecidePublishRequest(request_id, "approved", approver, outcome.version));
+  (void)store_.Audit(approver, "content_publish_approved", "version:" + std::to_string(outcome.version),
+                     json{{"request", request_id}, {"author", req->author}}.dump(), clock_.NowMillis());
+  return Status::Ok();
+}
+
+Result<int64_t> ContentService::Restore(int64_t version_id, const std::string& author, const std::string& message) {
+  std::lock_guard lock(mutex_);
+  auto v = store_.ContentVersionById(version_id);
+  if (!v.ok()) return v.status();
+  json doc = json::parse(v->document, nullptr, false);
+  int64_t version = 0;
+  BOT_RETURN_IF_ERROR(PublishDocument(doc, author,
+                                      message.empty() ? "restore version " + std::to_string(version_id) : message, version));
+  BOT_RETURN_IF_ERROR(store_.PutSetting(kDraftKey, doc.dump()));
+  (void)store_.Audit(author, "content_restore", "version:" + std::to_string(version),
+                     json{{"restored_from", version_id}}.dump(), clock_.NowMillis());
+  return version;
+}
+
+json ContentService::Conflicts() {
+  auto c = store_.GetSetting(kConflictsKey);
+  if (!c.ok()) return json::array();
+  json j = json::parse(*c, nullptr, false);
+  return j.is_array() ? j : json::array();
+}
+
+// ---------------------------------------------------------------------------------------------
+
+ContentApi::ContentApi(ContentService& service, AdminApi& auth, db::SqliteStore& store, ContentHolder& holder,
+                       const Clock& clock)
+    : service_(service), auth_(auth), store_(store), holder_(holder), clock_(clock) {}
+
+namespace {
+
+void Send(httplib::Response& res, const json& j, int status = 200) {
+  res.status = status;
+  res.set_content(j.dump(), "application/json");
+}
+
+// What the bot would decide and answer for `text` under one content version.
+json PreviewWith(const content::Snapshot& c, const std::string& text, const std::string& language) {
+  intents::Explanation ex;
+  auto d = c.classifier().Classify(text, &ex);
+  conversation::TurnInput in;
+  in.state.welcomed = true;
+  in.state.language = language;
+  in.state.language_chosen = !language.empty();
+  in.message.text = text;
+  auto out = conversation::Converse(c, in);
+  json replies = json::array();
+  for (const auto& r : out.replies) replies.push_back(r.text);
+  json j = intents::ToJson(d);
+  j["reply_language"] = out.language;
+  j["replies"] = replies;
+  j["opens_case"] = out.open_case ? json(out.open_case->queue) : json(nullptr);
+  j["explanation"] = intents::ToJson(ex);
+  j["version"] = c.version();
+  return j;
+}
+
+std::string ValidateItemName(const std::string& key) {
+  // "answer/prs/por_card" → "answer prs/por_card"; "rule/x" → "rule x"
+  auto slash = key.find('/');
+  return slash == std::string::npos ? key : key.substr(0, slash) + " " + key.substr(slash + 1);
+}
+
+}  // namespace
+
+void ContentApi::Register(httplib::Server& svr) {
+  // Every route: operator or admin.
+  auto guard = [this](const httplib::Request& req, httplib::Response& res) -> std::optional<Session> {
+    auto s = auth_.Authenticate(req);
+    if (!s.ok()) {
+      SendError(res, s.status());
+      return std::nullopt;
+    }
+    if (s->user.role != "operator" && s->user.role != "admin") {
+      SendError(res, Status::PermissionDenied("only operators and admins edit content"));
+      return std::nullopt;
+    }
+    return *s;
+  };
+
+  svr.Get("/api/v1/content/draft", [this, guard](const httplib::Request& req, httplib::Response& res) {
+    if (!guard(req, res)) return;
+    auto d = service_.Draft();
+    if (!d.ok()) return SendError(res, d.status());
+    Send(res, *d);
+  });
+  svr.Get("/api/v1/content/items", [this, guard](const httplib::Request& req, httplib::Response& res) {
+    if (!guard(req, res)) return;
+    auto d = service_.Draft();
+    if (!d.ok()) return SendError(res, d.status());
+    const std::string prefix = req.get_param_value("prefix");
+    json out = json::object();
+    for (const auto& [k, v] : content::Flatten(*d))
+      if (k.rfind(prefix, 0) == 0) out[k] = v;
+    Send(res, out);
+  });
+  svr.Get(R"(/api/v1/content/items/(.+))", [this, guard](const httplib::Request& req, httplib::Response& res) {
+    if (!guard(req, res)) return;
+    auto d = service_.Draft();
+    if (!d.ok()) return SendError(res, d.status());
+    json v = content::GetItem(*d, req.matches[1]);
+    if (v.is_null()) return SendError(res, Status::NotFound("no item " + std::string(req.matches[1])));
+    Send(res, {{"key", std::string(req.matches[1])}, {"value", v}});
+  });
+  auto put_item = [this, guard](const httplib::Request& req, httplib::Response& res, bool remove) {
+    auto s = guard(req, res);
+    if (!s) return;
+    const std::string key = req.matches[1];
+    json value = nullptr;
+    if (!remove) {
+      json body = json::parse(req.body, nullptr, false);
+      if (body.is_discarded() || !body.is_object() || !body.contains("value"))
+        return SendError(res, Status::InvalidArgument("the body must be {\"value\": …}"));
+      value = body["value"];
+      if (value.is_null()) return SendError(res, Status::InvalidArgument("use DELETE to remove an item"));
+    }
+    auto draft = service_.Draft();
+    if (!draft.ok()) return SendError(res, draft.status());
+    json updated = *draft;
+    if (remove && content::GetItem(updated, key).is_null()) return SendError(res, Status::NotFound("no item " + key));
+    Status st = content::SetItem(updated, key, value);
+    if (!st.ok()) return SendError(res, st);
+    // Refuse what this change breaks: new blocking problems, or rules that stop compiling.
+    const std::string today = service_.Today();
+    std::set<std::string> before;
+    for (const auto& p : content::Validate(*draft, today))
+      if (p.blocking) before.insert(p.item + "|" + p.message);
+    json fresh = json::array();
+    std::string first;
+    for (const auto& p : content::Validate(updated, today)) {
+      if (!p.blocking || before.count(p.item + "|" + p.message)) continue;
+      fresh.push_back({{"item", p.item}, {"message", p.message}});
+      if (first.empty()) first = p.item + ": " + p.message;
+    }
+    if (!fresh.empty()) {
+      res.status = 400;
+      res.set_content(json{{"error", first}, {"problems", fresh}}.dump(), "application/json");
+      return;
+    }
+    st = service_.SaveDraft(updated);
+    if (!st.ok()) return SendError(res, st);
+    (void)store_.Audit(s->user.username, remove ? "content_item_delete" : "content_item_put", key,
+                       remove ? "{}" : json{{"value", value}}.dump(), clock_.NowMillis());
+    Send(res, {{"key", key}, {"status", remove ? "deleted" : "saved"}, {"item", ValidateItemName(key)}});
+  };
+  svr.Put(R"(/api/v1/content/items/(.+))", [put_item](const httplib::Request& req, httplib::Response& res) {
+    put_item(req, res, false);
+  });
+  svr.Delete(R"(/api/v1/content/items/(.+))", [put_item](const httplib::Request& req, httplib::Response& res) {
+    put_item(req, res, true);
+  });
+  svr.Get("/api/v1/content/problems", [this, guard](const httplib::Request& req, httplib::Response& res) {
+    if (!guard(req, res)) return;
+    auto d = service_.Draft();
+    if (!d.ok()) return SendError(res, d.status());
+    Send(res, ProblemsJson(content::Validate(*d, service_.Today())));
+  });
+  svr.Post("/api/v1/content/preview", [this, guard](const httplib::Request& req, httplib::Response& res) {
+    if (!guard(req, res)) return;
+    json body = json::parse(req.body, nullptr, false);
+    if (body.is_discarded() || !body.is_object() || !body.contains("text") || !body["text"].is_string())
+      return SendError(res, Status::InvalidArgument("\"text\" (a string) is required"));
+    const std::string text = body["text"], language = body.value("language", "");
+    auto d = service_.Draft();
+    if (!d.ok()) return SendError(res, d.status());
+    auto draft = content::Snapshot::Build(*d, 0);
+    if (!draft.ok()) return SendError(res, draft.status());
+    Send(res, {{"draft", PreviewWith(**draft, text, language)}, {"published", PreviewWith(*holder_.Get(), text, language)}});
+  });
+  svr.Post("/api/v1/content/publish", [this, guard](const httplib::Request& req, httplib::Response& res) {
+    auto s = guard(req, res);
+    if (!s) return;
+    json body = json::parse(req.body, nullptr, false);
+    if (body.is_discarded() || !body.is_object() || !body.contains("message") || !body["message"].is_string() ||
+        body["message"].get<std::string>().empty())
+      return SendError(res, Status::InvalidArgument("\"message\" (what changed and why) is required"));
+    ContentService::PublishOutcome out;
+    Status st = service_.Publish(s->user.username, body["message"], body.value("override_regressions", false), out);
+    if (!st.ok()) {
+      res.status = HttpStatusOf(st);
+      res.set_content(json{{"error", st.message()}, {"problems", ProblemsJson(out.problems)},
+                           {"regressions", RegressionsJson(out.regressions)}}.dump(),
+                      "application/json");
+      return;
+    }
+    if (out.request_id != 0)
+      return Send(res, {{"status", "awaiting approval"}, {"request_id", out.request_id}}, 202);
+    Send(res, {{"status", "published"}, {"version", out.version}, {"overridden", RegressionsJson(out.regressions)}});
+  });
+  svr.Post(R"(/api/v1/content/publish-requests/(\d+)/approve)", [this, guard](const httplib::Request& req, httplib::Response& res) {
+    auto s = guard(req, res);
+    if (!s) return;
+    ContentService::PublishOutcome out;
+    Status st = service_.Approve(std::stoll(req.matches[1]), s->user.username, out);
+    if (!st.ok()) return SendError(res, st);
+    Send(res, {{"status", "published"}, {"version", out.version}});
+  });
+  svr.Put("/api/v1/content/settings", [this](const httplib::Request& req, httplib::Response& res) {
+    auto s = auth_.Authenticate(req);
+    if (!s.ok()) return SendError(res, s.status());
+    if (s->user.role != "admin") return SendError(res, Status::PermissionDenied("only admins change content settings"));
+    json body = json::parse(req.body, nullptr, false);
+    if (body.is_discarded() || !body.is_object() || !body.contains("four_eyes") || !body["four_eyes"].is_boolean())
+      return SendError(res, Status::InvalidArgument("{\"four_eyes\": true|false} expected"));
+    Status st = store_.PutSetting(kFourEyesKey, body["four_eyes"].get<bool>() ? "true" : "false");
+    if (!st.ok()) return SendError(res, st);
+    (void)store_.Audit(s->user.username, "content_settings", "", body.dump(), clock_.NowMillis());
+    Send(res, {{"four_eyes", body["four_eyes"]}});
+  });
+  svr.Get("/api/v1/content/versions", [this, guard](const httplib::Request& req, httplib::Response& res) {
+    if (!guard(req, res)) return;
+    auto v = store_.ContentVersions(200);
+    if (!v.ok()) return SendError(res, v.status());
+    json out = json::array();
+    const int64_t current = holder_.Get()->version();
+    for (const auto& x : *v)
+      out.push_back({{"version", x.id}, {"author", x.author}, {"message", x.message}, {"at", x.created_at},
+                     {"current", x.id == current}});
+    Send(res, out);
+  });
+  svr.Get(R"(/api/v1/content/versions/(\d+))", [this, guard](const httplib::Request& req, httplib::Response& res) {
+    if (!guard(req, res)) return;
+    auto v = store_.ContentVersionById(std::stoll(req.matches[1]));
+    if (!v.ok()) return SendError(res, v.status());
+    Send(res, json::parse(v->document, nullptr, false));
+  });
+  svr.Post(R"(/api/v1/content/versions/(\d+)/restore)", [this, guard](const httplib::Request& req, httplib::Response& res) {
+    auto s = guard(req, res);
+    if (!s) return;
+    json body = json::parse(req.body.empty() ? "{}" : req.body, nullptr, false);
+    auto v = service_.Restore(std::stoll(req.matches[1]), s->user.username,
+                              body.is_object() ? body.value("message", "") : "");
+    if (!v.ok()) return SendError(res, v.status());
+    Send(res, {{"status", "published"}, {"version", *v}, {"restored_from", std::stoll(req.matches[1])}});
+  });
+  svr.Get("/api/v1/content/export", [this, guard](const httplib::Request& req, httplib::Response& res) {
+    if (!guard(req, res)) return;
+    auto d = service_.Draft();
+    if (!d.ok()) return SendError(res, d.status());
+    if (req.get_param_value("format") == "csv") {
+      res.set_header("Content-Disposition", "attachment; filename=\"rahnama-content.csv\"");
+      res.set_content(content::ExportCsv(*d), "text/csv; charset=utf-8");
+    } else {
+      res.set_header("Content-Disposition", "attachment; filename=\"rahnama-content.json\"");
+      res.set_content(d->dump(1), "application/json");
+    }
+  });
+  svr.Post("/api/v1/content/import", [this, guard](const httplib::Request& req, httplib::Response& res) {
+    auto s = guard(req, res);
+    if (!s) return;
+    auto d = service_.Draft();
+    if (!d.ok()) return SendError(res, d.status());
+    json doc;
+    if (req.get_param_value("format") == "csv") {
+      auto imported = content::ImportCsv(*d, req.body);
+      if (!imported.ok()) return SendError(res, imported.status());
+      doc = *imported;
+    } else {
+      doc = json::parse(req.body, nullptr, false);
+      if (doc.is_discarded()) return SendError(res, Status::InvalidArgument("the file is not valid JSON"));
+    }
+    Status st = service_.SaveDraft(doc);
+    if (!st.ok()) return SendError(res, st);
+    (void)store_.Audit(s->user.username, "content_import", "", json{{"format", req.get_param_value("format")}}.dump(),
+                       clock_.NowMillis());
+    Send(res, {{"status", "imported into the draft"}, {"problems", ProblemsJson(content::Validate(doc, service_.Today()))}});
+  });
+  svr.Get("/api/v1/content/regressions", [this, guard](const httplib::Request& req, httplib::Response& res) {
+    if (!guard(req, res)) return;
+    auto r = store_.RegressionExamples();
+    if (!r.ok()) return SendError(res, r.status());
+    json out = json::array();
+    for (const auto& e : *r)
+      out.push_back({{"id", e.id}, {"text", e.text}, {"intent", e.intent}, {"urgent", e.urgent}, {"by", e.created_by}});
+    Send(res, out);
+  });
+  svr.Post("/api/v1/content/regressions", [this, guard](const httplib::Request& req, httplib::Response& res) {
+    auto s = guard(req, res);
+    if (!s) return;
+    json body = json::parse(req.body, nullptr, false);
+    if (body.is_discarded() || !body.is_object() || !body.contains("text") || !body["text"].is_string() ||
+        !body.contains("intent") || !body["intent"].is_string())
+      return SendError(res, Status::InvalidArgument("{\"text\", \"intent\", \"urgent\"?} expected"));
+    db::SqliteStore::Regression r;
+    r.text = body["text"];
+    r.intent = body["intent"];
+    r.urgent = body.value("urgent", false);
+    r.created_by = s->user.username;
+    bool known = false;
+    for (const auto& it : holder_.Get()->document()["intents"]) known = known || it.value("id", "") == r.intent;
+    if (!known) return SendError(res, Status::InvalidArgument("unknown intent " + r.intent));
+    auto id = store_.AddRegressionExample(r, clock_.NowMillis());
+    if (!id.ok()) return SendError(res, id.status());
+    (void)store_.Audit(s->user.username, "regression_add", "regression:" + std::to_string(*id), body.dump(), clock_.NowMillis());
+    Send(res, {{"id", *id}}, 201);
+  });
+  svr.Delete(R"(/api/v1/content/regressions/(\d+))", [this, guard](const httplib::Request& req, httplib::Response& res) {
+    auto s = guard(req, res);
+    if (!s) return;
+    Status st = store_.DeleteRegressionExample(std::stoll(req.matches[1]));
+    if (!st.ok()) return SendError(res, st);
+    (void)store_.Audit(s->user.username, "regression_delete", "regression:" + std::string(req.matches[1]), "{}", clock_.NowMillis());
+    Send(res, {{"status", "deleted"}});
+  });
+  svr.Get("/api/v1/content/conflicts", [this, guard](const httplib::Request& req, httplib::Response& res) {
+    if (!guard(req, res)) return;
+    Send(res, service_.Conflicts());
+  });
+}
+
+}  // namespace bot::server

@@ -1,0 +1,72 @@
+// Operators' content management: the draft, validation, preview, publish (with the regression set
+// and the optional four-eyes rule), versions and restore, translator import/export, and upgrades of
+// the shipped content that never overwrite operators' edits. Publishing swaps the snapshot the
+// pipeline reads, atomically; turns in flight finish on the version they started with.
+#ifndef BOT_SERVER_CONTENT_API_H_
+#define BOT_SERVER_CONTENT_API_H_
+
+#include <mutex>
+#include <string>
+
+#include <nlohmann/json.hpp>
+
+#include "bot/content/editor.h"
+#include "bot/core/clock.h"
+#include "bot/server/admin_api.h"
+#include "bot/server/pipeline.h"
+#include "db/sqlite_store.h"
+
+namespace bot::server {
+
+class ContentService {
+ public:
+  ContentService(db::SqliteStore& store, ContentHolder& holder, const Clock& clock, std::string locales_dir);
+
+  // At start: the newest published version, or the shipped content on a new database; a new
+  // shipped release is merged in (untouched items updated, edited ones reported as conflicts).
+  Status LoadAtStart();
+
+  Result<nlohmann::json> Draft();
+  Status SaveDraft(const nlohmann::json& document);
+
+  struct PublishOutcome {
+    int64_t version = 0;         // 0 when it waits for approval
+    int64_t request_id = 0;      // four-eyes request
+    std::vector<content::Problem> problems;
+    std::vector<content::RegressionFailure> regressions;
+  };
+  // kInvalidArgument when validation blocks (outcome.problems), kConflict when regression examples
+  // would flip and no override was given (outcome.regressions).
+  Status Publish(const std::string& author, const std::string& message, bool override_regressions,
+                 PublishOutcome& outcome);
+  Status Approve(int64_t request_id, const std::string& approver, PublishOutcome& outcome);
+  Result<int64_t> Restore(int64_t version_id, const std::string& author, const std::string& message);
+  nlohmann::json Conflicts();
+  std::string Today() const;
+
+ private:
+  Status PublishDocument(const nlohmann::json& doc, const std::string& author, const std::string& message,
+                         int64_t& version);
+  db::SqliteStore& store_;
+  ContentHolder& holder_;
+  const Clock& clock_;
+  std::string locales_dir_;
+  std::mutex mutex_;
+};
+
+class ContentApi {
+ public:
+  ContentApi(ContentService& service, AdminApi& auth, db::SqliteStore& store, ContentHolder& holder, const Clock& clock);
+  void Register(httplib::Server& svr);
+
+ private:
+  ContentService& service_;
+  AdminApi& auth_;
+  db::SqliteStore& store_;
+  ContentHolder& holder_;
+  const Clock& clock_;
+};
+
+}  // namespace bot::server
+
+#endif  // BOT_SERVER_CONTENT_API_H_
