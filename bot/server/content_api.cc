@@ -93,6 +93,14 @@ Status ContentService::LoadAtStart() {
             conflicts.push_back({{"key", "release"}, {"error", built.status().message()}});
           }
         }
+        // An unpublished draft gets the same merge, so it does not resurrect the old release.
+        if (auto draft_text = store_.GetSetting(kDraftKey); draft_text.ok()) {
+          json draft = json::parse(*draft_text, nullptr, false);
+          if (!draft.is_discarded()) {
+            auto merged_draft = content::MergeShippedUpgrade(before, *shipped_now, draft);
+            BOT_RETURN_IF_ERROR(store_.PutSetting(kDraftKey, merged_draft.document.dump()));
+          }
+        }
         BOT_RETURN_IF_ERROR(store_.PutSetting(kConflictsKey, conflicts.dump()));
         BOT_RETURN_IF_ERROR(store_.PutSetting(kShippedKey, shipped_now->dump()));
         (void)store_.Audit("system", "content_upgrade", "",

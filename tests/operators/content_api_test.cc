@@ -1,0 +1,262 @@
+// Issue #5 through the real server: operators change answers, rules and facts live, see what the
+// bot would do, publish safely, and undo.
+#include <gtest/gtest.h>
+
+#include <filesystem>
+#include <fstream>
+#include <thread>
+
+#include "bot/content/content.h"
+#include "tests/support/api_client.h"
+#include "tests/support/db_probe.h"
+#include "tests/support/harness.h"
+
+namespace bot::testing {
+namespace {
+
+using json = nlohmann::json;
+constexpr const char* kPassword = "correct horse 42 battery";
+
+class ContentApiTest : public ::testing::Test {
+ protected:
+  void SetUp() override {
+    AddUser(db(), "operator", "operator", {}, kPassword);
+    AddUser(db(), "operator2", "operator", {}, kPassword);
+    AddUser(db(), "officer", "officer", {"info_desk"}, kPassword);
+    AddUser(db(), "admin", "admin", {}, kPassword);
+    Start();
+  }
+  void Start() {
+    server::Config c = TestConfig(db(), graph_.url());
+    if (!locales_.empty()) c.locales_dir = locales_;
+    auto s = server::Server::Start(c);
+    ASSERT_TRUE(s.ok()) << s.status().ToString();
+    server_ = std::move(*s);
+    hooks_ = std::make_unique<Webhooks>(server_->port());
+    api_ = std::make_unique<ApiClient>(server_->admin_port());
+    op_ = api_->Token("operator", kPassword);
+    ASSERT_FALSE(op_.empty());
+  }
+  std::string db() const { return dir_.File("rahnama.db"); }
+  ApiReply Put(const std::string& key, const json& value, const std::string& token = "") {
+    return api_->Call("PUT", "/api/v1/content/items/" + key, token.empty() ? op_ : token, {{"value", value}});
+  }
+  // The bot's answer to `text` from `from` (a Dari speaker who chose Dari).
+  std::string AskAs(const std::string& from, const std::string& text) {
+    const std::string id = "wamid.op-" + std::to_string(++seq_);
+    const size_t before = graph_.RequestsTo(from).size();
+    EXPECT_EQ(hooks_->PostSigned(WhatsAppText(from, id, text))->status, 200);
+    graph_.WaitFor(before + 1, from, 5000);
+    auto all = graph_.RequestsTo(from);
+    return all.size() > before ? TextOf(all.back().json) : "";
+  }
+
+  TempDir dir_;
+  std::string locales_;
+  FakeGraph graph_;
+  std::unique_ptr<server::Server> server_;
+  std::unique_ptr<Webhooks> hooks_;
+  std::unique_ptr<ApiClient> api_;
+  std::string op_;
+  int seq_ = 0;
+};
+
+TEST_F(ContentApiTest, AnOperatorEditsADariAnswerPreviewsPublishesAndTheNextMessageGetsItWithoutARestart) {
+  const std::string me = "923450000001";
+  AskAs(me, "سلام");
+  AskAs(me, "2");  // Dari
+  const std::string old_answer = AskAs(me, "کارت پی او آر چیست؟");
+  ASSERT_FALSE(old_answer.empty());
+
+  auto item = api_->Get("/api/v1/content/items/answer/prs/por_card", op_);
+  ASSERT_EQ(item.status, 200) << item.body;
+  json value = item.json["value"];
+  const std::string new_text = "کارت پی او آر: معلومات تازه. برای منو ۰ بفرستید.";
+  value["text"] = new_text;
+  ASSERT_EQ(Put("answer/prs/por_card", value).status, 200);
+
+  auto preview = api_->Post("/api/v1/content/preview", op_, {{"text", "کارت پی او آر چیست؟"}, {"language", "prs"}});
+  ASSERT_EQ(preview.status, 200) << preview.body;
+  EXPECT_EQ(preview.json["draft"]["intent"], "por_card");
+  EXPECT_EQ(preview.json["draft"]["replies"][0], new_text);
+  EXPECT_EQ(preview.json["published"]["replies"][0], old_answer);
+  EXPECT_TRUE(preview.json["draft"]["explanation"].contains("rules_fired"));
+  // Not yet published: people still get the old answer.
+  EXPECT_EQ(AskAs(me, "کارت پی او آر چیست؟"), old_answer);
+
+  auto pub = api_->Post("/api/v1/content/publish", op_, {{"message", "PoR answer updated"}});
+  ASSERT_EQ(pub.status, 200) << pub.body;
+  EXPECT_EQ(AskAs(me, "کارت پی او آر چیست؟"), new_text);
+
+  // Rollback: restoring the previous version brings the old answer back, as a new version.
+  auto versions = api_->Get("/api/v1/content/versions", op_);
+  ASSERT_EQ(versions.status, 200);
+  ASSERT_GE(versions.json.size(), 2u);
+  const int64_t previous = versions.json[1]["version"];
+  auto restore = api_->Post("/api/v1/content/versions/" + std::to_string(previous) + "/restore", op_, {{"message", "undo"}});
+  ASSERT_EQ(restore.status, 200) << restore.body;
+  EXPECT_GT(restore.json["version"].get<int64_t>(), pub.json["version"].get<int64_t>());
+  EXPECT_EQ(AskAs(me, "کارت پی او آر چیست؟"), old_answer);
+}
+
+TEST_F(ContentApiTest, AnInvalidRe2RuleAndAnArabicYehAreRefusedWithTheItemNamed) {
+  auto bad_rule = Put("rule/prs.test.bad", {{"id", "prs.test.bad"}, {"intent", "por_card"}, {"language", "prs"},
+                                             {"patterns", {"(unclosed"}}});
+  EXPECT_EQ(bad_rule.status, 400);
+  EXPECT_NE(bad_rule.json["error"].get<std::string>().find("prs.test.bad"), std::string::npos) << bad_rule.body;
+  EXPECT_NE(bad_rule.json["error"].get<std::string>().find("does not compile"), std::string::npos) << bad_rule.body;
+
+  auto arabic = Put("answer/prs/por_card", {{"text", "كارت پي او آر"}, {"sources", json::array()}, {"checked_on", "2026-11-23"}});
+  EXPECT_EQ(arabic.status, 400);
+  EXPECT_NE(arabic.json["error"].get<std::string>().find("answer prs/por_card"), std::string::npos) << arabic.body;
+  EXPECT_NE(arabic.json["error"].get<std::string>().find("ي"), std::string::npos) << arabic.body;
+
+  auto unknown = Put("answer/en/por_card", {{"text", "Call {contact.nobody_knows}"}});
+  EXPECT_EQ(unknown.status, 400);
+  EXPECT_NE(unknown.body.find("unknown placeholder"), std::string::npos);
+  auto long_title = Put("menu/en/por_card", {{"title", "A menu title that is much too long"}, {"description", "x"}});
+  EXPECT_EQ(long_title.status, 400);
+  // Nothing refused reached the draft.
+  auto draft = api_->Get("/api/v1/content/items/answer/prs/por_card", op_);
+  EXPECT_EQ(draft.json["value"]["text"].get<std::string>().find("ك"), std::string::npos);
+}
+
+TEST_F(ContentApiTest, ARegressionExampleThatWouldFlipBlocksPublishUnlessOverriddenAndLogged) {
+  auto add = api_->Post("/api/v1/content/regressions", op_, {{"text", "what is the PoR card?"}, {"intent", "por_card"}});
+  ASSERT_EQ(add.status, 201) << add.body;
+  // Delete the English PoR rules: the example would no longer be understood.
+  auto items = api_->Get("/api/v1/content/items?prefix=rule/", op_);
+  int removed = 0;
+  for (const auto& [key, rule] : items.json.items())
+    if (rule.value("intent", "") == "por_card" && rule.value("language", "") == "en") {
+      ASSERT_EQ(api_->Call("DELETE", "/api/v1/content/items/" + key, op_).status, 200);
+      ++removed;
+    }
+  ASSERT_GT(removed, 0);
+  auto refused = api_->Post("/api/v1/content/publish", op_, {{"message", "remove PoR rules"}});
+  EXPECT_EQ(refused.status, 409) << refused.body;
+  ASSERT_EQ(refused.json["regressions"].size(), 1u);
+  EXPECT_EQ(refused.json["regressions"][0]["expected_intent"], "por_card");
+  auto forced = api_->Post("/api/v1/content/publish", op_, {{"message", "remove PoR rules"}, {"override_regressions", true}});
+  EXPECT_EQ(forced.status, 200) << forced.body;
+  const std::string admin = api_->Token("admin", kPassword);
+  auto audit = api_->Get("/api/v1/audit", admin);
+  bool logged = false;
+  for (const auto& e : audit.json) logged = logged || e["action"] == "content_publish_override";
+  EXPECT_TRUE(logged);
+}
+
+TEST_F(ContentApiTest, ExportThenImportRoundTripsByteForByte) {
+  auto json1 = api_->Get("/api/v1/content/export?format=json", op_);
+  ASSERT_EQ(json1.status, 200);
+  auto csv1 = api_->Get("/api/v1/content/export?format=csv", op_);
+  ASSERT_EQ(csv1.status, 200);
+  EXPECT_EQ(csv1.body.rfind("key,en,prs,ps\n", 0), 0u);
+  httplib::Client c("127.0.0.1", server_->admin_port());
+  httplib::Headers h = {{"Authorization", "Bearer " + op_}};
+  auto imp = c.Post("/api/v1/content/import?format=json", h, json1.body, "application/json");
+  ASSERT_TRUE(imp);
+  EXPECT_EQ(imp->status, 200) << imp->body;
+  EXPECT_EQ(api_->Get("/api/v1/content/export?format=json", op_).body, json1.body);
+  auto imp_csv = c.Post("/api/v1/content/import?format=csv", h, csv1.body, "text/csv");
+  ASSERT_TRUE(imp_csv);
+  EXPECT_EQ(imp_csv->status, 200) << imp_csv->body;
+  EXPECT_EQ(api_->Get("/api/v1/content/export?format=csv", op_).body, csv1.body);
+  EXPECT_EQ(api_->Get("/api/v1/content/export?format=json", op_).body, json1.body);
+  // A translator's edit in the CSV lands in the draft.
+  std::string edited = csv1.body;
+  auto pos = edited.find("\nmessage/consent_no,");
+  ASSERT_NE(pos, std::string::npos);
+  size_t at = pos + std::string("\nmessage/consent_no,").size();
+  if (edited[at] == '"') ++at;  // a quoted field: edit inside the quotes
+  edited.insert(at, "EDITED ");
+  auto imp2 = c.Post("/api/v1/content/import?format=csv", h, edited, "text/csv");
+  ASSERT_EQ(imp2->status, 200);
+  EXPECT_EQ(api_->Get("/api/v1/content/items/message/en/consent_no", op_).json["value"].get<std::string>().rfind("EDITED ", 0), 0u);
+  auto broken = c.Post("/api/v1/content/import?format=csv", h, "key,en\n\"unclosed", "text/csv");
+  EXPECT_EQ(broken->status, 400);
+}
+
+TEST_F(ContentApiTest, AnOfficerIsRefusedAndAnonymousIsRefused) {
+  const std::string officer = api_->Token("officer", kPassword);
+  EXPECT_EQ(api_->Get("/api/v1/content/draft", officer).status, 403);
+  EXPECT_EQ(api_->Post("/api/v1/content/publish", officer, {{"message", "x"}}).status, 403);
+  EXPECT_EQ(Put("answer/en/por_card", {{"text", "x"}}, officer).status, 403);
+  EXPECT_EQ(api_->Get("/api/v1/content/draft", "").status, 401);
+}
+
+TEST_F(ContentApiTest, ConcurrentPublishesKeepTheVersionHistoryWhole) {
+  std::vector<std::thread> threads;
+  std::atomic<int> ok{0};
+  for (int i = 0; i < 6; ++i)
+    threads.emplace_back([&, i] {
+      ApiClient client(server_->admin_port());
+      auto r = client.Post("/api/v1/content/publish", op_, {{"message", "publish " + std::to_string(i)}});
+      if (r.status == 200) ++ok;
+    });
+  for (auto& t : threads) t.join();
+  EXPECT_EQ(ok.load(), 6);
+  auto versions = api_->Get("/api/v1/content/versions", op_);
+  ASSERT_EQ(versions.json.size(), 7u);  // shipped + six
+  std::set<int64_t> ids;
+  for (const auto& v : versions.json) ids.insert(v["version"].get<int64_t>());
+  EXPECT_EQ(ids.size(), 7u);
+  EXPECT_EQ(*ids.rbegin() - *ids.begin(), 6);  // consecutive, none lost
+  for (const auto& id : ids) {
+    auto doc = api_->Get("/api/v1/content/versions/" + std::to_string(id), op_);
+    ASSERT_EQ(doc.status, 200);
+    EXPECT_TRUE(content::Snapshot::Build(doc.json, id).ok()) << "version " << id << " is complete and compiles";
+  }
+  EXPECT_EQ(versions.json[0]["current"], true);
+}
+
+TEST_F(ContentApiTest, FourEyesPublishWaitsForASecondOperator) {
+  const std::string admin = api_->Token("admin", kPassword);
+  ASSERT_EQ(api_->Call("PUT", "/api/v1/content/settings", admin, {{"four_eyes", true}}).status, 200);
+  auto req = api_->Post("/api/v1/content/publish", op_, {{"message", "needs a second pair of eyes"}});
+  ASSERT_EQ(req.status, 202) << req.body;
+  const std::string path = "/api/v1/content/publish-requests/" + req.json["request_id"].dump() + "/approve";
+  EXPECT_EQ(api_->Post(path, op_).status, 403);
+  auto approved = api_->Post(path, api_->Token("operator2", kPassword));
+  EXPECT_EQ(approved.status, 200) << approved.body;
+  EXPECT_EQ(api_->Post(path, api_->Token("operator2", kPassword)).status, 409);
+}
+
+TEST_F(ContentApiTest, AShippedUpgradeUpdatesUntouchedItemsAndReportsEditedOnesAsConflicts) {
+  server_->Stop();
+  server_.reset();
+  // A fresh database started from a copy of locales/ we can change like a new release would.
+  TempDir other;
+  locales_ = (other.path() / "locales").string();
+  std::filesystem::copy(std::string(RAHNAMA_SOURCE_DIR) + "/locales", locales_, std::filesystem::copy_options::recursive);
+  std::filesystem::remove(db());
+  AddUser(db(), "operator", "operator", {}, kPassword);
+  Start();
+  // The operator edits one English answer.
+  json edited = api_->Get("/api/v1/content/items/answer/en/acc_card", op_).json["value"];
+  edited["text"] = "Operator's own ACC answer. Type 0 for the menu.";
+  ASSERT_EQ(Put("answer/en/acc_card", edited).status, 200);
+  ASSERT_EQ(api_->Post("/api/v1/content/publish", op_, {{"message", "local ACC wording"}}).status, 200);
+  server_->Stop();
+  server_.reset();
+  // The next release changes that answer and another one nobody touched.
+  const std::string path = locales_ + "/en/answers.json";
+  std::ifstream in(path);
+  json answers = json::parse(in);
+  in.close();
+  answers["answers"]["acc_card"]["text"] = "Release 2 ACC answer.";
+  answers["answers"]["exit_permit"]["text"] = "Release 2 exit permit answer.";
+  std::ofstream(path) << answers.dump(1);
+  Start();
+  auto acc = api_->Get("/api/v1/content/items/answer/en/acc_card", op_);
+  EXPECT_EQ(acc.json["value"]["text"], "Operator's own ACC answer. Type 0 for the menu.");
+  auto exit = api_->Get("/api/v1/content/items/answer/en/exit_permit", op_);
+  EXPECT_EQ(exit.json["value"]["text"], "Release 2 exit permit answer.");
+  auto conflicts = api_->Get("/api/v1/content/conflicts", op_);
+  ASSERT_EQ(conflicts.json.size(), 1u) << conflicts.body;
+  EXPECT_EQ(conflicts.json[0]["key"], "answer/en/acc_card");
+  EXPECT_EQ(conflicts.json[0]["shipped_now"]["text"], "Release 2 ACC answer.");
+}
+
+}  // namespace
+}  // namespace bot::testing
