@@ -8,9 +8,10 @@ JOBS       ?= $(shell nproc)
 # Debian 12 packages the build and the tests need.
 DEPS = cmake g++ make pkg-config libcpp-httplib-dev nlohmann-json3-dev libsqlite3-dev libicu-dev \
        libgtest-dev libssl-dev libre2-dev libargon2-dev libcli11-dev libbenchmark-dev sqlite3 curl
-TEST_DEPS = $(DEPS)
+# The web console's end-to-end tests drive Debian's Chromium with playwright-core (npm).
+TEST_DEPS = $(DEPS) chromium nodejs npm nginx openssl
 
-.PHONY: all deps test-deps configure build run test bench clean sanitize
+.PHONY: all deps test-deps configure build run test bench clean sanitize console-deps
 
 all: build
 
@@ -30,9 +31,13 @@ run: build
 	@mkdir -p data
 	./$(BUILD)/rahnama serve --dev --db data/rahnama.db
 
-test: test-deps configure
+test: test-deps configure console-deps
 	@cmake --build $(BUILD) -j $(JOBS)
 	@cd $(BUILD) && ctest --output-on-failure -j 2 --timeout 600
+
+console-deps:
+	@if [ -f tests/console/package.json ] && [ ! -d tests/console/node_modules/playwright-core ]; then \
+	  cd tests/console && npm ci --no-audit --no-fund --loglevel=error; fi
 
 sanitize:
 	@$(MAKE) test BUILD=build-asan BUILD_TYPE=Debug CMAKE_ARGS=-DRAHNAMA_SANITIZE=ON

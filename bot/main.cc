@@ -87,6 +87,7 @@ int main(int argc, char** argv) {
   config.admin_port = std::atoi(Env("RAHNAMA_ADMIN_PORT", "8081").c_str());
   config.db_path = Env("RAHNAMA_DB", "data/rahnama.db");
   config.locales_dir = Env("RAHNAMA_LOCALES", "locales");
+  config.console_dir = Env("RAHNAMA_CONSOLE", "bot/console");
   config.graph_url = Env("RAHNAMA_GRAPH_URL", config.graph_url);
   config.graph_version = Env("RAHNAMA_GRAPH_VERSION", config.graph_version);
   config.host = Env("RAHNAMA_HOST", config.host);
@@ -99,6 +100,7 @@ int main(int argc, char** argv) {
   serve->add_option("--admin-host", config.admin_host, "admin listener address; keep it private (RAHNAMA_ADMIN_HOST)");
   serve->add_option("--db", config.db_path, "SQLite database file (RAHNAMA_DB)");
   serve->add_option("--locales", config.locales_dir, "shipped content directory (RAHNAMA_LOCALES)");
+  serve->add_option("--console", config.console_dir, "web console files (RAHNAMA_CONSOLE)");
   serve->add_flag("--dev", config.dev, "try the bot without a Meta account: local secret, replies to a local outbox");
   serve->add_option("--send-rate", config.send_rate_per_number, "messages per second per sending number");
   serve->add_option("--retry-base-ms", config.retry_base_ms, "first retry delay for failed sends");

@@ -612,3 +612,46 @@ Result<std::vector<ContentVersion>> SqliteStore::ContentVersions(int limit) {
 }
 
 }  // namespace bot::db
+
+namespace bot::db {
+
+Result<ReportData> SqliteStore::Report(int64_t from_ms, int64_t to_ms) {
+  std::lock_guard lock(db_->mutex());
+  ReportData r;
+  auto daily = db_->Prepare(
+      "SELECT date(created_at / 1000, 'unixepoch'), COALESCE(language, ''), channel, COUNT(*) FROM messages "
+      "WHERE direction = 'in' AND created_at >= ?1 AND created_at < ?2 GROUP BY 1, 2, 3 ORDER BY 1, 2, 3");
+  if (!daily.ok()) return daily.status();
+  daily->Bind(1, from_ms).Bind(2, to_ms);
+  while (true) {
+    auto row = daily->Step();
+    if (!row.ok()) return row.status();
+    if (!*row) break;
+    r.inbound_per_day.push_back({daily->Text(0), daily->Text(1), daily->Text(2), daily->Int(3)});
+  }
+  auto intents = db_->Prepare(
+      "SELECT COALESCE(intent, 'unknown'), COUNT(*) FROM messages WHERE direction = 'in' AND status = 'processed' "
+      "AND created_at >= ?1 AND created_at < ?2 GROUP BY 1 ORDER BY 2 DESC, 1");
+  if (!intents.ok()) return intents.status();
+  intents->Bind(1, from_ms).Bind(2, to_ms);
+  while (true) {
+    auto row = intents->Step();
+    if (!row.ok()) return row.status();
+    if (!*row) break;
+    r.intents.emplace_back(intents->Text(0), intents->Int(1));
+  }
+  auto cases = db_->Prepare(
+      "SELECT date(opened_at / 1000, 'unixepoch'), queue, priority, opened_at, COALESCE(first_response_at, 0) FROM cases "
+      "WHERE opened_at >= ?1 AND opened_at < ?2 ORDER BY opened_at");
+  if (!cases.ok()) return cases.status();
+  cases->Bind(1, from_ms).Bind(2, to_ms);
+  while (true) {
+    auto row = cases->Step();
+    if (!row.ok()) return row.status();
+    if (!*row) break;
+    r.cases_opened.push_back({cases->Text(0), cases->Text(1), cases->Text(2), cases->Int(3), cases->Int(4)});
+  }
+  return r;
+}
+
+}  // namespace bot::db

@@ -81,6 +81,7 @@ class SqliteStore final : public InboundStore,
   Status Audit(const std::string& actor, const std::string& action, const std::string& target,
                const std::string& details_json, int64_t now_ms) override;
   Result<std::vector<AuditEntry>> AuditLog(int limit, int64_t before_id) override;
+  Result<ReportData> Report(int64_t from_ms, int64_t to_ms) override;
   // Human mode of a case (an officer replied; the bot stays quiet until the person asks for it).
   Result<bool> HumanMode(int64_t case_id);
   Status SetHumanMode(int64_t case_id, bool on);

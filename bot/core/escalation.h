@@ -109,6 +109,26 @@ struct AuditEntry {
   std::string details;  // JSON
 };
 
+// Aggregates for supervisors and partner reports: counts only, no personal data.
+struct ReportData {
+  struct Daily {
+    std::string day;  // YYYY-MM-DD (UTC)
+    std::string language;
+    std::string channel;
+    int64_t count = 0;
+  };
+  struct CaseTiming {
+    std::string day;
+    std::string queue;
+    std::string priority;
+    int64_t opened_at = 0;
+    int64_t first_response_at = 0;  // 0 = no human response yet
+  };
+  std::vector<Daily> inbound_per_day;
+  std::vector<std::pair<std::string, int64_t>> intents;  // processed inbound messages by intent
+  std::vector<CaseTiming> cases_opened;
+};
+
 class EscalationStore {
  public:
   virtual ~EscalationStore() = default;
@@ -139,6 +159,8 @@ class EscalationStore {
   virtual Status Audit(const std::string& actor, const std::string& action, const std::string& target,
                        const std::string& details_json, int64_t now_ms) = 0;
   virtual Result<std::vector<AuditEntry>> AuditLog(int limit, int64_t before_id) = 0;
+  // Inbound messages and cases between from_ms (inclusive) and to_ms (exclusive).
+  virtual Result<ReportData> Report(int64_t from_ms, int64_t to_ms) = 0;
 };
 
 }  // namespace bot

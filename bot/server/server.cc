@@ -16,6 +16,7 @@
 #include "bot/escalation/routing.h"
 #include "bot/server/admin_api.h"
 #include "bot/server/content_api.h"
+#include "bot/server/reports_api.h"
 #include "bot/server/pipeline.h"
 
 namespace bot::server {
@@ -34,6 +35,7 @@ struct Server::Impl {
   std::unique_ptr<AdminApi> api;
   std::unique_ptr<ContentService> content_service;
   std::unique_ptr<ContentApi> content_api;
+  std::unique_ptr<ReportsApi> reports_api;
   httplib::Server public_http;
   httplib::Server admin_http;
   int public_port = 0, admin_port = 0;
@@ -148,6 +150,23 @@ void Server::Impl::AdminRoutes() {
   api->Register(svr);
   content_api = std::make_unique<ContentApi>(*content_service, *api, *store, content, clock);
   content_api->Register(svr);
+  reports_api = std::make_unique<ReportsApi>(*api, *store, clock);
+  reports_api->Register(svr);
+  // The web console: static files, no build step, nothing from a CDN. Strict CSP: no inline
+  // script, so hostile message text can never run even if escaping were missed somewhere.
+  if (!config.console_dir.empty()) svr.set_mount_point("/console", config.console_dir);
+  svr.set_post_routing_handler([](const httplib::Request& req, httplib::Response& res) {
+    if (req.path.rfind("/console", 0) == 0 || req.path.rfind("/api/", 0) == 0) {
+      res.set_header("Content-Security-Policy",
+                     "default-src 'self'; script-src 'self'; style-src 'self'; img-src 'self' data:; "
+                     "connect-src 'self'; frame-ancestors 'none'; base-uri 'none'; form-action 'self'");
+      res.set_header("X-Content-Type-Options", "nosniff");
+      res.set_header("Referrer-Policy", "no-referrer");
+      res.set_header("X-Frame-Options", "DENY");
+      if (req.path.rfind("/api/", 0) == 0) res.set_header("Cache-Control", "no-store");
+    }
+  });
+  svr.Get("/", [](const httplib::Request&, httplib::Response& res) { res.set_redirect("/console/"); });
   svr.Get("/healthz", [](const httplib::Request&, httplib::Response& res) {
     res.set_content(R"({"status":"ok"})", "application/json");
   });

@@ -17,6 +17,7 @@ struct Config {
   int admin_port = 8081;
   std::string db_path = "data/rahnama.db";
   std::string locales_dir = "locales";
+  std::string console_dir = "bot/console";  // static files of the web console ("" = none)
   std::string app_secret;
   std::string verify_token;
   std::string graph_url = "https://graph.facebook.com";
