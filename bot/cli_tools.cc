@@ -228,16 +228,9 @@ int Backup(const std::string& db_path, const std::string& to) {
     std::cerr << "rahnama backup: no database at " << db_path << "\n";
     return 2;
   }
-  db::SqliteStore::Options so;
-  so.path = db_path;
-  auto store = db::SqliteStore::Open(so);
-  if (!store.ok()) {
-    std::cerr << "rahnama backup: " << store.status().message() << "\n";
-    return 1;
-  }
   const std::string tmp = to + ".partial";
   std::filesystem::remove(tmp);
-  Status s = (*store)->Backup(tmp);
+  Status s = db::SqliteStore::BackupFile(db_path, tmp);
   if (!s.ok()) {
     std::cerr << "rahnama backup: " << s.message() << "\n";
     std::filesystem::remove(tmp);

@@ -185,11 +185,13 @@ Status Database::BackupTo(const std::string& path) {
     sqlite3_close(dest);
     return Status::Internal("backup init: " + msg);
   }
+  // One step: copying in small steps restarts whenever another connection writes, and under
+  // steady traffic may never finish. In WAL mode this read does not block the server's writes.
   int rc;
   do {
     {
       std::lock_guard lock(mutex_);
-      rc = sqlite3_backup_step(b, 256);
+      rc = sqlite3_backup_step(b, -1);
     }
     if (rc == SQLITE_BUSY || rc == SQLITE_LOCKED) sqlite3_sleep(5);
   } while (rc == SQLITE_OK || rc == SQLITE_BUSY || rc == SQLITE_LOCKED);

@@ -655,3 +655,83 @@ Result<ReportData> SqliteStore::Report(int64_t from_ms, int64_t to_ms) {
 }
 
 }  // namespace bot::db
+
+namespace bot::db {
+
+Result<SqliteStore::RetentionReport> SqliteStore::RunRetention(int64_t message_cutoff_ms, int64_t case_cutoff_ms,
+                                                               int64_t now_ms) {
+  std::lock_guard lock(db_->mutex());
+  Transaction tx(*db_);
+  BOT_RETURN_IF_ERROR(tx.status());
+  RetentionReport r;
+  auto msgs = db_->Prepare(
+      "UPDATE messages SET body = '', payload = '{}', redacted_at = ?2 WHERE created_at < ?1 AND redacted_at IS NULL "
+      "AND contact_id NOT IN (SELECT contact_id FROM cases WHERE status != 'resolved') "
+      "AND NOT (direction = 'in' AND status = 'pending') AND NOT (direction = 'out' AND status = 'queued')");
+  if (!msgs.ok()) return msgs.status();
+  msgs->Bind(1, message_cutoff_ms).Bind(2, now_ms);
+  BOT_RETURN_IF_ERROR(msgs->Run());
+  r.messages_redacted = db_->Changes();
+  auto cases = db_->Prepare(
+      "UPDATE cases SET intake = '{}', entities = '{}', outcome = CASE WHEN outcome IS NULL THEN NULL ELSE '[redacted]' END, "
+      "redacted_at = ?2 WHERE status = 'resolved' AND resolved_at < ?1 AND redacted_at IS NULL");
+  if (!cases.ok()) return cases.status();
+  cases->Bind(1, case_cutoff_ms).Bind(2, now_ms);
+  BOT_RETURN_IF_ERROR(cases->Run());
+  r.cases_redacted = db_->Changes();
+  auto notes = db_->Prepare("DELETE FROM case_notes WHERE case_id IN (SELECT id FROM cases WHERE redacted_at IS NOT NULL)");
+  if (!notes.ok()) return notes.status();
+  BOT_RETURN_IF_ERROR(notes->Run());
+  auto outbox = db_->Prepare("DELETE FROM outbox WHERE state IN ('sent', 'failed') AND updated_at < ?1");
+  if (!outbox.ok()) return outbox.status();
+  outbox->Bind(1, message_cutoff_ms);
+  BOT_RETURN_IF_ERROR(outbox->Run());
+  r.outbox_deleted = db_->Changes();
+  auto audit = db_->Prepare("INSERT INTO audit_log(at, actor, action, target, details) VALUES (?1, 'system', 'retention_run', '', ?2)");
+  if (!audit.ok()) return audit.status();
+  audit->Bind(1, now_ms).Bind(2, "{\"messages_redacted\":" + std::to_string(r.messages_redacted) + ",\"cases_redacted\":" +
+                                     std::to_string(r.cases_redacted) + ",\"outbox_deleted\":" + std::to_string(r.outbox_deleted) + "}");
+  BOT_RETURN_IF_ERROR(audit->Run());
+  BOT_RETURN_IF_ERROR(tx.Commit());
+  return r;
+}
+
+Status SqliteStore::EraseContact(int64_t contact_id, const std::string& actor, int64_t now_ms) {
+  std::lock_guard lock(db_->mutex());
+  Transaction tx(*db_);
+  BOT_RETURN_IF_ERROR(tx.status());
+  const std::vector<std::string> statements = {
+      "UPDATE messages SET body = '', payload = '{}', redacted_at = ?2 WHERE contact_id = ?1",
+      "DELETE FROM outbox WHERE state IN ('sent', 'failed') AND message_id IN (SELECT id FROM messages WHERE contact_id = ?1)",
+      "UPDATE cases SET intake = '{}', entities = '{}', outcome = CASE WHEN outcome IS NULL THEN NULL ELSE '[erased]' END, "
+      "redacted_at = ?2 WHERE contact_id = ?1",
+      "DELETE FROM case_notes WHERE case_id IN (SELECT id FROM cases WHERE contact_id = ?1)",
+      "DELETE FROM conversations WHERE contact_id = ?1",
+      "UPDATE contacts SET external_id = 'erased:' || id, display_name = '', erased_at = ?2 WHERE id = ?1",
+  };
+  for (const auto& sql : statements) {
+    auto st = db_->Prepare(sql);
+    if (!st.ok()) return st.status();
+    st->Bind(1, contact_id);
+    if (sql.find("?2") != std::string::npos) st->Bind(2, now_ms);
+    BOT_RETURN_IF_ERROR(st->Run());
+  }
+  auto audit = db_->Prepare("INSERT INTO audit_log(at, actor, action, target, details) VALUES (?1, ?2, 'contact_erased', ?3, '{}')");
+  if (!audit.ok()) return audit.status();
+  audit->Bind(1, now_ms).Bind(2, actor).Bind(3, "contact:" + std::to_string(contact_id));
+  BOT_RETURN_IF_ERROR(audit->Run());
+  return tx.Commit();
+}
+
+Result<int64_t> SqliteStore::ContactOfCase(int64_t case_id) {
+  std::lock_guard lock(db_->mutex());
+  auto st = db_->Prepare("SELECT contact_id FROM cases WHERE id = ?1");
+  if (!st.ok()) return st.status();
+  st->Bind(1, case_id);
+  auto row = st->Step();
+  if (!row.ok()) return row.status();
+  if (!*row) return Status::NotFound("case " + std::to_string(case_id));
+  return st->Int(0);
+}
+
+}  // namespace bot::db

@@ -107,6 +107,20 @@ Result<std::unique_ptr<SqliteStore>> SqliteStore::Open(const Options& options) {
   return std::unique_ptr<SqliteStore>(new SqliteStore(std::move(*db)));
 }
 
+Status SqliteStore::BackupFile(const std::string& db_path, const std::string& to_path) {
+  Database::Options o;
+  o.path = db_path;
+  auto src = Database::Open(o);
+  if (!src.ok()) return src.status();
+  BOT_RETURN_IF_ERROR((*src)->BackupTo(to_path));
+  Database::Options c;
+  c.path = to_path;
+  auto copy = Database::Open(c);
+  if (!copy.ok()) return copy.status();
+  BOT_RETURN_IF_ERROR((*copy)->IntegrityCheck());
+  return (*copy)->Exec("PRAGMA journal_mode=DELETE");
+}
+
 Result<std::vector<bool>> SqliteStore::StoreWebhook(const WebhookBatch& batch, int64_t now_ms) {
   const WebhookBatch* one[] = {&batch};
   auto r = StoreWebhooks(one, now_ms);
@@ -343,8 +357,10 @@ Status SqliteStore::MarkSent(int64_t id, const std::string& provider_message_id,
   std::lock_guard lock(db_->mutex());
   Transaction tx(*db_);
   BOT_RETURN_IF_ERROR(tx.status());
+  // Once Meta has it, the request body is not needed again: the message row keeps the text.
   auto up = db_->Prepare(
-      "UPDATE outbox SET state = 'sent', provider_message_id = ?2, last_error = NULL, updated_at = ?3 WHERE id = ?1");
+      "UPDATE outbox SET state = 'sent', provider_message_id = ?2, last_error = NULL, payload = '', updated_at = ?3 "
+      "WHERE id = ?1");
   if (!up.ok()) return up.status();
   up->Bind(1, id).Bind(2, provider_message_id).Bind(3, now_ms);
   BOT_RETURN_IF_ERROR(up->Run());
@@ -354,6 +370,13 @@ Status SqliteStore::MarkSent(int64_t id, const std::string& provider_message_id,
   if (!msg.ok()) return msg.status();
   msg->Bind(1, id).Bind(2, provider_message_id);
   BOT_RETURN_IF_ERROR(msg->Run());
+  // The last reply to an erased person (the confirmation) leaves no trace once delivered.
+  auto gone = db_->Prepare(
+      "DELETE FROM outbox WHERE id = ?1 AND message_id IN (SELECT m.id FROM messages m JOIN contacts c ON c.id = "
+      "m.contact_id WHERE c.erased_at IS NOT NULL)");
+  if (!gone.ok()) return gone.status();
+  gone->Bind(1, id);
+  BOT_RETURN_IF_ERROR(gone->Run());
   return tx.Commit();
 }
 

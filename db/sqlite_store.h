@@ -26,6 +26,10 @@ class SqliteStore final : public InboundStore,
   };
   // Opens, checks integrity and migrates. kConflict if the schema is newer than the binary.
   static Result<std::unique_ptr<SqliteStore>> Open(const Options& options);
+  // An online, consistent copy of the database at `db_path` written to `to_path`, without
+  // migrating or otherwise changing the source (a newer binary must not migrate the database
+  // under a running older server); the copy is integrity-checked.
+  static Status BackupFile(const std::string& db_path, const std::string& to_path);
   ~SqliteStore() override;
 
   // InboundStore
@@ -107,6 +111,21 @@ class SqliteStore final : public InboundStore,
   Result<PublishRequest> PublishRequestById(int64_t id);
   Status DecidePublishRequest(int64_t id, const std::string& status, const std::string& decided_by, int64_t version_id);
   Result<std::vector<ContentVersion>> ContentVersions(int limit);  // newest first, without documents
+
+  // Privacy.
+  struct RetentionReport {
+    int64_t messages_redacted = 0;
+    int64_t cases_redacted = 0;
+    int64_t outbox_deleted = 0;
+  };
+  // Redacts message bodies older than `message_cutoff_ms` of people with no open case (rows and
+  // their intent/language/day stay, for statistics), personal fields of cases resolved before
+  // `case_cutoff_ms`, and delivered outbox rows older than the message cutoff.
+  Result<RetentionReport> RunRetention(int64_t message_cutoff_ms, int64_t case_cutoff_ms, int64_t now_ms);
+  // Irreversibly removes a person's messages, case details and identifiers; replies still queued
+  // (the confirmation) are delivered and then deleted. The audit log keeps that it happened.
+  Status EraseContact(int64_t contact_id, const std::string& actor, int64_t now_ms);
+  Result<int64_t> ContactOfCase(int64_t case_id);
 
   // Operations.
   Status Backup(const std::string& to_path);

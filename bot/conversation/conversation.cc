@@ -170,6 +170,11 @@ TurnOutput Converse(const Snapshot& c, const TurnInput& in) {
 
   // Opted out: silence, unless they come back through the menu or ask to delete.
   if (st.opted_out) {
+    if (c.IsWord("delete_words", "", text)) {
+      reply(Text(c.Message("erasure_done", lang)));
+      out.erase = true;
+      return finish();
+    }
     if (menu_word) {
       st.opted_out = false;
       st.stage = "idle";

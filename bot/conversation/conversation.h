@@ -48,6 +48,7 @@ struct TurnOutput {
   std::vector<std::pair<std::string, std::string>> case_fields;  // intake answers for the case
   std::string consent;    // "" unchanged, or asked | yes | no
   bool bot_back = false;  // the person asked for the bot: human mode ends
+  bool erase = false;     // the person confirmed deletion of their data
 };
 
 TurnOutput Converse(const content::Snapshot& content, const TurnInput& input);

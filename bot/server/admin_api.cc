@@ -539,6 +539,25 @@ void AdminApi::Register(httplib::Server& svr) {
     });
   }
 
+  svr.Post(R"(/api/v1/cases/(\d+)/erase)", [this](const httplib::Request& req, httplib::Response& res) {
+    auto s = Authenticate(req);
+    if (!s.ok()) return SendError(res, s.status());
+    if (s->user.role != "admin") return SendError(res, Status::PermissionDenied("only admins erase a person's data"));
+    auto contact = store_.ContactOfCase(std::stoll(req.matches[1]));
+    if (!contact.ok()) return SendError(res, contact.status());
+    Status st = store_.EraseContact(*contact, s->user.username, clock_.NowMillis());
+    if (!st.ok()) return SendError(res, st);
+    metrics_.Add("rahnama_erasures_total", "by=\"admin\"");
+    SendJson(res, {{"status", "erased"}});
+  });
+  svr.Post("/api/v1/retention/run", [this](const httplib::Request& req, httplib::Response& res) {
+    auto s = Authenticate(req);
+    if (!s.ok()) return SendError(res, s.status());
+    if (s->user.role != "admin") return SendError(res, Status::PermissionDenied("only admins run retention"));
+    auto r = run_retention_ ? run_retention_() : Result<json>(Status::Unavailable("retention is not configured"));
+    if (!r.ok()) return SendError(res, r.status());
+    SendJson(res, *r);
+  });
   svr.Get("/api/v1/audit", [this](const httplib::Request& req, httplib::Response& res) {
     auto s = Authenticate(req);
     if (!s.ok()) return SendError(res, s.status());

@@ -7,6 +7,8 @@
 #include <functional>
 #include <string>
 
+#include <nlohmann/json.hpp>
+
 #include "bot/core/clock.h"
 #include "bot/core/escalation.h"
 #include "bot/core/metrics.h"
@@ -35,6 +37,8 @@ class AdminApi {
   // The authenticated session behind a request: bearer token or session cookie; cookie-based
   // state changes must carry X-CSRF-Token. kUnauthenticated / kPermissionDenied otherwise.
   Result<Session> Authenticate(const httplib::Request& req) const;
+  // What POST /api/v1/retention/run does (the server's retention job).
+  void SetRetention(std::function<Result<nlohmann::json>()> run) { run_retention_ = std::move(run); }
 
  private:
   void Login(const httplib::Request& req, httplib::Response& res);
@@ -47,6 +51,7 @@ class AdminApi {
   Metrics& metrics_;
   std::function<void()> wake_sender_;
   AdminApiOptions options_;
+  std::function<Result<nlohmann::json>()> run_retention_;
 };
 
 // The one place a Status becomes an HTTP status.

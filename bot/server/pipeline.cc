@@ -325,6 +325,10 @@ Status Processor::ProcessOne(const PendingInbound& p) {
   }
   auto committed = store_.CommitTurn(turn, now);
   if (!committed.ok()) return committed.status();
+  if (out.erase) {
+    BOT_RETURN_IF_ERROR(store_.EraseContact(p.contact.id, "person", now));
+    metrics_.Add("rahnama_erasures_total", "by=\"person\"");
+  }
   metrics_.Add("rahnama_messages_classified_total",
                "intent=\"" + turn.intent + "\",language=\"" + (turn.language.empty() ? "none" : turn.language) + "\"");
   metrics_.Observe("rahnama_turn_seconds", "",

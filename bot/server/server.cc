@@ -25,7 +25,9 @@ using json = nlohmann::json;
 
 struct Server::Impl {
   Config config;
-  SystemClock clock;
+  SystemClock system_clock;
+  const Clock* clock_ptr = &system_clock;  // tests inject a FakeClock through Config
+  const Clock& clock() const { return *clock_ptr; }
   Metrics metrics;
   std::unique_ptr<db::SqliteStore> store;
   ContentHolder content;
@@ -39,7 +41,7 @@ struct Server::Impl {
   httplib::Server public_http;
   httplib::Server admin_http;
   int public_port = 0, admin_port = 0;
-  std::thread public_thread, admin_thread;
+  std::thread public_thread, admin_thread, retention_thread;
   std::mutex stop_mutex;
   std::condition_variable stop_cv;
   bool stopped = false;
@@ -50,6 +52,7 @@ struct Server::Impl {
 
   void Routes();
   void AdminRoutes();
+  Result<json> RunRetention();
   void HandleWebhook(Channel channel, const httplib::Request& req, httplib::Response& res);
   void HandleVerify(const httplib::Request& req, httplib::Response& res);
   Status Listen(httplib::Server& svr, const std::string& host, int port, int& bound_port, std::thread& thread,
@@ -64,6 +67,20 @@ void JsonError(httplib::Response& res, int status, const std::string& message) {
 }
 
 }  // namespace
+
+Result<json> Server::Impl::RunRetention() {
+  const int64_t now = clock().NowMillis();
+  auto r = store->RunRetention(now - static_cast<int64_t>(config.retention_days) * 86400000,
+                               now - static_cast<int64_t>(config.resolved_case_days) * 86400000, now);
+  if (!r.ok()) return r.status();
+  metrics.Add("rahnama_retention_redacted_total", "kind=\"message\"", static_cast<double>(r->messages_redacted));
+  metrics.Add("rahnama_retention_redacted_total", "kind=\"case\"", static_cast<double>(r->cases_redacted));
+  log::Info("retention_run", {{"messages_redacted", std::to_string(r->messages_redacted)},
+                              {"cases_redacted", std::to_string(r->cases_redacted)}});
+  return json{{"messages_redacted", r->messages_redacted}, {"cases_redacted", r->cases_redacted},
+              {"outbox_deleted", r->outbox_deleted}, {"retention_days", config.retention_days},
+              {"resolved_case_days", config.resolved_case_days}};
+}
 
 void Server::Impl::HandleVerify(const httplib::Request& req, httplib::Response& res) {
   const std::string mode = req.get_param_value("hub.mode");
@@ -144,13 +161,14 @@ void Server::Impl::Routes() {
 
 void Server::Impl::AdminRoutes() {
   auto& svr = admin_http;
-  api = std::make_unique<AdminApi>(*store, clock, content, metrics, [this] {
+  api = std::make_unique<AdminApi>(*store, clock(), content, metrics, [this] {
     if (sender) sender->Wake();
   });
   api->Register(svr);
-  content_api = std::make_unique<ContentApi>(*content_service, *api, *store, content, clock);
+  api->SetRetention([this]() -> Result<json> { return RunRetention(); });
+  content_api = std::make_unique<ContentApi>(*content_service, *api, *store, content, clock());
   content_api->Register(svr);
-  reports_api = std::make_unique<ReportsApi>(*api, *store, clock);
+  reports_api = std::make_unique<ReportsApi>(*api, *store, clock());
   reports_api->Register(svr);
   // The web console: static files, no build step, nothing from a CDN. Strict CSP: no inline
   // script, so hostile message text can never run even if escaping were missed somewhere.
@@ -270,15 +288,16 @@ Result<std::unique_ptr<Server>> Server::Start(Config config) {
   }
   auto impl = std::make_unique<Impl>();
   impl->config = config;
+  if (config.clock != nullptr) impl->clock_ptr = config.clock;
   db::SqliteStore::Options so;
   so.path = config.db_path;
   so.synchronous = config.synchronous;
   auto store = db::SqliteStore::Open(so);
   if (!store.ok()) return store.status();
   impl->store = std::move(*store);
-  impl->content_service = std::make_unique<ContentService>(*impl->store, impl->content, impl->clock, config.locales_dir);
+  impl->content_service = std::make_unique<ContentService>(*impl->store, impl->content, impl->clock(), config.locales_dir);
   BOT_RETURN_IF_ERROR(impl->content_service->LoadAtStart());
-  auto requeued = impl->store->RequeueInFlight(impl->clock.NowMillis());
+  auto requeued = impl->store->RequeueInFlight(impl->clock().NowMillis());
   if (!requeued.ok()) return requeued.status();
   if (*requeued > 0) log::Warn("outbox_requeued_after_crash", {{"count", std::to_string(*requeued)}});
   impl->metrics.Add("rahnama_outbox_requeued_after_crash_total", "", *requeued);
@@ -298,23 +317,23 @@ Result<std::unique_ptr<Server>> Server::Start(Config config) {
   po.send_rate_per_number = config.send_rate_per_number;
   po.retry_base_ms = config.retry_base_ms;
   po.dev = config.dev;
-  impl->sender = std::make_unique<Sender>(*impl->store, graph, po, impl->clock, impl->metrics);
-  impl->processor = std::make_unique<Processor>(*impl->store, impl->content, impl->clock, impl->metrics,
+  impl->sender = std::make_unique<Sender>(*impl->store, graph, po, impl->clock(), impl->metrics);
+  impl->processor = std::make_unique<Processor>(*impl->store, impl->content, impl->clock(), impl->metrics,
                                                 [p] { p->sender->Wake(); });
-  impl->ingest = std::make_unique<IngestWriter>(*impl->store, impl->clock, [p] { p->processor->Wake(); });
+  impl->ingest = std::make_unique<IngestWriter>(*impl->store, impl->clock(), [p] { p->processor->Wake(); });
   impl->metrics.Gauge("rahnama_outbox_backlog", [p] {
     auto n = p->store->OutboxBacklog();
     return std::vector<std::pair<std::string, double>>{{"", n.ok() ? static_cast<double>(*n) : -1}};
   });
   impl->metrics.Gauge("rahnama_outbox_oldest_age_seconds", [p] {
-    auto n = p->store->OldestPendingOutboxMillis(p->clock.NowMillis());
+    auto n = p->store->OldestPendingOutboxMillis(p->clock().NowMillis());
     return std::vector<std::pair<std::string, double>>{{"", n.ok() ? static_cast<double>(*n) / 1000.0 : -1}};
   });
   impl->metrics.Gauge("rahnama_cases_overdue", [p] {
     std::vector<std::pair<std::string, double>> out;
     auto queues = p->store->Queues();
     if (!queues.ok()) return out;
-    const int64_t now = p->clock.NowMillis();
+    const int64_t now = p->clock().NowMillis();
     for (const auto& q : *queues) {
       CaseFilter f;
       f.queues = {q.id};
@@ -330,6 +349,20 @@ Result<std::unique_ptr<Server>> Server::Start(Config config) {
     return out;
   });
   impl->sender->Start();
+  // The retention job: once a day (first run an hour after start, so a restart loop cannot
+  // hammer the database), and on demand through POST /api/v1/retention/run.
+  impl->retention_thread = std::thread([p] {
+    auto next = std::chrono::steady_clock::now() + std::chrono::hours(1);
+    std::unique_lock lock(p->stop_mutex);
+    while (!p->stopped) {
+      if (p->stop_cv.wait_until(lock, next, [p] { return p->stopped; })) break;
+      lock.unlock();
+      auto r = p->RunRetention();
+      if (!r.ok()) log::Error("retention_failed", {{"error", r.status().ToString()}});
+      lock.lock();
+      next = std::chrono::steady_clock::now() + std::chrono::hours(24);
+    }
+  });
   impl->processor->Start();
 
   impl->Routes();
@@ -374,6 +407,7 @@ void Server::Stop() {
   if (impl_->admin_http.is_running()) impl_->admin_http.stop();
   if (impl_->admin_thread.joinable()) impl_->admin_thread.join();
   impl_->stop_cv.notify_all();
+  if (impl_->retention_thread.joinable()) impl_->retention_thread.join();
   log::Info("server_stopped");
 }
 

@@ -6,6 +6,7 @@
 #include <memory>
 #include <string>
 
+#include "bot/core/clock.h"
 #include "bot/core/status.h"
 
 namespace bot::server {
@@ -32,6 +33,9 @@ struct Config {
   int sender_threads = 4;
   double send_rate_per_number = 80;
   int64_t retry_base_ms = 1000;
+  int retention_days = 90;           // message bodies of people with no open case
+  int resolved_case_days = 180;      // personal fields of resolved cases
+  const Clock* clock = nullptr;      // tests only: a FakeClock; must outlive the server
 };
 
 class Server {

@@ -140,7 +140,7 @@ TEST_F(BackupScriptTest, AFailedBackupPrunesNothing) {
 TEST_F(BackupScriptTest, RefusesAKeepCountThatIsNotAPositiveWholeNumber) {
   PlantOldFiles();
   const auto before = Listing();
-  for (const char* keep : {"0", "-1", "abc", "", "3x", "07"}) {
+  for (const char* keep : {"0", "-1", "abc", "3x", "07", "1.5"}) {
     CommandResult r = RunScript(keep);
     EXPECT_EQ(r.exit_code, 2) << "RAHNAMA_BACKUP_KEEP='" << keep << "': " << r.output;
     EXPECT_NE(r.output.find("RAHNAMA_BACKUP_KEEP"), std::string::npos) << r.output;

@@ -100,6 +100,9 @@ TEST(PrometheusRulesTest, EveryMetricTheAlertsNameIsExportedByTheServer) {
   }
   // The label values the alerts select on are the ones the server uses.
   EXPECT_NE(exported.find("rahnama_webhooks_rejected_total{reason=\"signature\"}"), std::string::npos) << metrics->body;
+  if (exported.find("\nrahnama_cases_overdue{") != std::string::npos) {
+    EXPECT_NE(exported.find("priority=\"urgent\""), std::string::npos) << metrics->body;
+  }
   (*s)->Stop();
 }
 

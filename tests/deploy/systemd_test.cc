@@ -104,6 +104,7 @@ TEST(SystemdUnitsTest, ServiceHasTheSandboxTheIssueAsksFor) {
   const std::string exec_line = One(k, "Service.ExecStart");
   EXPECT_NE(exec_line.find("--db /var/lib/rahnama/"), std::string::npos) << exec_line;
   EXPECT_NE(exec_line.find("--locales /usr/local/share/rahnama/locales"), std::string::npos) << exec_line;
+  EXPECT_NE(exec_line.find("--console /usr/local/share/rahnama/"), std::string::npos) << exec_line;
   EXPECT_EQ(exec_line.find("--dev"), std::string::npos) << "a production unit must not run --dev";
 
   EXPECT_EQ(One(k, "Service.ProtectSystem"), "strict");
@@ -120,6 +121,19 @@ TEST(SystemdUnitsTest, ServiceHasTheSandboxTheIssueAsksFor) {
   EXPECT_EQ(One(k, "Service.KillSignal"), "SIGTERM");
   EXPECT_NE(One(k, "Service.TimeoutStopSec"), "<missing>");
   EXPECT_EQ(One(k, "Install.WantedBy"), "multi-user.target");
+}
+
+TEST(SystemdUnitsTest, TheServeCommandLineUsesOnlyFlagsTheBinaryHas) {
+  const auto exec = Words(One(ParseUnit(ReadFile(DeployPath("rahnama.service"))), "Service.ExecStart"));
+  CommandResult help = RunCommand(std::string(RAHNAMA_BINARY) + " serve --help");
+  ASSERT_EQ(help.exit_code, 0) << help.output;
+  int flags = 0;
+  for (const auto& w : exec)
+    if (w.rfind("--", 0) == 0) {
+      ++flags;
+      EXPECT_NE(help.output.find(w + " "), std::string::npos) << "rahnama serve has no " << w << ":\n" << help.output;
+    }
+  EXPECT_GE(flags, 2);
 }
 
 TEST(SystemdUnitsTest, BackupRunsDailyAsTheServiceUserInTheSameSandbox) {
@@ -257,22 +271,50 @@ pid_t SpawnTraced(const std::string& trace_file, std::vector<std::string> argv, 
   return pid;
 }
 
-// The traced program is strace's child; signal it, not strace.
-pid_t TracedChild(pid_t strace_pid) {
+// The traced program is strace's child running `program` (strace may fork short-lived helpers
+// of its own first); signal it, not strace.
+pid_t TracedChild(pid_t strace_pid, const std::string& program) {
+  const std::string children_file =
+      "/proc/" + std::to_string(strace_pid) + "/task/" + std::to_string(strace_pid) + "/children";
   for (int i = 0; i < 500; ++i) {
-    const std::string children = ReadFile("/proc/" + std::to_string(strace_pid) + "/task/" +
-                                          std::to_string(strace_pid) + "/children");
-    if (!children.empty()) return static_cast<pid_t>(std::stol(children));
+    std::istringstream children(ReadFile(children_file));
+    for (long pid; children >> pid;) {
+      const std::string cmdline = ReadFile("/proc/" + std::to_string(pid) + "/cmdline");
+      if (cmdline.substr(0, cmdline.find('\0')) == program) return static_cast<pid_t>(pid);
+    }
     std::this_thread::sleep_for(std::chrono::milliseconds(10));
   }
   return -1;
 }
 
-int WaitExit(pid_t pid) {
+// The exit code of `pid` (128 + signal if killed), waiting at most `timeout_s`; -1 on timeout,
+// after killing it (and `also_kill`, the traced program, which strace's death would leave running).
+int WaitExit(pid_t pid, int timeout_s = 20, pid_t also_kill = -1) {
   int status = 0;
-  if (waitpid(pid, &status, 0) != pid) return -1;
-  return WIFEXITED(status) ? WEXITSTATUS(status) : 128 + WTERMSIG(status);
+  for (int i = 0; i < timeout_s * 100; ++i) {
+    if (waitpid(pid, &status, WNOHANG) == pid) return WIFEXITED(status) ? WEXITSTATUS(status) : 128 + WTERMSIG(status);
+    std::this_thread::sleep_for(std::chrono::milliseconds(10));
+  }
+  if (also_kill > 0) kill(also_kill, SIGKILL);
+  kill(pid, SIGKILL);
+  waitpid(pid, &status, 0);
+  return -1;
 }
+
+// Stops a traced run that a failed ASSERT left behind.
+struct TracedRun {
+  pid_t strace_pid = -1, child_pid = -1;
+  bool reaped = false;
+  int Wait() {
+    reaped = true;
+    return WaitExit(strace_pid, 20, child_pid);
+  }
+  ~TracedRun() {
+    if (reaped || strace_pid <= 0) return;
+    if (child_pid > 0) kill(child_pid, SIGKILL);
+    WaitExit(strace_pid, 5, child_pid);
+  }
+};
 
 void ExpectTraceFitsUnit(const TraceFindings& f, const UnitKeys& unit, const std::string& what) {
   const std::set<std::string> allowed = AllowedSyscalls(unit);
@@ -317,8 +359,10 @@ TEST_F(SandboxFitTest, TheServiceSandboxAllowsEverythingTheServerDoesInASession)
       {std::string("RAHNAMA_APP_SECRET=") + kAppSecret, std::string("RAHNAMA_VERIFY_TOKEN=") + kVerifyToken,
        std::string("RAHNAMA_WA_TOKEN=") + kWaToken, "RAHNAMA_PAGE_TOKEN=page", "RAHNAMA_GRAPH_URL=" + graph_url});
   ASSERT_GT(strace_pid, 0);
-  const pid_t server_pid = TracedChild(strace_pid);
+  TracedRun run{strace_pid};
+  const pid_t server_pid = TracedChild(strace_pid, RAHNAMA_BINARY);
   ASSERT_GT(server_pid, 0);
+  run.child_pid = server_pid;
 
   Webhooks hooks(port);
   bool up = false;
@@ -336,8 +380,8 @@ TEST_F(SandboxFitTest, TheServiceSandboxAllowsEverythingTheServerDoesInASession)
   auto metrics = admin.Get("/metrics");
   ASSERT_TRUE(metrics);
   EXPECT_EQ(metrics->status, 200);
-  kill(server_pid, SIGTERM);
-  EXPECT_EQ(WaitExit(strace_pid), 0) << "the server did not stop cleanly on SIGTERM";
+  ASSERT_EQ(kill(server_pid, SIGTERM), 0);
+  EXPECT_EQ(run.Wait(), 0) << "the server did not stop cleanly on SIGTERM";
 
   const TraceFindings f = ReadTrace(trace, dir_.path().string());
   ASSERT_TRUE(f.syscalls.count("accept") || f.syscalls.count("accept4")) << "the trace saw no connection";
@@ -358,7 +402,8 @@ TEST_F(SandboxFitTest, TheBackupSandboxAllowsEverythingTheBackupDoes) {
   pid_t strace_pid = SpawnTraced(trace, {RAHNAMA_BINARY, "backup", "--db", dir_.File("rahnama.db"), "--to",
                                          dir_.File("copy.db")}, {});
   ASSERT_GT(strace_pid, 0);
-  ASSERT_EQ(WaitExit(strace_pid), 0) << ReadFile(trace).substr(0, 4000);
+  TracedRun run{strace_pid};
+  ASSERT_EQ(run.Wait(), 0) << ReadFile(trace).substr(0, 4000);
   ASSERT_TRUE(std::filesystem::exists(dir_.File("copy.db")));
   ExpectTraceFitsUnit(ReadTrace(trace, dir_.path().string()), ParseUnit(ReadFile(DeployPath("rahnama-backup.service"))),
                       "rahnama backup");

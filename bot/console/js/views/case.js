@@ -1,0 +1,275 @@
+// One case: the conversation (chat-style, each message's direction from its own text), intake,
+// entities, notes, and the officer's actions.
+import { get, post, qs, ApiError } from '../api.js';
+import { h, replace, field, errorBox, busy, enterSubmits } from '../dom.js';
+import { since, stamp, priorityBadge, windowBadge, badge, langName, timeEl, duration } from '../format.js';
+
+const POLL_MS = 4000;
+const OUTCOMES = ['information given', 'referred to partner', 'assisted', 'no response from person', 'duplicate', 'not in scope'];
+
+export async function caseView(root, { params, user, flash }) {
+  const id = params[0];
+  let c = await get(`/api/v1/cases/${id}`);
+  let stopped = false;
+  let timer = 0;
+
+  const head = h('div', { class: 'case-head' });
+  const meta = h('dl', { class: 'meta', id: 'case-meta' });
+  const convo = h('ol', { class: 'conversation', id: 'conversation', 'aria-label': 'Conversation', 'aria-live': 'polite', tabindex: '0' });
+  const actions = h('div', { class: 'actions', id: 'case-actions' });
+  const intake = h('div', { id: 'case-intake' });
+  const notes = h('ol', { class: 'notes', id: 'case-notes' });
+
+  // Reply
+  const replyErr = errorBox();
+  const templates = h('div', { class: 'templates', id: 'reply-templates' });
+  const replyText = enterSubmits(h('textarea', { name: 'text', rows: '3', dir: 'auto', required: true, id: 'reply-text', maxlength: '4096', placeholder: 'Write a reply… (Enter sends, Shift+Enter for a new line)' }));
+  const replyForm = h('form', { class: 'reply', id: 'reply-form' },
+    h('label', { class: 'sr-only', for: 'reply-text' }, 'Reply to the person'),
+    replyText, h('div', { class: 'row' }, h('button', { type: 'submit', class: 'btn btn-primary', id: 'reply-send' }, 'Send reply')),
+    replyErr, templates);
+  replyForm.addEventListener('submit', async (e) => {
+    e.preventDefault();
+    const text = replyText.value;
+    if (!text.trim()) return;
+    replyErr.show('');
+    replace(templates);
+    await busy(replyForm, async () => {
+      try {
+        c = { ...c, ...(await post(`/api/v1/cases/${id}/replies`, { text })) };
+        replyText.value = '';
+        flash('Reply queued for sending.');
+        forceBottom = true;
+        await reload();
+        setTimeout(() => { if (!stopped) reload(); }, 5000);  // shows "sent" once the sender is done
+      } catch (ex) {
+        replyErr.show(ex.message);
+        if (ex instanceof ApiError && ex.status === 409) showTemplates(ex.body.templates);
+      }
+    });
+    replyText.focus();
+  });
+
+  function showTemplates(list) {
+    const items = Array.isArray(list) ? list : list && typeof list === 'object' ? Object.entries(list).map(([name, v]) => ({ name, ...(typeof v === 'object' ? v : {}) })) : [];
+    if (!items.length) { replace(templates, h('p', { class: 'muted small' }, 'No approved templates are configured.')); return; }
+    replace(templates, h('p', { class: 'small' }, 'Approved templates you can send instead:'),
+      h('ul', { class: 'plain' }, items.map((t) => {
+        const name = typeof t === 'string' ? t : t.name;
+        const language = (typeof t === 'object' && t.language) || c.language || 'en';
+        return h('li', null, h('button', { type: 'button', class: 'btn btn-small', onclick: async (ev) => {
+          try {
+            await post(`/api/v1/cases/${id}/replies`, { template: { name, language } });
+            flash(`Template ${name} queued.`);
+            replace(templates); replyErr.show('');
+            await reload();
+          } catch (ex2) { replyErr.show(ex2.message); }
+          ev.target.focus();
+        } }, `Send template “${name}” (${language})`));
+      })));
+  }
+
+  // Note
+  const noteErr = errorBox();
+  const noteText = enterSubmits(h('textarea', { name: 'text', rows: '2', dir: 'auto', required: true, id: 'note-text', placeholder: 'Internal note (never sent to the person)' }));
+  const noteForm = h('form', { class: 'stack', id: 'note-form' },
+    h('label', { class: 'sr-only', for: 'note-text' }, 'Internal note'), noteText,
+    h('button', { type: 'submit', class: 'btn' }, 'Add note'), noteErr);
+  noteForm.addEventListener('submit', async (e) => {
+    e.preventDefault();
+    noteErr.show('');
+    await busy(noteForm, async () => {
+      try {
+        await post(`/api/v1/cases/${id}/notes`, { text: noteText.value });
+        noteText.value = '';
+        flash('Note added.');
+        await reload();
+      } catch (ex) { noteErr.show(ex.message); }
+    });
+  });
+
+  replace(root,
+    h('p', { class: 'back' }, h('a', { href: '#/queue' }, '← All cases')),
+    head,
+    h('div', { class: 'case-grid' },
+      h('section', { class: 'panel convo-panel', 'aria-labelledby': 'convo-h' },
+        h('h2', { id: 'convo-h' }, 'Conversation'), convo, replyForm),
+      h('aside', { class: 'case-side' },
+        h('section', { class: 'panel', 'aria-labelledby': 'details-h' }, h('h2', { id: 'details-h' }, 'Details'), meta),
+        h('section', { class: 'panel', 'aria-labelledby': 'actions-h' }, h('h2', { id: 'actions-h' }, 'Actions'), actions),
+        h('section', { class: 'panel', 'aria-labelledby': 'intake-h' }, h('h2', { id: 'intake-h' }, 'Intake and details found'), intake),
+        h('section', { class: 'panel', 'aria-labelledby': 'notes-h' }, h('h2', { id: 'notes-h' }, 'Notes'), notes, noteForm))));
+
+  let forceBottom = true;
+  let lastActKey = '';
+  let lastConvoSig = '';
+  function render() {
+    const now = Date.now();
+    replace(head,
+      h('h1', null, `Case #${c.id} `, h('span', { class: 'case-intent-title' }, c.intent || 'unknown')),
+      h('p', { class: 'case-badges' }, priorityBadge(c.priority), c.overdue ? badge('Overdue: no first response within SLA', 'overdue') : null,
+        badge(c.status === 'claimed' ? `Claimed by ${c.assignee}` : c.status, c.status), windowBadge(c.window_open, c.channel)));
+    const lastIn = c.last_inbound_at;
+    const rows = [
+      ['Queue', c.queue],
+      ['Language', langName(c.language)],
+      ['Channel', c.channel === 'messenger' ? 'Messenger' : 'WhatsApp'],
+      ['Contact', h('span', null, h('span', { class: 'mono', dir: 'ltr' }, c.contact), c.contact_name ? h('span', { dir: 'auto' }, ' · ', c.contact_name) : null)],
+      ['Last message', h('span', { id: 'since-last' }, timeEl(c.last_message_at, since(c.last_message_at, now)))],
+      ['Person last wrote', timeEl(lastIn, since(lastIn, now))],
+      ['Reply window', h('span', { id: 'window-state' }, c.window_open ? 'Open: you can reply freely' : (c.channel === 'messenger' ? 'Closed: Messenger allows no reply now' : 'Closed: only an approved template can be sent'))],
+      ['Opened', timeEl(c.opened_at)],
+      ['First response', c.first_response_at ? h('span', null, timeEl(c.first_response_at), ` (after ${duration((c.first_response_at - c.opened_at) / 60000)})`) : h('span', { class: c.overdue ? 'error-text' : 'muted' }, `none yet · SLA ${c.sla_minutes} min`)],
+      ['Consent to share', c.consent || '—'],
+    ];
+    if (c.outcome) rows.push(['Outcome', c.outcome]);
+    replace(meta, rows.map(([k, v]) => [h('dt', null, k), h('dd', null, v)]));
+    renderConversation();
+    const actKey = `${c.status}|${c.assignee}|${c.queue}`;
+    if (actKey !== lastActKey) {  // forms the officer is typing in survive the polling
+      const hadFocus = actions.contains(document.activeElement);
+      lastActKey = actKey;
+      renderActions();
+      if (hadFocus) actions.querySelector('button, input')?.focus();
+    }
+    renderIntake();
+    replace(notes, (c.notes || []).map((n) => h('li', { class: 'note' },
+      h('p', { class: 'note-text', dir: 'auto' }, n.text),
+      h('p', { class: 'small muted' }, n.author, ' · ', timeEl(n.at)))));
+    if (!(c.notes || []).length) notes.append(h('li', { class: 'muted small' }, 'No notes yet.'));
+    const resolved = c.status === 'resolved';
+    replyForm.hidden = resolved;
+  }
+
+  function renderConversation() {
+    const msgs = c.messages || [];
+    const sig = JSON.stringify(msgs.map((m) => [m.id, m.status])) + (c.contact_name || '');
+    if (sig === lastConvoSig) return;  // unchanged: keep the reader where they are
+    lastConvoSig = sig;
+    const atBottom = convo.scrollHeight - convo.scrollTop - convo.clientHeight < 40;
+    const keepTop = convo.scrollTop;
+    replace(convo, msgs.map((m) => {
+      const who = m.direction === 'in' ? 'person' : m.author === 'bot' ? 'bot' : 'officer';
+      const label = who === 'person' ? (c.contact_name || 'Person') : who === 'bot' ? 'Bot' : `Officer ${String(m.author).replace(/^officer:/, '')}`;
+      return h('li', { class: ['msg', `msg-${who}`], dataset: { id: String(m.id), direction: m.direction } },
+        h('p', { class: 'msg-meta small' }, h('span', { class: 'msg-author', dir: 'auto' }, label), ' · ', timeEl(m.at, stamp(m.at)),
+          m.direction === 'out' && m.status ? h('span', { class: ['msg-status', m.status === 'failed' && 'error-text'] }, ` · ${m.status}`) : null,
+          m.kind && m.kind !== 'text' ? h('span', { class: 'muted' }, ` · ${m.kind}`) : null),
+        m.text ? h('p', { class: 'msg-text', dir: 'auto' }, m.text) : null,
+        m.media ? h('p', { class: 'msg-media small', dir: 'auto' }, mediaText(m.media)) : null);
+    }));
+    if (!msgs.length) convo.append(h('li', { class: 'muted' }, 'No messages.'));
+    // New messages scroll into view if the reader was at the end (or just sent one); someone
+    // reading further up stays where they are.
+    convo.scrollTop = atBottom || forceBottom ? convo.scrollHeight : keepTop;
+    forceBottom = false;
+  }
+
+  function renderActions() {
+    if (c.status === 'resolved') {
+      replace(actions, h('p', null, `Resolved${c.outcome ? ': ' + c.outcome : ''}.`));
+      return;
+    }
+    const err = errorBox();
+    const mine = c.assignee === user.username;
+    const btns = h('div', { class: 'row wrap' });
+    if (!mine) btns.append(h('button', { type: 'button', class: 'btn btn-primary', id: 'claim', onclick: () => act('claim', {}, 'Case claimed; the person was told.') }, c.status === 'claimed' ? 'Take over' : 'Claim'));
+    if (c.assignee && (mine || user.role === 'admin')) btns.append(h('button', { type: 'button', class: 'btn', id: 'release', onclick: () => act('release', {}, 'Case released to the queue.') }, 'Release'));
+
+    const outcome = h('input', { name: 'outcome', list: 'outcomes', required: true, id: 'resolve-outcome', placeholder: 'e.g. information given' });
+    const resolveForm = h('form', { class: 'inline-form', id: 'resolve-form' }, field('Resolve with outcome', outcome),
+      h('datalist', { id: 'outcomes' }, OUTCOMES.map((o) => h('option', { value: o }))),
+      h('button', { type: 'submit', class: 'btn' }, 'Resolve'));
+    resolveForm.addEventListener('submit', (e) => { e.preventDefault(); act('resolve', { outcome: outcome.value }, 'Case resolved; the person was told.'); });
+
+    const queue = h('input', { name: 'queue', list: 'refer-queues', required: true, id: 'refer-queue', placeholder: 'queue id, e.g. iom', autocomplete: 'off' });
+    const queueList = h('datalist', { id: 'refer-queues' });
+    get('/api/v1/queues').then((qs) => qs.filter((q) => q.id !== c.queue).forEach((q) => queueList.append(h('option', { value: q.id }, q.partner)))).catch(() => {});
+    ['unhcr_protection', 'iom', 'info_desk'].filter((q) => q !== c.queue).forEach((q) => queueList.append(h('option', { value: q })));
+    const referForm = h('form', { class: 'inline-form', id: 'refer-form' }, field('Refer to queue', queue), queueList,
+      h('button', { type: 'submit', class: 'btn' }, 'Refer'));
+    referForm.addEventListener('submit', (e) => { e.preventDefault(); act('refer', { queue: queue.value.trim() }, `Case referred to ${queue.value.trim()}.`); });
+
+    const assignee = h('input', { name: 'username', required: true, id: 'assign-user', autocomplete: 'off', placeholder: 'username' });
+    const assignForm = h('form', { class: 'inline-form', id: 'assign-form' }, field('Assign to officer', assignee),
+      h('button', { type: 'submit', class: 'btn' }, 'Assign'));
+    assignForm.addEventListener('submit', (e) => { e.preventDefault(); act('assign', { username: assignee.value.trim() }, `Case assigned to ${assignee.value.trim()}.`); });
+
+    replace(actions, btns, resolveForm, referForm, assignForm, err);
+
+    async function act(action, body, done) {
+      err.show('');
+      try {
+        await post(`/api/v1/cases/${id}/${action}`, body);
+        flash(done);
+        if (action === 'refer' && user.role !== 'admin' && !user.queues?.includes(body.queue)) { location.hash = '#/queue'; return; }
+        await reload();
+      } catch (ex) { err.show(ex.message); }
+    }
+  }
+
+  function renderIntake() {
+    const i = c.intake && typeof c.intake === 'object' ? c.intake : {};
+    const en = c.entities && typeof c.entities === 'object' ? c.entities : {};
+    const yesno = (v) => (v === true ? 'yes' : v === false ? 'no' : '—');
+    const rows = [
+      ['City', i.city], ['At risk now', i.at_risk === undefined ? null : yesno(i.at_risk)],
+      ['Detained now', i.detained_now === undefined ? null : yesno(i.detained_now)], ['Case number', i.case_number],
+      ['Current location', i.current_location], ['Contact given', i.contact],
+    ].filter(([, v]) => v !== null && v !== undefined && v !== '');
+    const ent = [['Cities', en.cities], ['Phones', en.phones], ['Case numbers', en.case_numbers], ['Dates', en.dates]]
+      .filter(([, v]) => Array.isArray(v) && v.length);
+    replace(intake,
+      rows.length ? h('dl', { class: 'meta' }, rows.map(([k, v]) => [h('dt', null, k), h('dd', { dir: 'auto', class: k === 'At risk now' && v === 'yes' ? 'error-text' : null }, String(v))])) : h('p', { class: 'muted small' }, 'No intake answers yet.'),
+      ent.length ? h('dl', { class: 'meta' }, ent.map(([k, v]) => [h('dt', null, k), h('dd', null, v.map((x) => h('span', { class: 'chip', dir: 'auto' }, typeof x === 'string' ? x : JSON.stringify(x))))])) : null);
+  }
+
+  async function reload() {
+    try {
+      const fresh = await get(`/api/v1/cases/${id}`);
+      if (stopped) return;
+      c = fresh;
+      lastSig = sigOf(c);
+      lastFull = Date.now();
+      render();
+    } catch (e) {
+      if (!stopped) flash(`Could not refresh the case: ${e.message}`, 'error');
+    }
+  }
+
+  // Polling: every read of GET /api/v1/cases/{id} is written to the audit log, so the view
+  // watches the (unaudited) case list and fetches the case itself only when it changed.
+  const sigOf = (x) => [x.last_message_at, x.status, x.assignee, x.first_response_at, x.queue, x.priority].join('|');
+  let lastSig = sigOf(c);
+  let lastFull = Date.now();
+  async function reloadIfChanged() {
+    const list = await get('/api/v1/cases' + qs({ queue: c.queue, status: 'all', priority: c.priority, language: c.language }));
+    const row = list.find((x) => String(x.id) === String(id));
+    if (row ? sigOf(row) !== lastSig : Date.now() - lastFull > 60000) {
+      await reload();
+    } else if (row) {
+      c = { ...c, window_open: row.window_open, overdue: row.overdue };
+      render();  // times ("5 min ago") and the window move on by themselves
+    }
+  }
+
+  async function poll() {
+    try {
+      await reloadIfChanged();
+    } catch (e) {
+      if (!stopped) flash(`Could not refresh the case: ${e.message}`, 'error');
+    }
+    if (!stopped) timer = setTimeout(poll, document.hidden ? POLL_MS * 4 : POLL_MS);
+  }
+
+  render();
+  timer = setTimeout(poll, POLL_MS);
+  return () => { stopped = true; clearTimeout(timer); };
+}
+
+function mediaText(media) {
+  if (!media || typeof media !== 'object') return `[attachment] ${String(media)}`;
+  const kind = media.type || media.kind || 'attachment';
+  const bits = [media.caption, media.filename, media.mime_type].filter(Boolean);
+  return `[${kind}]${bits.length ? ' ' + bits.join(' · ') : ''}`;
+}

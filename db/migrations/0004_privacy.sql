@@ -1,0 +1,5 @@
+-- Privacy: erasure marks, and when a row was redacted by retention.
+ALTER TABLE contacts ADD COLUMN erased_at INTEGER;
+ALTER TABLE messages ADD COLUMN redacted_at INTEGER;
+ALTER TABLE cases ADD COLUMN redacted_at INTEGER;
+CREATE INDEX messages_created ON messages(created_at);
