@@ -9,7 +9,7 @@ JOBS       ?= $(shell nproc)
 DEPS = cmake g++ make pkg-config libcpp-httplib-dev nlohmann-json3-dev libsqlite3-dev libicu-dev \
        libgtest-dev libssl-dev libre2-dev libargon2-dev libcli11-dev libbenchmark-dev sqlite3 curl
 # The web console's end-to-end tests drive Debian's Chromium with playwright-core (npm).
-TEST_DEPS = $(DEPS) chromium nodejs npm nginx openssl strace systemd prometheus clang libclang-rt-14-dev
+TEST_DEPS = $(DEPS) chromium fonts-noto-core nodejs npm nginx openssl strace systemd prometheus clang libclang-rt-14-dev
 
 .PHONY: all deps test-deps configure build run test bench clean sanitize console-deps
 

@@ -278,9 +278,16 @@ Result<Case> SqliteStore::CaseById(int64_t id) {
   Case c = CaseFromRow(*st);
   BOT_RETURN_IF_ERROR(st->Run());
   // The whole conversation with the person since the case's first message, and everything on it.
+  // Delivery reports are kept as they come (even before we recorded the send, in any order);
+  // the state shown is the furthest one reached: failed > read > delivered > sent.
   auto msgs = db_->Prepare(
-      "SELECT id, direction, author, kind, body, status, payload, created_at FROM messages WHERE contact_id = ?1 AND "
-      "(case_id = ?2 OR id >= (SELECT MIN(id) FROM messages WHERE case_id = ?2)) ORDER BY id LIMIT 500");
+      "SELECT m.id, m.direction, m.author, m.kind, m.body, CASE WHEN m.direction = 'in' THEN m.status ELSE COALESCE(("
+      "  SELECT d.status || CASE WHEN d.error_code != 0 THEN ' ' || d.error_code || ' ' || d.error_title ELSE '' END "
+      "  FROM outbox o JOIN delivery_statuses d ON d.provider_message_id = o.provider_message_id "
+      "  WHERE o.message_id = m.id ORDER BY CASE d.status WHEN 'failed' THEN 4 WHEN 'read' THEN 3 WHEN 'played' THEN 3 "
+      "  WHEN 'delivered' THEN 2 WHEN 'sent' THEN 1 ELSE 0 END DESC LIMIT 1), m.status) END, "
+      "m.payload, m.created_at FROM messages m WHERE m.contact_id = ?1 AND "
+      "(m.case_id = ?2 OR m.id >= (SELECT MIN(id) FROM messages WHERE case_id = ?2)) ORDER BY m.id LIMIT 500");
   if (!msgs.ok()) return msgs.status();
   msgs->Bind(1, c.contact_id).Bind(2, c.id);
   while (true) {

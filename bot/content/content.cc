@@ -136,6 +136,15 @@ std::string Snapshot::ResolveFacts(const std::string& text, const std::string& l
         for (const json& f : facts) {
           if (StrOr(f, "id") != id) continue;
           const json& v = Get(f, "value");
+          const json& ph = Get(f, "placeholder");
+          if ((ph.is_boolean() && ph.get<bool>()) || (v.is_string() && v.get<std::string>().rfind("[[", 0) == 0)) {
+            // Never show people an operator's "[[TO FILL …]]": say honestly it is not confirmed.
+            std::string unavailable = StrOr(Get(Get(Get(document_, "messages"), language), "messages"), "placeholder_contact");
+            if (!unavailable.empty()) {
+              replacement = unavailable;
+              break;
+            }
+          }
           if (v.is_string()) replacement = v.get<std::string>();
           else if (v.is_object()) replacement = StrOr(v, language, StrOr(v, "en", replacement));
           else if (v.is_number()) replacement = v.dump();

@@ -238,6 +238,9 @@ TurnOutput Converse(const Snapshot& c, const TurnInput& in) {
       reply(MenuMessage(c, lang));
       return finish();
     }
+    if (d.intent == "opt_out") st.stage = "idle";  // "stop" is never taken as an answer
+  }
+  if (st.stage.rfind("intake_", 0) == 0 || st.stage.rfind("iom_", 0) == 0) {
     if (st.stage == "intake_city") {
       out.case_fields.emplace_back("city", answer_text());
       reply(Text(c.Message("intake_who", lang)));

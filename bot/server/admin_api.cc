@@ -529,7 +529,16 @@ void AdminApi::Register(httplib::Server& svr) {
     json notes = json::array();
     for (const auto& n : c->notes) notes.push_back({{"author", n.author}, {"text", n.body}, {"at", n.created_at}});
     j["notes"] = notes;
-    (void)store_.Audit(me.username, "case_view", "case:" + std::to_string(c->id), "{}", now);
+    // Who looked at whose case is audited, once per officer and case every ten minutes, so a
+    // console that refreshes does not drown the log.
+    {
+      std::lock_guard lock(view_mutex_);
+      int64_t& last = last_view_[me.username + "#" + std::to_string(c->id)];
+      if (now - last > 10 * 60 * 1000) {
+        last = now;
+        (void)store_.Audit(me.username, "case_view", "case:" + std::to_string(c->id), "{}", now);
+      }
+    }
     SendJson(res, j);
   });
   for (const char* action : {"claim", "release", "assign", "replies", "notes", "resolve", "refer"}) {

@@ -5,6 +5,8 @@
 #define BOT_SERVER_ADMIN_API_H_
 
 #include <functional>
+#include <map>
+#include <mutex>
 #include <string>
 
 #include <nlohmann/json.hpp>
@@ -52,6 +54,8 @@ class AdminApi {
   std::function<void()> wake_sender_;
   AdminApiOptions options_;
   std::function<Result<nlohmann::json>()> run_retention_;
+  std::mutex view_mutex_;
+  std::map<std::string, int64_t> last_view_;
 };
 
 // The one place a Status becomes an HTTP status.

@@ -34,6 +34,7 @@ TEST(ShippedContentTest, EveryIntentHasAnAnswerInEveryLanguageWithNoUnresolvedPl
       const std::string a = (*snapshot)->Answer(id, lang);
       EXPECT_FALSE(a.empty()) << lang << "/" << id << " has no answer";
       EXPECT_FALSE(std::regex_search(a, leftover)) << lang << "/" << id << " keeps a placeholder: " << a;
+      EXPECT_EQ(a.find("[[TO FILL"), std::string::npos) << lang << "/" << id << " shows an operator's placeholder to people";
     }
   }
 }

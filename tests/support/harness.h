@@ -48,6 +48,7 @@ inline server::Config TestConfig(const std::string& db_path, const std::string& 
   c.admin_port = 0;
   c.db_path = db_path;
   c.locales_dir = std::string(RAHNAMA_SOURCE_DIR) + "/locales";
+  c.console_dir = std::string(RAHNAMA_SOURCE_DIR) + "/bot/console";
   c.app_secret = kAppSecret;
   c.verify_token = kVerifyToken;
   c.whatsapp_token = kWaToken;

@@ -1,0 +1,197 @@
+// Issue #7, privacy: retention with a fake clock, erasure on request, masked logs, and who sees
+// a full phone number.
+#include <gtest/gtest.h>
+
+#include <fstream>
+#include <sstream>
+#include <thread>
+
+#include "tests/support/api_client.h"
+#include "tests/support/db_probe.h"
+#include "tests/support/harness.h"
+
+namespace bot::testing {
+namespace {
+
+using json = nlohmann::json;
+constexpr const char* kPassword = "correct horse 42 battery";
+
+class PrivacyTest : public ::testing::Test {
+ protected:
+  void SetUp() override {
+    AddUser(db(), "admin", "admin", {}, kPassword);
+    AddUser(db(), "officer", "officer", {"unhcr_protection"}, kPassword);
+    server::Config c = TestConfig(db(), graph_.url());
+    c.clock = &clock_;
+    auto s = server::Server::Start(c);
+    ASSERT_TRUE(s.ok()) << s.status().ToString();
+    server_ = std::move(*s);
+    hooks_ = std::make_unique<Webhooks>(server_->port());
+    api_ = std::make_unique<ApiClient>(server_->admin_port());
+    admin_ = api_->Token("admin", kPassword);
+    ASSERT_FALSE(admin_.empty());
+  }
+  std::string db() const { return dir_.File("p.db"); }
+  void Say(const std::string& from, const std::string& text) {
+    const std::string id = "wamid.priv-" + std::to_string(++seq_);
+    ASSERT_EQ(hooks_->PostSigned(WhatsAppText(from, id, text))->status, 200);
+    for (int i = 0; i < 500; ++i) {
+      if (QueryInt(db(), "SELECT COUNT(*) FROM messages WHERE provider_id='" + id + "' AND status='processed'") == 1) return;
+      std::this_thread::sleep_for(std::chrono::milliseconds(10));
+    }
+    FAIL() << "not processed: " << text;
+  }
+  // Every text value in the database, to look for what must be gone.
+  std::string EverythingStored() {
+    std::string all;
+    for (const char* t : {"contacts", "messages", "cases", "case_notes", "outbox", "conversations"}) {
+      for (const auto& row : Query(db(), std::string("SELECT quote(") + (std::string(t) == "contacts" ? "external_id || display_name" :
+                                                                         std::string(t) == "messages" ? "body || payload" :
+                                                                         std::string(t) == "cases" ? "intake || entities || COALESCE(outcome,'')" :
+                                                                         std::string(t) == "case_notes" ? "body" :
+                                                                         std::string(t) == "outbox" ? "recipient || payload" : "state") +
+                                                 ") FROM " + t))
+        all += row + "\n";
+    }
+    return all;
+  }
+
+  TempDir dir_;
+  FakeClock clock_{1767225600000};  // 2026-01-01
+  FakeGraph graph_;
+  std::unique_ptr<server::Server> server_;
+  std::unique_ptr<Webhooks> hooks_;
+  std::unique_ptr<ApiClient> api_;
+  std::string admin_;
+  int seq_ = 0;
+};
+
+TEST_F(PrivacyTest, RetentionRedactsOldBodiesOfPeopleWithoutAnOpenCaseAndKeepsTheCounts) {
+  Say("923110000001", "what is the PoR card?");                          // no case
+  Say("923110000002", "police arrested my brother right now, please help");  // open urgent case
+  ASSERT_TRUE(graph_.WaitFor(3, "", 5000));
+  const std::string today = "2026-01-01";
+  auto before = api_->Get("/api/v1/reports?from=" + today + "&to=" + today, admin_);
+  ASSERT_EQ(before.status, 200) << before.body;
+  EXPECT_EQ(before.json["messages"], 2);
+
+  clock_.Advance(30LL * 86400000);  // a month later: nothing is old enough
+  EXPECT_EQ(api_->Post("/api/v1/retention/run", admin_).status, 401) << "sessions expire";
+  admin_ = api_->Token("admin", kPassword);
+  auto early = api_->Post("/api/v1/retention/run", admin_);
+  ASSERT_EQ(early.status, 200) << early.body;
+  EXPECT_EQ(early.json["messages_redacted"], 0);
+
+  clock_.Advance(61LL * 86400000);  // past 90 days
+  admin_ = api_->Token("admin", kPassword);
+  auto run = api_->Post("/api/v1/retention/run", admin_);
+  ASSERT_EQ(run.status, 200) << run.body;
+  EXPECT_GT(run.json["messages_redacted"].get<int>(), 0);
+  const std::string stored = EverythingStored();
+  EXPECT_EQ(stored.find("what is the PoR card?"), std::string::npos) << "old body kept";
+  EXPECT_NE(stored.find("police arrested my brother"), std::string::npos) << "an open case keeps its conversation";
+  auto after = api_->Get("/api/v1/reports?from=" + today + "&to=" + today, admin_);
+  EXPECT_EQ(after.json["messages"], 2) << "statistics survive retention";
+  EXPECT_EQ(after.json["top_intents"], before.json["top_intents"]);
+
+  // Resolved cases are redacted after their own period.
+  auto cases = api_->Get("/api/v1/cases", admin_);
+  ASSERT_EQ(cases.json.size(), 1u);
+  const std::string id = cases.json[0]["id"].dump();
+  ASSERT_EQ(api_->Post("/api/v1/cases/" + id + "/notes", admin_, {{"text", "brother held in Peshawar"}}).status, 200);
+  ASSERT_EQ(api_->Post("/api/v1/cases/" + id + "/resolve", admin_, {{"outcome", "released"}}).status, 200);
+  clock_.Advance(181LL * 86400000);
+  admin_ = api_->Token("admin", kPassword);
+  ASSERT_EQ(api_->Post("/api/v1/retention/run", admin_).status, 200);
+  const std::string later = EverythingStored();
+  EXPECT_EQ(later.find("police arrested my brother"), std::string::npos);
+  EXPECT_EQ(later.find("brother held in Peshawar"), std::string::npos);
+  EXPECT_EQ(QueryInt(db(), "SELECT COUNT(*) FROM cases WHERE redacted_at IS NOT NULL"), 1);
+  EXPECT_EQ(QueryInt(db(), "SELECT COUNT(*) FROM audit_log WHERE action='retention_run'"), 3);
+}
+
+TEST_F(PrivacyTest, ErasureOnRequestRemovesMessagesCaseDetailsAndIdentifiersButTheAuditKeepsThatItHappened) {
+  const std::string me = "923110000010";
+  Say(me, "police arrested my brother right now, please help");
+  Say(me, "Peshawar");
+  Say(me, "stop");
+  Say(me, "delete");
+  // The confirmation still reaches the person…
+  ASSERT_TRUE(graph_.WaitFor(1, me));
+  bool confirmed = false;
+  for (int i = 0; i < 300 && !confirmed; ++i) {
+    for (const auto& r : graph_.RequestsTo(me)) confirmed = confirmed || TextOf(r.json).find("deleted") != std::string::npos;
+    std::this_thread::sleep_for(std::chrono::milliseconds(10));
+  }
+  EXPECT_TRUE(confirmed);
+  for (int i = 0; i < 300 && QueryInt(db(), "SELECT COUNT(*) FROM outbox") > 0 &&
+                  QueryInt(db(), "SELECT COUNT(*) FROM outbox WHERE state='pending'") > 0; ++i)
+    std::this_thread::sleep_for(std::chrono::milliseconds(10));
+  // …and then nothing of them is left.
+  const std::string stored = EverythingStored();
+  EXPECT_EQ(stored.find(me), std::string::npos) << stored;
+  EXPECT_EQ(stored.find("police arrested"), std::string::npos);
+  EXPECT_EQ(stored.find("Peshawar"), std::string::npos);
+  EXPECT_EQ(QueryInt(db(), "SELECT COUNT(*) FROM audit_log WHERE action='contact_erased'"), 1);
+  EXPECT_EQ(Query(db(), "SELECT details FROM audit_log WHERE action='contact_erased'")[0], "{}");
+  // Writing again starts fresh.
+  Say(me, "salam");
+  EXPECT_EQ(QueryInt(db(), "SELECT COUNT(*) FROM contacts WHERE external_id='" + me + "'"), 1);
+}
+
+TEST_F(PrivacyTest, AnAdminCanEraseThePersonBehindACase) {
+  Say("923110000020", "police arrested my brother right now, please help");
+  auto cases = api_->Get("/api/v1/cases", admin_);
+  ASSERT_EQ(cases.json.size(), 1u);
+  const std::string officer = api_->Token("officer", kPassword);
+  EXPECT_EQ(api_->Post("/api/v1/cases/" + cases.json[0]["id"].dump() + "/erase", officer).status, 403);
+  EXPECT_EQ(api_->Post("/api/v1/cases/" + cases.json[0]["id"].dump() + "/erase", admin_).status, 200);
+  EXPECT_EQ(EverythingStored().find("923110000020"), std::string::npos);
+}
+
+TEST(LogPrivacyTest, LogsNeverHoldAFullPhoneNumberOrAMessageBodyAtInfoLevel) {
+  TempDir dir;
+  FakeGraph graph;
+  const std::string log_file = dir.File("server.log");
+  const std::string secret = "log-test-secret";
+  const std::string cmd = "RAHNAMA_APP_SECRET=" + secret + " RAHNAMA_VERIFY_TOKEN=v RAHNAMA_WA_TOKEN=t RAHNAMA_GRAPH_URL=" +
+                          graph.url() + " " + RAHNAMA_BINARY + " serve --port 0 --admin-port 0 --db " + dir.File("l.db") +
+                          " --locales " + RAHNAMA_SOURCE_DIR + "/locales --console '' 2> " + log_file + " & echo $!";
+  FILE* p = popen(cmd.c_str(), "r");
+  char pid_buf[32] = {0};
+  ASSERT_TRUE(fgets(pid_buf, sizeof pid_buf, p));
+  pclose(p);
+  const int pid = std::atoi(pid_buf);
+  int port = 0;
+  for (int i = 0; i < 200 && port == 0; ++i) {
+    std::ifstream in(log_file);
+    std::string line;
+    while (std::getline(in, line)) {
+      auto at = line.find("\"webhook\":\"127.0.0.1:");
+      if (at != std::string::npos) port = std::atoi(line.c_str() + at + 21);
+    }
+    std::this_thread::sleep_for(std::chrono::milliseconds(20));
+  }
+  ASSERT_GT(port, 0);
+  Webhooks hooks(port);
+  const std::string number = "923457654321";
+  const std::string secret_words = "my sister Zarmina is hiding in Hayatabad";
+  ASSERT_EQ(hooks.PostSigned(WhatsAppText(number, "wamid.log-1", secret_words), "/webhooks/whatsapp", secret)->status, 200);
+  ASSERT_EQ(hooks.PostSigned(WhatsAppText(number, "wamid.log-2", "police arrested my brother right now, please help"),
+                             "/webhooks/whatsapp", secret)->status, 200);
+  ASSERT_TRUE(graph.WaitFor(2, number));
+  kill(pid, SIGTERM);
+  for (int i = 0; i < 200 && kill(pid, 0) == 0; ++i) std::this_thread::sleep_for(std::chrono::milliseconds(20));
+  std::ifstream in(log_file);
+  std::stringstream ss;
+  ss << in.rdbuf();
+  const std::string logs = ss.str();
+  EXPECT_NE(logs.find("\"event\":\"turn\""), std::string::npos) << "the turns were logged";
+  EXPECT_EQ(logs.find(number), std::string::npos) << "a full phone number is in the logs";
+  EXPECT_EQ(logs.find("Zarmina"), std::string::npos) << "a message body is in the logs";
+  EXPECT_EQ(logs.find("police arrested"), std::string::npos);
+  EXPECT_NE(logs.find("4321"), std::string::npos) << "masked numbers keep their last digits";
+}
+
+}  // namespace
+}  // namespace bot::testing
