@@ -1,0 +1,144 @@
+// Issue #7, delivery guarantees: statuses in any order, Meta's errors, the per-number throttle,
+// one contact at a time in order, and the urgent lane past a backlog.
+#include <gtest/gtest.h>
+
+#include <thread>
+
+#include "tests/support/api_client.h"
+#include "tests/support/db_probe.h"
+#include "tests/support/harness.h"
+
+namespace bot::testing {
+namespace {
+
+using json = nlohmann::json;
+constexpr const char* kPassword = "correct horse 42 battery";
+
+std::string StatusWebhook(const std::string& wamid, const std::string& status, int error_code = 0) {
+  json s = {{"id", wamid}, {"status", status}, {"timestamp", "1767225600"}, {"recipient_id", "923000000000"}};
+  if (error_code) s["errors"] = json::array({{{"code", error_code}, {"title", "Re-engagement message"}}});
+  json value = {{"messaging_product", "whatsapp"},
+                {"metadata", {{"display_phone_number", "1"}, {"phone_number_id", kPhoneNumberId}}},
+                {"statuses", json::array({s})}};
+  json change = {{"field", "messages"}, {"value", value}};
+  json entry = {{"id", "1"}, {"changes", json::array({change})}};
+  json j = {{"object", "whatsapp_business_account"}, {"entry", json::array({entry})}};
+  return j.dump();
+}
+
+class DeliveryTest : public ::testing::Test {
+ protected:
+  void Start(double send_rate = 80) {
+    AddUser(db(), "admin", "admin", {}, kPassword);
+    server::Config c = TestConfig(db(), graph_.url());
+    c.send_rate_per_number = send_rate;
+    auto s = server::Server::Start(c);
+    ASSERT_TRUE(s.ok()) << s.status().ToString();
+    server_ = std::move(*s);
+    hooks_ = std::make_unique<Webhooks>(server_->port());
+    api_ = std::make_unique<ApiClient>(server_->admin_port());
+  }
+  std::string db() const { return dir_.File("d.db"); }
+  void Post(const std::string& from, const std::string& text) {
+    auto r = hooks_->PostSigned(WhatsAppText(from, "wamid.del-" + std::to_string(++seq_), text));
+    ASSERT_TRUE(r);
+    ASSERT_EQ(r->status, 200);
+  }
+  TempDir dir_;
+  FakeGraph graph_;
+  std::unique_ptr<server::Server> server_;
+  std::unique_ptr<Webhooks> hooks_;
+  std::unique_ptr<ApiClient> api_;
+  std::atomic<int> seq_{0};
+};
+
+TEST_F(DeliveryTest, StatusesBeforeTheSendOrOutOfOrderAreKeptAndNeverRegressALaterState) {
+  graph_.Plan({{200, R"({"messaging_product":"whatsapp","messages":[{"id":"wamid.OUT-SAFETY"}]})"},
+               {200, R"({"messaging_product":"whatsapp","messages":[{"id":"wamid.OUT-INTAKE"}]})"}});
+  Start();
+  // "read" arrives before the reply even exists.
+  ASSERT_EQ(hooks_->PostSigned(StatusWebhook("wamid.OUT-SAFETY", "read"))->status, 200);
+  Post("923220000001", "police arrested my brother right now, please help");
+  ASSERT_TRUE(graph_.WaitFor(2, "923220000001"));
+  // "delivered" arrives after "read"; a failure with Meta's error for the second reply.
+  ASSERT_EQ(hooks_->PostSigned(StatusWebhook("wamid.OUT-SAFETY", "delivered"))->status, 200);
+  ASSERT_EQ(hooks_->PostSigned(StatusWebhook("wamid.OUT-SAFETY", "delivered"))->status, 200);  // duplicate
+  ASSERT_EQ(hooks_->PostSigned(StatusWebhook("wamid.OUT-INTAKE", "failed", 131047))->status, 200);
+  const std::string admin = api_->Token("admin", kPassword);
+  for (int i = 0; i < 100 && QueryInt(db(), "SELECT COUNT(*) FROM outbox WHERE state='sent'") < 2; ++i)
+    std::this_thread::sleep_for(std::chrono::milliseconds(20));
+  auto cases = api_->Get("/api/v1/cases", admin);
+  ASSERT_EQ(cases.json.size(), 1u);
+  auto view = api_->Get("/api/v1/cases/" + cases.json[0]["id"].dump(), admin);
+  std::vector<std::string> statuses;
+  for (const auto& m : view.json["messages"])
+    if (m["direction"] == "out") statuses.push_back(m["status"]);
+  ASSERT_GE(statuses.size(), 2u);
+  EXPECT_EQ(statuses[0], "read");
+  EXPECT_EQ(statuses[1], "failed 131047 Re-engagement message");
+  EXPECT_EQ(QueryInt(db(), "SELECT COUNT(*) FROM delivery_statuses"), 3);
+}
+
+TEST_F(DeliveryTest, OutsideTheWindowFailsForGoodAndThrottlingIsRetried) {
+  graph_.Plan({{400, R"({"error":{"message":"Re-engagement message","type":"OAuthException","code":131047}})"},
+               {400, R"({"error":{"message":"Rate limit hit","code":130429}})"},
+               {429, R"({"error":{"message":"Too many","code":4}})"}});
+  Start();
+  Post("923220000002", "what is the PoR card?");
+  Post("923220000003", "what is the PoR card?");
+  ASSERT_TRUE(graph_.WaitFor(1, "923220000003", 10000));
+  for (int i = 0; i < 200 && QueryInt(db(), "SELECT COUNT(*) FROM outbox WHERE state IN ('sent','failed')") < 2; ++i)
+    std::this_thread::sleep_for(std::chrono::milliseconds(20));
+  EXPECT_EQ(QueryInt(db(), "SELECT COUNT(*) FROM outbox WHERE state='failed'"), 1);
+  EXPECT_EQ(Query(db(), "SELECT last_error FROM outbox WHERE state='failed'")[0], "131047: Re-engagement message");
+  EXPECT_EQ(Query(db(), "SELECT error FROM messages WHERE status='failed'")[0], "131047: Re-engagement message");
+  EXPECT_EQ(QueryInt(db(), "SELECT COUNT(*) FROM outbox WHERE state='sent'"), 1);
+  EXPECT_EQ(graph_.Attempts(), 4);
+}
+
+TEST_F(DeliveryTest, SendsPerNumberAreThrottledToTheConfiguredRate) {
+  Start(/*send_rate=*/5);
+  for (int i = 0; i < 6; ++i) Post("92322000010" + std::to_string(i), "salam");  // two replies each
+  const auto start = std::chrono::steady_clock::now();
+  ASSERT_TRUE(graph_.WaitFor(12, "", 15000));
+  const double seconds = std::chrono::duration<double>(std::chrono::steady_clock::now() - start).count();
+  // A full bucket of 5, then 5 per second: the 12th send cannot leave before ~1.4 s.
+  EXPECT_GE(seconds, 1.2);
+}
+
+TEST_F(DeliveryTest, OneContactsMessagesAreProcessedOneAtATimeInOrder) {
+  Start();
+  for (int i = 0; i < 25; ++i) Post("923220000200", "message number " + std::to_string(i));
+  for (int i = 0; i < 500 && QueryInt(db(), "SELECT COUNT(*) FROM messages WHERE direction='in' AND status='processed'") < 25; ++i)
+    std::this_thread::sleep_for(std::chrono::milliseconds(10));
+  auto rows = Query(db(), "SELECT processed_at FROM messages WHERE direction='in' ORDER BY id");
+  ASSERT_EQ(rows.size(), 25u);
+  for (size_t i = 1; i < rows.size(); ++i) EXPECT_LE(std::stoll(rows[i - 1]), std::stoll(rows[i])) << i;
+  // Two misses in a row offer a person: the conversation state advanced message by message.
+  EXPECT_EQ(QueryInt(db(), "SELECT COUNT(*) FROM messages WHERE direction='in' AND intent='unknown'"), 25);
+}
+
+TEST_F(DeliveryTest, AnUrgentMessageOvertakesABacklogOfOrdinaryOnes) {
+  Start(/*send_rate=*/200);
+  graph_.SetDelayMs(5);  // each send takes a little while, like the real Graph API
+  std::vector<std::thread> load;
+  for (int t = 0; t < 4; ++t)
+    load.emplace_back([&, t] {
+      Webhooks hooks(server_->port());
+      for (int i = 0; i < 250; ++i) {
+        const std::string from = "9233" + std::to_string(1000000 + t * 1000 + i);
+        hooks.PostSigned(WhatsAppText(from, "wamid.bl-" + std::to_string(t) + "-" + std::to_string(i), "salam"));
+      }
+    });
+  for (auto& t : load) t.join();
+  const auto sent_at = std::chrono::steady_clock::now();
+  Post("923299999999", "police arrested my brother right now, please help");
+  ASSERT_TRUE(graph_.WaitFor(1, "923299999999", 10000));
+  const double seconds = std::chrono::duration<double>(std::chrono::steady_clock::now() - sent_at).count();
+  const long ordinary_sent = static_cast<long>(graph_.Requests().size());
+  EXPECT_LT(seconds, 1.0) << "the safety reply waited behind the backlog";
+  EXPECT_LT(ordinary_sent, 2000) << "the backlog had drained already; the test proves nothing";
+}
+
+}  // namespace
+}  // namespace bot::testing
