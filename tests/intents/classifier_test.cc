@@ -1,0 +1,152 @@
+// Issue #3: the rule engine on small rule sets written here (behaviour of the engine), and on
+// the shipped rules (behaviour people depend on: urgent recall both ways, language choice).
+#include "intents/classifier.h"
+
+#include <gtest/gtest.h>
+
+#include "bot/content/content.h"
+
+namespace bot::intents {
+namespace {
+
+using json = nlohmann::json;
+
+json Rules(json rules) {
+  return {{"intents", json::array({{{"id", "unknown"}},
+                                   {{"id", "greeting"}},
+                                   {{"id", "por_card"}},
+                                   {{"id", "deportation_info"}},
+                                   {{"id", "urgent_protection"}, {"urgent", true}, {"queue", "unhcr_protection"}}})},
+          {"rules", rules},
+          {"lexicon", {{"en", {{"the", 2}, {"my", 2}, {"is", 2}}}, {"prs", {{"است", 3}, {"من", 2}}}, {"ps", {{"زه", 3}, {"دی", 2}}}}}};
+}
+
+std::shared_ptr<const Classifier> Build(const json& doc) {
+  auto c = Classifier::Build(doc);
+  EXPECT_TRUE(c.ok()) << c.status().ToString();
+  return c.ok() ? *c : nullptr;
+}
+
+TEST(ClassifierTest, AnInvalidPatternIsRefusedNamingTheRuleAndTheProblem) {
+  auto c = Classifier::Build(Rules(json::array({{{"id", "prs.bad"}, {"intent", "por_card"}, {"patterns", {"(unclosed"}}}})));
+  ASSERT_FALSE(c.ok());
+  EXPECT_NE(c.status().message().find("prs.bad"), std::string::npos);
+  EXPECT_NE(c.status().message().find("does not compile"), std::string::npos);
+}
+
+TEST(ClassifierTest, RulesThatCanNeverMatchAreRefused) {
+  for (const json& rule : {json{{"id", "r1"}, {"intent", "por_card"}},
+                           json{{"id", "r2"}, {"intent", "por_card"}, {"keywords", {"!!!"}}},
+                           json{{"id", "r3"}, {"intent", "por_card"}, {"keywords", {"por"}}, {"excludes", {"por"}}},
+                           json{{"id", "r4"}, {"intent", "nope"}, {"keywords", {"x"}}},
+                           json{{"id", "r5"}, {"intent", "por_card"}, {"patterns", {".*"}}}}) {
+    auto c = Classifier::Build(Rules(json::array({rule})));
+    EXPECT_FALSE(c.ok()) << rule.dump();
+    if (!c.ok()) EXPECT_NE(c.status().message().find(rule["id"].get<std::string>()), std::string::npos);
+  }
+}
+
+TEST(ClassifierTest, OperatorPatternsCannotHangTheServer) {
+  // A pattern that backtracks catastrophically in std::regex is linear in RE2.
+  auto c = Build(Rules(json::array({{{"id", "r"}, {"intent", "por_card"}, {"patterns", {"(a+)+b"}}}})));
+  ASSERT_TRUE(c);
+  EXPECT_EQ(c->Classify(std::string(5000, 'a')).intent, "unknown");
+}
+
+TEST(ClassifierTest, KeywordsMatchAcrossKeyboardsSpacingAndTypos) {
+  auto c = Build(Rules(json::array({{{"id", "por"}, {"intent", "por_card"}, {"keywords", {"کارت پی او آر", "por card", "deportation"}}}})));
+  ASSERT_TRUE(c);
+  EXPECT_EQ(c->Classify("كارت پي او ار").intent, "por_card");     // Arabic keyboard, no madda
+  EXPECT_EQ(c->Classify("کارت پی‌اوآر").intent, "por_card");      // run together with ZWNJ
+  EXPECT_EQ(c->Classify("POR CARD").intent, "por_card");
+  EXPECT_EQ(c->Classify("my por kard").intent, "unknown");        // 4 letters: no typo allowance
+  EXPECT_EQ(c->Classify("deportaion").intent, "por_card");        // one typo in a long word
+}
+
+TEST(ClassifierTest, RequiresAndExcludesGateARule) {
+  auto c = Build(Rules(json::array({{{"id", "u"}, {"intent", "urgent_protection"}, {"keywords", {"police"}},
+                                     {"requires", {"took", "arrested"}}, {"excludes", {"movie"}}}})));
+  ASSERT_TRUE(c);
+  EXPECT_TRUE(c->Classify("police took my brother").urgent);
+  EXPECT_FALSE(c->Classify("police").urgent);
+  EXPECT_FALSE(c->Classify("police arrested him in the movie").urgent);
+}
+
+TEST(ClassifierTest, HypotheticalsAndPastEventsAreInformationUnlessSomethingSaysNow) {
+  auto c = Build(Rules(json::array({{{"id", "u"}, {"intent", "urgent_protection"}, {"keywords", {"arrested"}}},
+                                    {{"id", "if"}, {"intent", "_hypothetical"}, {"keywords", {"if", "agar"}}},
+                                    {{"id", "past"}, {"intent", "_past"}, {"keywords", {"last year"}}},
+                                    {{"id", "now"}, {"intent", "_immediacy"}, {"keywords", {"now", "right now"}}},
+                                    {{"id", "sh"}, {"intent", "urgent_protection"}, {"keywords", {"kill myself"}}, {"always_urgent", true}}})));
+  ASSERT_TRUE(c);
+  EXPECT_TRUE(c->Classify("my brother was arrested").urgent);
+  auto q = c->Classify("what should I do if I am arrested?");
+  EXPECT_FALSE(q.urgent);
+  EXPECT_EQ(q.intent, "deportation_info");  // the information intent for a scary question
+  EXPECT_FALSE(c->Classify("my cousin was arrested last year").urgent);
+  EXPECT_TRUE(c->Classify("if you can help, my brother is arrested right now").urgent);
+  EXPECT_TRUE(c->Classify("if they deport me I will kill myself").urgent);
+}
+
+TEST(ClassifierTest, ExplainShowsTheNormalisedTextScoresAndRulesFired) {
+  auto c = Build(Rules(json::array({{{"id", "por"}, {"intent", "por_card"}, {"keywords", {"por"}}}})));
+  Explanation ex;
+  auto d = c->Classify("Is my POR valid?", &ex);
+  EXPECT_EQ(d.intent, "por_card");
+  EXPECT_EQ(ex.normalized.key, "is my por valid");
+  ASSERT_EQ(ex.hits.size(), 1u);
+  EXPECT_EQ(ex.hits[0].rule_id, "por");
+  EXPECT_GT(ex.language_scores.at("en"), 0);
+  json j = ToJson(ex);
+  EXPECT_TRUE(j.contains("rules_fired"));
+}
+
+TEST(ClassifierTest, ANumberOrOkCarriesNoLanguage) {
+  auto c = Build(Rules(json::array({{{"id", "g"}, {"intent", "greeting"}, {"keywords", {"salam"}}}})));
+  EXPECT_EQ(c->Classify("1").language, "");
+  EXPECT_EQ(c->Classify("👍").language, "");
+  EXPECT_EQ(c->DetectLanguage("زه په پېښور کې یم"), "ps");
+  EXPECT_EQ(c->DetectLanguage("من در پشاور است"), "prs");
+}
+
+// The shipped rules, on behaviour people depend on.
+class ShippedRulesTest : public ::testing::Test {
+ protected:
+  static void SetUpTestSuite() {
+    auto doc = content::LoadLocalesDirectory(std::string(RAHNAMA_SOURCE_DIR) + "/locales");
+    ASSERT_TRUE(doc.ok());
+    auto s = content::Snapshot::Build(std::move(*doc), 1);
+    ASSERT_TRUE(s.ok()) << s.status().ToString();
+    snapshot_ = *s;
+  }
+  Decision Classify(const std::string& t) { return snapshot_->classifier().Classify(t); }
+  static std::shared_ptr<const content::Snapshot> snapshot_;
+};
+std::shared_ptr<const content::Snapshot> ShippedRulesTest::snapshot_;
+
+TEST_F(ShippedRulesTest, UrgentReportsInEveryLanguageAreUrgent) {
+  for (const char* t : {"police arrested my brother right now, please help", "پولیس همین حالا برادرم را گرفت، کمک کنید",
+                        "پولیسو اوس زما ورور ونیو، مرسته وکړئ", "polis amad khana ma help", "I want to kill myself",
+                        "می‌خواهم خودم را بکشم"}) {
+    auto d = Classify(t);
+    EXPECT_TRUE(d.urgent) << t;
+    EXPECT_EQ(d.queue, "unhcr_protection") << t;
+  }
+}
+
+TEST_F(ShippedRulesTest, QuestionsAboutWhatWouldHappenAreNotUrgent) {
+  for (const char* t : {"what should I do if the police stop me?", "اگر پولیس مرا بگیرد چه کنم؟", "که پولیس ما ونیسي څه وکړو؟"}) {
+    auto d = Classify(t);
+    EXPECT_FALSE(d.urgent) << t;
+    EXPECT_NE(d.intent, "unknown") << t;
+  }
+}
+
+TEST_F(ShippedRulesTest, TheLanguageOfTheMessageIsDetected) {
+  EXPECT_EQ(Classify("what is the PoR card?").language, "en");
+  EXPECT_EQ(Classify("کارت پی او آر چیست؟").language, "prs");
+  EXPECT_EQ(Classify("د پی او آر کارت څه شی دی؟").language, "ps");
+}
+
+}  // namespace
+}  // namespace bot::intents

@@ -1,0 +1,119 @@
+// Issue #3's command-line contract: classify, classify --jsonl, eval with thresholds; and the
+// CLI's refusals (a clear message and a non-zero exit).
+#include <gtest/gtest.h>
+
+#include <cstdio>
+#include <fstream>
+#include <sys/wait.h>
+
+#include <nlohmann/json.hpp>
+
+#include "tests/support/harness.h"
+
+namespace bot::testing {
+namespace {
+
+using json = nlohmann::json;
+
+struct Run {
+  int exit_code;
+  std::string out;
+};
+
+Run Sh(const std::string& cmd) {
+  Run r{-1, ""};
+  FILE* p = popen((cmd + " 2>&1").c_str(), "r");
+  char buf[4096];
+  size_t n;
+  while ((n = fread(buf, 1, sizeof buf, p)) > 0) r.out.append(buf, n);
+  int status = pclose(p);
+  r.exit_code = WIFEXITED(status) ? WEXITSTATUS(status) : -1;
+  return r;
+}
+
+std::string Bin() { return std::string(RAHNAMA_BINARY) + " "; }
+std::string Locales() { return std::string(" --locales ") + RAHNAMA_SOURCE_DIR + "/locales"; }
+
+TEST(CliTest, ClassifyPrintsTheDecision) {
+  auto r = Sh(Bin() + "classify" + Locales() + " 'police arrested my brother right now, please help'");
+  ASSERT_EQ(r.exit_code, 0) << r.out;
+  json j = json::parse(r.out);
+  EXPECT_EQ(j["intent"], "urgent_protection");
+  EXPECT_EQ(j["urgent"], true);
+  EXPECT_EQ(j["queue"], "unhcr_protection");
+  EXPECT_EQ(j["language"], "en");
+}
+
+TEST(CliTest, ClassifyExplainShowsNormalisedTextTokensScoresAndRules) {
+  auto r = Sh(Bin() + "classify --explain" + Locales() + " 'كارت پي او آر'");
+  ASSERT_EQ(r.exit_code, 0) << r.out;
+  json j = json::parse(r.out);
+  const json& e = j["explanation"];
+  EXPECT_EQ(e["key"], "کارت پی او ار");
+  EXPECT_TRUE(e["tokens"].is_array());
+  EXPECT_TRUE(e["language_scores"].contains("prs"));
+  EXPECT_FALSE(e["rules_fired"].empty());
+}
+
+TEST(CliTest, ClassifyJsonlWritesOneDecisionPerLineWithTheContractFields) {
+  auto r = Sh("printf '%s\\n' '{\"id\": 1, \"text\": \"salam\"}' '{\"id\": \"b\", \"text\": \"I moved to Canada, update IOM with my US case\"}' "
+              "'not json' | " + Bin() + "classify --jsonl" + Locales());
+  EXPECT_EQ(r.exit_code, 1) << "a bad line is reported and makes the exit non-zero";
+  std::vector<json> lines;
+  std::istringstream in(r.out);
+  std::string line;
+  while (std::getline(in, line)) lines.push_back(json::parse(line));
+  ASSERT_EQ(lines.size(), 3u);
+  for (const char* k : {"id", "intent", "language", "urgent", "queue", "score"}) EXPECT_TRUE(lines[0].contains(k)) << k;
+  EXPECT_EQ(lines[0]["id"], 1);
+  EXPECT_EQ(lines[1]["id"], "b");
+  EXPECT_EQ(lines[1]["queue"], "iom");
+  EXPECT_TRUE(lines[2].contains("error"));
+}
+
+TEST(CliTest, EvalReportsAndFailsBelowTheThresholds) {
+  TempDir dir;
+  std::ofstream(dir.File("set.jsonl")) << R"({"text": "salam", "intent": "greeting", "language": "en"})" << "\n"
+                                       << R"({"text": "what is the PoR card?", "intent": "por_card"})" << "\n"
+                                       << R"({"text": "asdf", "intent": "visa_extension"})" << "\n";
+  auto ok = Sh(Bin() + "eval " + dir.File("set.jsonl") + Locales() + " --min-intent-accuracy 60");
+  EXPECT_EQ(ok.exit_code, 0) << ok.out;
+  EXPECT_NE(ok.out.find("intent accuracy: 66.7%"), std::string::npos) << ok.out;
+  EXPECT_NE(ok.out.find("precision"), std::string::npos);
+  EXPECT_NE(ok.out.find("visa_extension → unknown"), std::string::npos);
+  auto fail = Sh(Bin() + "eval " + dir.File("set.jsonl") + Locales() + " --min-intent-accuracy 90");
+  EXPECT_EQ(fail.exit_code, 1);
+  EXPECT_NE(fail.out.find("FAIL: intent accuracy"), std::string::npos);
+  auto missing = Sh(Bin() + "eval /no/such/file.jsonl" + Locales());
+  EXPECT_EQ(missing.exit_code, 2);
+}
+
+TEST(CliTest, UserAddRefusesAWeakPasswordAndAcceptsAGoodOne) {
+  TempDir dir;
+  const std::string db = dir.File("u.db");
+  auto weak = Sh("echo short | " + Bin() + "user add --db " + db + " --name amina --role officer --queue info_desk --password-stdin");
+  EXPECT_NE(weak.exit_code, 0);
+  EXPECT_NE(weak.out.find("at least 12 characters"), std::string::npos) << weak.out;
+  auto no_stdin = Sh(Bin() + "user add --db " + db + " --name amina --role officer --queue info_desk");
+  EXPECT_NE(no_stdin.exit_code, 0);
+  auto good = Sh("echo 'correct horse 42 battery' | " + Bin() + "user add --db " + db +
+                 " --name amina --role officer --queue info_desk --password-stdin");
+  EXPECT_EQ(good.exit_code, 0) << good.out;
+  auto again = Sh("echo 'correct horse 42 battery' | " + Bin() + "user add --db " + db +
+                  " --name amina --role officer --queue info_desk --password-stdin");
+  EXPECT_NE(again.exit_code, 0);
+  EXPECT_NE(again.out.find("already exists"), std::string::npos);
+}
+
+TEST(CliTest, ADatabaseNewerThanTheBinaryIsRefusedAtStart) {
+  TempDir dir;
+  const std::string db = dir.File("n.db");
+  ASSERT_EQ(Sh("echo 'correct horse 42 battery' | " + Bin() + "user add --db " + db + " --name a --role admin --password-stdin").exit_code, 0);
+  ASSERT_EQ(Sh("sqlite3 " + db + " \"INSERT INTO schema_migrations VALUES (999, 'from_the_future', 0)\"").exit_code, 0);
+  auto r = Sh(Bin() + "serve --dev --port 0 --admin-port 0 --db " + db + Locales());
+  EXPECT_EQ(r.exit_code, 1);
+  EXPECT_NE(r.out.find("newer than this binary"), std::string::npos) << r.out;
+}
+
+}  // namespace
+}  // namespace bot::testing

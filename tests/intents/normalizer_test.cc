@@ -1,0 +1,136 @@
+// Issue #3: the normalisation pipeline, one test per thing people actually type.
+#include "intents/normalizer.h"
+
+#include <gtest/gtest.h>
+
+#include "intents/entities.h"
+
+namespace bot::intents {
+namespace {
+
+std::string Key(const std::string& s) { return KeyOf(s); }
+std::string Clean(const std::string& s) {
+  auto n = Normalize(s);
+  return n.ok() ? n->clean : "<error>";
+}
+
+TEST(NormalizerTest, ArabicAndPersianYehAndKafFoldToPersianLetters) {
+  EXPECT_EQ(Key("كارت مهاجرت"), Key("کارت مهاجرت"));
+  EXPECT_EQ(Key("ميخواهم"), Key("میخواهم"));
+  EXPECT_EQ(Key("ى"), "ی");
+  // The clean form keeps what was typed: Pashto ي and ی are different letters.
+  EXPECT_EQ(Clean("سړي"), "سړي");
+}
+
+TEST(NormalizerTest, PashtoLettersFoldToTheirPersianKeyboardApproximations) {
+  EXPECT_EQ(Key("ګ"), Key("گ"));
+  EXPECT_EQ(Key("ښځه"), Key("شزه"));
+  EXPECT_EQ(Key("ړ ټ ډ ڼ ږ"), Key("ر ت د ن ژ"));
+  EXPECT_EQ(Key("ې ۍ"), Key("ی ی"));
+  EXPECT_EQ(Key("کارډ"), Key("کارد"));
+  EXPECT_EQ(Key("پاسپورټ"), Key("پاسپورت"));
+}
+
+TEST(NormalizerTest, HehVariantsAndTehMarbutaFold) {
+  EXPECT_EQ(Key("ة ۀ ہ ھ"), Key("ه ه ه ه"));
+  EXPECT_EQ(Clean("خانه\u0654"), "خانۀ");  // heh + hamza above composes
+}
+
+TEST(NormalizerTest, TatweelAndHarakatAreRemoved) {
+  EXPECT_EQ(Clean("ســـلام"), "سلام");
+  EXPECT_EQ(Clean("سَلام مُهاجِر حقّ فوراً"), "سلام مهاجر حق فورا");
+}
+
+TEST(NormalizerTest, ZwnjSpaceOrNothingInsideWordsGiveOneKey) {
+  EXPECT_EQ(Key("می‌خواهم"), Key("میخواهم"));
+  EXPECT_EQ(Clean("می‌خواهم"), "می‌خواهم");  // the clean form keeps the ZWNJ
+  auto spaced = Normalize("می خواهم");
+  ASSERT_TRUE(spaced.ok());
+  EXPECT_EQ(spaced->tokens.size(), 2u);  // the matcher joins split words (ClassifierTest)
+}
+
+TEST(NormalizerTest, PersianAndArabicDigitsBecomeAscii) {
+  EXPECT_EQ(Clean("۰۳۰۰-۱۲۳۴۵۶۷"), "0300-1234567");
+  EXPECT_EQ(Clean("٠٣٠٠-١٢٣٤٥٦٧"), "0300-1234567");
+  auto n = Normalize("۱۲۳");
+  ASSERT_TRUE(n.ok());
+  ASSERT_EQ(n->tokens.size(), 1u);
+  EXPECT_TRUE(n->tokens[0].digits);
+}
+
+TEST(NormalizerTest, ArabicScriptPunctuationBecomesAscii) { EXPECT_EQ(Clean("چطور؟ خوب، بله؛"), "چطور? خوب, بله;"); }
+
+TEST(NormalizerTest, InvisibleCharactersFromCopyPasteAreRemoved) {
+  EXPECT_EQ(Clean("\u200F۰۳۰۰\u200F-\u200E۸۵۸۵۶۰۰"), "0300-8585600");
+  EXPECT_EQ(Clean("\uFEFFsalam\u200B"), "salam");
+}
+
+TEST(NormalizerTest, PresentationFormsAreUnfolded) { EXPECT_EQ(Key("ﻛﺎﺭﺕ"), Key("کارت")); }
+
+TEST(NormalizerTest, LatinIsCaseFoldedAndAccentsDropInTheKey) {
+  EXPECT_EQ(Key("SALAM Tashakor"), "salam tashakor");
+  EXPECT_EQ(Key("ＨＥＬＬＯ"), "hello");
+  EXPECT_EQ(Key("salām"), "salam");
+}
+
+TEST(NormalizerTest, RunsOfThreeOrMoreLettersCollapseDoublesStay) {
+  EXPECT_EQ(Key("salaaaaam HELPPP"), "salam help");
+  EXPECT_EQ(Key("سلاااااام"), "سلام");
+  EXPECT_EQ(Key("tashakkur"), "tashakkur");
+}
+
+TEST(NormalizerTest, EmojiAreTokensOfTheirOwn) {
+  auto n = Normalize("thanks🙏👍");
+  ASSERT_TRUE(n.ok());
+  ASSERT_EQ(n->tokens.size(), 3u);
+  EXPECT_EQ(n->tokens[1].key, "🙏");
+}
+
+TEST(NormalizerTest, IllFormedUtf8IsRefusedNotRepaired) {
+  auto n = Normalize("\xff\xfe");
+  ASSERT_FALSE(n.ok());
+  EXPECT_EQ(n.status().code(), StatusCode::kInvalidArgument);
+}
+
+TEST(NormalizerTest, AVoiceNoteLengthWallOfTextIsCutAtACharacterNotInside) {
+  std::string wall;
+  for (int i = 0; i < 3000; ++i) wall += "پولیس ";
+  auto n = Normalize(wall);
+  ASSERT_TRUE(n.ok());
+  EXPECT_LE(n->clean.size(), kMaxNormalizeBytes + 16);
+  EXPECT_GT(n->tokens.size(), 1000u);
+}
+
+TEST(NormalizerTest, ScriptsAreCounted) {
+  auto n = Normalize("man deport shodam کمک");
+  ASSERT_TRUE(n.ok());
+  EXPECT_GT(n->latin_letters, n->arabic_letters);
+  EXPECT_EQ(n->arabic_letters, 3);
+}
+
+TEST(LatinSkeletonTest, RomanizationVariantsShareASkeleton) {
+  EXPECT_EQ(LatinSkeleton("tashakor"), LatinSkeleton("tashakur"));
+  EXPECT_EQ(LatinSkeleton("tashakkur"), LatinSkeleton("tashakor"));
+  EXPECT_EQ(LatinSkeleton("qabul"), LatinSkeleton("kabul"));
+  EXPECT_NE(LatinSkeleton("police"), LatinSkeleton("visa"));
+}
+
+TEST(EditDistanceTest, CountsTranspositionsAsOneAndStopsEarly) {
+  EXPECT_EQ(EditDistance(U"deportation", U"deportaion", 2), 1);
+  EXPECT_EQ(EditDistance(U"embassy", U"embasy", 2), 1);
+  EXPECT_EQ(EditDistance(U"ab", U"ba", 2), 1);
+  EXPECT_GT(EditDistance(U"police", U"visa", 2), 2);
+}
+
+TEST(EntitiesTest, FindsCitiesPhonesCaseNumbersAndDatesInAnyScript) {
+  auto e = ExtractEntities("زه په پېښور کې یم، شمیره ۰۳۰۰ ۱۲۳۴۵۶۷، case AF-1234567, interview 30/06/2025");
+  EXPECT_EQ(e.cities, std::vector<std::string>({"Peshawar"}));
+  EXPECT_EQ(e.phones, std::vector<std::string>({"03001234567"}));
+  EXPECT_EQ(e.case_numbers, std::vector<std::string>({"AF-1234567"}));
+  EXPECT_EQ(e.dates, std::vector<std::string>({"2025-06-30"}));
+  EXPECT_TRUE(ExtractEntities("salam").empty());
+  EXPECT_EQ(ExtractEntities("+92 300 1234567 in Karachi").phones, std::vector<std::string>({"+923001234567"}));
+}
+
+}  // namespace
+}  // namespace bot::intents
