@@ -1,0 +1,106 @@
+// Issue #6: a whole conversation on Facebook Messenger through the real server and the fake Graph
+// API — the same conversation logic, menus and escalation as WhatsApp, with the officer's reply
+// sent under the HUMAN_AGENT tag.
+#include <gtest/gtest.h>
+
+#include <ctime>
+#include <thread>
+
+#include "tests/support/api_client.h"
+#include "tests/support/db_probe.h"
+#include "tests/support/harness.h"
+
+namespace bot::testing {
+namespace {
+
+using json = nlohmann::json;
+constexpr const char* kPassword = "correct horse 42 battery";
+constexpr const char* kPageId = "1234567890";
+
+std::string MessengerText(const std::string& psid, const std::string& mid, const std::string& text,
+                          const std::string& quick_reply_payload = "") {
+  const int64_t ms = static_cast<int64_t>(std::time(nullptr)) * 1000;
+  json message = {{"mid", mid}, {"text", text}};
+  if (!quick_reply_payload.empty()) message["quick_reply"] = {{"payload", quick_reply_payload}};
+  json event = {{"sender", {{"id", psid}}}, {"recipient", {{"id", kPageId}}}, {"timestamp", ms}, {"message", message}};
+  json entry = {{"id", kPageId}, {"time", ms}, {"messaging", json::array({event})}};
+  return json{{"object", "page"}, {"entry", json::array({entry})}}.dump();
+}
+
+TEST(MessengerConversationTest, WelcomeMenuEscalationAndAnOfficerReplyWithTheHumanAgentTag) {
+  TempDir dir;
+  FakeGraph graph;
+  const std::string db = dir.File("m.db");
+  AddUser(db, "officer", "officer", {"unhcr_protection"}, kPassword);
+  auto server = server::Server::Start(TestConfig(db, graph.url()));
+  ASSERT_TRUE(server.ok()) << server.status().ToString();
+  Webhooks hooks((*server)->port());
+  const std::string psid = "6254117574598842";
+  int seq = 0;
+  auto say = [&](const std::string& text, const std::string& payload = "") {
+    const std::string mid = "m_test_" + std::to_string(++seq);
+    auto r = hooks.PostSigned(MessengerText(psid, mid, text, payload), "/webhooks/messenger");
+    ASSERT_TRUE(r);
+    ASSERT_EQ(r->status, 200) << r->body;
+    for (int i = 0; i < 300; ++i) {
+      if (QueryInt(db, "SELECT COUNT(*) FROM messages WHERE provider_id='" + mid + "' AND status='processed'") == 1) return;
+      std::this_thread::sleep_for(std::chrono::milliseconds(10));
+    }
+    FAIL() << "not processed: " << text;
+  };
+  auto sent = [&](size_t at_least) {
+    graph.WaitFor(at_least, psid, 5000);
+    return graph.RequestsTo(psid);
+  };
+
+  // Verification handshake on the Messenger endpoint.
+  auto verify = hooks.Get(std::string("/webhooks/messenger?hub.mode=subscribe&hub.verify_token=") + kVerifyToken + "&hub.challenge=42");
+  ASSERT_TRUE(verify);
+  EXPECT_EQ(verify->body, "42");
+
+  say("salam");
+  auto first = sent(2);
+  ASSERT_GE(first.size(), 2u);
+  EXPECT_EQ(first[0].path, "/v21.0/me/messages");
+  EXPECT_EQ(first[0].authorization, "Bearer test-page-token");
+  EXPECT_EQ(first[0].json["recipient"]["id"], psid);
+  EXPECT_EQ(first[0].json["messaging_type"], "RESPONSE");
+
+  say("1");  // English; the menu comes as numbered text with quick replies
+  auto menu = sent(4);
+  ASSERT_GE(menu.size(), 4u);
+  const json& list = menu[3].json["message"];
+  EXPECT_NE(list["text"].get<std::string>().find("1. "), std::string::npos);
+  ASSERT_TRUE(list.contains("quick_replies"));
+  EXPECT_LE(list["quick_replies"].size(), 13u);
+  const std::string second_topic = list["quick_replies"][1]["payload"];
+
+  say(list["quick_replies"][1]["title"], second_topic);  // tapping a quick reply picks that topic
+  auto answered = sent(5);
+  EXPECT_NE(answered.back().json["message"]["text"].get<std::string>().find("PoR"), std::string::npos)
+      << answered.back().body;
+
+  say("police arrested my brother right now, please help");
+  ASSERT_EQ(QueryInt(db, "SELECT COUNT(*) FROM cases WHERE queue='unhcr_protection' AND priority='urgent'"), 1);
+  ApiClient api((*server)->admin_port());
+  const std::string token = api.Token("officer", kPassword);
+  const std::string id = Query(db, "SELECT id FROM cases")[0];
+  auto reply = api.Post("/api/v1/cases/" + id + "/replies", token, {{"text", "An officer here. Where are you now?"}});
+  ASSERT_EQ(reply.status, 200) << reply.body;
+  bool tagged = false;
+  for (int i = 0; i < 300 && !tagged; ++i) {
+    for (const auto& r : graph.RequestsTo(psid))
+      if (r.json["message"].value("text", "") == "An officer here. Where are you now?") {
+        EXPECT_EQ(r.json["messaging_type"], "MESSAGE_TAG");
+        EXPECT_EQ(r.json["tag"], "HUMAN_AGENT");
+        tagged = true;
+      }
+    std::this_thread::sleep_for(std::chrono::milliseconds(10));
+  }
+  EXPECT_TRUE(tagged);
+  auto view = api.Get("/api/v1/cases/" + id, token);
+  EXPECT_EQ(view.json["channel"], "messenger");
+}
+
+}  // namespace
+}  // namespace bot::testing
