@@ -548,6 +548,30 @@ void AdminApi::Register(httplib::Server& svr) {
     });
   }
 
+  // Media is not downloaded when it arrives (it may be a photo of someone's documents); an officer
+  // of the case's queue fetches it on demand, and only media that belongs to that case.
+  svr.Get(R"(/api/v1/cases/(\d+)/media/([A-Za-z0-9_.:\-]{1,200}))", [this](const httplib::Request& req, httplib::Response& res) {
+    auto s = Authenticate(req);
+    if (!s.ok()) return SendError(res, s.status());
+    if (s->user.role != "officer" && s->user.role != "admin") return SendError(res, Status::PermissionDenied("only officers and admins see cases"));
+    auto c = store_.CaseById(std::stoll(req.matches[1]));
+    if (!c.ok()) return SendError(res, c.status());
+    if (!HasQueue(s->user, c->queue)) return SendError(res, Status::NotFound("case " + std::string(req.matches[1])));
+    const std::string media_id = req.matches[2];
+    bool belongs = false;
+    for (const auto& m : c->messages) {
+      json p = json::parse(m.payload, nullptr, false);
+      if (m.direction == "in" && p.is_object() && p.contains("media") && p["media"].value("id", "") == media_id) belongs = true;
+    }
+    if (!belongs) return SendError(res, Status::NotFound("no media " + media_id + " on this case"));
+    if (!fetch_media_) return SendError(res, Status::Unavailable("media fetching is not configured"));
+    auto media = fetch_media_(c->channel, media_id);
+    if (!media.ok()) return SendError(res, media.status());
+    (void)store_.Audit(s->user.username, "media_fetch", "case:" + std::to_string(c->id), json{{"media", media_id}}.dump(),
+                       clock_.NowMillis());
+    res.set_header("Content-Disposition", "attachment");
+    res.set_content(media->second, media->first);
+  });
   svr.Post(R"(/api/v1/cases/(\d+)/erase)", [this](const httplib::Request& req, httplib::Response& res) {
     auto s = Authenticate(req);
     if (!s.ok()) return SendError(res, s.status());

@@ -41,6 +41,9 @@ class AdminApi {
   Result<Session> Authenticate(const httplib::Request& req) const;
   // What POST /api/v1/retention/run does (the server's retention job).
   void SetRetention(std::function<Result<nlohmann::json>()> run) { run_retention_ = std::move(run); }
+  // Downloads a media item from the provider on an officer's request: (mime type, bytes).
+  using MediaFetcher = std::function<Result<std::pair<std::string, std::string>>(Channel, const std::string& media_id)>;
+  void SetMediaFetcher(MediaFetcher f) { fetch_media_ = std::move(f); }
 
  private:
   void Login(const httplib::Request& req, httplib::Response& res);
@@ -54,6 +57,7 @@ class AdminApi {
   std::function<void()> wake_sender_;
   AdminApiOptions options_;
   std::function<Result<nlohmann::json>()> run_retention_;
+  MediaFetcher fetch_media_;
   std::mutex view_mutex_;
   std::map<std::string, int64_t> last_view_;
 };

@@ -83,4 +83,14 @@ HttpReply GraphClient::PostUrl(const std::string& url, const std::string& body,
   return ToReply(c->Post(prefix.empty() ? "/" : prefix.c_str(), h, body, "application/json"));
 }
 
+HttpReply GraphClient::GetUrl(const std::string& url, const std::vector<std::pair<std::string, std::string>>& headers,
+                              int timeout_seconds) {
+  std::string origin, path;
+  SplitUrl(url, origin, path);
+  auto c = MakeClient(origin, timeout_seconds);
+  httplib::Headers h;
+  for (const auto& [k, v] : headers) h.emplace(k, v);
+  return ToReply(c->Get(path.empty() ? "/" : path.c_str(), h));
+}
+
 }  // namespace bot::server

@@ -39,6 +39,8 @@ class GraphClient {
   // Any POST to a full URL (partner webhooks), with extra headers.
   static HttpReply PostUrl(const std::string& url, const std::string& body,
                            const std::vector<std::pair<std::string, std::string>>& headers, int timeout_seconds);
+  static HttpReply GetUrl(const std::string& url, const std::vector<std::pair<std::string, std::string>>& headers,
+                          int timeout_seconds);
   // GET path on the Graph API (media lookups for officers).
   HttpReply Get(const std::string& path, Channel channel);
 

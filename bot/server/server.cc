@@ -38,6 +38,7 @@ struct Server::Impl {
   std::unique_ptr<ContentService> content_service;
   std::unique_ptr<ContentApi> content_api;
   std::unique_ptr<ReportsApi> reports_api;
+  std::string graph_url;  // where sends and media lookups go (the local stand-in under --dev)
   httplib::Server public_http;
   httplib::Server admin_http;
   int public_port = 0, admin_port = 0;
@@ -166,6 +167,22 @@ void Server::Impl::AdminRoutes() {
   });
   api->Register(svr);
   api->SetRetention([this]() -> Result<json> { return RunRetention(); });
+  api->SetMediaFetcher([this](Channel channel, const std::string& media_id) -> Result<std::pair<std::string, std::string>> {
+    // WhatsApp: GET /{version}/{media-id} gives a short-lived URL, fetched with the same token.
+    if (channel != Channel::kWhatsApp) return Status::InvalidArgument("media fetching is for WhatsApp media ids");
+    GraphConfig g;
+    g.base_url = graph_url;
+    g.version = config.graph_version;
+    g.whatsapp_token = config.whatsapp_token;
+    GraphClient client(g);
+    HttpReply meta = client.Get(media_id, channel);
+    if (meta.network_error || meta.status != 200) return Status::Unavailable("the Graph API did not give the media URL");
+    json j = json::parse(meta.body, nullptr, false);
+    if (!j.is_object() || !j.contains("url") || !j["url"].is_string()) return Status::Unavailable("no media URL in the answer");
+    HttpReply bytes = GraphClient::GetUrl(j["url"].get<std::string>(), {{"Authorization", "Bearer " + config.whatsapp_token}}, 30);
+    if (bytes.network_error || bytes.status != 200) return Status::Unavailable("the media download failed");
+    return std::make_pair(j.value("mime_type", "application/octet-stream"), bytes.body);
+  });
   content_api = std::make_unique<ContentApi>(*content_service, *api, *store, content, clock());
   content_api->Register(svr);
   reports_api = std::make_unique<ReportsApi>(*api, *store, clock());
@@ -309,6 +326,7 @@ Result<std::unique_ptr<Server>> Server::Start(Config config) {
 
   GraphConfig graph;
   graph.base_url = config.dev ? "http://127.0.0.1:" + std::to_string(impl->admin_port) + "/dev/graph" : config.graph_url;
+  impl->graph_url = graph.base_url;
   graph.version = config.graph_version;
   graph.whatsapp_token = config.whatsapp_token;
   graph.page_token = config.page_token;

@@ -339,5 +339,36 @@ TEST_F(EscalationTest, RelocatedCaseTransferCollectsTheDetailsAndOpensAnIomCase)
   EXPECT_EQ(view.json["entities"]["case_numbers"], json::array({"AF-1234567"}));
 }
 
+TEST_F(EscalationTest, OfficersFetchAPhotoOnDemandOnlyForTheirOwnCase) {
+  const std::string me = "923000000080";
+  Say(me, "police arrested my brother right now, please help");
+  json image = json::parse(WhatsAppText(me, "wamid.esc-photo", "x"));
+  json& m = image["entry"][0]["changes"][0]["value"]["messages"][0];
+  m.erase("text");
+  m["type"] = "image";
+  m["image"] = {{"id", "MEDIA123"}, {"mime_type", "image/jpeg"}, {"sha256", "abc="}, {"caption", "his detention slip"}};
+  ASSERT_EQ(hooks_->PostSigned(image.dump())->status, 200);
+  for (int i = 0; i < 300 && QueryInt(db(), "SELECT COUNT(*) FROM messages WHERE provider_id='wamid.esc-photo' AND status='processed'") == 0; ++i)
+    std::this_thread::sleep_for(std::chrono::milliseconds(10));
+  graph_.OnGet("/v21.0/MEDIA123", "application/json",
+               json{{"url", graph_.url() + "/files/MEDIA123"}, {"mime_type", "image/jpeg"}}.dump());
+  graph_.OnGet("/files/MEDIA123", "image/jpeg", "JPEG-BYTES");
+  const int64_t id = OnlyCaseOf(me);
+  const std::string base = "/api/v1/cases/" + std::to_string(id);
+  auto view = api_->Get(base, unhcr_);
+  bool listed = false;
+  for (const auto& msg : view.json["messages"])
+    if (msg.contains("media")) listed = msg["media"]["id"] == "MEDIA123" && msg["text"] == "his detention slip";
+  EXPECT_TRUE(listed) << view.body;
+  EXPECT_EQ(graph_.Gets().size(), 0u) << "nothing is downloaded until an officer asks";
+  auto media = api_->Get(base + "/media/MEDIA123", unhcr_);
+  EXPECT_EQ(media.status, 200);
+  EXPECT_EQ(media.body, "JPEG-BYTES");
+  ASSERT_EQ(graph_.Gets().size(), 2u);
+  EXPECT_EQ(graph_.Gets()[0], std::string("/v21.0/MEDIA123 Bearer ") + kWaToken);
+  EXPECT_EQ(api_->Get(base + "/media/OTHER", unhcr_).status, 404);
+  EXPECT_EQ(api_->Get(base + "/media/MEDIA123", iom_).status, 404);
+}
+
 }  // namespace
 }  // namespace bot::testing

@@ -6,7 +6,7 @@
 # nothing is written into the source tree.
 #
 # Usage: tests/fuzz/run.sh [--time SECONDS] [--build-dir DIR | --bin-dir DIR] [--corpus-dir DIR]
-#                          [--jobs N] [--keep] [TARGET...]
+#                          [--jobs N] [--keep] [--no-replay] [TARGET...]
 #   --time S        seconds of fuzzing per target (default $FUZZ_TIME or 20)
 #   --build-dir D   the standalone clang build (default <repo>/build-fuzz); configured with
 #                   CC=clang CXX=clang++ and built incrementally before running
@@ -14,6 +14,7 @@
 #   --corpus-dir D  keep the corpus in D/<target> across runs (long runs; outside the repo)
 #   --jobs N        libFuzzer worker processes per target (-fork=N; default 1)
 #   --keep          keep the temporary directory (corpus, logs) even when everything passed
+#   --no-replay     skip regressions/ (to keep exploring while a saved crash is not fixed yet)
 #   TARGET          whatsapp_webhook_fuzzer messenger_webhook_fuzzer intents_fuzzer content_fuzzer
 # Environment: RAHNAMA_SHARED_DIR (default <repo>/../shared) for shared/fixtures/meta/,
 #   FUZZ_CC/FUZZ_CXX (default clang/clang++, else clang-14/clang++-14), FUZZ_ARGS (extra
@@ -28,6 +29,7 @@ bin_dir=""
 corpus_root=""
 jobs=1
 keep=0
+replay=1
 targets=""
 all_targets="whatsapp_webhook_fuzzer messenger_webhook_fuzzer intents_fuzzer content_fuzzer"
 
@@ -39,18 +41,20 @@ while [ $# -gt 0 ]; do
     --corpus-dir) corpus_root=$2; shift 2 ;;
     --jobs) jobs=$2; shift 2 ;;
     --keep) keep=1; shift ;;
-    -h|--help) sed -n '2,22p' "$0"; exit 0 ;;
+    --no-replay) replay=0; shift ;;
+    -h|--help) sed -n '2,21p' "$0"; exit 0 ;;
     -*) echo "run.sh: unknown option $1" >&2; exit 2 ;;
     *) targets="$targets $1"; shift ;;
   esac
 done
 [ -n "$targets" ] || targets=$all_targets
 shared=${RAHNAMA_SHARED_DIR:-$repo/../shared}
+export UBSAN_OPTIONS="${UBSAN_OPTIONS:-print_stacktrace=1}"
 
 # --- Tools: skip (77) rather than fail when the fuzzing toolchain is not installed.
 pick() { for c in "$@"; do command -v "$c" >/dev/null 2>&1 && { echo "$c"; return 0; }; done; return 1; }
-cxx=${FUZZ_CXX:-$(pick clang++ clang++-14)} || cxx=""
-cc=${FUZZ_CC:-$(pick clang clang-14)} || cc=""
+cxx=$(pick ${FUZZ_CXX:-clang++ clang++-14}) || cxx=""
+cc=$(pick ${FUZZ_CC:-clang clang-14}) || cc=""
 if [ -z "$bin_dir" ]; then
   if [ -z "$cxx" ] || [ -z "$cc" ]; then
     echo "SKIP: clang++ not found (Debian 12: apt-get install clang-14 libclang-rt-14-dev)"
@@ -109,12 +113,19 @@ for t in $targets; do
 
   # 1. Replay every saved crash input once (they must pass once the bug is fixed).
   regressions="$here/regressions/$t"
-  if [ -n "$(ls -A "$regressions" 2>/dev/null | grep -v '^README')" ]; then
+  if [ "$replay" = 1 ] && [ -n "$(ls -A "$regressions" 2>/dev/null | grep -v '^README')" ]; then
     echo "== $t: replaying $(ls "$regressions" | grep -vc '^README') saved input(s)"
     # shellcheck disable=SC2046
     if ! "$bin" $common -runs=1 $(ls -d "$regressions"/* | grep -v '/README') >"$work/$t.replay.log" 2>&1; then
-      grep -E 'ERROR: |FUZZ_CHECK|SUMMARY|Running: |uncaught exception|what\(\)' "$work/$t.replay.log" | head -n 20
-      echo "FAIL: $t crashes on a saved regression input (log: $work/$t.replay.log)"
+      # One process stops at the first crash: replay one by one to name every input still failing.
+      for f in $(ls -d "$regressions"/* | grep -v '/README'); do
+        "$bin" $common -runs=1 "$f" >"$work/$t.replay.one.log" 2>&1 && continue
+        echo "FAIL: $t crashes on saved input $f"
+        grep -E 'ERROR: |FUZZ_CHECK|SUMMARY|runtime error|what\(\)' "$work/$t.replay.one.log" | head -n 4 | cut -c1-240
+        grep -E ' #[0-9]+ 0x[0-9a-f]+ in .*(bot::|/tests/fuzz/)' "$work/$t.replay.one.log" | head -n 3 | cut -c1-240
+        cat "$work/$t.replay.one.log" >>"$work/$t.replay.log"
+      done
+      echo "      reproduce: $bin <input>   (log: $work/$t.replay.log)"
       failed="$failed $t"
       continue
     fi
@@ -129,7 +140,8 @@ for t in $targets; do
     ${FUZZ_ARGS:-} "$corpus" >"$work/$t.log" 2>&1
   rc=$?
   if [ $rc -ne 0 ]; then
-    grep -E 'ERROR: |FUZZ_CHECK|SUMMARY|uncaught exception|what\(\)| #[0-9]+ 0x' "$work/$t.log" | head -n 30
+    grep -E 'ERROR: |FUZZ_CHECK|SUMMARY|runtime error|what\(\)' "$work/$t.log" | head -n 6 | cut -c1-240
+    grep -E ' #[0-9]+ 0x[0-9a-f]+ in .*(bot::|/tests/fuzz/)' "$work/$t.log" | head -n 8 | cut -c1-240
     crash=$(sed -n 's/.*Test unit written to \(.*\)$/\1/p' "$work/$t.log" | tail -n 1)
     echo "FAIL: $t exited $rc; crashing input: ${crash:-see $work/$t.log}"
     echo "      log: $work/$t.log   reproduce: $bin ${crash:-<input>}"

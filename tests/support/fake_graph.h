@@ -67,7 +67,18 @@ class FakeGraph {
       res.set_content(a.body.empty() ? R"({"error":{"message":"fake failure","code":1}})" : a.body, "application/json");
     };
     svr_.Post(R"(.*)", handler);
-    svr_.Get(R"(.*)", handler);
+    svr_.Get(R"(.*)", [this, handler](const httplib::Request& req, httplib::Response& res) {
+      {
+        std::lock_guard lock(mutex_);
+        auto it = get_routes_.find(req.path);
+        if (it != get_routes_.end()) {
+          gets_.push_back(req.path + " " + req.get_header_value("Authorization"));
+          res.set_content(it->second.second, it->second.first);
+          return;
+        }
+      }
+      handler(req, res);
+    });
     port_ = svr_.bind_to_any_port("127.0.0.1");
     thread_ = std::thread([this] { svr_.listen_after_bind(); });
     while (!svr_.is_running()) std::this_thread::sleep_for(std::chrono::milliseconds(1));
@@ -83,6 +94,15 @@ class FakeGraph {
     for (auto& a : answers) planned_.push_back(a);
   }
   void SetDelayMs(int ms) { delay_ms_ = ms; }
+  // A fixed answer for GET `path` (media lookups and downloads).
+  void OnGet(const std::string& path, const std::string& content_type, const std::string& body) {
+    std::lock_guard lock(mutex_);
+    get_routes_[path] = {content_type, body};
+  }
+  std::vector<std::string> Gets() const {
+    std::lock_guard lock(mutex_);
+    return gets_;
+  }
   // Requests that were answered with success.
   std::vector<RecordedRequest> Requests() const {
     std::lock_guard lock(mutex_);
@@ -120,6 +140,8 @@ class FakeGraph {
   mutable std::mutex mutex_;
   std::deque<Answer> planned_;
   std::vector<RecordedRequest> requests_, failed_;
+  std::map<std::string, std::pair<std::string, std::string>> get_routes_;
+  std::vector<std::string> gets_;
   int attempts_ = 0;
   std::atomic<int> delay_ms_{0};
 };
