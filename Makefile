@@ -11,7 +11,8 @@ DEPS = cmake g++ make pkg-config libcpp-httplib-dev nlohmann-json3-dev libsqlite
 # The web console's end-to-end tests drive Debian's Chromium with playwright-core (npm).
 TEST_DEPS = $(DEPS) chromium fonts-noto-core nodejs npm nginx openssl strace systemd prometheus clang libclang-rt-14-dev
 
-.PHONY: all deps test-deps configure build run test bench clean sanitize console-deps
+.PHONY: all deps test-deps configure build run test bench clean sanitize console-deps fuzz
+FUZZ_TIME ?= 20
 
 all: build
 
@@ -45,5 +46,9 @@ sanitize:
 bench: build
 	@./bench/run_all.sh
 
+fuzz: deps
+	@DEPS="clang libclang-rt-14-dev" ./deploy/ensure-packages.sh
+	@tests/fuzz/run.sh --time $(FUZZ_TIME)        # a long run: make fuzz FUZZ_TIME=1800
+
 clean:
-	rm -rf $(BUILD) build-asan
+	rm -rf $(BUILD) build-asan build-fuzz

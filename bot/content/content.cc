@@ -3,7 +3,6 @@
 
 #include <filesystem>
 #include <fstream>
-#include <regex>
 #include <set>
 #include <sstream>
 
@@ -37,10 +36,32 @@ std::string StrOr(const json& j, const std::string& key, const std::string& fall
   return v.is_string() ? v.get<std::string>() : fallback;
 }
 
-// Placeholders are {name} or {contact.id} / {fact.id}: letters, digits, _ and one dot.
-const std::regex& PlaceholderPattern() {
-  static const std::regex re(R"(\{([A-Za-z_][A-Za-z0-9_]*(?:\.[A-Za-z0-9_]+)?)\})");
-  return re;
+// Placeholders are {name} or {contact.id} / {fact.id}: letters, digits, _ and one dot. A plain
+// scanner, not std::regex: libstdc++'s regex recurses per character and a long operator text
+// overflowed the stack (found by the content fuzzer).
+struct Placeholder {
+  size_t pos = 0, len = 0;
+  std::string name;
+};
+
+std::vector<Placeholder> FindPlaceholders(const std::string& text) {
+  std::vector<Placeholder> out;
+  auto is_start = [](char c) { return (c >= 'A' && c <= 'Z') || (c >= 'a' && c <= 'z') || c == '_'; };
+  auto is_word = [&](char c) { return is_start(c) || (c >= '0' && c <= '9'); };
+  for (size_t i = 0; i < text.size(); ++i) {
+    if (text[i] != '{' || i + 1 >= text.size() || !is_start(text[i + 1])) continue;
+    size_t j = i + 1;
+    while (j < text.size() && is_word(text[j])) ++j;
+    if (j < text.size() && text[j] == '.' && j + 1 < text.size() && is_word(text[j + 1])) {
+      ++j;
+      while (j < text.size() && is_word(text[j])) ++j;
+    }
+    if (j < text.size() && text[j] == '}') {
+      out.push_back({i, j + 1 - i, text.substr(i + 1, j - i - 1)});
+      i = j;
+    }
+  }
+  return out;
 }
 
 const std::set<std::string> kRuntimeVars = {"partner", "sla", "menu", "date", "number", "queue", "n"};
@@ -121,14 +142,12 @@ Result<std::shared_ptr<const Snapshot>> Snapshot::Build(json document, int64_t v
 std::string Snapshot::ResolveFacts(const std::string& text, const std::string& language) const {
   std::string out;
   const json& facts = Get(document_, "facts");
-  std::sregex_iterator it(text.begin(), text.end(), PlaceholderPattern()), end;
   size_t last = 0;
-  for (; it != end; ++it) {
-    const std::smatch& m = *it;
-    out.append(text, last, static_cast<size_t>(m.position(0)) - last);
-    last = static_cast<size_t>(m.position(0) + m.length(0));
-    std::string name = m[1].str();
-    std::string replacement = m[0].str();
+  for (const Placeholder& m : FindPlaceholders(text)) {
+    out.append(text, last, m.pos - last);
+    last = m.pos + m.len;
+    const std::string& name = m.name;
+    std::string replacement = text.substr(m.pos, m.len);
     auto dot = name.find('.');
     if (dot != std::string::npos && (name.substr(0, dot) == "contact" || name.substr(0, dot) == "fact")) {
       const std::string id = name.substr(dot + 1);
@@ -245,9 +264,8 @@ void CheckText(const std::string& item, const std::string& lang, const std::stri
     out.push_back({item, "is " + std::to_string(Chars(text)) + " characters; the limit is " + std::to_string(max_chars)});
   if ((lang == "prs" || lang == "ps") && HasArabicYehOrKaf(text))
     out.push_back({item, "contains an Arabic ي (U+064A) or ك (U+0643); Dari and Pashto use ی and ک"});
-  std::sregex_iterator it(text.begin(), text.end(), PlaceholderPattern()), end;
-  for (; it != end; ++it) {
-    std::string name = (*it)[1].str();
+  for (const Placeholder& p : FindPlaceholders(text)) {
+    const std::string& name = p.name;
     auto dot = name.find('.');
     if (dot == std::string::npos) {
       if (!kRuntimeVars.count(name)) out.push_back({item, "unknown placeholder {" + name + "}"});

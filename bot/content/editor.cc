@@ -5,9 +5,20 @@
 #include <sstream>
 
 namespace bot::content {
+
+Status SetItem(nlohmann::json& doc, const std::string& key, const nlohmann::json& value);
+
 namespace {
 
 using json = nlohmann::json;
+
+// Operators' files are semi-trusted: every field is read with its type checked, never with
+// nlohmann's value(), which throws on a non-object or a wrong type (content fuzzer findings).
+std::string Str(const json& j, const char* key) {
+  if (!j.is_object()) return "";
+  auto it = j.find(key);
+  return it != j.end() && it->is_string() ? it->get<std::string>() : "";
+}
 
 std::vector<std::string> Split(const std::string& s, char sep) {
   std::vector<std::string> out;
@@ -26,7 +37,7 @@ json& Ensure(json& j, const std::string& k, json init = json::object()) {
 // Arrays of objects with "id" are edited by id.
 void SetInArray(json& arr, const std::string& id, const json& value) {
   for (auto it = arr.begin(); it != arr.end(); ++it) {
-    if (it->is_object() && it->value("id", "") == id) {
+    if (Str(*it, "id") == id) {
       if (value.is_null()) arr.erase(it);
       else *it = value;
       return;
@@ -38,7 +49,7 @@ void SetInArray(json& arr, const std::string& id, const json& value) {
 json FindInArray(const json& arr, const std::string& id) {
   if (!arr.is_array()) return nullptr;
   for (const auto& e : arr)
-    if (e.is_object() && e.value("id", "") == id) return e;
+    if (Str(e, "id") == id) return e;
   return nullptr;
 }
 
@@ -116,7 +127,7 @@ std::vector<TextRow> TextRows(const json& doc) {
     for (const auto& [intent, a] : answers.items()) {
       auto& r = rows["answer/" + intent];
       r.key = "answer/" + intent;
-      r.by_lang[lang] = a.is_string() ? a.get<std::string>() : a.value("text", "");
+      r.by_lang[lang] = a.is_string() ? a.get<std::string>() : Str(a, "text");
     }
     const json& m = doc.contains("messages") && doc["messages"].contains(lang) ? doc["messages"][lang] : json::object();
     if (m.contains("messages"))
@@ -131,7 +142,7 @@ std::vector<TextRow> TextRows(const json& doc) {
         for (const char* part : {"title", "description"}) {
           auto& r = rows["menu/" + intent + "/" + part];
           r.key = "menu/" + intent + "/" + part;
-          r.by_lang[lang] = v.value(part, "");
+          r.by_lang[lang] = Str(v, part);
         }
   }
   std::vector<TextRow> out;
@@ -141,7 +152,7 @@ std::vector<TextRow> TextRows(const json& doc) {
 
 }  // namespace
 
-std::map<std::string, json> Flatten(const json& doc) {
+std::map<std::string, json> FlattenUnchecked(const json& doc) {
   std::map<std::string, json> items;
   if (!doc.is_object()) return items;
   for (const char* arr : {"intents", "facts", "sources", "rules"}) {
@@ -149,7 +160,7 @@ std::map<std::string, json> Flatten(const json& doc) {
                                : std::string(arr) == "sources" ? "source" : "rule";
     if (doc.contains(arr) && doc[arr].is_array())
       for (const auto& e : doc[arr])
-        if (e.is_object()) items[prefix + "/" + e.value("id", "")] = e;
+        if (e.is_object()) items[prefix + "/" + Str(e, "id")] = e;
   }
   if (doc.contains("answers"))
     for (const auto& [lang, answers] : doc["answers"].items())
@@ -179,7 +190,7 @@ json GetItem(const json& doc, const std::string& key) {
   return it == items.end() ? json(nullptr) : it->second;
 }
 
-Status SetItem(json& doc, const std::string& key, const json& value) {
+Status SetItemUnchecked(json& doc, const std::string& key, const json& value) {
   auto parts = Split(key, '/');
   if (parts.empty()) return Status::InvalidArgument("empty item key");
   const std::string& kind = parts[0];
@@ -187,7 +198,7 @@ Status SetItem(json& doc, const std::string& key, const json& value) {
   auto lang_ok = [&](const std::string& l) { return std::find(kLanguages.begin(), kLanguages.end(), l) != kLanguages.end(); };
   if ((kind == "intent" || kind == "fact" || kind == "source" || kind == "rule") && parts.size() == 2 && !parts[1].empty()) {
     const std::string arr = kind == "intent" ? "intents" : kind == "fact" ? "facts" : kind == "source" ? "sources" : "rules";
-    if (!value.is_null() && (!value.is_object() || value.value("id", "") != parts[1]))
+    if (!value.is_null() && (!value.is_object() || Str(value, "id") != parts[1]))
       return Status::InvalidArgument(kind + " " + parts[1] + ": the value must be an object with \"id\": \"" + parts[1] + "\"");
     SetInArray(Ensure(doc, arr, json::array()), parts[1], value);
     if (kind == "intent" && value.is_null()) {
@@ -200,7 +211,7 @@ Status SetItem(json& doc, const std::string& key, const json& value) {
       if (doc.contains("rules") && doc["rules"].is_array()) {
         json kept = json::array();
         for (const auto& r : doc["rules"])
-          if (!r.is_object() || r.value("intent", "") != parts[1]) kept.push_back(r);
+          if (Str(r, "intent") != parts[1]) kept.push_back(r);
         doc["rules"] = kept;
       }
     }
@@ -231,7 +242,7 @@ Status SetItem(json& doc, const std::string& key, const json& value) {
   return bad();
 }
 
-std::string ExportCsv(const json& doc) {
+std::string ExportCsvUnchecked(const json& doc) {
   std::string out = "key,en,prs,ps\n";
   for (const auto& row : TextRows(doc)) {
     out += CsvField(row.key);
@@ -244,7 +255,7 @@ std::string ExportCsv(const json& doc) {
   return out;
 }
 
-Result<json> ImportCsv(const json& base, const std::string& csv) {
+Result<json> ImportCsvUnchecked(const json& base, const std::string& csv) {
   auto rows = ParseCsv(csv);
   if (!rows.ok()) return rows.status();
   if (rows->empty() || (*rows)[0].size() != 4 || (*rows)[0][0] != "key" || (*rows)[0][1] != "en" ||
@@ -281,6 +292,55 @@ Result<json> ImportCsv(const json& base, const std::string& csv) {
     }
   }
   return doc;
+}
+
+// The public entry points fence off nlohmann's exceptions: a malformed document is an error
+// value, never an exception crossing into the server.
+std::map<std::string, json> Flatten(const json& doc) {
+  try {
+    return FlattenUnchecked(doc);
+  } catch (const json::exception&) {
+    return {};
+  }
+}
+
+Status SetItem(json& doc, const std::string& key, const json& value) {
+  try {
+    return SetItemUnchecked(doc, key, value);
+  } catch (const json::exception& e) {
+    return Status::InvalidArgument("cannot set " + key + ": the document around it has the wrong shape (" + e.what() + ")");
+  }
+}
+
+std::string ExportCsv(const json& doc) {
+  try {
+    return ExportCsvUnchecked(doc);
+  } catch (const json::exception&) {
+    return "key,en,prs,ps\n";
+  }
+}
+
+bool IsValidUtf8(const std::string& s) {
+  size_t i = 0;
+  while (i < s.size()) {
+    const unsigned char c = static_cast<unsigned char>(s[i]);
+    size_t n = c < 0x80 ? 1 : (c >> 5) == 6 ? 2 : (c >> 4) == 14 ? 3 : (c >> 3) == 30 ? 4 : 0;
+    if (n == 0 || i + n > s.size()) return false;
+    for (size_t k = 1; k < n; ++k)
+      if ((static_cast<unsigned char>(s[i + k]) & 0xC0) != 0x80) return false;
+    if (n == 2 && c < 0xC2) return false;  // overlong
+    i += n;
+  }
+  return true;
+}
+
+Result<json> ImportCsv(const json& base, const std::string& csv) {
+  if (!IsValidUtf8(csv)) return Status::InvalidArgument("CSV: the file is not UTF-8 (save it as \"CSV UTF-8\")");
+  try {
+    return ImportCsvUnchecked(base, csv);
+  } catch (const json::exception& e) {
+    return Status::InvalidArgument(std::string("CSV: ") + e.what());
+  }
 }
 
 std::vector<RegressionFailure> CheckRegressions(const Snapshot& snapshot, const std::vector<RegressionExample>& examples) {

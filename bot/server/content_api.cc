@@ -130,7 +130,11 @@ Result<json> ContentService::Draft() {
 Status ContentService::SaveDraft(const json& document) {
   if (!document.is_object() || !document.contains("intents"))
     return Status::InvalidArgument("a content document must be an object with \"intents\"");
-  return store_.PutSetting(kDraftKey, document.dump());
+  try {
+    return store_.PutSetting(kDraftKey, document.dump());
+  } catch (const json::exception& e) {
+    return Status::InvalidArgument(std::string("the draft cannot be saved: ") + e.what());
+  }
 }
 
 Status ContentService::PublishDocument(const json& doc, const std::string& author, const std::string& message,

@@ -290,6 +290,7 @@ class Formatter {
   std::string InteractiveBody(const std::string& text, size_t max_chars) {
     if (CharCount(text) <= max_chars) return text;
     auto parts = SplitText(text, max_chars);
+    if (parts.empty()) return Truncate(text, max_chars);  // only whitespace: nothing to split
     std::string last = parts.back();
     parts.pop_back();
     for (const auto& p : parts) Text(p);
