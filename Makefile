@@ -35,13 +35,26 @@ run: build
 test: test-deps configure console-deps
 	@cmake --build $(BUILD) -j $(JOBS)
 	@cd $(BUILD) && ctest --output-on-failure -j 2 --timeout 600
+	@if [ "$${CI:-}" = "true" ] || [ "$${RAHNAMA_SANITIZE_TESTS:-0}" = "1" ]; then $(MAKE) --no-print-directory sanitize; fi
 
 console-deps:
 	@if [ -f tests/console/package.json ] && [ ! -d tests/console/node_modules/playwright-core ]; then \
 	  cd tests/console && npm ci --no-audit --no-fund --loglevel=error; fi
 
-sanitize:
-	@$(MAKE) test BUILD=build-asan BUILD_TYPE=Debug CMAKE_ARGS=-DRAHNAMA_SANITIZE=ON
+# AddressSanitizer + UndefinedBehaviorSanitizer: the engine, channels, content, conversation,
+# escalation and end-to-end suites rebuilt with the sanitizers and run again (CI does this after
+# the normal run; the fuzz targets already run the parsers under both sanitizers).
+SANITIZED_SUITES = intents_test channels_test conversation_test locales_test integration_test escalation_test operators_test
+sanitize: test-deps
+	@cmake -S . -B build-asan -DCMAKE_BUILD_TYPE=RelWithDebInfo -DRAHNAMA_SANITIZE=ON >/dev/null
+	@cmake --build build-asan -j $(JOBS) --target rahnama $(SANITIZED_SUITES)
+	@for t in $(SANITIZED_SUITES); do \
+	  echo "== $$t under ASan+UBSan"; \
+	  ASAN_OPTIONS=detect_leaks=1 UBSAN_OPTIONS=print_stacktrace=1:halt_on_error=1 \
+	    build-asan/tests/$$t --gtest_brief=1 || exit 1; \
+	done
+
+
 
 bench: build
 	@./bench/run_all.sh

@@ -104,6 +104,12 @@ int main(int argc, char** argv) {
   serve->add_flag("--dev", config.dev, "try the bot without a Meta account: local secret, replies to a local outbox");
   serve->add_option("--send-rate", config.send_rate_per_number, "messages per second per sending number");
   serve->add_option("--retry-base-ms", config.retry_base_ms, "first retry delay for failed sends");
+  serve->add_option("--retention-days", config.retention_days,
+                    "redact message bodies of people with no open case after this many days")
+      ->check(CLI::Range(1, 3650));
+  serve->add_option("--resolved-case-days", config.resolved_case_days,
+                    "redact personal fields of resolved cases after this many days")
+      ->check(CLI::Range(1, 3650));
   serve->add_option("--synchronous", config.synchronous, "SQLite synchronous mode (FULL or NORMAL)")
       ->check(CLI::IsMember({"FULL", "NORMAL"}));
   serve->add_option("--log-level", log_level, "debug, info, warn or error (RAHNAMA_LOG_LEVEL)");
