@@ -93,18 +93,19 @@ std::string OutboundKindName(OutboundMessage::Kind k) {
 
 }  // namespace
 
-SqliteStore::SqliteStore(std::unique_ptr<Database> db) : db_(std::move(db)) {}
+SqliteStore::SqliteStore(std::unique_ptr<Database> db, bool durable_ingest)
+    : db_(std::move(db)), durable_ingest_(durable_ingest) {}
 SqliteStore::~SqliteStore() = default;
 
 Result<std::unique_ptr<SqliteStore>> SqliteStore::Open(const Options& options) {
   Database::Options o;
   o.path = options.path;
-  o.synchronous = options.synchronous;
+  o.synchronous = "NORMAL";
   auto db = Database::Open(o);
   if (!db.ok()) return db.status();
   BOT_RETURN_IF_ERROR((*db)->IntegrityCheck());
   BOT_RETURN_IF_ERROR((*db)->Migrate());
-  return std::unique_ptr<SqliteStore>(new SqliteStore(std::move(*db)));
+  return std::unique_ptr<SqliteStore>(new SqliteStore(std::move(*db), options.synchronous == "FULL"));
 }
 
 Status SqliteStore::BackupFile(const std::string& db_path, const std::string& to_path) {
@@ -131,6 +132,14 @@ Result<std::vector<bool>> SqliteStore::StoreWebhook(const WebhookBatch& batch, i
 Result<std::vector<std::vector<bool>>> SqliteStore::StoreWebhooks(std::span<const WebhookBatch* const> batches,
                                                                   int64_t now_ms) {
   std::lock_guard lock(db_->mutex());
+  if (durable_ingest_) BOT_RETURN_IF_ERROR(db_->Exec("PRAGMA synchronous=FULL"));
+  struct BackToNormal {
+    Database* db;
+    bool on;
+    ~BackToNormal() {
+      if (on) (void)db->Exec("PRAGMA synchronous=NORMAL");
+    }
+  } back{db_.get(), durable_ingest_};
   Transaction tx(*db_);
   BOT_RETURN_IF_ERROR(tx.status());
   std::vector<std::vector<bool>> result;

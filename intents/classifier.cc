@@ -5,9 +5,11 @@
 #include "intents/classifier.h"
 
 #include <re2/re2.h>
+#include <re2/set.h>
 #include <unicode/uchar.h>
 
 #include <algorithm>
+#include <atomic>
 #include <cmath>
 #include <set>
 #include <unordered_map>
@@ -116,6 +118,10 @@ struct Classifier::Impl {
   std::map<std::string, std::unordered_map<std::string, double>> lexicon;  // lang → key → weight
   std::map<std::string, std::unordered_map<std::string, std::string>> lexicon_clean;
   Settings settings;
+  // All patterns in one automaton: one scan of the text instead of one per pattern.
+  std::unique_ptr<RE2::Set> pattern_set;
+  uint64_t generation = 0;  // unique per Build: keys per-thread caches (an address can be reused)
+  std::vector<std::pair<size_t, size_t>> set_entries;  // set index → (rule, pattern)
 
   Status AddKeyword(size_t rule_index, TermKind kind, const std::string& text,
                     std::vector<Keyword>& into);
@@ -280,6 +286,17 @@ void Classifier::Impl::AddVariants(const std::string& key, bool latin,
 }
 
 Resolved Classifier::Impl::Resolve(const NormalizedText& n) const {
+  // People reuse words; what a word can stand for is worked out once per thread and rule set
+  // (typo probes are the expensive part), in a bounded cache.
+  struct WordCache {
+    uint64_t owner = 0;
+    std::unordered_map<std::string, std::vector<std::pair<std::string, double>>> words;
+  };
+  thread_local WordCache cache;
+  if (cache.owner != generation || cache.words.size() > 100000) {
+    cache.words.clear();
+    cache.owner = generation;
+  }
   Resolved r(n.tokens.size());
   for (size_t i = 0; i < n.tokens.size(); ++i) {
     const Token& t = n.tokens[i];
@@ -287,7 +304,13 @@ Resolved Classifier::Impl::Resolve(const NormalizedText& n) const {
       if (vocabulary.count(t.key)) r[i].emplace_back(t.key, kQualityExact);
       continue;
     }
-    AddVariants(t.key, t.latin, r[i]);
+    auto it = cache.words.find(t.key);
+    if (it == cache.words.end()) {
+      std::vector<std::pair<std::string, double>> v;
+      AddVariants(t.key, t.latin, v);
+      it = cache.words.emplace(t.key, std::move(v)).first;
+    }
+    r[i] = it->second;
   }
   return r;
 }
@@ -343,7 +366,9 @@ Classifier::Classifier(std::unique_ptr<Impl> impl) : impl_(std::move(impl)) {}
 Classifier::~Classifier() = default;
 
 Result<std::shared_ptr<const Classifier>> Classifier::Build(const json& content) {
+  static std::atomic<uint64_t> next_generation{1};
   auto impl = std::make_unique<Impl>();
+  impl->generation = next_generation++;
   if (!content.is_object() || !content.contains("intents") || !content["intents"].is_array())
     return Status::InvalidArgument("content has no \"intents\" list");
   for (const json& it : content["intents"]) {
@@ -464,6 +489,19 @@ Result<std::shared_ptr<const Classifier>> Classifier::Build(const json& content)
       }
     }
   }
+  if (!impl->rules.empty()) {
+    RE2::Options opts;
+    opts.set_log_errors(false);
+    opts.set_max_mem(64 << 20);
+    auto set = std::make_unique<RE2::Set>(opts, RE2::UNANCHORED);
+    bool ok = true;
+    for (size_t r = 0; r < impl->rules.size() && ok; ++r)
+      for (size_t p = 0; p < impl->rules[r].patterns.size() && ok; ++p) {
+        ok = set->Add(impl->rules[r].patterns[p]->pattern(), nullptr) >= 0;
+        impl->set_entries.emplace_back(r, p);
+      }
+    if (ok && !impl->set_entries.empty() && set->Compile()) impl->pattern_set = std::move(set);
+  }
   return std::shared_ptr<const Classifier>(new Classifier(std::move(impl)));
 }
 
@@ -558,18 +596,26 @@ Decision Classifier::Classify(std::string_view text, Explanation* explain) const
   }
   // Patterns.
   const std::string padded = " " + n.key + " ";
-  for (size_t r = 0; r < m.rules.size(); ++r) {
-    const CompiledRule& rule = m.rules[r];
-    for (size_t p = 0; p < rule.patterns.size(); ++p) {
-      if (RE2::PartialMatch(padded, *rule.patterns[p])) {
-        RuleState& s = states[r];
-        if (kQualityExact > s.best) {
-          s.best = kQualityExact;
-          s.matched = "/" + rule.pattern_texts[p] + "/";
-        }
-        ++s.distinct;
-      }
+  auto pattern_matched = [&](size_t r, size_t p) {
+    RuleState& s = states[r];
+    if (kQualityExact > s.best) {
+      s.best = kQualityExact;
+      s.matched = "/" + m.rules[r].pattern_texts[p] + "/";
     }
+    ++s.distinct;
+  };
+  std::vector<int> matched_patterns;
+  RE2::Set::ErrorInfo set_error{};
+  if (m.pattern_set && (m.pattern_set->Match(padded, &matched_patterns, &set_error) ||
+                        set_error.kind == RE2::Set::kNoError)) {
+    std::sort(matched_patterns.begin(), matched_patterns.end());  // stable explanations
+    for (int idx : matched_patterns) pattern_matched(m.set_entries[static_cast<size_t>(idx)].first,
+                                                     m.set_entries[static_cast<size_t>(idx)].second);
+  } else {
+    // No set (or its automaton ran out of memory on this text): one pattern at a time.
+    for (size_t r = 0; r < m.rules.size(); ++r)
+      for (size_t p = 0; p < m.rules[r].patterns.size(); ++p)
+        if (RE2::PartialMatch(padded, *m.rules[r].patterns[p])) pattern_matched(r, p);
   }
 
   // Rule scores → intent scores.

@@ -305,6 +305,12 @@ std::map<std::string, json> Flatten(const json& doc) {
 }
 
 Status SetItem(json& doc, const std::string& key, const json& value) {
+  // Item keys become JSON object keys: ids of letters, digits, _ . - only (a key with
+  // invalid UTF-8 from a URL made the next dump() throw; found by the content fuzzer).
+  for (char c : key)
+    if (!((c >= 'a' && c <= 'z') || (c >= 'A' && c <= 'Z') || (c >= '0' && c <= '9') || c == '_' || c == '.' ||
+          c == '-' || c == '/'))
+      return Status::InvalidArgument("item keys are made of letters, digits, _ . - and /: \"" + key + "\" is not");
   try {
     return SetItemUnchecked(doc, key, value);
   } catch (const json::exception& e) {
