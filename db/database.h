@@ -94,6 +94,22 @@ class Database {
   std::recursive_mutex mutex_;
 };
 
+// Makes the transactions inside its scope fsync at commit (synchronous=FULL), then returns the
+// connection to NORMAL. REQUIRES: the connection's mutex is held for the whole scope.
+class DurableScope {
+ public:
+  DurableScope(Database& db, bool on) : db_(db), on_(on) {
+    if (on_) (void)db_.Exec("PRAGMA synchronous=FULL");
+  }
+  ~DurableScope() {
+    if (on_) (void)db_.Exec("PRAGMA synchronous=NORMAL");
+  }
+
+ private:
+  Database& db_;
+  bool on_;
+};
+
 // Rolls back on destruction unless committed. BEGIN IMMEDIATE: take the write lock up front so
 // two writers never deadlock on upgrade.
 class Transaction {

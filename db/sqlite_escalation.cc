@@ -140,6 +140,7 @@ Result<bool> SqliteStore::HumanMode(int64_t case_id) {
 
 Status SqliteStore::SetHumanMode(int64_t case_id, bool on) {
   std::lock_guard lock(db_->mutex());
+  DurableScope durable(*db_, durable_ingest_);  // officers' and operators' actions are few: fsync them
   auto st = db_->Prepare("UPDATE cases SET human_mode = ?2 WHERE id = ?1");
   if (!st.ok()) return st.status();
   st->Bind(1, case_id).Bind(2, on ? 1 : 0);
@@ -172,6 +173,7 @@ Result<Queue> SqliteStore::QueueById(const std::string& id) {
 
 Status SqliteStore::PutQueue(const Queue& q, int64_t now_ms) {
   std::lock_guard lock(db_->mutex());
+  DurableScope durable(*db_, durable_ingest_);  // officers' and operators' actions are few: fsync them
   auto st = db_->Prepare(
       "INSERT INTO queues(id, partner, contact_fact, sla_minutes, webhook_url, webhook_secret, hours, created_at) "
       "VALUES (?1, ?2, NULLIF(?3, ''), ?4, NULLIF(?5, ''), NULLIF(?6, ''), ?7, ?8) ON CONFLICT(id) DO UPDATE SET "
@@ -209,6 +211,7 @@ Result<std::vector<RoutingRule>> SqliteStore::RoutingRules() {
 
 Status SqliteStore::ReplaceRoutingRules(const std::vector<RoutingRule>& rules) {
   std::lock_guard lock(db_->mutex());
+  DurableScope durable(*db_, durable_ingest_);  // officers' and operators' actions are few: fsync them
   Transaction tx(*db_);
   BOT_RETURN_IF_ERROR(tx.status());
   BOT_RETURN_IF_ERROR(db_->Exec("DELETE FROM routing_rules"));
@@ -336,6 +339,7 @@ Result<std::vector<Case>> SqliteStore::OpenCasesOf(int64_t contact_id) {
 
 Status SqliteStore::UpdateCase(const Case& c, int64_t now_ms) {
   std::lock_guard lock(db_->mutex());
+  DurableScope durable(*db_, durable_ingest_);  // officers' and operators' actions are few: fsync them
   auto st = db_->Prepare(
       "UPDATE cases SET queue = ?2, priority = ?3, status = ?4, assignee = NULLIF(?5, ''), outcome = NULLIF(?6, ''), "
       "first_response_at = NULLIF(?7, 0), resolved_at = NULLIF(?8, 0), consent = ?9, updated_at = ?10, "
@@ -351,6 +355,7 @@ Status SqliteStore::UpdateCase(const Case& c, int64_t now_ms) {
 
 Status SqliteStore::AddNote(int64_t case_id, const std::string& author, const std::string& body, int64_t now_ms) {
   std::lock_guard lock(db_->mutex());
+  DurableScope durable(*db_, durable_ingest_);  // officers' and operators' actions are few: fsync them
   auto st = db_->Prepare("INSERT INTO case_notes(case_id, author, body, created_at) VALUES (?1, ?2, ?3, ?4)");
   if (!st.ok()) return st.status();
   st->Bind(1, case_id).Bind(2, author).Bind(3, body).Bind(4, now_ms);
@@ -359,6 +364,7 @@ Status SqliteStore::AddNote(int64_t case_id, const std::string& author, const st
 
 Result<int64_t> SqliteStore::AddUser(const User& u, int64_t now_ms) {
   std::lock_guard lock(db_->mutex());
+  DurableScope durable(*db_, durable_ingest_);  // officers' and operators' actions are few: fsync them
   Transaction tx(*db_);
   BOT_RETURN_IF_ERROR(tx.status());
   auto st = db_->Prepare(
@@ -457,6 +463,7 @@ Status SqliteStore::UpdateUserLogin(int64_t user_id, int failed_logins, int64_t 
 Status SqliteStore::CreateSession(const std::string& token_hash, int64_t user_id, const std::string& csrf, int64_t now_ms,
                                   int64_t expires_at) {
   std::lock_guard lock(db_->mutex());
+  DurableScope durable(*db_, durable_ingest_);  // officers' and operators' actions are few: fsync them
   auto clean = db_->Prepare("DELETE FROM sessions WHERE expires_at < ?1");
   if (!clean.ok()) return clean.status();
   clean->Bind(1, now_ms);
@@ -503,6 +510,7 @@ Status SqliteStore::DeleteSession(const std::string& token_hash) {
 Status SqliteStore::Audit(const std::string& actor, const std::string& action, const std::string& target,
                           const std::string& details_json, int64_t now_ms) {
   std::lock_guard lock(db_->mutex());
+  DurableScope durable(*db_, durable_ingest_);  // officers' and operators' actions are few: fsync them
   auto st = db_->Prepare("INSERT INTO audit_log(at, actor, action, target, details) VALUES (?1, ?2, ?3, ?4, ?5)");
   if (!st.ok()) return st.status();
   st->Bind(1, now_ms).Bind(2, actor).Bind(3, action).Bind(4, target).Bind(5, details_json.empty() ? "{}" : details_json);
@@ -705,6 +713,7 @@ Result<SqliteStore::RetentionReport> SqliteStore::RunRetention(int64_t message_c
 
 Status SqliteStore::EraseContact(int64_t contact_id, const std::string& actor, int64_t now_ms) {
   std::lock_guard lock(db_->mutex());
+  DurableScope durable(*db_, durable_ingest_);  // officers' and operators' actions are few: fsync them
   Transaction tx(*db_);
   BOT_RETURN_IF_ERROR(tx.status());
   const std::vector<std::string> statements = {

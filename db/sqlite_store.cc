@@ -318,6 +318,7 @@ Status SqliteStore::QueueReplies(int64_t contact_id, int64_t case_id, const std:
 Status SqliteStore::EnqueueForContact(int64_t contact_id, int64_t case_id, const std::vector<OutboundRecord>& replies,
                                       int64_t now_ms) {
   std::lock_guard lock(db_->mutex());
+  DurableScope durable(*db_, durable_ingest_);  // officers' and operators' actions are few: fsync them
   Transaction tx(*db_);
   BOT_RETURN_IF_ERROR(tx.status());
   BOT_RETURN_IF_ERROR(QueueReplies(contact_id, case_id, replies, now_ms));
@@ -380,9 +381,11 @@ Status SqliteStore::MarkSent(int64_t id, const std::string& provider_message_id,
   msg->Bind(1, id).Bind(2, provider_message_id);
   BOT_RETURN_IF_ERROR(msg->Run());
   // The last reply to an erased person (the confirmation) leaves no trace once delivered.
+  // Correlated on this row's message: an IN (SELECT …) here scanned every message per reply
+  // (BENCHMARKS.md CR-6: 65% of server CPU while draining, ~100 ms per reply at 1M messages).
   auto gone = db_->Prepare(
-      "DELETE FROM outbox WHERE id = ?1 AND message_id IN (SELECT m.id FROM messages m JOIN contacts c ON c.id = "
-      "m.contact_id WHERE c.erased_at IS NOT NULL)");
+      "DELETE FROM outbox WHERE id = ?1 AND EXISTS (SELECT 1 FROM messages m JOIN contacts c ON c.id = m.contact_id "
+      "WHERE m.id = outbox.message_id AND c.erased_at IS NOT NULL)");
   if (!gone.ok()) return gone.status();
   gone->Bind(1, id);
   BOT_RETURN_IF_ERROR(gone->Run());
@@ -450,6 +453,7 @@ Result<ContentVersion> SqliteStore::ContentVersionById(int64_t id) {
 Result<int64_t> SqliteStore::PublishContent(const std::string& author, const std::string& message,
                                             const std::string& document, int64_t now_ms) {
   std::lock_guard lock(db_->mutex());
+  DurableScope durable(*db_, durable_ingest_);  // officers' and operators' actions are few: fsync them
   auto st = db_->Prepare("INSERT INTO content_versions(author, message, document, created_at) VALUES (?1, ?2, ?3, ?4)");
   if (!st.ok()) return st.status();
   st->Bind(1, author).Bind(2, message).Bind(3, document).Bind(4, now_ms);
@@ -470,6 +474,7 @@ Result<std::string> SqliteStore::GetSetting(const std::string& key) {
 
 Status SqliteStore::PutSetting(const std::string& key, const std::string& value) {
   std::lock_guard lock(db_->mutex());
+  DurableScope durable(*db_, durable_ingest_);  // officers' and operators' actions are few: fsync them
   auto st = db_->Prepare(
       "INSERT INTO settings(key, value) VALUES (?1, ?2) ON CONFLICT(key) DO UPDATE SET value = excluded.value");
   if (!st.ok()) return st.status();

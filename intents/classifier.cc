@@ -293,7 +293,9 @@ Resolved Classifier::Impl::Resolve(const NormalizedText& n) const {
     std::unordered_map<std::string, std::vector<std::pair<std::string, double>>> words;
   };
   thread_local WordCache cache;
-  if (cache.owner != generation || cache.words.size() > 100000) {
+  // Bounded per thread (the HTTP pool has dozens of threads): a few thousand words cover the
+  // vocabulary people use; past that the cache starts over.
+  if (cache.owner != generation || cache.words.size() > 4096) {
     cache.words.clear();
     cache.owner = generation;
   }
