@@ -138,16 +138,17 @@ class SqliteStore final : public InboundStore,
 
  private:
   explicit SqliteStore(std::unique_ptr<Database> db, bool durable_ingest);
-  // synchronous=FULL only where durability is promised (the ingest commit before the 200); the
-  // pipeline's own commits run with NORMAL. Safe in WAL mode: a commit that survives a power loss
-  // implies every earlier one did, so the next ingest fsync makes them durable too; a lost turn is
-  // processed again, a lost MarkSent is the accepted in-flight duplicate window.
-  bool durable_ingest_ = true;
   Result<std::vector<bot::PendingInbound>> Pending(int limit, bool urgent_contacts_only);
   // REQUIRES: inside a transaction holding the mutex.
   Status QueueReplies(int64_t contact_id, int64_t case_id, const std::vector<OutboundRecord>& replies, int64_t now_ms);
   Result<int64_t> ApplyCaseChange(int64_t contact_id, int64_t message_id, const CaseChange& change, int64_t now_ms);
   std::unique_ptr<Database> db_;
+  // synchronous=FULL only where durability is promised (the ingest commit before the 200, and
+  // the few writes officers and operators make); the pipeline's own commits run with NORMAL. Safe
+  // in WAL mode: a commit that survives a power loss implies every earlier one did, so the next
+  // ingest fsync makes them durable too; a lost turn is processed again, a lost MarkSent is the
+  // accepted in-flight duplicate window.
+  bool durable_ingest_ = true;
 };
 
 }  // namespace bot::db

@@ -88,7 +88,7 @@ Entities ExtractEntities(std::string_view text) {
   std::string a, b, c;
   input = re2::StringPiece(n->clean);
   while (RE2::FindAndConsume(&input, kIso, &a, &b, &c)) {
-    char buf[16];
+    char buf[32];
     std::snprintf(buf, sizeof buf, "%s-%02d-%02d", a.c_str(), std::stoi(b), std::stoi(c));
     AddUnique(e.dates, buf);
   }
@@ -97,7 +97,7 @@ Entities ExtractEntities(std::string_view text) {
     int day = std::stoi(a), month = std::stoi(b), year = std::stoi(c);
     if (year < 100) year += 2000;
     if (day < 1 || day > 31 || month < 1 || month > 12) continue;
-    char buf[16];
+    char buf[32];
     std::snprintf(buf, sizeof buf, "%04d-%02d-%02d", year, month, day);
     AddUnique(e.dates, buf);
   }

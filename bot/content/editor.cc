@@ -46,12 +46,6 @@ void SetInArray(json& arr, const std::string& id, const json& value) {
   if (!value.is_null()) arr.push_back(value);
 }
 
-json FindInArray(const json& arr, const std::string& id) {
-  if (!arr.is_array()) return nullptr;
-  for (const auto& e : arr)
-    if (Str(e, "id") == id) return e;
-  return nullptr;
-}
 
 std::string CsvField(const std::string& s) {
   if (s.find_first_of(",\"\n\r") == std::string::npos) return s;

@@ -42,7 +42,9 @@ TEST(ClassifierTest, RulesThatCanNeverMatchAreRefused) {
                            json{{"id", "r5"}, {"intent", "por_card"}, {"patterns", {".*"}}}}) {
     auto c = Classifier::Build(Rules(json::array({rule})));
     EXPECT_FALSE(c.ok()) << rule.dump();
-    if (!c.ok()) EXPECT_NE(c.status().message().find(rule["id"].get<std::string>()), std::string::npos);
+    if (!c.ok()) {
+      EXPECT_NE(c.status().message().find(rule["id"].get<std::string>()), std::string::npos);
+    }
   }
 }
 

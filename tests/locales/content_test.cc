@@ -91,7 +91,9 @@ TEST(ShippedContentTest, EveryFactAndAnswerNamesItsSourceAndWhenItWasChecked) {
     const std::string id = f["id"];
     EXPECT_TRUE(f.contains("checked_on") && f["checked_on"].is_string()) << id;
     const bool placeholder = f.value("placeholder", false);
-    if (!placeholder) EXPECT_TRUE(f["source"].is_string() && sources.count(f["source"].get<std::string>())) << id;
+    if (!placeholder) {
+      EXPECT_TRUE(f["source"].is_string() && sources.count(f["source"].get<std::string>())) << id;
+    }
   }
   for (const auto& lang : content::kLanguages)
     for (const auto& [id, a] : doc["answers"][lang].items()) {
