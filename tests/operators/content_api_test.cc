@@ -41,14 +41,20 @@ class ContentApiTest : public ::testing::Test {
   ApiReply Put(const std::string& key, const json& value, const std::string& token = "") {
     return api_->Call("PUT", "/api/v1/content/items/" + key, token.empty() ? op_ : token, {{"value", value}});
   }
-  // The bot's answer to `text` from `from` (a Dari speaker who chose Dari).
+  // The bot's first reply to `text` from `from`, once every reply of that turn was delivered
+  // (a turn can send several: waiting for "one more" raced with the previous turn's last reply).
   std::string AskAs(const std::string& from, const std::string& text) {
     const std::string id = "wamid.op-" + std::to_string(++seq_);
     const size_t before = graph_.RequestsTo(from).size();
     EXPECT_EQ(hooks_->PostSigned(WhatsAppText(from, id, text))->status, 200);
-    graph_.WaitFor(before + 1, from, 5000);
+    for (int i = 0; i < 500; ++i) {
+      if (QueryInt(db(), "SELECT COUNT(*) FROM messages WHERE provider_id='" + id + "' AND status='processed'") == 1) break;
+      std::this_thread::sleep_for(std::chrono::milliseconds(10));
+    }
+    const long queued = QueryInt(db(), "SELECT COUNT(*) FROM outbox WHERE recipient='" + from + "'");
+    graph_.WaitFor(static_cast<size_t>(queued), from, 5000);
     auto all = graph_.RequestsTo(from);
-    return all.size() > before ? TextOf(all.back().json) : "";
+    return all.size() > before ? TextOf(all[before].json) : "";
   }
 
   TempDir dir_;
