@@ -52,6 +52,17 @@ class Statement {
   sqlite3_stmt* stmt_;
 };
 
+// Calls `on_row(statement)` for every row `st` yields; the first step error is returned.
+template <typename F>
+Status ForEachRow(Statement& st, F&& on_row) {
+  while (true) {
+    auto row = st.Step();
+    if (!row.ok()) return row.status();
+    if (!*row) return Status::Ok();
+    on_row(static_cast<const Statement&>(st));
+  }
+}
+
 class Database {
  public:
   struct Options {

@@ -154,12 +154,9 @@ Result<std::vector<Queue>> SqliteStore::Queues() {
       "COALESCE(webhook_secret, ''), hours FROM queues ORDER BY id");
   if (!st.ok()) return st.status();
   std::vector<Queue> out;
-  while (true) {
-    auto row = st->Step();
-    if (!row.ok()) return row.status();
-    if (!*row) break;
-    out.push_back(QueueFromRow(*st));
-  }
+  BOT_RETURN_IF_ERROR(ForEachRow(*st, [&](const Statement& row) {
+    out.push_back(QueueFromRow(row));
+  }));
   return out;
 }
 
@@ -192,20 +189,17 @@ Result<std::vector<RoutingRule>> SqliteStore::RoutingRules() {
       "ORDER BY position, id");
   if (!st.ok()) return st.status();
   std::vector<RoutingRule> out;
-  while (true) {
-    auto row = st->Step();
-    if (!row.ok()) return row.status();
-    if (!*row) break;
+  BOT_RETURN_IF_ERROR(ForEachRow(*st, [&](const Statement& row) {
     RoutingRule r;
-    r.id = st->Int(0);
-    r.position = static_cast<int>(st->Int(1));
-    r.intent = st->Text(2);
-    if (!st->IsNull(3)) r.urgent = st->Int(3) != 0;
-    r.entity = st->Text(4);
-    r.queue = st->Text(5);
-    r.priority = st->Text(6);
+    r.id = row.Int(0);
+    r.position = static_cast<int>(row.Int(1));
+    r.intent = row.Text(2);
+    if (!row.IsNull(3)) r.urgent = row.Int(3) != 0;
+    r.entity = row.Text(4);
+    r.queue = row.Text(5);
+    r.priority = row.Text(6);
     out.push_back(r);
-  }
+  }));
   return out;
 }
 
@@ -261,12 +255,9 @@ Result<std::vector<Case>> SqliteStore::ListCases(const CaseFilter& f) {
   if (!st.ok()) return st.status();
   for (size_t i = 0; i < binds.size(); ++i) st->Bind(static_cast<int>(i + 1), binds[i]);
   std::vector<Case> out;
-  while (true) {
-    auto row = st->Step();
-    if (!row.ok()) return row.status();
-    if (!*row) break;
-    out.push_back(CaseFromRow(*st));
-  }
+  BOT_RETURN_IF_ERROR(ForEachRow(*st, [&](const Statement& row) {
+    out.push_back(CaseFromRow(row));
+  }));
   return out;
 }
 
@@ -293,30 +284,24 @@ Result<Case> SqliteStore::CaseById(int64_t id) {
       "(m.case_id = ?2 OR m.id >= (SELECT MIN(id) FROM messages WHERE case_id = ?2)) ORDER BY m.id LIMIT 500");
   if (!msgs.ok()) return msgs.status();
   msgs->Bind(1, c.contact_id).Bind(2, c.id);
-  while (true) {
-    auto r = msgs->Step();
-    if (!r.ok()) return r.status();
-    if (!*r) break;
+  BOT_RETURN_IF_ERROR(ForEachRow(*msgs, [&](const Statement& row) {
     CaseMessage m;
-    m.id = msgs->Int(0);
-    m.direction = msgs->Text(1);
-    m.author = msgs->Text(2);
-    m.kind = msgs->Text(3);
-    m.body = msgs->Text(4);
-    m.status = msgs->Text(5);
-    m.payload = msgs->Text(6);
-    m.created_at = msgs->Int(7);
+    m.id = row.Int(0);
+    m.direction = row.Text(1);
+    m.author = row.Text(2);
+    m.kind = row.Text(3);
+    m.body = row.Text(4);
+    m.status = row.Text(5);
+    m.payload = row.Text(6);
+    m.created_at = row.Int(7);
     c.messages.push_back(std::move(m));
-  }
+  }));
   auto notes = db_->Prepare("SELECT author, body, created_at FROM case_notes WHERE case_id = ?1 ORDER BY id");
   if (!notes.ok()) return notes.status();
   notes->Bind(1, c.id);
-  while (true) {
-    auto r = notes->Step();
-    if (!r.ok()) return r.status();
-    if (!*r) break;
-    c.notes.push_back({notes->Text(0), notes->Text(1), notes->Int(2)});
-  }
+  BOT_RETURN_IF_ERROR(ForEachRow(*notes, [&](const Statement& row) {
+    c.notes.push_back({row.Text(0), row.Text(1), row.Int(2)});
+  }));
   return c;
 }
 
@@ -328,12 +313,9 @@ Result<std::vector<Case>> SqliteStore::OpenCasesOf(int64_t contact_id) {
   if (!st.ok()) return st.status();
   st->Bind(1, contact_id);
   std::vector<Case> out;
-  while (true) {
-    auto row = st->Step();
-    if (!row.ok()) return row.status();
-    if (!*row) break;
-    out.push_back(CaseFromRow(*st));
-  }
+  BOT_RETURN_IF_ERROR(ForEachRow(*st, [&](const Statement& row) {
+    out.push_back(CaseFromRow(row));
+  }));
   return out;
 }
 
@@ -392,12 +374,9 @@ Result<std::vector<std::string>> QueuesOfUser(Database& db, int64_t user_id) {
   if (!st.ok()) return st.status();
   st->Bind(1, user_id);
   std::vector<std::string> out;
-  while (true) {
-    auto row = st->Step();
-    if (!row.ok()) return row.status();
-    if (!*row) break;
-    out.push_back(st->Text(0));
-  }
+  BOT_RETURN_IF_ERROR(ForEachRow(*st, [&](const Statement& row) {
+    out.push_back(row.Text(0));
+  }));
   return out;
 }
 const char* kUserColumns = "id, username, role, password_hash, languages, disabled, failed_logins, locked_until";
@@ -436,12 +415,9 @@ Result<std::vector<User>> SqliteStore::Users() {
   auto st = db_->Prepare(std::string("SELECT ") + kUserColumns + " FROM users ORDER BY username");
   if (!st.ok()) return st.status();
   std::vector<User> out;
-  while (true) {
-    auto row = st->Step();
-    if (!row.ok()) return row.status();
-    if (!*row) break;
-    out.push_back(UserFromRow(*st));
-  }
+  BOT_RETURN_IF_ERROR(ForEachRow(*st, [&](const Statement& row) {
+    out.push_back(UserFromRow(row));
+  }));
   BOT_RETURN_IF_ERROR(st->Run());
   for (auto& u : out) {
     auto q = QueuesOfUser(*db_, u.id);
@@ -524,12 +500,9 @@ Result<std::vector<AuditEntry>> SqliteStore::AuditLog(int limit, int64_t before_
   if (!st.ok()) return st.status();
   st->Bind(1, before_id > 0 ? before_id : INT64_MAX).Bind(2, std::max(1, std::min(limit, 1000)));
   std::vector<AuditEntry> out;
-  while (true) {
-    auto row = st->Step();
-    if (!row.ok()) return row.status();
-    if (!*row) break;
-    out.push_back({st->Int(0), st->Int(1), st->Text(2), st->Text(3), st->Text(4), st->Text(5)});
-  }
+  BOT_RETURN_IF_ERROR(ForEachRow(*st, [&](const Statement& row) {
+    out.push_back({row.Int(0), row.Int(1), row.Text(2), row.Text(3), row.Text(4), row.Text(5)});
+  }));
   return out;
 }
 
@@ -542,18 +515,15 @@ Result<std::vector<SqliteStore::Regression>> SqliteStore::RegressionExamples() {
   auto st = db_->Prepare("SELECT id, text, intent, urgent, created_by FROM regression_examples ORDER BY id");
   if (!st.ok()) return st.status();
   std::vector<Regression> out;
-  while (true) {
-    auto row = st->Step();
-    if (!row.ok()) return row.status();
-    if (!*row) break;
+  BOT_RETURN_IF_ERROR(ForEachRow(*st, [&](const Statement& row) {
     Regression r;
-    r.id = st->Int(0);
-    r.text = st->Text(1);
-    r.intent = st->Text(2);
-    r.urgent = st->Int(3) != 0;
-    r.created_by = st->Text(4);
+    r.id = row.Int(0);
+    r.text = row.Text(1);
+    r.intent = row.Text(2);
+    r.urgent = row.Int(3) != 0;
+    r.created_by = row.Text(4);
     out.push_back(r);
-  }
+  }));
   return out;
 }
 
@@ -617,12 +587,9 @@ Result<std::vector<ContentVersion>> SqliteStore::ContentVersions(int limit) {
   if (!st.ok()) return st.status();
   st->Bind(1, std::max(1, std::min(limit, 1000)));
   std::vector<ContentVersion> out;
-  while (true) {
-    auto row = st->Step();
-    if (!row.ok()) return row.status();
-    if (!*row) break;
-    out.push_back(ContentVersion{st->Int(0), st->Text(1), st->Text(2), "", st->Int(3)});
-  }
+  BOT_RETURN_IF_ERROR(ForEachRow(*st, [&](const Statement& row) {
+    out.push_back(ContentVersion{row.Int(0), row.Text(1), row.Text(2), "", row.Int(3)});
+  }));
   return out;
 }
 
@@ -638,34 +605,25 @@ Result<ReportData> SqliteStore::Report(int64_t from_ms, int64_t to_ms) {
       "WHERE direction = 'in' AND created_at >= ?1 AND created_at < ?2 GROUP BY 1, 2, 3 ORDER BY 1, 2, 3");
   if (!daily.ok()) return daily.status();
   daily->Bind(1, from_ms).Bind(2, to_ms);
-  while (true) {
-    auto row = daily->Step();
-    if (!row.ok()) return row.status();
-    if (!*row) break;
-    r.inbound_per_day.push_back({daily->Text(0), daily->Text(1), daily->Text(2), daily->Int(3)});
-  }
+  BOT_RETURN_IF_ERROR(ForEachRow(*daily, [&](const Statement& row) {
+    r.inbound_per_day.push_back({row.Text(0), row.Text(1), row.Text(2), row.Int(3)});
+  }));
   auto intents = db_->Prepare(
       "SELECT COALESCE(intent, 'unknown'), COUNT(*) FROM messages WHERE direction = 'in' AND status = 'processed' "
       "AND created_at >= ?1 AND created_at < ?2 GROUP BY 1 ORDER BY 2 DESC, 1");
   if (!intents.ok()) return intents.status();
   intents->Bind(1, from_ms).Bind(2, to_ms);
-  while (true) {
-    auto row = intents->Step();
-    if (!row.ok()) return row.status();
-    if (!*row) break;
-    r.intents.emplace_back(intents->Text(0), intents->Int(1));
-  }
+  BOT_RETURN_IF_ERROR(ForEachRow(*intents, [&](const Statement& row) {
+    r.intents.emplace_back(row.Text(0), row.Int(1));
+  }));
   auto cases = db_->Prepare(
       "SELECT date(opened_at / 1000, 'unixepoch'), queue, priority, opened_at, COALESCE(first_response_at, 0) FROM cases "
       "WHERE opened_at >= ?1 AND opened_at < ?2 ORDER BY opened_at");
   if (!cases.ok()) return cases.status();
   cases->Bind(1, from_ms).Bind(2, to_ms);
-  while (true) {
-    auto row = cases->Step();
-    if (!row.ok()) return row.status();
-    if (!*row) break;
-    r.cases_opened.push_back({cases->Text(0), cases->Text(1), cases->Text(2), cases->Int(3), cases->Int(4)});
-  }
+  BOT_RETURN_IF_ERROR(ForEachRow(*cases, [&](const Statement& row) {
+    r.cases_opened.push_back({row.Text(0), row.Text(1), row.Text(2), row.Int(3), row.Int(4)});
+  }));
   return r;
 }
 

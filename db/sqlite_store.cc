@@ -122,13 +122,6 @@ Status SqliteStore::BackupFile(const std::string& db_path, const std::string& to
   return (*copy)->Exec("PRAGMA journal_mode=DELETE");
 }
 
-Result<std::vector<bool>> SqliteStore::StoreWebhook(const WebhookBatch& batch, int64_t now_ms) {
-  const WebhookBatch* one[] = {&batch};
-  auto r = StoreWebhooks(one, now_ms);
-  if (!r.ok()) return r.status();
-  return std::move((*r)[0]);
-}
-
 Result<std::vector<std::vector<bool>>> SqliteStore::StoreWebhooks(std::span<const WebhookBatch* const> batches,
                                                                   int64_t now_ms) {
   std::lock_guard lock(db_->mutex());
@@ -204,27 +197,24 @@ Result<std::vector<bot::PendingInbound>> SqliteStore::Pending(int limit, bool ur
   if (!st.ok()) return st.status();
   st->Bind(1, limit);
   std::vector<bot::PendingInbound> out;
-  while (true) {
-    auto row = st->Step();
-    if (!row.ok()) return row.status();
-    if (!*row) break;
+  BOT_RETURN_IF_ERROR(ForEachRow(*st, [&](const Statement& row) {
     bot::PendingInbound p;
-    p.message_id = st->Int(0);
-    p.message.kind = ParseInboundKind(st->Text(1)).value_or(InboundKind::kUnsupported);
-    p.message.text = st->Text(2);
-    FillFromPayload(st->Text(3), p.message);
-    p.message.provider_id = st->Text(4);
-    p.contact.id = st->Int(5);
-    p.contact.channel = ParseChannel(st->Text(6)).value_or(Channel::kWhatsApp);
+    p.message_id = row.Int(0);
+    p.message.kind = ParseInboundKind(row.Text(1)).value_or(InboundKind::kUnsupported);
+    p.message.text = row.Text(2);
+    FillFromPayload(row.Text(3), p.message);
+    p.message.provider_id = row.Text(4);
+    p.contact.id = row.Int(5);
+    p.contact.channel = ParseChannel(row.Text(6)).value_or(Channel::kWhatsApp);
     p.message.channel = p.contact.channel;
-    p.contact.address = st->Text(7);
+    p.contact.address = row.Text(7);
     p.message.sender = p.contact.address;
-    p.contact.business_id = st->Text(8);
+    p.contact.business_id = row.Text(8);
     if (p.message.business_id.empty()) p.message.business_id = p.contact.business_id;
-    p.contact.display_name = st->Text(9);
-    p.contact.last_inbound_ms = st->Int(10);
+    p.contact.display_name = row.Text(9);
+    p.contact.last_inbound_ms = row.Int(10);
     out.push_back(std::move(p));
-  }
+  }));
   return out;
 }
 
@@ -338,21 +328,18 @@ Result<std::vector<OutboxItem>> SqliteStore::ClaimDue(int64_t now_ms, int limit)
   if (!st.ok()) return st.status();
   st->Bind(1, now_ms).Bind(2, limit);
   std::vector<OutboxItem> items;
-  while (true) {
-    auto row = st->Step();
-    if (!row.ok()) return row.status();
-    if (!*row) break;
+  BOT_RETURN_IF_ERROR(ForEachRow(*st, [&](const Statement& row) {
     OutboxItem it;
-    it.id = st->Int(0);
-    it.message_id = st->Int(1);
-    it.channel = ParseChannel(st->Text(2)).value_or(Channel::kWhatsApp);
-    it.recipient = st->Text(3);
-    it.business_id = st->Text(4);
-    it.payload = st->Text(5);
-    it.priority = static_cast<int>(st->Int(6));
-    it.attempts = static_cast<int>(st->Int(7)) + 1;
+    it.id = row.Int(0);
+    it.message_id = row.Int(1);
+    it.channel = ParseChannel(row.Text(2)).value_or(Channel::kWhatsApp);
+    it.recipient = row.Text(3);
+    it.business_id = row.Text(4);
+    it.payload = row.Text(5);
+    it.priority = static_cast<int>(row.Int(6));
+    it.attempts = static_cast<int>(row.Int(7)) + 1;
     items.push_back(std::move(it));
-  }
+  }));
   for (const OutboxItem& it : items) {
     auto up = db_->Prepare("UPDATE outbox SET state = 'in_flight', attempts = attempts + 1, updated_at = ?2 WHERE id = ?1");
     if (!up.ok()) return up.status();
@@ -482,20 +469,9 @@ Status SqliteStore::PutSetting(const std::string& key, const std::string& value)
   return st->Run();
 }
 
-Status SqliteStore::Backup(const std::string& to_path) { return db_->BackupTo(to_path); }
-
 Result<int> SqliteStore::SchemaVersion() {
   std::lock_guard lock(db_->mutex());
   return db_->SchemaVersion();
-}
-
-Result<int64_t> SqliteStore::CountRows(const std::string& table) {
-  std::lock_guard lock(db_->mutex());
-  auto st = db_->Prepare("SELECT COUNT(*) FROM " + table);
-  if (!st.ok()) return st.status();
-  auto row = st->Step();
-  if (!row.ok()) return row.status();
-  return st->Int(0);
 }
 
 Result<int64_t> SqliteStore::OutboxBacklog() {

@@ -33,10 +33,8 @@ class SqliteStore final : public InboundStore,
   ~SqliteStore() override;
 
   // InboundStore
-  Result<std::vector<bool>> StoreWebhook(const WebhookBatch& batch, int64_t now_ms) override;
-  // Group commit: several webhooks in one transaction (one fsync). Per batch, per message: new?
   Result<std::vector<std::vector<bool>>> StoreWebhooks(std::span<const WebhookBatch* const> batches,
-                                                       int64_t now_ms);
+                                                       int64_t now_ms) override;
 
   // ConversationStore
   Result<std::vector<bot::PendingInbound>> LoadPending(int limit) override;
@@ -128,13 +126,10 @@ class SqliteStore final : public InboundStore,
   Result<int64_t> ContactOfCase(int64_t case_id);
 
   // Operations.
-  Status Backup(const std::string& to_path);
   Result<int> SchemaVersion();
   // Counts for readiness and metrics.
-  Result<int64_t> CountRows(const std::string& table);
   Result<int64_t> OutboxBacklog();
   Result<int64_t> OldestPendingOutboxMillis(int64_t now_ms);
-  Database& database() { return *db_; }
 
  private:
   explicit SqliteStore(std::unique_ptr<Database> db, bool durable_ingest);

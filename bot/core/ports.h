@@ -5,6 +5,7 @@
 
 #include <cstdint>
 #include <optional>
+#include <span>
 #include <string>
 #include <vector>
 
@@ -93,9 +94,11 @@ struct OutboxItem {
 class InboundStore {
  public:
   virtual ~InboundStore() = default;
-  // Stores every message (new contacts created as needed) and status in one transaction.
-  // Returns, per message, whether it was new (false: a duplicate provider id, nothing changed).
-  virtual Result<std::vector<bool>> StoreWebhook(const WebhookBatch& batch, int64_t now_ms) = 0;
+  // Stores every message (new contacts created as needed) and status of all `batches` in one
+  // transaction (group commit: one fsync for many webhooks). Returns, per batch and message,
+  // whether it was new (false: a duplicate provider id, nothing changed).
+  virtual Result<std::vector<std::vector<bool>>> StoreWebhooks(std::span<const WebhookBatch* const> batches,
+                                                               int64_t now_ms) = 0;
 };
 
 class ConversationStore {

@@ -17,7 +17,7 @@ namespace bot::server {
 // ---------------------------------------------------------------------------------------------
 // IngestWriter
 
-IngestWriter::IngestWriter(db::SqliteStore& store, const Clock& clock, std::function<void()> on_stored)
+IngestWriter::IngestWriter(InboundStore& store, const Clock& clock, std::function<void()> on_stored)
     : store_(store), clock_(clock), on_stored_(std::move(on_stored)) {
   thread_ = std::thread([this] { Run(); });
 }
@@ -192,15 +192,6 @@ void Processor::Lane(bool urgent) {
     std::unique_lock lock(mutex_);
     cv_.wait_for(lock, std::chrono::milliseconds(urgent ? 50 : 250),
                  [&] { return !running_ || wake_seq_ != seen; });
-  }
-}
-
-Status Processor::DrainOnce() {
-  while (true) {
-    auto pending = store_.LoadPending(256);
-    if (!pending.ok()) return pending.status();
-    if (pending->empty()) return Status::Ok();
-    for (const auto& p : *pending) BOT_RETURN_IF_ERROR(ProcessOne(p));
   }
 }
 

@@ -48,7 +48,7 @@ class ContentHolder {
 // stores everything waiting in one transaction and then releases all of them.
 class IngestWriter {
  public:
-  IngestWriter(db::SqliteStore& store, const Clock& clock, std::function<void()> on_stored);
+  IngestWriter(InboundStore& store, const Clock& clock, std::function<void()> on_stored);
   ~IngestWriter();
   // Blocks until the batch is durably stored; per message, whether it was new.
   Result<std::vector<bool>> Store(const WebhookBatch& batch);
@@ -61,7 +61,7 @@ class IngestWriter {
   };
   void Run();
 
-  db::SqliteStore& store_;
+  InboundStore& store_;
   const Clock& clock_;
   std::function<void()> on_stored_;
   std::mutex mutex_;
@@ -90,9 +90,6 @@ class Processor {
   void Start();
   void Stop();   // finishes the message in hand, then returns
   void Wake();
-
-  // Processes everything pending now, on the calling thread (tools and tests).
-  Status DrainOnce();
 
  private:
   void Lane(bool urgent);
