@@ -8,8 +8,12 @@
 #include <cstdint>
 #include <optional>
 #include <string>
+#include <string_view>
 
 #include <nlohmann/json.hpp>
+
+#include "bot/core/message.h"
+#include "bot/core/status.h"
 
 namespace bot::channels::detail {
 
@@ -102,6 +106,23 @@ inline bool Flag(const json& j, const char* key) {
 // `j` as compact JSON text. Invalid UTF-8 cannot come out of parse(), but dump() would throw on
 // it, so it is replaced rather than trusted.
 inline std::string Dump(const json& j) { return j.dump(-1, ' ', false, json::error_handler_t::replace); }
+
+// The one way a webhook body becomes a batch: parse without throwing, require an object whose
+// "object" is `expected` (named `product` in errors), then walk it inside a fence for whatever
+// the type-checked walk still misses (the fuzzers' job to find).
+template <typename WalkFn>
+Result<WebhookBatch> ParseEnvelope(std::string_view body, const char* expected, const char* product, WalkFn walk) {
+  json root = json::parse(body, nullptr, false);
+  if (root.is_discarded()) return Status::InvalidArgument("body is not valid JSON");
+  if (!root.is_object()) return Status::InvalidArgument("body is not a JSON object");
+  if (Str(root, "object") != expected)
+    return Status::InvalidArgument(std::string("not a ") + product + " webhook (object=\"" + Str(root, "object") + "\")");
+  try {
+    return walk(root);
+  } catch (const std::exception& e) {
+    return Status::InvalidArgument(std::string("unreadable ") + product + " webhook: " + e.what());
+  }
+}
 
 }  // namespace bot::channels::detail
 

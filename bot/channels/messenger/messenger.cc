@@ -188,17 +188,7 @@ std::string PostbackId(const std::string& psid, const std::string& timestamp) {
 }
 
 Result<WebhookBatch> ParseWebhook(std::string_view body) {
-  json root = json::parse(body, nullptr, false);
-  if (root.is_discarded()) return Status::InvalidArgument("body is not valid JSON");
-  if (!root.is_object()) return Status::InvalidArgument("body is not a JSON object");
-  if (Str(root, "object") != "page")
-    return Status::InvalidArgument("not a Messenger page webhook (object=\"" + Str(root, "object") + "\")");
-  // The walk checks every type; this fence is for what it misses (the fuzzer's job to find).
-  try {
-    return Walk(root);
-  } catch (const std::exception& e) {
-    return Status::InvalidArgument(std::string("unreadable Messenger webhook: ") + e.what());
-  }
+  return detail::ParseEnvelope(body, "page", "Messenger page", Walk);
 }
 
 std::vector<std::string> FormatOutbound(const OutboundMessage& m, const std::string& psid) {

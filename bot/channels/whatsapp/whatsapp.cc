@@ -244,17 +244,7 @@ WebhookBatch Walk(const json& root) {
 }  // namespace
 
 Result<WebhookBatch> ParseWebhook(std::string_view body) {
-  json root = json::parse(body, nullptr, false);
-  if (root.is_discarded()) return Status::InvalidArgument("body is not valid JSON");
-  if (!root.is_object()) return Status::InvalidArgument("body is not a JSON object");
-  if (Str(root, "object") != "whatsapp_business_account")
-    return Status::InvalidArgument("not a WhatsApp Business Account webhook (object=\"" + Str(root, "object") + "\")");
-  // The walk checks every type; this fence is for what it misses (the fuzzer's job to find).
-  try {
-    return Walk(root);
-  } catch (const std::exception& e) {
-    return Status::InvalidArgument(std::string("unreadable WhatsApp webhook: ") + e.what());
-  }
+  return detail::ParseEnvelope(body, "whatsapp_business_account", "WhatsApp Business Account", Walk);
 }
 
 namespace {
