@@ -44,11 +44,7 @@ class ConversationFlowTest : public ::testing::TestWithParam<Flow> {
     const std::string id = "wamid.flow-" + std::to_string(++seq_);
     auto r = hooks_->PostSigned(WhatsAppText(kMe, id, text));
     EXPECT_TRUE(r && r->status == 200);
-    for (int i = 0; i < 500; ++i) {
-      if (QueryInt(dir_.File("c.db"), "SELECT COUNT(*) FROM messages WHERE provider_id='" + id + "' AND status='processed'") == 1)
-        break;
-      std::this_thread::sleep_for(std::chrono::milliseconds(10));
-    }
+    WaitProcessed(dir_.File("c.db"), id);
     const long queued = QueryInt(dir_.File("c.db"), "SELECT COUNT(*) FROM outbox WHERE recipient='" + std::string(kMe) + "'");
     graph_.WaitFor(static_cast<size_t>(queued), kMe, 5000);
     std::vector<json> out;

@@ -52,11 +52,7 @@ class EscalationTest : public ::testing::Test {
     auto r = hooks_->PostSigned(WhatsAppText(from, id, text));
     ASSERT_TRUE(r);
     ASSERT_EQ(r->status, 200) << r->body;
-    for (int i = 0; i < 500; ++i) {
-      if (QueryInt(db(), "SELECT COUNT(*) FROM messages WHERE provider_id='" + id + "' AND status='processed'") == 1) return;
-      std::this_thread::sleep_for(std::chrono::milliseconds(10));
-    }
-    FAIL() << "message not processed: " << text;
+    ASSERT_TRUE(WaitProcessed(db(), id)) << "message not processed: " << text;
   }
   // Texts the fake Graph API received for `to`, in order.
   std::vector<std::string> Received(const std::string& to, size_t at_least = 0) {

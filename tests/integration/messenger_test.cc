@@ -42,11 +42,7 @@ TEST(MessengerConversationTest, WelcomeMenuEscalationAndAnOfficerReplyWithTheHum
     auto r = hooks.PostSigned(MessengerText(psid, mid, text, payload), "/webhooks/messenger");
     ASSERT_TRUE(r);
     ASSERT_EQ(r->status, 200) << r->body;
-    for (int i = 0; i < 300; ++i) {
-      if (QueryInt(db, "SELECT COUNT(*) FROM messages WHERE provider_id='" + mid + "' AND status='processed'") == 1) return;
-      std::this_thread::sleep_for(std::chrono::milliseconds(10));
-    }
-    FAIL() << "not processed: " << text;
+    ASSERT_TRUE(WaitProcessed(db, mid)) << "not processed: " << text;
   };
   auto sent = [&](size_t at_least) {
     graph.WaitFor(at_least, psid, 5000);

@@ -47,10 +47,7 @@ class ContentApiTest : public ::testing::Test {
     const std::string id = "wamid.op-" + std::to_string(++seq_);
     const size_t before = graph_.RequestsTo(from).size();
     EXPECT_EQ(hooks_->PostSigned(WhatsAppText(from, id, text))->status, 200);
-    for (int i = 0; i < 500; ++i) {
-      if (QueryInt(db(), "SELECT COUNT(*) FROM messages WHERE provider_id='" + id + "' AND status='processed'") == 1) break;
-      std::this_thread::sleep_for(std::chrono::milliseconds(10));
-    }
+    WaitProcessed(db(), id);
     const long queued = QueryInt(db(), "SELECT COUNT(*) FROM outbox WHERE recipient='" + from + "'");
     graph_.WaitFor(static_cast<size_t>(queued), from, 5000);
     auto all = graph_.RequestsTo(from);

@@ -35,11 +35,7 @@ class PrivacyTest : public ::testing::Test {
   void Say(const std::string& from, const std::string& text) {
     const std::string id = "wamid.priv-" + std::to_string(++seq_);
     ASSERT_EQ(hooks_->PostSigned(WhatsAppText(from, id, text))->status, 200);
-    for (int i = 0; i < 500; ++i) {
-      if (QueryInt(db(), "SELECT COUNT(*) FROM messages WHERE provider_id='" + id + "' AND status='processed'") == 1) return;
-      std::this_thread::sleep_for(std::chrono::milliseconds(10));
-    }
-    FAIL() << "not processed: " << text;
+    ASSERT_TRUE(WaitProcessed(db(), id)) << "not processed: " << text;
   }
   // Every text value in the database, to look for what must be gone.
   std::string EverythingStored() {

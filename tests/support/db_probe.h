@@ -4,7 +4,9 @@
 
 #include <sqlite3.h>
 
+#include <chrono>
 #include <string>
+#include <thread>
 #include <vector>
 
 namespace bot::testing {
@@ -33,6 +35,17 @@ inline std::vector<std::string> Query(const std::string& db_path, const std::str
 inline long QueryInt(const std::string& db_path, const std::string& sql) {
   auto rows = Query(db_path, sql);
   return rows.empty() ? -1 : std::stol(rows[0]);
+}
+
+// Waits until the inbound message `provider_id` is processed (its turn committed); false when
+// `timeout_ms` passes first.
+inline bool WaitProcessed(const std::string& db_path, const std::string& provider_id, int timeout_ms = 5000) {
+  const std::string sql = "SELECT COUNT(*) FROM messages WHERE provider_id='" + provider_id + "' AND status='processed'";
+  for (int waited = 0; waited < timeout_ms; waited += 10) {
+    if (QueryInt(db_path, sql) == 1) return true;
+    std::this_thread::sleep_for(std::chrono::milliseconds(10));
+  }
+  return false;
 }
 
 }  // namespace bot::testing
