@@ -55,8 +55,10 @@ int Classify(const ClassifyOptions& o) {
         ++bad;
         continue;
       }
-      json out = intents::ToJson(c.Classify(in["text"].get<std::string>()));
+      intents::Explanation ex;
+      json out = intents::ToJson(c.Classify(in["text"].get<std::string>(), o.explain ? &ex : nullptr));
       out["id"] = in.contains("id") ? in["id"] : json(nullptr);
+      if (o.explain) out["explanation"] = intents::ToJson(ex);
       std::cout << out.dump() << "\n";
     }
     return bad == 0 ? 0 : 1;

@@ -2,18 +2,21 @@
 // skeleton (Latin), then edit distance through a deletion index (SymSpell), so a typo costs a few
 // hash lookups rather than a scan of the vocabulary. Keywords of several words also match when
 // the person ran them together or split them ("پی او آر" = "پیاوار").
+//
+// Speed: the rules are compiled into integer ids (every keyword word, term, rule and intent has
+// one) and flat tables; a message is scored in per-thread arrays indexed by those ids, so the hot
+// path does a few hash lookups per word and no allocation once its buffers have grown.
 #include "intents/classifier.h"
 
 #include <re2/re2.h>
 #include <re2/set.h>
-#include <unicode/uchar.h>
+#include <unicode/utf8.h>
 
 #include <algorithm>
 #include <atomic>
 #include <cmath>
+#include <cstring>
 #include <set>
-#include <unordered_map>
-#include <unordered_set>
 
 namespace bot::intents {
 namespace {
@@ -21,6 +24,7 @@ namespace {
 using json = nlohmann::json;
 
 const std::set<std::string> kLanguages = {"en", "prs", "ps"};
+constexpr const char* kLanguageIds[3] = {"en", "prs", "ps"};  // index order = the old map order
 // Pseudo-intents that never answer a message; they qualify urgency.
 const std::set<std::string> kModifiers = {"_hypothetical", "_past", "_immediacy"};
 
@@ -30,8 +34,21 @@ constexpr double kQualityStem = 0.9;
 constexpr double kQualitySkeleton = 0.85;
 constexpr double kQualityFuzzy = 0.8;
 
-bool HasPashtoLetter(std::u32string_view w) {
-  for (char32_t c : w) {
+constexpr uint32_t kNone = UINT32_MAX;
+
+int LanguageIndex(const std::string& lang) {
+  for (int i = 0; i < 3; ++i)
+    if (lang == kLanguageIds[i]) return i;
+  return -1;
+}
+
+bool HasPashtoLetter(std::string_view utf8) {
+  int32_t i = 0;
+  const auto len = static_cast<int32_t>(utf8.size());
+  const auto* s = reinterpret_cast<const uint8_t*>(utf8.data());
+  while (i < len) {
+    UChar32 c;
+    U8_NEXT(s, i, len, c);
     switch (c) {
       case 0x067C: case 0x0689: case 0x0693: case 0x0696: case 0x069A: case 0x06BC:
       case 0x0681: case 0x0685: case 0x06AB: case 0x06D0: case 0x06CD:
@@ -64,34 +81,159 @@ std::string FromU32(std::u32string_view s) {
   return out;
 }
 
+// Byte offset of every code point of a valid UTF-8 string, plus the end.
+void CodePointOffsets(std::string_view s, std::vector<uint32_t>& out) {
+  out.clear();
+  for (uint32_t i = 0; i < s.size(); ++i)
+    if ((static_cast<unsigned char>(s[i]) & 0xC0) != 0x80) out.push_back(i);
+  out.push_back(static_cast<uint32_t>(s.size()));
+}
+
+size_t CodePointCount(std::string_view s) {
+  size_t n = 0;
+  for (char c : s) n += (static_cast<unsigned char>(c) & 0xC0) != 0x80;
+  return n;
+}
+
+// An affix in key form, with its length in code points (the length rules count letters).
+struct Affix {
+  std::string text;
+  size_t letters;
+};
+
+std::vector<Affix> Affixes(std::initializer_list<const char32_t*> list) {
+  std::vector<Affix> out;
+  for (const char32_t* a : list) out.push_back({FromU32(a), std::u32string_view(a).size()});
+  return out;
+}
+
 // Dari and Pashto affixes in key form (after folding), longest first.
-const std::vector<std::u32string> kSuffixes = {
-    U"هایشان", U"هایتان", U"هایم", U"هاییش", U"های", U"ها", U"ونه", U"انو", U"ان", U"ام", U"ات", U"اش",
-    U"تان", U"شان", U"مان", U"یم", U"ید", U"ند", U"ه", U"ی", U"و", U"ش", U"م"};
-const std::vector<std::u32string> kPrefixes = {U"نمی", U"می", U"ب", U"و", U"ن"};
+const std::vector<Affix> kSuffixes =
+    Affixes({U"هایشان", U"هایتان", U"هایم", U"هاییش", U"های", U"ها", U"ونه", U"انو", U"ان", U"ام", U"ات", U"اش",
+             U"تان", U"شان", U"مان", U"یم", U"ید", U"ند", U"ه", U"ی", U"و", U"ش", U"م"});
+const std::vector<Affix> kPrefixes = Affixes({U"نمی", U"می", U"ب", U"و", U"ن"});
 const std::vector<std::string> kLatinSuffixes = {"ing", "ed", "es", "s", "am", "an", "ad", "i", "e"};
 
-struct Keyword {
-  std::vector<std::string> tokens;  // key form
-  std::string text;                 // as the operator wrote it
+bool EndsWith(std::string_view s, std::string_view suffix) {
+  return s.size() >= suffix.size() && s.compare(s.size() - suffix.size(), suffix.size(), suffix) == 0;
+}
+bool StartsWith(std::string_view s, std::string_view prefix) {
+  return s.size() >= prefix.size() && s.compare(0, prefix.size(), prefix) == 0;
+}
+
+uint64_t HashBytes(std::string_view s) {
+  uint64_t h = 0x9E3779B97F4A7C15ull ^ (s.size() * 0xff51afd7ed558ccdull);
+  const char* p = s.data();
+  size_t n = s.size();
+  while (n >= 8) {
+    uint64_t v;
+    std::memcpy(&v, p, 8);
+    h = (h ^ v) * 0xff51afd7ed558ccdull;
+    h ^= h >> 29;
+    p += 8;
+    n -= 8;
+  }
+  uint64_t v = 0;
+  std::memcpy(&v, p, n);
+  h = (h ^ v) * 0xc4ceb9fe1a85ec53ull;
+  h ^= h >> 32;
+  return h | 1;  // 0 marks an empty slot
+}
+
+// String → 32-bit value in one flat open-addressing array, keys in one arena: "is this word
+// known?" is asked millions of times a second, and a node-based map chases a pointer per probe.
+class StringTable {
+ public:
+  StringTable() { slots_.resize(16); }
+
+  const uint32_t* Find(std::string_view key) const {
+    const uint64_t h = HashBytes(key);
+    const size_t mask = slots_.size() - 1;
+    for (size_t i = h & mask;; i = (i + 1) & mask) {
+      const Slot& s = slots_[i];
+      if (s.hash == 0) return nullptr;
+      if (s.hash == h && s.length == key.size() && std::memcmp(arena_.data() + s.offset, key.data(), key.size()) == 0)
+        return &s.value;
+    }
+  }
+
+  // key → value unless the key is present; returns the stored value.
+  uint32_t& Insert(std::string_view key, uint32_t value) {
+    if ((size_ + 1) * 2 > slots_.size()) Grow();
+    const uint64_t h = HashBytes(key);
+    const size_t mask = slots_.size() - 1;
+    for (size_t i = h & mask;; i = (i + 1) & mask) {
+      Slot& s = slots_[i];
+      if (s.hash == 0) {
+        s = {h, static_cast<uint32_t>(arena_.size()), static_cast<uint32_t>(key.size()), value};
+        arena_.append(key);
+        ++size_;
+        return s.value;
+      }
+      if (s.hash == h && s.length == key.size() && std::memcmp(arena_.data() + s.offset, key.data(), key.size()) == 0)
+        return s.value;
+    }
+  }
+
+  size_t size() const { return size_; }
+  size_t arena_bytes() const { return arena_.size(); }
+
+  void Clear() {
+    std::fill(slots_.begin(), slots_.end(), Slot{});
+    arena_.clear();
+    size_ = 0;
+  }
+
+ private:
+  struct Slot {
+    uint64_t hash = 0;
+    uint32_t offset = 0, length = 0, value = 0;
+  };
+
+  void Grow() {
+    std::vector<Slot> old(slots_.size() * 2);
+    old.swap(slots_);
+    const size_t mask = slots_.size() - 1;
+    for (const Slot& s : old) {
+      if (s.hash == 0) continue;
+      size_t i = s.hash & mask;
+      while (slots_[i].hash != 0) i = (i + 1) & mask;
+      slots_[i] = s;
+    }
+  }
+
+  std::vector<Slot> slots_;
+  std::string arena_;
+  size_t size_ = 0;
 };
 
 enum class TermKind { kKeyword, kRequire, kExclude };
 
+// A keyword, required or excluded word/phrase of one rule.
+struct Term {
+  std::vector<uint32_t> words;  // vocabulary ids of its tokens (key form)
+  std::string text;             // as the operator wrote it
+  uint32_t rule = 0;
+  TermKind kind = TermKind::kKeyword;
+};
+
 struct CompiledRule {
-  std::string id, intent, language;
+  std::string id;
+  uint32_t intent = 0;   // index into Impl::intents
+  int language = -1;     // index into kLanguageIds, -1 for none
   double weight = 1.0;
   bool always_urgent = false;
   bool fuzzy = true;  // false: keywords match only as written (no typos, affixes or skeletons)
-  std::vector<Keyword> keywords, requires_, excludes;
+  std::vector<uint32_t> keywords, requires_, excludes;  // term ids
   std::vector<std::unique_ptr<RE2>> patterns;
-  std::vector<std::string> pattern_texts;
+  std::vector<std::string> pattern_shown;  // "/pattern/" as the operator wrote it
 };
 
-struct TermRef {
-  size_t rule;
-  TermKind kind;
-  size_t index;
+struct IntentInfo {
+  std::string id;
+  bool urgent = false;
+  bool modifier = false;
+  std::string queue;
 };
 
 struct Settings {
@@ -102,35 +244,80 @@ struct Settings {
   double lid_min_margin = 1;
 };
 
-// Per message: for each token, the vocabulary words it can stand for, with a quality.
-using Resolved = std::vector<std::vector<std::pair<std::string, double>>>;
+// What one token can stand for: a vocabulary word and how good the match is.
+struct Variant {
+  uint32_t word;
+  double quality;
+};
+
+struct LexiconEntry {
+  double weight[3] = {0, 0, 0};
+  bool present[3] = {false, false, false};
+  std::string clean[3];  // the word as the lexicon writes it (before folding)
+};
+
+struct RuleState {
+  double best = 0;
+  int distinct = 0;
+  bool touched = false, required = false, excluded = false;
+  const std::string* matched = nullptr;
+};
+
+struct Hit {
+  uint32_t rule;
+  double score;
+  const std::string* matched;
+};
 
 }  // namespace
 
 struct Classifier::Impl {
   std::vector<CompiledRule> rules;
-  std::unordered_map<std::string, std::vector<TermRef>> by_first_token;
-  std::unordered_map<std::string, std::vector<TermRef>> by_concat;  // tokens joined, no spaces
-  std::unordered_set<std::string> vocabulary;
-  std::unordered_map<std::string, std::vector<std::string>> deletions;  // variant → vocab words
-  std::unordered_map<std::string, std::vector<std::string>> skeletons;  // Latin skeleton → words
-  std::map<std::string, std::pair<bool, std::string>> intents;         // id → (urgent, queue)
-  std::map<std::string, std::unordered_map<std::string, double>> lexicon;  // lang → key → weight
-  std::map<std::string, std::unordered_map<std::string, std::string>> lexicon_clean;
+  std::vector<Term> terms;
+  std::vector<IntentInfo> intents;  // sorted by id; modifiers included
+  uint32_t unknown_intent = kNone, suppressed_intent = kNone;
+  uint32_t hypothetical = kNone, past = kNone, immediacy = kNone;
+
+  StringTable vocabulary;                       // word → id
+  std::vector<std::string> words;               // id → word
+  std::vector<std::u32string> words32;          // id → word as code points (edit distances)
+  // Terms by their first word: one-word terms by word id; longer terms by their first two words,
+  // so a common first word ("د", "my") costs nothing unless the next word fits too.
+  std::vector<std::vector<uint32_t>> single_by_word;  // word id → one-word terms
+  std::vector<char> starts_pair;                      // word id → first word of a longer term?
+  std::vector<char> seconds_pair;                     // word id → second word of a longer term?
+  StringTable pair_index;                             // (word id, word id) → list
+  std::vector<std::vector<uint32_t>> by_pair;         // … → terms of 2+ words
+  std::vector<std::vector<uint32_t>> by_concat;       // tokens joined, no spaces → multi-word terms
+  // Every byte prefix of those joined keys → its by_concat list, or kNone when only a prefix:
+  // one lookup says both "stop extending" and "this is a keyword".
+  StringTable concat_prefixes;
+  // Every byte prefix of a vocabulary word → the word's id, or kNone when only a prefix (split
+  // spellings: "می خواهم" is worth joining only when "می" starts a known word).
+  StringTable vocabulary_prefixes;
+  StringTable vocabulary_suffixes;  // every suffix of a vocabulary word, from a letter boundary
+  StringTable deletion_index;                   // variant → list (SymSpell)
+  std::vector<std::vector<uint32_t>> deletions;       // … → word ids
+  StringTable skeleton_index;                   // Latin skeleton → list
+  std::vector<std::vector<uint32_t>> skeletons;       // … → word ids
+  StringTable concat_keys;                      // build only: joined key → by_concat index
+  StringTable lexicon_index;                    // key → entry
+  std::vector<LexiconEntry> lexicon;
   Settings settings;
   // All patterns in one automaton: one scan of the text instead of one per pattern.
   std::unique_ptr<RE2::Set> pattern_set;
   uint64_t generation = 0;  // unique per Build: keys per-thread caches (an address can be reused)
   std::vector<std::pair<size_t, size_t>> set_entries;  // set index → (rule, pattern)
 
-  Status AddKeyword(size_t rule_index, TermKind kind, const std::string& text,
-                    std::vector<Keyword>& into);
-  void IndexVocabulary(const std::string& word);
-  Resolved Resolve(const NormalizedText& n) const;
-  void AddVariants(const std::string& key, bool latin, std::vector<std::pair<std::string, double>>& out) const;
-  std::map<std::string, double> LanguageScores(const NormalizedText& n,
-                                               const std::vector<RuleHit>& hits) const;
-  std::string PickLanguage(const std::map<std::string, double>& scores) const;
+  uint32_t WordId(const std::string& word);
+  Status AddTerm(uint32_t rule_index, TermKind kind, const std::string& text, std::vector<uint32_t>& into);
+  uint32_t IntentIndex(const std::string& id) const;
+  void AddVariants(const std::string& key, bool latin, std::vector<Variant>& out) const;
+  // lexicon_entries: per token, its lexicon entry or kNone; nullptr to look them up here.
+  void LanguageScores(const NormalizedText& n, const uint32_t* lexicon_entries, const std::vector<Hit>& hits,
+                      double scores[3]) const;
+  void IndexPrefixes();
+  int PickLanguage(const double scores[3]) const;
 };
 
 namespace {
@@ -176,182 +363,205 @@ std::vector<std::string> StringList(const json& j, const std::string& field, con
   return out;
 }
 
+void AppendTo(StringTable& index, std::vector<std::vector<uint32_t>>& lists, std::string_view key, uint32_t value) {
+  uint32_t& slot = index.Insert(key, static_cast<uint32_t>(lists.size()));
+  if (slot == lists.size()) lists.emplace_back();
+  lists[slot].push_back(value);
+}
+
+// Two word ids as an 8-byte key for a StringTable.
+struct PairKey {
+  PairKey(uint32_t a, uint32_t b) : ids{a, b} {}
+  operator std::string_view() const { return {reinterpret_cast<const char*>(ids), sizeof(ids)}; }
+  uint32_t ids[2];
+};
+
+const std::vector<uint32_t>* ListOf(const StringTable& index, const std::vector<std::vector<uint32_t>>& lists,
+                                    std::string_view key) {
+  const uint32_t* slot = index.Find(key);
+  return slot ? &lists[*slot] : nullptr;
+}
+
 }  // namespace
 
-void Classifier::Impl::IndexVocabulary(const std::string& word) {
-  if (!vocabulary.insert(word).second) return;
-  std::u32string w = ToU32(word);
+uint32_t Classifier::Impl::WordId(const std::string& word) {
+  const auto next = static_cast<uint32_t>(words.size());
+  const uint32_t id = vocabulary.Insert(word, next);
+  if (id != next) return id;
+  words.push_back(word);
+  words32.push_back(ToU32(word));
+  single_by_word.emplace_back();
+  starts_pair.push_back(0);
+  seconds_pair.push_back(0);
+  const std::u32string& w = words32.back();
   const int max = MaxDistance(w.size());
   if (max > 0) {
-    for (const auto& d : Deletions(w, max)) deletions[FromU32(d)].push_back(word);
-    deletions[word].push_back(word);
+    for (const auto& d : Deletions(w, max)) AppendTo(deletion_index, deletions, FromU32(d), id);
+    AppendTo(deletion_index, deletions, word, id);
   }
   bool latin = !word.empty() && static_cast<unsigned char>(word[0]) < 0x80 &&
                std::all_of(word.begin(), word.end(), [](char c) { return c >= 'a' && c <= 'z'; });
   if (latin && word.size() >= 4) {
     std::string sk = LatinSkeleton(word);
-    if (sk.size() >= 3) skeletons[sk].push_back(word);
+    if (sk.size() >= 3) AppendTo(skeleton_index, skeletons, sk, id);
   }
+  return id;
 }
 
-Status Classifier::Impl::AddKeyword(size_t rule_index, TermKind kind, const std::string& text,
-                                    std::vector<Keyword>& into) {
+uint32_t Classifier::Impl::IntentIndex(const std::string& id) const {
+  auto it = std::lower_bound(intents.begin(), intents.end(), id,
+                             [](const IntentInfo& a, const std::string& b) { return a.id < b; });
+  return it != intents.end() && it->id == id ? static_cast<uint32_t>(it - intents.begin()) : kNone;
+}
+
+Status Classifier::Impl::AddTerm(uint32_t rule_index, TermKind kind, const std::string& text,
+                                 std::vector<uint32_t>& into) {
   auto n = Normalize(text);
   const std::string& rule_id = rules[rule_index].id;
   if (!n.ok()) return Status::InvalidArgument("rule " + rule_id + ": \"" + text + "\": " + n.status().message());
   if (n->tokens.empty())
     return Status::InvalidArgument("rule " + rule_id + ": keyword \"" + text +
                                    "\" has no letters or digits and can never match");
-  Keyword k;
-  k.text = text;
+  Term t;
+  t.text = text;
+  t.rule = rule_index;
+  t.kind = kind;
   std::string concat;
-  for (const Token& t : n->tokens) {
-    k.tokens.push_back(t.key);
-    concat += t.key;
-    IndexVocabulary(t.key);
+  for (const Token& tok : n->tokens) {
+    t.words.push_back(WordId(tok.key));
+    concat += tok.key;
   }
-  const size_t index = into.size();
-  into.push_back(std::move(k));
-  TermRef ref{rule_index, kind, index};
-  by_first_token[into.back().tokens.front()].push_back(ref);
-  if (into.back().tokens.size() > 1) by_concat[concat].push_back(ref);
+  const auto term_id = static_cast<uint32_t>(terms.size());
+  if (t.words.size() == 1) {
+    single_by_word[t.words[0]].push_back(term_id);
+  } else {
+    starts_pair[t.words[0]] = 1;
+    seconds_pair[t.words[1]] = 1;
+    AppendTo(pair_index, by_pair, PairKey(t.words[0], t.words[1]), term_id);
+  }
+  if (t.words.size() > 1) AppendTo(concat_keys, by_concat, concat, term_id);
+  terms.push_back(std::move(t));
+  into.push_back(term_id);
   return Status::Ok();
 }
 
-void Classifier::Impl::AddVariants(const std::string& key, bool latin,
-                                   std::vector<std::pair<std::string, double>>& out) const {
-  auto add = [&out](const std::string& w, double q) {
-    for (auto& [word, quality] : out) {
-      if (word == w) {
-        quality = std::max(quality, q);
+void Classifier::Impl::AddVariants(const std::string& key, bool latin, std::vector<Variant>& out) const {
+  auto add = [&out](uint32_t w, double q) {
+    for (auto& v : out) {
+      if (v.word == w) {
+        v.quality = std::max(v.quality, q);
         return;
       }
     }
-    out.emplace_back(w, q);
+    out.push_back({w, q});
   };
-  if (vocabulary.count(key)) add(key, kQualityExact);
+  auto add_if_known = [&](std::string_view w, double q) {
+    if (const uint32_t* id = vocabulary.Find(w)) add(*id, q);
+  };
+  const std::string_view k = key;
+  add_if_known(k, kQualityExact);
+  const size_t letters = CodePointCount(k);
   if (latin) {
-    for (const auto& suf : kLatinSuffixes) {
-      if (key.size() > suf.size() + 3 && key.compare(key.size() - suf.size(), suf.size(), suf) == 0) {
-        std::string stem = key.substr(0, key.size() - suf.size());
-        if (vocabulary.count(stem)) add(stem, kQualityStem);
-      }
-    }
+    for (const auto& suf : kLatinSuffixes)
+      if (k.size() > suf.size() + 3 && EndsWith(k, suf)) add_if_known(k.substr(0, k.size() - suf.size()), kQualityStem);
   } else {
-    std::u32string w = ToU32(key);
     for (const auto& suf : kSuffixes) {
-      if (w.size() >= suf.size() + 3 && w.compare(w.size() - suf.size(), suf.size(), suf) == 0) {
-        std::u32string stem = w.substr(0, w.size() - suf.size());
-        std::string s = FromU32(stem);
-        if (vocabulary.count(s)) add(s, kQualityStem);
-        for (const auto& pre : kPrefixes) {
-          if (stem.size() >= pre.size() + 3 && stem.compare(0, pre.size(), pre) == 0) {
-            std::string s2 = FromU32(stem.substr(pre.size()));
-            if (vocabulary.count(s2)) add(s2, kQualityStem);
-          }
-        }
+      if (letters >= suf.letters + 3 && EndsWith(k, suf.text)) {
+        const std::string_view stem = k.substr(0, k.size() - suf.text.size());
+        add_if_known(stem, kQualityStem);
+        const size_t stem_letters = letters - suf.letters;
+        for (const auto& pre : kPrefixes)
+          if (stem_letters >= pre.letters + 3 && StartsWith(stem, pre.text))
+            add_if_known(stem.substr(pre.text.size()), kQualityStem);
       }
     }
-    for (const auto& pre : kPrefixes) {
-      if (w.size() >= pre.size() + 3 && w.compare(0, pre.size(), pre) == 0) {
-        std::string s = FromU32(w.substr(pre.size()));
-        if (vocabulary.count(s)) add(s, kQualityStem);
-      }
+    for (const auto& pre : kPrefixes)
+      if (letters >= pre.letters + 3 && StartsWith(k, pre.text)) add_if_known(k.substr(pre.text.size()), kQualityStem);
+  }
+  if (!out.empty() && out.front().quality >= kQualityExact) return;  // exact: no guessing
+  thread_local std::u32string w;
+  w = ToU32(k);
+  if (latin && k.size() >= 4) {
+    if (const auto* list = ListOf(skeleton_index, skeletons, LatinSkeleton(k))) {
+      // The skeleton drops vowels; require the words to be close as well.
+      for (uint32_t cand : *list)
+        if (EditDistance(words32[cand], w, 2) <= 2) add(cand, kQualitySkeleton);
     }
   }
-  if (!out.empty() && out.front().second >= kQualityExact) return;  // exact: no guessing
-  if (latin && key.size() >= 4) {
-    auto it = skeletons.find(LatinSkeleton(key));
-    if (it != skeletons.end()) {
-      for (const auto& cand : it->second) {
-        // The skeleton drops vowels; require the words to be close as well.
-        if (EditDistance(ToU32(cand), ToU32(key), 2) <= 2) add(cand, kQualitySkeleton);
-      }
-    }
-  }
-  std::u32string w = ToU32(key);
   const int max = MaxDistance(w.size());
   if (max == 0) return;
-  std::vector<std::u32string> probes = Deletions(w, max);
-  probes.push_back(w);
-  for (const auto& p : probes) {
-    auto it = deletions.find(FromU32(p));
-    if (it == deletions.end()) continue;
-    for (const auto& cand : it->second) {
-      std::u32string c = ToU32(cand);
-      const int allowed = std::min(max, MaxDistance(c.size()));
-      if (allowed > 0 && EditDistance(c, w, allowed) <= allowed) add(cand, kQualityFuzzy);
+  // Probes: the word with one (and, for long words, two) letters deleted, then the word itself,
+  // in the order the deletion index was built from (so explanations stay stable).
+  thread_local std::vector<uint32_t> cps, cps1;
+  thread_local std::string probe, probe2;
+  auto try_probe = [&](std::string_view p) {
+    const auto* list = ListOf(deletion_index, deletions, p);
+    if (!list) return;
+    for (uint32_t cand : *list) {
+      const int allowed = std::min(max, MaxDistance(words32[cand].size()));
+      if (allowed > 0 && EditDistance(words32[cand], w, allowed) <= allowed) add(cand, kQualityFuzzy);
+    }
+  };
+  CodePointOffsets(k, cps);
+  const size_t n = cps.size() - 1;
+  for (size_t i = 0; i < n; ++i) {
+    probe.assign(k.substr(0, cps[i])).append(k.substr(cps[i + 1]));
+    try_probe(probe);
+  }
+  if (max >= 2) {
+    for (size_t i = 0; i < n; ++i) {
+      probe.assign(k.substr(0, cps[i])).append(k.substr(cps[i + 1]));
+      CodePointOffsets(probe, cps1);
+      for (size_t j = 0; j + 1 < cps1.size(); ++j) {
+        probe2.assign(std::string_view(probe).substr(0, cps1[j])).append(std::string_view(probe).substr(cps1[j + 1]));
+        try_probe(probe2);
+      }
     }
   }
+  try_probe(k);
 }
 
-Resolved Classifier::Impl::Resolve(const NormalizedText& n) const {
-  // People reuse words; what a word can stand for is worked out once per thread and rule set
-  // (typo probes are the expensive part), in a bounded cache.
-  struct WordCache {
-    uint64_t owner = 0;
-    std::unordered_map<std::string, std::vector<std::pair<std::string, double>>> words;
-  };
-  thread_local WordCache cache;
-  // Bounded per thread (the HTTP pool has dozens of threads): a few thousand words cover the
-  // vocabulary people use; past that the cache starts over.
-  if (cache.owner != generation || cache.words.size() > 4096) {
-    cache.words.clear();
-    cache.owner = generation;
-  }
-  Resolved r(n.tokens.size());
+void Classifier::Impl::LanguageScores(const NormalizedText& n, const uint32_t* lexicon_entries,
+                                      const std::vector<Hit>& hits, double scores[3]) const {
+  scores[0] = scores[1] = scores[2] = 0;
+  const bool latin_text = n.latin_letters > n.arabic_letters;
   for (size_t i = 0; i < n.tokens.size(); ++i) {
     const Token& t = n.tokens[i];
-    if (t.digits) {
-      if (vocabulary.count(t.key)) r[i].emplace_back(t.key, kQualityExact);
-      continue;
-    }
-    auto it = cache.words.find(t.key);
-    if (it == cache.words.end()) {
-      std::vector<std::pair<std::string, double>> v;
-      AddVariants(t.key, t.latin, v);
-      it = cache.words.emplace(t.key, std::move(v)).first;
-    }
-    r[i] = it->second;
-  }
-  return r;
-}
-
-std::map<std::string, double> Classifier::Impl::LanguageScores(const NormalizedText& n,
-                                                               const std::vector<RuleHit>& hits) const {
-  std::map<std::string, double> scores = {{"en", 0}, {"prs", 0}, {"ps", 0}};
-  const bool latin_text = n.latin_letters > n.arabic_letters;
-  for (const Token& t : n.tokens) {
     if (t.digits) continue;
     if (t.latin != latin_text) continue;  // a Latin "PoR" inside Dari text says nothing
-    if (!t.latin && HasPashtoLetter(ToU32(t.clean))) scores["ps"] += 2;
-    for (const auto& [lang, words] : lexicon) {
-      auto it = words.find(t.key);
-      if (it == words.end()) continue;
-      double w = it->second;
+    if (!t.latin && HasPashtoLetter(t.clean)) scores[2] += 2;
+    uint32_t entry = kNone;
+    if (lexicon_entries) {
+      entry = lexicon_entries[i];
+    } else if (const uint32_t* found = lexicon_index.Find(t.key)) {
+      entry = *found;
+    }
+    if (entry == kNone) continue;
+    const LexiconEntry& e = lexicon[entry];
+    for (int lang = 0; lang < 3; ++lang) {
+      if (!e.present[lang]) continue;
+      double w = e.weight[lang];
       // Found only after folding (چی for چې): weaker evidence.
-      auto clean_it = lexicon_clean.at(lang).find(t.key);
-      if (!t.latin && clean_it != lexicon_clean.at(lang).end() && clean_it->second != t.clean)
-        w = std::max(1.0, w - 1);
+      if (!t.latin && e.clean[lang] != t.clean) w = std::max(1.0, w - 1);
       scores[lang] += w;
     }
   }
-  if (!latin_text) scores["en"] = 0;
+  if (!latin_text) scores[0] = 0;
   // Keywords of a language's own rules are a weak signal too (topic words carry no language,
-  // so only rules marked with a language count, at half a point each).
-  std::set<std::string> seen;
-  for (const RuleHit& h : hits) {
-    if (h.language.empty() || !seen.insert(h.rule_id).second) continue;
-    if (latin_text && h.language != "en") continue;  // romanized rules share English words
-    scores[h.language] += 0.5;
+  // so only rules marked with a language count, at half a point each; a rule fires once).
+  for (const Hit& h : hits) {
+    const int lang = rules[h.rule].language;
+    if (lang < 0) continue;
+    if (latin_text && lang != 0) continue;  // romanized rules share English words
+    scores[lang] += 0.5;
   }
-  return scores;
 }
 
-std::string Classifier::Impl::PickLanguage(const std::map<std::string, double>& scores) const {
-  std::string best;
+int Classifier::Impl::PickLanguage(const double scores[3]) const {
+  int best = -1;
   double best_score = -1, second = -1;
-  for (const auto& [lang, s] : scores) {
+  for (int lang = 0; lang < 3; ++lang) {
+    const double s = scores[lang];
     if (s > best_score) {
       second = best_score;
       best_score = s;
@@ -360,8 +570,27 @@ std::string Classifier::Impl::PickLanguage(const std::map<std::string, double>& 
       second = s;
     }
   }
-  if (best_score < settings.lid_min_score || best_score - second < settings.lid_min_margin) return "";
+  if (best_score < settings.lid_min_score || best_score - second < settings.lid_min_margin) return -1;
   return best;
+}
+
+void Classifier::Impl::IndexPrefixes() {
+  for (uint32_t id = 0; id < words.size(); ++id) {
+    const std::string& w = words[id];
+    for (size_t len = 1; len < w.size(); ++len) vocabulary_prefixes.Insert(std::string_view(w).substr(0, len), kNone);
+    vocabulary_prefixes.Insert(w, kNone) = id;
+    for (size_t from = 1; from < w.size(); ++from)
+      if ((static_cast<unsigned char>(w[from]) & 0xC0) != 0x80) vocabulary_suffixes.Insert(std::string_view(w).substr(from), 0);
+  }
+  // by_concat's keys are in concat_keys; rebuild them from the terms.
+  for (const Term& t : terms) {
+    if (t.words.size() < 2) continue;
+    std::string joined;
+    for (uint32_t w : t.words) joined += words[w];
+    const uint32_t list = *concat_keys.Find(joined);
+    for (size_t len = 1; len < joined.size(); ++len) concat_prefixes.Insert(std::string_view(joined).substr(0, len), kNone);
+    concat_prefixes.Insert(joined, kNone) = list;
+  }
 }
 
 Classifier::Classifier(std::unique_ptr<Impl> impl) : impl_(std::move(impl)) {}
@@ -373,14 +602,26 @@ Result<std::shared_ptr<const Classifier>> Classifier::Build(const json& content)
   impl->generation = next_generation++;
   if (!content.is_object() || !content.contains("intents") || !content["intents"].is_array())
     return Status::InvalidArgument("content has no \"intents\" list");
-  for (const json& it : content["intents"]) {
-    if (!it.is_object() || !it.contains("id") || !it["id"].is_string())
-      return Status::InvalidArgument("an intent has no id");
-    bool urgent = it.contains("urgent") && it["urgent"].is_boolean() && it["urgent"].get<bool>();
-    std::string queue = it.contains("queue") && it["queue"].is_string() ? it["queue"].get<std::string>() : "";
-    impl->intents[it["id"].get<std::string>()] = {urgent, queue};
+  {
+    std::map<std::string, IntentInfo> by_id;
+    for (const json& it : content["intents"]) {
+      if (!it.is_object() || !it.contains("id") || !it["id"].is_string())
+        return Status::InvalidArgument("an intent has no id");
+      IntentInfo info;
+      info.id = it["id"].get<std::string>();
+      info.urgent = it.contains("urgent") && it["urgent"].is_boolean() && it["urgent"].get<bool>();
+      info.queue = it.contains("queue") && it["queue"].is_string() ? it["queue"].get<std::string>() : "";
+      by_id[info.id] = info;
+    }
+    if (!by_id.count("unknown")) return Status::InvalidArgument("intent \"unknown\" is missing");
+    for (const auto& m : kModifiers)
+      if (!by_id.count(m)) by_id[m] = IntentInfo{m, false, true, ""};
+    for (auto& [id, info] : by_id) impl->intents.push_back(std::move(info));
   }
-  if (!impl->intents.count("unknown")) return Status::InvalidArgument("intent \"unknown\" is missing");
+  impl->unknown_intent = impl->IntentIndex("unknown");
+  impl->hypothetical = impl->IntentIndex("_hypothetical");
+  impl->past = impl->IntentIndex("_past");
+  impl->immediacy = impl->IntentIndex("_immediacy");
 
   if (content.contains("engine") && content["engine"].is_object()) {
     const json& e = content["engine"];
@@ -394,24 +635,28 @@ Result<std::shared_ptr<const Classifier>> Classifier::Build(const json& content)
     if (e.contains("suppressed_urgent_intent") && e["suppressed_urgent_intent"].is_string())
       impl->settings.suppressed_urgent_intent = e["suppressed_urgent_intent"].get<std::string>();
   }
+  impl->suppressed_intent = impl->IntentIndex(impl->settings.suppressed_urgent_intent);
+  if (impl->suppressed_intent != kNone && impl->intents[impl->suppressed_intent].modifier)
+    impl->suppressed_intent = kNone;
 
   if (content.contains("lexicon") && content["lexicon"].is_object()) {
     for (const auto& [lang, words] : content["lexicon"].items()) {
       if (!kLanguages.count(lang) || !words.is_object())
         return Status::InvalidArgument("lexicon: unknown language \"" + lang + "\"");
+      const int li = LanguageIndex(lang);
       for (const auto& [word, weight] : words.items()) {
         if (!weight.is_number()) return Status::InvalidArgument("lexicon " + lang + ": weight of \"" + word + "\"");
         auto n = Normalize(word);
         if (!n.ok() || n->tokens.size() != 1)
           return Status::InvalidArgument("lexicon " + lang + ": \"" + word + "\" must be one word");
-        impl->lexicon[lang][n->tokens[0].key] = weight.get<double>();
-        impl->lexicon_clean[lang][n->tokens[0].key] = n->tokens[0].clean;
+        const uint32_t entry = impl->lexicon_index.Insert(n->tokens[0].key, static_cast<uint32_t>(impl->lexicon.size()));
+        if (entry == impl->lexicon.size()) impl->lexicon.emplace_back();
+        LexiconEntry& e = impl->lexicon[entry];
+        e.present[li] = true;
+        e.weight[li] = weight.get<double>();
+        e.clean[li] = n->tokens[0].clean;
       }
     }
-  }
-  for (const auto& lang : kLanguages) {
-    impl->lexicon[lang];
-    impl->lexicon_clean[lang];
   }
 
   std::set<std::string> ids;
@@ -425,14 +670,15 @@ Result<std::shared_ptr<const Classifier>> Classifier::Build(const json& content)
       if (!ids.insert(rule.id).second) return Status::InvalidArgument("rule " + rule.id + ": duplicate id");
       if (!r.contains("intent") || !r["intent"].is_string())
         return Status::InvalidArgument("rule " + rule.id + ": no intent");
-      rule.intent = r["intent"].get<std::string>();
-      if (!impl->intents.count(rule.intent) && !kModifiers.count(rule.intent))
-        return Status::InvalidArgument("rule " + rule.id + ": unknown intent \"" + rule.intent + "\"");
-      if (rule.intent == "unknown") return Status::InvalidArgument("rule " + rule.id + ": cannot target \"unknown\"");
+      const std::string intent = r["intent"].get<std::string>();
+      rule.intent = impl->IntentIndex(intent);
+      if (rule.intent == kNone)
+        return Status::InvalidArgument("rule " + rule.id + ": unknown intent \"" + intent + "\"");
+      if (intent == "unknown") return Status::InvalidArgument("rule " + rule.id + ": cannot target \"unknown\"");
       if (r.contains("language")) {
         if (!r["language"].is_string() || !kLanguages.count(r["language"].get<std::string>()))
           return Status::InvalidArgument("rule " + rule.id + ": language must be en, prs or ps");
-        rule.language = r["language"].get<std::string>();
+        rule.language = LanguageIndex(r["language"].get<std::string>());
       }
       if (r.contains("weight")) {
         if (!r["weight"].is_number()) return Status::InvalidArgument("rule " + rule.id + ": weight must be a number");
@@ -454,17 +700,27 @@ Result<std::shared_ptr<const Classifier>> Classifier::Build(const json& content)
       BOT_RETURN_IF_ERROR(st);
       if (keywords.empty() && patterns.empty())
         return Status::InvalidArgument("rule " + rule.id + ": no keywords and no patterns, it can never match");
-      const size_t index = impl->rules.size();
+      const auto index = static_cast<uint32_t>(impl->rules.size());
       impl->rules.push_back(std::move(rule));
-      CompiledRule& cr = impl->rules.back();
-      for (const auto& k : keywords) BOT_RETURN_IF_ERROR(impl->AddKeyword(index, TermKind::kKeyword, k, cr.keywords));
-      for (const auto& k : requires_) BOT_RETURN_IF_ERROR(impl->AddKeyword(index, TermKind::kRequire, k, cr.requires_));
-      for (const auto& k : excludes) BOT_RETURN_IF_ERROR(impl->AddKeyword(index, TermKind::kExclude, k, cr.excludes));
+      // AddTerm may not hold a reference into `rules` across calls; index each time.
+      for (const auto& k : keywords) {
+        std::vector<uint32_t>& into = impl->rules[index].keywords;
+        BOT_RETURN_IF_ERROR(impl->AddTerm(index, TermKind::kKeyword, k, into));
+      }
+      for (const auto& k : requires_) {
+        std::vector<uint32_t>& into = impl->rules[index].requires_;
+        BOT_RETURN_IF_ERROR(impl->AddTerm(index, TermKind::kRequire, k, into));
+      }
+      for (const auto& k : excludes) {
+        std::vector<uint32_t>& into = impl->rules[index].excludes;
+        BOT_RETURN_IF_ERROR(impl->AddTerm(index, TermKind::kExclude, k, into));
+      }
+      CompiledRule& cr = impl->rules[index];
       // A keyword that is also excluded can never make its rule fire.
-      for (const auto& k : cr.keywords)
-        for (const auto& x : cr.excludes)
-          if (k.tokens == x.tokens)
-            return Status::InvalidArgument("rule " + cr.id + ": keyword \"" + k.text +
+      for (uint32_t k : cr.keywords)
+        for (uint32_t x : cr.excludes)
+          if (impl->terms[k].words == impl->terms[x].words)
+            return Status::InvalidArgument("rule " + cr.id + ": keyword \"" + impl->terms[k].text +
                                            "\" is also excluded, it can never match");
       for (const auto& p : patterns) {
         // Patterns run on the key form; fold the pattern's letters the same way so operators
@@ -487,10 +743,11 @@ Result<std::shared_ptr<const Classifier>> Classifier::Build(const json& content)
         if (re->Match("", 0, 0, RE2::UNANCHORED, nullptr, 0) && folded.find_first_not_of(".*?^$()|") == std::string::npos)
           return Status::InvalidArgument("rule " + cr.id + ": pattern \"" + p + "\" matches everything");
         cr.patterns.push_back(std::move(re));
-        cr.pattern_texts.push_back(p);
+        cr.pattern_shown.push_back("/" + p + "/");
       }
     }
   }
+  impl->IndexPrefixes();
   if (!impl->rules.empty()) {
     RE2::Options opts;
     opts.set_log_errors(false);
@@ -507,150 +764,282 @@ Result<std::shared_ptr<const Classifier>> Classifier::Build(const json& content)
   return std::shared_ptr<const Classifier>(new Classifier(std::move(impl)));
 }
 
+namespace {
+
+// What the engine knows about one word of a message.
+struct WordInfo {
+  uint32_t offset = 0, count = 0;  // its variants, in Scratch::cache_arena
+  uint32_t lexicon = kNone;        // its lexicon entry
+  bool starts_concat = false;      // a prefix of some multi-word keyword written as one
+  bool starts_word = false;        // a prefix of some vocabulary word
+  bool ends_word = false;          // a proper suffix of some vocabulary word
+};
+
+// Everything one message needs, kept per thread and reused: after warm-up a message allocates
+// only its Decision's strings. Reset when the thread meets another rule set (generation).
+struct Scratch {
+  uint64_t generation = 0;
+  NormalizedText normalized;
+  // Word cache: what a word can stand for is worked out once per thread and rule set (typo
+  // probes are the expensive part). Bounded: a few thousand words cover the vocabulary people
+  // use (the HTTP pool has dozens of threads); past that it starts over.
+  StringTable cache_index;               // key → entry
+  std::vector<WordInfo> cache_entries;
+  std::vector<Variant> cache_arena;      // the entries' variants
+  std::vector<Variant> variants;  // AddVariants' output for one word
+  // Per message.
+  std::vector<uint32_t> entry_of;
+  std::vector<Variant> digit_variant;
+  std::vector<WordInfo> info;       // per token
+  std::vector<uint32_t> lexicon_of;  // per token
+  std::vector<std::pair<const Variant*, uint32_t>> resolved;
+  std::vector<RuleState> states;
+  std::vector<uint32_t> touched_rules;
+  std::vector<uint32_t> term_seen;  // term id → epoch in which it matched (each term counts once)
+  uint32_t epoch = 0;
+  std::vector<double> intent_scores;
+  std::vector<char> intent_touched;
+  std::vector<uint32_t> touched_intents;
+  std::vector<Hit> hits;
+  std::vector<int> matched_patterns;
+  std::string concat, padded;
+
+  void Reset(size_t rules, size_t terms, size_t intents, uint64_t gen) {
+    generation = gen;
+    cache_index.Clear();
+    cache_entries.clear();
+    cache_arena.clear();
+    states.assign(rules, RuleState{});
+    term_seen.assign(terms, 0);
+    epoch = 0;
+    intent_scores.assign(intents, 0);
+    intent_touched.assign(intents, 0);
+  }
+};
+
+constexpr size_t kWordCacheLimit = 4096;
+
+}  // namespace
+
 Decision Classifier::Classify(std::string_view text, Explanation* explain) const {
   const Impl& m = *impl_;
+  thread_local Scratch s;
+  if (s.generation != m.generation) s.Reset(m.rules.size(), m.terms.size(), m.intents.size(), m.generation);
   Decision d;
-  auto normalized = Normalize(text);
+  Status normalized = NormalizeInto(text, &s.normalized);
   if (!normalized.ok()) {
-    if (explain) explain->notes.push_back(normalized.status().message());
+    if (explain) explain->notes.push_back(normalized.message());
     return d;
   }
-  const NormalizedText& n = *normalized;
-  Resolved resolved = m.Resolve(n);
+  const NormalizedText& n = s.normalized;
+  const size_t count = n.tokens.size();
+
+  // What each token can stand for (cached per word).
+  if (s.cache_index.size() > kWordCacheLimit) {
+    s.cache_index.Clear();
+    s.cache_entries.clear();
+    s.cache_arena.clear();
+  }
+  s.entry_of.assign(count, kNone);
+  s.digit_variant.assign(count, Variant{kNone, 0});
+  s.info.resize(count);
+  s.lexicon_of.resize(count);
+  auto prefix_flags = [&m](std::string_view key, WordInfo& w) {
+    w.starts_concat = m.concat_prefixes.Find(key) != nullptr;
+    w.starts_word = m.vocabulary_prefixes.Find(key) != nullptr;
+    w.ends_word = m.vocabulary_suffixes.Find(key) != nullptr;
+  };
+  for (size_t i = 0; i < count; ++i) {
+    const Token& t = n.tokens[i];
+    if (t.digits) {
+      if (const uint32_t* id = m.vocabulary.Find(t.key)) s.digit_variant[i] = {*id, kQualityExact};
+      WordInfo w;
+      prefix_flags(t.key, w);
+      s.info[i] = w;
+      continue;
+    }
+    const auto next = static_cast<uint32_t>(s.cache_entries.size());
+    const uint32_t entry = s.cache_index.Insert(t.key, next);
+    if (entry == next) {
+      s.variants.clear();
+      m.AddVariants(t.key, t.latin, s.variants);
+      WordInfo w;
+      w.offset = static_cast<uint32_t>(s.cache_arena.size());
+      w.count = static_cast<uint32_t>(s.variants.size());
+      if (const uint32_t* lex = m.lexicon_index.Find(t.key)) w.lexicon = *lex;
+      prefix_flags(t.key, w);
+      s.cache_entries.push_back(w);
+      s.cache_arena.insert(s.cache_arena.end(), s.variants.begin(), s.variants.end());
+    }
+    s.entry_of[i] = entry;
+    s.info[i] = s.cache_entries[entry];
+  }
+  s.resolved.resize(count);
+  for (size_t i = 0; i < count; ++i) {
+    s.lexicon_of[i] = s.info[i].lexicon;
+    if (s.entry_of[i] == kNone) {
+      const bool known = s.digit_variant[i].word != kNone;
+      s.resolved[i] = {&s.digit_variant[i], known ? 1u : 0u};
+    } else {
+      s.resolved[i] = {s.cache_arena.data() + s.info[i].offset, s.info[i].count};
+    }
+  }
 
   // Best quality of every term that matched, per rule.
-  struct RuleState {
-    double best = 0;
-    int distinct = 0;
-    bool required = false, excluded = false;
-    std::string matched;
-  };
-  std::unordered_map<size_t, RuleState> states;
-  auto record = [&](const TermRef& ref, double q) {
-    RuleState& s = states[ref.rule];
-    const CompiledRule& r = m.rules[ref.rule];
-    switch (ref.kind) {
-      case TermKind::kKeyword:
-        if (q > s.best) {
-          s.best = q;
-          s.matched = r.keywords[ref.index].text;
-        }
-        ++s.distinct;
-        break;
-      case TermKind::kRequire: s.required = true; break;
-      case TermKind::kExclude: s.excluded = true; break;
+  if (++s.epoch == 0) {  // wrapped: forget every stamp
+    std::fill(s.term_seen.begin(), s.term_seen.end(), 0);
+    s.epoch = 1;
+  }
+  auto state_of = [&](uint32_t rule) -> RuleState& {
+    RuleState& st = s.states[rule];
+    if (!st.touched) {
+      st.touched = true;
+      s.touched_rules.push_back(rule);
     }
+    return st;
   };
-  auto term_of = [&m](const TermRef& ref) -> const Keyword& {
-    const CompiledRule& r = m.rules[ref.rule];
-    switch (ref.kind) {
-      case TermKind::kKeyword: return r.keywords[ref.index];
-      case TermKind::kRequire: return r.requires_[ref.index];
-      default: return r.excludes[ref.index];
+  auto first_time = [&](uint32_t term) {
+    if (s.term_seen[term] == s.epoch) return false;
+    s.term_seen[term] = s.epoch;
+    return true;
+  };
+  auto record = [&](uint32_t term, double q) {
+    const Term& t = m.terms[term];
+    RuleState& st = state_of(t.rule);
+    switch (t.kind) {
+      case TermKind::kKeyword:
+        if (q > st.best) {
+          st.best = q;
+          st.matched = &t.text;
+        }
+        ++st.distinct;
+        break;
+      case TermKind::kRequire: st.required = true; break;
+      case TermKind::kExclude: st.excluded = true; break;
     }
   };
 
-  std::set<std::tuple<size_t, int, size_t>> matched_terms;  // each term counts once
-  const size_t count = n.tokens.size();
   for (size_t i = 0; i < count; ++i) {
-    for (const auto& [word, q0] : resolved[i]) {
-      auto it = m.by_first_token.find(word);
-      if (it == m.by_first_token.end()) continue;
-      for (const TermRef& ref : it->second) {
-        const Keyword& k = term_of(ref);
-        if (i + k.tokens.size() > count) continue;
-        if (!m.rules[ref.rule].fuzzy && q0 < kQualityExact) continue;
-        double q = q0;
-        bool ok = true;
-        for (size_t j = 1; j < k.tokens.size() && ok; ++j) {
-          double best = 0;
-          for (const auto& [w, qj] : resolved[i + j])
-            if (w == k.tokens[j] && (m.rules[ref.rule].fuzzy || qj >= kQualityExact)) best = std::max(best, qj);
-          ok = best > 0;
-          q = std::min(q, best);
+    const auto [variants, nvariants] = s.resolved[i];
+    for (uint32_t v = 0; v < nvariants; ++v) {
+      const uint32_t w1 = variants[v].word;
+      const double q0 = variants[v].quality;
+      for (uint32_t term : m.single_by_word[w1]) {
+        const Term& k = m.terms[term];
+        if (!m.rules[k.rule].fuzzy && q0 < kQualityExact) continue;
+        if (first_time(term)) record(term, q0);
+        else if (k.kind == TermKind::kKeyword && q0 > s.states[k.rule].best) s.states[k.rule].best = q0;
+      }
+      if (!m.starts_pair[w1] || i + 1 >= count) continue;
+      const auto [second, nsecond] = s.resolved[i + 1];
+      for (uint32_t x = 0; x < nsecond; ++x) {
+        if (!m.seconds_pair[second[x].word]) continue;
+        const auto* list = ListOf(m.pair_index, m.by_pair, PairKey(w1, second[x].word));
+        if (!list) continue;
+        for (uint32_t term : *list) {
+          const Term& k = m.terms[term];
+          if (i + k.words.size() > count) continue;
+          const bool fuzzy = m.rules[k.rule].fuzzy;
+          if (!fuzzy && (q0 < kQualityExact || second[x].quality < kQualityExact)) continue;
+          double q = std::min(q0, second[x].quality);
+          bool ok = true;
+          for (size_t j = 2; j < k.words.size() && ok; ++j) {
+            double best = 0;
+            const auto [next, nnext] = s.resolved[i + j];
+            for (uint32_t y = 0; y < nnext; ++y)
+              if (next[y].word == k.words[j] && (fuzzy || next[y].quality >= kQualityExact))
+                best = std::max(best, next[y].quality);
+            ok = best > 0;
+            q = std::min(q, best);
+          }
+          if (!ok) continue;
+          if (first_time(term)) record(term, q);
+          else if (k.kind == TermKind::kKeyword && q > s.states[k.rule].best) s.states[k.rule].best = q;
         }
-        if (!ok) continue;
-        if (matched_terms.insert({ref.rule, static_cast<int>(ref.kind), ref.index}).second) record(ref, q);
-        else if (ref.kind == TermKind::kKeyword && q > states[ref.rule].best) states[ref.rule].best = q;
       }
     }
     // Run-together or split spellings of multi-word keywords.
-    std::string concat = n.tokens[i].key;
+    if (!s.info[i].starts_concat) continue;
+    s.concat = n.tokens[i].key;
     for (size_t len = 1; len <= 4 && i + len <= count; ++len) {
-      if (len > 1) concat += n.tokens[i + len - 1].key;
-      auto it = m.by_concat.find(concat);
-      if (it == m.by_concat.end()) continue;
-      for (const TermRef& ref : it->second)
-        if (term_of(ref).tokens.size() != len &&
-            matched_terms.insert({ref.rule, static_cast<int>(ref.kind), ref.index}).second)
-          record(ref, kQualityConcat);
+      if (len > 1) s.concat += n.tokens[i + len - 1].key;
+      const uint32_t* list = m.concat_prefixes.Find(s.concat);
+      if (!list) break;  // no multi-word keyword starts like this
+      if (*list == kNone) continue;
+      for (uint32_t term : m.by_concat[*list])
+        if (m.terms[term].words.size() != len && first_time(term)) record(term, kQualityConcat);
     }
   }
   // Split spellings of single keywords: "می خواهم" for "میخواهم".
   for (size_t i = 0; i + 1 < count; ++i) {
-    std::string concat = n.tokens[i].key + n.tokens[i + 1].key;
-    auto it = m.by_first_token.find(concat);
-    if (it == m.by_first_token.end()) continue;
-    for (const TermRef& ref : it->second)
-      if (term_of(ref).tokens.size() == 1 &&
-          matched_terms.insert({ref.rule, static_cast<int>(ref.kind), ref.index}).second)
-        record(ref, kQualityConcat);
+    if (!s.info[i].starts_word || !s.info[i + 1].ends_word) continue;
+    s.concat = n.tokens[i].key;
+    s.concat += n.tokens[i + 1].key;
+    const uint32_t* word = m.vocabulary_prefixes.Find(s.concat);
+    if (!word || *word == kNone) continue;
+    for (uint32_t term : m.single_by_word[*word])
+      if (first_time(term)) record(term, kQualityConcat);
   }
   // Patterns.
-  const std::string padded = " " + n.key + " ";
+  s.padded.assign(" ").append(n.key).append(" ");
   auto pattern_matched = [&](size_t r, size_t p) {
-    RuleState& s = states[r];
-    if (kQualityExact > s.best) {
-      s.best = kQualityExact;
-      s.matched = "/" + m.rules[r].pattern_texts[p] + "/";
+    RuleState& st = state_of(static_cast<uint32_t>(r));
+    if (kQualityExact > st.best) {
+      st.best = kQualityExact;
+      st.matched = &m.rules[r].pattern_shown[p];
     }
-    ++s.distinct;
+    ++st.distinct;
   };
-  std::vector<int> matched_patterns;
+  s.matched_patterns.clear();
   RE2::Set::ErrorInfo set_error{};
-  if (m.pattern_set && (m.pattern_set->Match(padded, &matched_patterns, &set_error) ||
+  if (m.pattern_set && (m.pattern_set->Match(s.padded, &s.matched_patterns, &set_error) ||
                         set_error.kind == RE2::Set::kNoError)) {
-    std::sort(matched_patterns.begin(), matched_patterns.end());  // stable explanations
-    for (int idx : matched_patterns) pattern_matched(m.set_entries[static_cast<size_t>(idx)].first,
-                                                     m.set_entries[static_cast<size_t>(idx)].second);
+    std::sort(s.matched_patterns.begin(), s.matched_patterns.end());  // stable explanations
+    for (int idx : s.matched_patterns) pattern_matched(m.set_entries[static_cast<size_t>(idx)].first,
+                                                       m.set_entries[static_cast<size_t>(idx)].second);
   } else {
     // No set (or its automaton ran out of memory on this text): one pattern at a time.
     for (size_t r = 0; r < m.rules.size(); ++r)
       for (size_t p = 0; p < m.rules[r].patterns.size(); ++p)
-        if (RE2::PartialMatch(padded, *m.rules[r].patterns[p])) pattern_matched(r, p);
+        if (RE2::PartialMatch(s.padded, *m.rules[r].patterns[p])) pattern_matched(r, p);
   }
 
-  // Rule scores → intent scores.
-  std::vector<RuleHit> hits;
-  std::map<std::string, double> intent_scores;
+  // Rule scores → intent scores, in rule order.
+  s.hits.clear();
   bool always_urgent = false;
-  for (const auto& [r, s] : states) {
+  std::sort(s.touched_rules.begin(), s.touched_rules.end());
+  for (uint32_t r : s.touched_rules) {
+    RuleState& st = s.states[r];
     const CompiledRule& rule = m.rules[r];
-    if (s.best <= 0 || s.excluded) continue;
-    if (!rule.requires_.empty() && !s.required) continue;
-    double score = rule.weight * s.best * std::min(1.5, 1.0 + 0.15 * (s.distinct - 1));
-    intent_scores[rule.intent] += score;
-    if (rule.always_urgent) always_urgent = true;
-    hits.push_back({rule.id, rule.intent, rule.language, s.matched, score});
+    const bool fires = st.best > 0 && !st.excluded && (rule.requires_.empty() || st.required);
+    if (fires) {
+      double score = rule.weight * st.best * std::min(1.5, 1.0 + 0.15 * (st.distinct - 1));
+      if (!s.intent_touched[rule.intent]) {
+        s.intent_touched[rule.intent] = 1;
+        s.touched_intents.push_back(rule.intent);
+      }
+      s.intent_scores[rule.intent] += score;
+      if (rule.always_urgent) always_urgent = true;
+      s.hits.push_back({r, score, st.matched});
+    }
+    st = RuleState{};
   }
-  std::sort(hits.begin(), hits.end(), [](const RuleHit& a, const RuleHit& b) {
-    return a.score != b.score ? a.score > b.score : a.rule_id < b.rule_id;
+  s.touched_rules.clear();
+  std::sort(s.hits.begin(), s.hits.end(), [&m](const Hit& a, const Hit& b) {
+    return a.score != b.score ? a.score > b.score : m.rules[a.rule].id < m.rules[b.rule].id;
   });
 
   // Urgency: favour recall; a question about what would happen *if*, or a report of something
   // long past, is information, unless something says it is happening now. Self-harm always counts.
-  auto score_of = [&intent_scores](const std::string& id) {
-    auto it = intent_scores.find(id);
-    return it == intent_scores.end() ? 0.0 : it->second;
-  };
-  std::string urgent_intent;
-  for (const auto& [id, meta] : m.intents)
-    if (meta.first && score_of(id) >= m.settings.urgent_min_score) urgent_intent = id;
-  bool urgent = !urgent_intent.empty();
+  auto score_of = [](uint32_t intent) { return intent == kNone ? 0.0 : s.intent_scores[intent]; };
+  uint32_t urgent_intent = kNone;
+  for (uint32_t i = 0; i < m.intents.size(); ++i)
+    if (m.intents[i].urgent && score_of(i) >= m.settings.urgent_min_score) urgent_intent = i;
+  bool urgent = urgent_intent != kNone;
   if (urgent && !always_urgent) {
-    const bool hypothetical = score_of("_hypothetical") > 0;
-    const bool past = score_of("_past") > 0;
-    const bool now = score_of("_immediacy") > 0;
+    const bool hypothetical = score_of(m.hypothetical) > 0;
+    const bool past = score_of(m.past) > 0;
+    const bool now = score_of(m.immediacy) > 0;
     if ((hypothetical || past) && !now) {
       urgent = false;
       if (explain)
@@ -659,46 +1048,62 @@ Decision Classifier::Classify(std::string_view text, Explanation* explain) const
                                  " and nothing says it is happening now: information");
     }
   }
+  uint32_t chosen = m.unknown_intent;
   if (urgent) {
-    d.intent = urgent_intent;
+    chosen = urgent_intent;
     d.urgent = true;
     d.score = score_of(urgent_intent);
     if (explain) explain->notes.push_back(always_urgent ? "self-harm or threat to life: always urgent" : "urgent");
   } else {
     double best = 0;
-    for (const auto& [id, s] : intent_scores) {
-      if (kModifiers.count(id) || m.intents.at(id).first) continue;
-      if (s > best) {
-        best = s;
-        d.intent = id;
+    for (uint32_t i = 0; i < m.intents.size(); ++i) {
+      if (m.intents[i].modifier || m.intents[i].urgent) continue;
+      if (score_of(i) > best) {
+        best = score_of(i);
+        chosen = i;
       }
     }
     if (best < m.settings.min_score) {
-      d.intent = "unknown";
-      if (!urgent_intent.empty() && m.intents.count(m.settings.suppressed_urgent_intent)) {
-        d.intent = m.settings.suppressed_urgent_intent;
+      chosen = m.unknown_intent;
+      if (urgent_intent != kNone && m.suppressed_intent != kNone) {
+        chosen = m.suppressed_intent;
         best = score_of(urgent_intent);
       }
     }
     d.score = best;
   }
-  d.queue = m.intents.count(d.intent) ? m.intents.at(d.intent).second : "";
+  d.intent = m.intents[chosen].id;
+  d.queue = m.intents[chosen].queue;
 
-  auto lang_scores = m.LanguageScores(n, hits);
-  d.language = m.PickLanguage(lang_scores);
+  double lang_scores[3];
+  m.LanguageScores(n, s.lexicon_of.data(), s.hits, lang_scores);
+  const int lang = m.PickLanguage(lang_scores);
+  if (lang >= 0) d.language = kLanguageIds[lang];
   if (explain) {
     explain->normalized = n;
-    explain->language_scores = lang_scores;
-    explain->intent_scores = intent_scores;
-    explain->hits = hits;
+    for (int l = 0; l < 3; ++l) explain->language_scores[kLanguageIds[l]] = lang_scores[l];
+    for (uint32_t i : s.touched_intents) explain->intent_scores[m.intents[i].id] = s.intent_scores[i];
+    for (const Hit& h : s.hits) {
+      const CompiledRule& rule = m.rules[h.rule];
+      explain->hits.push_back({rule.id, m.intents[rule.intent].id, rule.language < 0 ? "" : kLanguageIds[rule.language],
+                               h.matched ? *h.matched : "", h.score});
+    }
   }
+  for (uint32_t i : s.touched_intents) {
+    s.intent_scores[i] = 0;
+    s.intent_touched[i] = 0;
+  }
+  s.touched_intents.clear();
   return d;
 }
 
 std::string Classifier::DetectLanguage(std::string_view text) const {
   auto n = Normalize(text);
   if (!n.ok()) return "";
-  return impl_->PickLanguage(impl_->LanguageScores(*n, {}));
+  double scores[3];
+  impl_->LanguageScores(*n, nullptr, {}, scores);
+  const int lang = impl_->PickLanguage(scores);
+  return lang < 0 ? "" : kLanguageIds[lang];
 }
 
 json ToJson(const Decision& d) {

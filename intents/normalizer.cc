@@ -17,7 +17,8 @@ namespace {
 
 constexpr char32_t kZwnj = 0x200C;
 
-bool IsRemoved(char32_t c) {
+__attribute__((always_inline)) inline bool IsRemoved(char32_t c) {
+  if (c < 0xAD) return false;
   if (c == 0x0640) return true;                  // tatweel
   if (c >= 0x064B && c <= 0x065F) return true;   // harakat
   if (c == 0x0670) return true;                  // superscript alef
@@ -31,7 +32,8 @@ bool IsRemoved(char32_t c) {
   return false;
 }
 
-char32_t MapDigitOrPunct(char32_t c) {
+__attribute__((always_inline)) inline char32_t MapDigitOrPunct(char32_t c) {
+  if (c < 0xAB) return c;
   if (c >= 0x06F0 && c <= 0x06F9) return U'0' + (c - 0x06F0);
   if (c >= 0x0660 && c <= 0x0669) return U'0' + (c - 0x0660);
   switch (c) {
@@ -48,7 +50,7 @@ char32_t MapDigitOrPunct(char32_t c) {
 }
 
 // Keyboard-variant folds for the key form (research/language.md §1.1).
-char32_t FoldKey(char32_t c) {
+__attribute__((always_inline)) inline char32_t FoldKey(char32_t c) {
   switch (c) {
     case 0x064A: case 0x0649: case 0x06D0: case 0x06CD: case 0x0626: case 0x06D2: case 0x06D3:
       return 0x06CC;  // ی
@@ -70,22 +72,88 @@ char32_t FoldKey(char32_t c) {
   }
 }
 
-void AppendUtf8(std::string& out, char32_t c) {
-  char buf[4];
-  int32_t len = 0;
-  UBool error = false;
-  U8_APPEND(buf, len, 4, static_cast<UChar32>(c), error);
-  if (!error) out.append(buf, static_cast<size_t>(len));
+__attribute__((always_inline)) inline void AppendUtf8(std::string& out, char32_t c) {
+  if (c < 0x80) {
+    out.push_back(static_cast<char>(c));
+  } else if (c < 0x800) {
+    const char b[2] = {static_cast<char>(0xC0 | (c >> 6)), static_cast<char>(0x80 | (c & 0x3F))};
+    out.append(b, 2);
+  } else if (c < 0x10000) {
+    const char b[3] = {static_cast<char>(0xE0 | (c >> 12)), static_cast<char>(0x80 | ((c >> 6) & 0x3F)),
+                       static_cast<char>(0x80 | (c & 0x3F))};
+    out.append(b, 3);
+  } else if (c < 0x110000) {
+    const char b[4] = {static_cast<char>(0xF0 | (c >> 18)), static_cast<char>(0x80 | ((c >> 12) & 0x3F)),
+                       static_cast<char>(0x80 | ((c >> 6) & 0x3F)), static_cast<char>(0x80 | (c & 0x3F))};
+    out.append(b, 4);
+  }
 }
 
-bool IsLatinLetter(char32_t c) {
+// Writes c as UTF-8 at p (room for 4 bytes); returns the byte count.
+__attribute__((always_inline)) inline size_t EncodeUtf8(char32_t c, char* p) {
+  if (c < 0x80) {
+    p[0] = static_cast<char>(c);
+    return 1;
+  }
+  if (c < 0x800) {
+    p[0] = static_cast<char>(0xC0 | (c >> 6));
+    p[1] = static_cast<char>(0x80 | (c & 0x3F));
+    return 2;
+  }
+  if (c < 0x10000) {
+    p[0] = static_cast<char>(0xE0 | (c >> 12));
+    p[1] = static_cast<char>(0x80 | ((c >> 6) & 0x3F));
+    p[2] = static_cast<char>(0x80 | (c & 0x3F));
+    return 3;
+  }
+  if (c < 0x110000) {
+    p[0] = static_cast<char>(0xF0 | (c >> 18));
+    p[1] = static_cast<char>(0x80 | ((c >> 12) & 0x3F));
+    p[2] = static_cast<char>(0x80 | ((c >> 6) & 0x3F));
+    p[3] = static_cast<char>(0x80 | (c & 0x3F));
+    return 4;
+  }
+  return 0;
+}
+
+// ICU's answers for every code point below U+0800 (Latin, Arabic, Persian, Pashto), looked up
+// once: the character properties are asked several times per letter of every message.
+struct CharInfo {
+  char32_t folded = 0;
+  bool alpha = false, alnum = false, digit = false, space = false, latin = false;
+};
+constexpr char32_t kTableLimit = 0x800;
+
+std::vector<CharInfo> BuildCharTable() {
+    std::vector<CharInfo> t(kTableLimit);
+    for (char32_t c = 0; c < kTableLimit; ++c) {
+      const auto u = static_cast<UChar32>(c);
+      CharInfo& i = t[c];
+      i.folded = static_cast<char32_t>(u_foldCase(u, U_FOLD_CASE_DEFAULT));
+      i.alpha = u_isalpha(u);
+      i.alnum = u_isalnum(u);
+      i.digit = u_isdigit(u);
+      i.space = u_isUWhiteSpace(u);
+      UErrorCode st = U_ZERO_ERROR;
+      i.latin = i.alpha && uscript_getScript(u, &st) == USCRIPT_LATIN;
+    }
+    return t;
+}
+
+__attribute__((always_inline)) inline const CharInfo* CharTable() {
+  static const std::vector<CharInfo> table = BuildCharTable();
+  return table.data();
+}
+
+__attribute__((always_inline)) inline bool IsLatinLetter(char32_t c) {
   if (c < 0x80) return (c >= 'a' && c <= 'z') || (c >= 'A' && c <= 'Z');
+  if (c < kTableLimit) return CharTable()[c].latin;
   UErrorCode st = U_ZERO_ERROR;
   return u_isalpha(static_cast<UChar32>(c)) &&
          uscript_getScript(static_cast<UChar32>(c), &st) == USCRIPT_LATIN;
 }
 
-bool IsArabicLetter(char32_t c) { return c >= 0x0600 && c <= 0x06FF && u_isalpha(static_cast<UChar32>(c)); }
+__attribute__((always_inline)) inline bool IsArabicLetter(char32_t c) { return c >= 0x0600 && c <= 0x06FF && CharTable()[c].alpha; }
 
 // é → e, ā → a: the first code point of the canonical decomposition when it is ASCII.
 char32_t StripLatinAccent(char32_t c) {
@@ -101,11 +169,39 @@ char32_t StripLatinAccent(char32_t c) {
   return c;
 }
 
-bool IsWordChar(char32_t c) { return c == kZwnj || u_isalnum(static_cast<UChar32>(c)); }
+__attribute__((always_inline)) inline bool IsWordChar(char32_t c) {
+  if (c < 0x80) return (c >= 'a' && c <= 'z') || (c >= 'A' && c <= 'Z') || (c >= '0' && c <= '9');
+  if (c < kTableLimit) return CharTable()[c].alnum;
+  return c == kZwnj || u_isalnum(static_cast<UChar32>(c));
+}
+
+__attribute__((always_inline)) inline bool IsWhiteSpace(char32_t c) {
+  if (c < 0x80) return c == ' ' || (c >= 0x09 && c <= 0x0D);
+  if (c < kTableLimit) return CharTable()[c].space;
+  return u_isUWhiteSpace(static_cast<UChar32>(c));
+}
+
+__attribute__((always_inline)) inline char32_t FoldCase(char32_t c) {
+  if (c < 0x80) return c >= 'A' && c <= 'Z' ? c + ('a' - 'A') : c;
+  if (c < kTableLimit) return CharTable()[c].folded;
+  return static_cast<char32_t>(u_foldCase(static_cast<UChar32>(c), U_FOLD_CASE_DEFAULT));
+}
+
+__attribute__((always_inline)) inline bool IsLetter(char32_t c) {
+  if (c < 0x80) return (c >= 'a' && c <= 'z') || (c >= 'A' && c <= 'Z');
+  if (c < kTableLimit) return CharTable()[c].alpha;
+  return u_isalpha(static_cast<UChar32>(c));
+}
+
+__attribute__((always_inline)) inline bool IsDigit(char32_t c) {
+  if (c < 0x80) return c >= '0' && c <= '9';
+  if (c < kTableLimit) return CharTable()[c].digit;
+  return u_isdigit(static_cast<UChar32>(c));
+}
 
 // Emoji carry meaning on their own (👍 = thanks/ok, 🙏 = please/thanks): each is a token.
-bool IsEmoji(char32_t c) {
-  return c > 0x2000 && u_hasBinaryProperty(static_cast<UChar32>(c), UCHAR_EXTENDED_PICTOGRAPHIC);
+__attribute__((always_inline)) inline bool IsEmoji(char32_t c) {
+  return c > 0x2000 && c != kZwnj && u_hasBinaryProperty(static_cast<UChar32>(c), UCHAR_EXTENDED_PICTOGRAPHIC);
 }
 
 }  // namespace
@@ -124,119 +220,243 @@ std::u32string ToU32(std::string_view utf8) {
   return out;
 }
 
-Result<NormalizedText> Normalize(std::string_view utf8) {
+namespace {
+
+// The same pipeline for text that is all ASCII (English and romanized Dari/Pashto, about half of
+// what people send), on bytes: none of the Unicode steps can change ASCII except case folding.
+void NormalizeAscii(std::string_view text, NormalizedText* out) {
+  std::string& clean = out->clean;
+  clean.clear();
+  char run_char = 0;  // the trailing run of identical characters of the input, after folding
+  int run_length = 0;
+  for (char ch : text) {
+    auto c = static_cast<unsigned char>(ch);
+    if (c == ' ' || (c >= 0x09 && c <= 0x0D)) {
+      if (!clean.empty() && clean.back() != ' ') {
+        clean.push_back(' ');
+        run_char = ' ';
+        run_length = 1;
+      }
+      continue;
+    }
+    if (c >= 'A' && c <= 'Z') c = static_cast<unsigned char>(c + ('a' - 'A'));
+    if (static_cast<char>(c) == run_char) {
+      ++run_length;
+    } else {
+      run_char = static_cast<char>(c);
+      run_length = 1;
+    }
+    // Runs of three or more identical letters are emphasis ("salaaam", "HELPPP"): keep one.
+    if (c >= 'a' && c <= 'z' && run_length >= 3) {
+      if (run_length == 3) clean.pop_back();  // "cc" + c → "c"
+      continue;
+    }
+    clean.push_back(static_cast<char>(c));
+  }
+  while (!clean.empty() && clean.back() == ' ') clean.pop_back();
+
+  out->latin_letters = 0;
+  out->arabic_letters = 0;
+  out->key.clear();
+  size_t used = 0;
+  auto word_char = [](char c) { return (c >= 'a' && c <= 'z') || (c >= '0' && c <= '9'); };
+  size_t i = 0;
+  while (i < clean.size()) {
+    while (i < clean.size() && !word_char(clean[i]) && clean[i] != '\'') ++i;
+    size_t j = i;
+    while (j < clean.size() && (word_char(clean[j]) || (clean[j] == '\'' && j > i))) ++j;
+    if (j > i) {
+      if (used == out->tokens.size()) out->tokens.emplace_back();
+      Token& t = out->tokens[used++];
+      t.clean.clear();
+      bool all_digits = true, any_latin = false;
+      for (size_t k = i; k < j; ++k) {
+        const char c = clean[k];
+        if (c == '\'') continue;
+        t.clean.push_back(c);
+        if (c >= 'a' && c <= 'z') {
+          all_digits = false;
+          any_latin = true;
+          ++out->latin_letters;
+        }
+      }
+      t.key = t.clean;
+      t.latin = any_latin;
+      t.digits = all_digits;
+      if (!out->key.empty()) out->key.push_back(' ');
+      out->key += t.key;
+    }
+    i = j == i ? i + 1 : j;
+  }
+  out->tokens.resize(used);
+}
+
+}  // namespace
+
+Status NormalizeInto(std::string_view utf8, NormalizedText* out) {
   // Validate first: ill-formed input is refused, not repaired behind the caller's back.
+  bool ascii = true;
   {
     int32_t i = 0;
     const auto len = static_cast<int32_t>(utf8.size());
     const auto* s = reinterpret_cast<const uint8_t*>(utf8.data());
     int32_t last_good = 0;
     while (i < len) {
-      UChar32 c;
-      U8_NEXT(s, i, len, c);
-      if (c < 0) return Status::InvalidArgument("text is not valid UTF-8");
+      if (s[i] < 0x80) {  // most bytes of English and romanized text
+        ++i;
+      } else {
+        ascii = false;
+        UChar32 c;
+        U8_NEXT(s, i, len, c);
+        if (c < 0) return Status::InvalidArgument("text is not valid UTF-8");
+      }
       if (static_cast<size_t>(i) > kMaxNormalizeBytes) break;
       last_good = i;
     }
     if (utf8.size() > kMaxNormalizeBytes) utf8 = utf8.substr(0, static_cast<size_t>(last_good));
   }
 
-  UErrorCode st = U_ZERO_ERROR;
-  static const icu::Normalizer2* nfkc = icu::Normalizer2::getNFKCInstance(st);
-  icu::UnicodeString u = icu::UnicodeString::fromUTF8(
-      icu::StringPiece(utf8.data(), static_cast<int32_t>(utf8.size())));
-  st = U_ZERO_ERROR;
-  if (nfkc != nullptr && !nfkc->isNormalized(u, st)) {
-    st = U_ZERO_ERROR;
-    u = nfkc->normalize(u, st);
-    if (U_FAILURE(st)) return Status::Internal("NFKC normalisation failed");
+  if (ascii) {
+    NormalizeAscii(utf8, out);
+    return Status::Ok();
   }
 
-  // Clean form, as code points.
-  std::u32string clean;
-  clean.reserve(static_cast<size_t>(u.length()));
-  NormalizedText out;
-  for (int32_t i = 0; i < u.length();) {
-    UChar32 raw = u.char32At(i);
-    i += U16_LENGTH(raw);
-    auto c = static_cast<char32_t>(raw);
+  // Per-thread buffers: no allocation per message once they have grown.
+  thread_local std::u32string clean, collapsed;
+  clean.clear();
+  auto append_clean = [](char32_t c) {
     if (c == 0x0654 && !clean.empty() && clean.back() == 0x0647) {  // ه + hamza above → ۀ
       clean.back() = 0x06C0;
-      continue;
+      return;
     }
-    if (IsRemoved(c)) continue;
-    if (u_isUWhiteSpace(static_cast<UChar32>(c))) {
+    if (IsRemoved(c)) return;
+    if (IsWhiteSpace(c)) {
       if (!clean.empty() && clean.back() != U' ') clean.push_back(U' ');
-      continue;
+      return;
     }
-    c = MapDigitOrPunct(c);
-    c = static_cast<char32_t>(u_foldCase(static_cast<UChar32>(c), U_FOLD_CASE_DEFAULT));
-    clean.push_back(c);
+    clean.push_back(FoldCase(MapDigitOrPunct(c)));
+  };
+
+  // NFKC only when the text is not already in NFKC (ASCII always is; most typed text is).
+  UErrorCode st = U_ZERO_ERROR;
+  static const icu::Normalizer2* nfkc = icu::Normalizer2::getNFKCInstance(st);
+  const icu::StringPiece piece(utf8.data(), static_cast<int32_t>(utf8.size()));
+  st = U_ZERO_ERROR;
+  if (ascii || (nfkc != nullptr && nfkc->isNormalizedUTF8(piece, st) && U_SUCCESS(st))) {
+    int32_t i = 0;
+    const auto len = static_cast<int32_t>(utf8.size());
+    const auto* s = reinterpret_cast<const uint8_t*>(utf8.data());
+    while (i < len) {
+      UChar32 c;
+      U8_NEXT(s, i, len, c);
+      append_clean(static_cast<char32_t>(c));
+    }
+  } else {
+    icu::UnicodeString u = icu::UnicodeString::fromUTF8(piece);
+    if (nfkc != nullptr) {
+      st = U_ZERO_ERROR;
+      u = nfkc->normalize(u, st);
+      if (U_FAILURE(st)) return Status::Internal("NFKC normalisation failed");
+    }
+    for (int32_t i = 0; i < u.length();) {
+      UChar32 raw = u.char32At(i);
+      i += U16_LENGTH(raw);
+      append_clean(static_cast<char32_t>(raw));
+    }
   }
   // Runs of three or more identical letters are emphasis ("salaaam", "HELPPP", "سلاااام"): keep
   // one. Real doubles ("tashakkur") stay.
   {
-    std::u32string collapsed;
-    collapsed.reserve(clean.size());
+    collapsed.clear();
     for (size_t a = 0; a < clean.size();) {
       size_t b = a;
       while (b < clean.size() && clean[b] == clean[a]) ++b;
       const size_t run = b - a;
-      const bool letter = u_isalpha(static_cast<UChar32>(clean[a]));
-      collapsed.append(letter && run >= 3 ? 1 : run, clean[a]);
+      collapsed.append(run >= 3 && IsLetter(clean[a]) ? 1 : run, clean[a]);
       a = b;
     }
     clean.swap(collapsed);
   }
   while (!clean.empty() && clean.back() == U' ') clean.pop_back();
 
-  // Tokens.
+  // Tokens, reusing the Token objects (and their strings' capacity) of the previous message.
+  out->latin_letters = 0;
+  out->arabic_letters = 0;
+  size_t used = 0;
+  auto next_token = [&]() -> Token& {
+    if (used == out->tokens.size()) out->tokens.emplace_back();
+    Token& t = out->tokens[used++];
+    t.clean.clear();
+    t.key.clear();
+    t.latin = false;
+    t.digits = false;
+    return t;
+  };
   size_t i = 0;
   while (i < clean.size()) {
     while (i < clean.size() && !IsWordChar(clean[i]) && clean[i] != U'\'' && !IsEmoji(clean[i])) ++i;
     if (i < clean.size() && IsEmoji(clean[i])) {
-      Token t;
+      Token& t = next_token();
       AppendUtf8(t.clean, clean[i]);
       t.key = t.clean;
       // Skin-tone modifiers and joiners were removed or follow; one token per pictograph.
-      out.tokens.push_back(std::move(t));
       ++i;
       continue;
     }
     size_t j = i;
     while (j < clean.size() && (IsWordChar(clean[j]) || (clean[j] == U'\'' && j > i))) ++j;
     if (j > i) {
-      Token t;
+      Token& t = next_token();
       bool all_digits = true, any_latin = false;
+      // Written through raw pointers into strings sized for the worst case, then trimmed.
+      t.clean.resize(4 * (j - i));
+      t.key.resize(4 * (j - i));
+      char* clean_out = t.clean.data();
+      char* key_out = t.key.data();
+      size_t clean_bytes = 0, key_bytes = 0;
       for (size_t k = i; k < j; ++k) {
         char32_t c = clean[k];
         if (c == U'\'') continue;
-        AppendUtf8(t.clean, c);
-        if (!u_isdigit(static_cast<UChar32>(c))) all_digits = false;
+        clean_bytes += EncodeUtf8(c, clean_out + clean_bytes);
+        if (!IsDigit(c)) all_digits = false;
         if (IsLatinLetter(c)) {
           any_latin = true;
-          ++out.latin_letters;
-          AppendUtf8(t.key, StripLatinAccent(c));
+          ++out->latin_letters;
+          key_bytes += EncodeUtf8(StripLatinAccent(c), key_out + key_bytes);
         } else if (c == kZwnj) {
           // dropped in the key: می‌خواهم = میخواهم
         } else {
-          if (IsArabicLetter(c)) ++out.arabic_letters;
-          AppendUtf8(t.key, FoldKey(c));
+          if (IsArabicLetter(c)) ++out->arabic_letters;
+          key_bytes += EncodeUtf8(FoldKey(c), key_out + key_bytes);
         }
       }
+      t.clean.resize(clean_bytes);
+      t.key.resize(key_bytes);
       t.latin = any_latin;
       t.digits = all_digits;
-      if (!t.key.empty()) out.tokens.push_back(std::move(t));
+      if (t.key.empty()) --used;  // only apostrophes or joiners: no token
     }
     i = j == i ? i + 1 : j;
   }
+  out->tokens.resize(used);
 
-  out.clean.reserve(clean.size() * 2);
-  for (char32_t c : clean) AppendUtf8(out.clean, c);
-  for (const Token& t : out.tokens) {
-    if (!out.key.empty()) out.key.push_back(' ');
-    out.key += t.key;
+  out->clean.clear();
+  out->clean.resize(clean.size() * 4);
+  size_t clean_bytes = 0;
+  for (char32_t c : clean) clean_bytes += EncodeUtf8(c, out->clean.data() + clean_bytes);
+  out->clean.resize(clean_bytes);
+  out->key.clear();
+  for (const Token& t : out->tokens) {
+    if (!out->key.empty()) out->key.push_back(' ');
+    out->key += t.key;
   }
+  return Status::Ok();
+}
+
+Result<NormalizedText> Normalize(std::string_view utf8) {
+  NormalizedText out;
+  Status st = NormalizeInto(utf8, &out);
+  if (!st.ok()) return st;
   return out;
 }
 
@@ -273,27 +493,37 @@ std::string LatinSkeleton(std::string_view w) {
 int EditDistance(std::u32string_view a, std::u32string_view b, int max) {
   const int n = static_cast<int>(a.size()), m = static_cast<int>(b.size());
   if (std::abs(n - m) > max) return max + 1;
-  std::vector<int> prev2(static_cast<size_t>(m + 1)), prev(static_cast<size_t>(m + 1)),
-      cur(static_cast<size_t>(m + 1));
-  for (int j = 0; j <= m; ++j) prev[static_cast<size_t>(j)] = j;
+  // Three rows; on the stack for words (the typo probes call this thousands of times a second).
+  constexpr int kStackRow = 64;
+  int stack_rows[3][kStackRow];
+  std::vector<int> heap_rows;
+  int *prev2 = stack_rows[0], *prev = stack_rows[1], *cur = stack_rows[2];
+  if (m + 1 > kStackRow) {
+    heap_rows.assign(static_cast<size_t>(3 * (m + 1)), 0);
+    prev2 = heap_rows.data();
+    prev = prev2 + m + 1;
+    cur = prev + m + 1;
+  }
+  for (int j = 0; j <= m; ++j) prev[j] = j;
   for (int i = 1; i <= n; ++i) {
     cur[0] = i;
     int row_min = cur[0];
     for (int j = 1; j <= m; ++j) {
-      const size_t J = static_cast<size_t>(j);
-      int cost = a[static_cast<size_t>(i - 1)] == b[J - 1] ? 0 : 1;
-      int v = std::min({prev[J] + 1, cur[J - 1] + 1, prev[J - 1] + cost});
-      if (i > 1 && j > 1 && a[static_cast<size_t>(i - 1)] == b[J - 2] &&
-          a[static_cast<size_t>(i - 2)] == b[J - 1])
-        v = std::min(v, prev2[J - 2] + 1);
-      cur[J] = v;
+      int cost = a[static_cast<size_t>(i - 1)] == b[static_cast<size_t>(j - 1)] ? 0 : 1;
+      int v = std::min({prev[j] + 1, cur[j - 1] + 1, prev[j - 1] + cost});
+      if (i > 1 && j > 1 && a[static_cast<size_t>(i - 1)] == b[static_cast<size_t>(j - 2)] &&
+          a[static_cast<size_t>(i - 2)] == b[static_cast<size_t>(j - 1)])
+        v = std::min(v, prev2[j - 2] + 1);
+      cur[j] = v;
       row_min = std::min(row_min, v);
     }
     if (row_min > max) return max + 1;
-    std::swap(prev2, prev);
-    std::swap(prev, cur);
+    int* recycled = prev2;
+    prev2 = prev;
+    prev = cur;
+    cur = recycled;
   }
-  return prev[static_cast<size_t>(m)];
+  return prev[m];
 }
 
 }  // namespace bot::intents

@@ -38,6 +38,10 @@ inline constexpr size_t kMaxNormalizeBytes = 16 * 1024;
 //  - key form additionally folds keyboard variants and strips Latin accents
 Result<NormalizedText> Normalize(std::string_view utf8);
 
+// The same into `out`, reusing its buffers: the classifier's hot path keeps one per thread, so a
+// message costs no allocation once the buffers have grown. On error `out` is unspecified.
+Status NormalizeInto(std::string_view utf8, NormalizedText* out);
+
 // Key form of a single keyword or phrase, as Normalize would produce for the same text.
 std::string KeyOf(std::string_view utf8);
 

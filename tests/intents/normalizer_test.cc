@@ -115,6 +115,42 @@ TEST(LatinSkeletonTest, RomanizationVariantsShareASkeleton) {
   EXPECT_NE(LatinSkeleton("police"), LatinSkeleton("visa"));
 }
 
+// English and romanized text take a byte-level fast path; it must give exactly what the Unicode
+// path gives. A Persian digit at the end sends the same text down the Unicode path (it adds one
+// token "0" and touches nothing else), so the two can be compared on random ASCII.
+TEST(NormalizerTest, TheAsciiFastPathAgreesWithTheUnicodePath) {
+  const std::string alphabet = "aAbBzZeE0189 \t\n\r''.,?!-_@#hHpPlL";
+  uint64_t seed = 42;
+  auto next = [&seed] {
+    seed = seed * 6364136223846793005ull + 1442695040888963407ull;
+    return static_cast<size_t>(seed >> 33);
+  };
+  for (int round = 0; round < 20000; ++round) {
+    std::string text;
+    const size_t length = next() % 24;
+    for (size_t i = 0; i < length; ++i) {
+      const char c = alphabet[next() % alphabet.size()];
+      const size_t repeat = next() % 5 == 0 ? 1 + next() % 5 : 1;  // runs: "HELPPPP", "salaaam"
+      text.append(repeat, c);
+    }
+    auto fast = Normalize(text);
+    auto slow = Normalize(text + " \u06F0");
+    ASSERT_TRUE(fast.ok() && slow.ok()) << text;
+    EXPECT_EQ(fast->clean + (fast->clean.empty() ? "" : " ") + "0", slow->clean) << "[" << text << "]";
+    EXPECT_EQ(fast->key + (fast->key.empty() ? "" : " ") + "0", slow->key) << "[" << text << "]";
+    ASSERT_EQ(fast->tokens.size() + 1, slow->tokens.size()) << "[" << text << "]";
+    for (size_t i = 0; i < fast->tokens.size(); ++i) {
+      EXPECT_EQ(fast->tokens[i].clean, slow->tokens[i].clean) << "[" << text << "]";
+      EXPECT_EQ(fast->tokens[i].key, slow->tokens[i].key) << "[" << text << "]";
+      EXPECT_EQ(fast->tokens[i].latin, slow->tokens[i].latin) << "[" << text << "]";
+      EXPECT_EQ(fast->tokens[i].digits, slow->tokens[i].digits) << "[" << text << "]";
+    }
+    EXPECT_EQ(fast->latin_letters, slow->latin_letters) << "[" << text << "]";
+    EXPECT_EQ(slow->arabic_letters, 0) << "[" << text << "]";
+    if (HasFailure()) break;
+  }
+}
+
 TEST(EditDistanceTest, CountsTranspositionsAsOneAndStopsEarly) {
   EXPECT_EQ(EditDistance(U"deportation", U"deportaion", 2), 1);
   EXPECT_EQ(EditDistance(U"embassy", U"embasy", 2), 1);
