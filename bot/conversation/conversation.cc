@@ -91,10 +91,13 @@ TurnOutput Converse(const Snapshot& c, const TurnInput& in) {
   const bool textual = msg.kind == InboundKind::kText || msg.kind == InboundKind::kChoice;
   std::string text = msg.text;
   if (msg.kind == InboundKind::kChoice && !msg.payload_id.empty()) text = msg.payload_id;
-  if (textual && msg.kind == InboundKind::kText) out.decision = c.classifier().Classify(text);
+  auto classify_text = [&]() {
+    return in.text_decision ? *in.text_decision : c.classifier().Classify(msg.text);
+  };
+  if (textual && msg.kind == InboundKind::kText) out.decision = classify_text();
   if (msg.kind == InboundKind::kImage || msg.kind == InboundKind::kDocument || msg.kind == InboundKind::kVideo) {
     // A caption is text the person wrote: an urgent caption must not be missed.
-    if (!msg.text.empty()) out.decision = c.classifier().Classify(msg.text);
+    if (!msg.text.empty()) out.decision = classify_text();
   }
   const intents::Decision& d = out.decision;
 

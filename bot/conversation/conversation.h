@@ -37,6 +37,9 @@ struct TurnInput {
   ConversationState state;
   InboundMessage message;
   std::optional<ActiveCase> active_case;
+  // The classification of message.text made at ingest with the same rules, when there is one:
+  // used instead of classifying the text again.
+  std::optional<intents::Decision> text_decision;
 };
 
 struct TurnOutput {

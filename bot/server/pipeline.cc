@@ -120,8 +120,13 @@ std::string SlaText(const content::Snapshot& c, const std::string& lang, int min
 }  // namespace
 
 Processor::Processor(db::SqliteStore& store, const ContentHolder& content, const Clock& clock, Metrics& metrics,
-                     std::function<void()> on_committed)
-    : store_(store), content_(content), clock_(clock), metrics_(metrics), on_committed_(std::move(on_committed)) {}
+                     std::function<void()> on_committed, DecisionCache* decisions)
+    : store_(store),
+      content_(content),
+      clock_(clock),
+      metrics_(metrics),
+      on_committed_(std::move(on_committed)),
+      decisions_(decisions) {}
 
 Processor::~Processor() { Stop(); }
 
@@ -237,6 +242,10 @@ Status Processor::ProcessOne(const PendingInbound& p) {
     if (!hm.ok()) return hm.status();
     ac.human_mode = *hm;
     in.active_case = ac;
+  }
+  if (decisions_ != nullptr) {
+    in.text_decision = decisions_->Take(p.message.channel, p.message.provider_id, snapshot->version());
+    metrics_.Add("rahnama_ingest_classifications_total", in.text_decision ? "reused=\"yes\"" : "reused=\"no\"");
   }
   conversation::TurnOutput out = conversation::Converse(*snapshot, in);
 

@@ -27,6 +27,7 @@
 
 #include "bot/channels/outbound.h"
 #include "bot/content/content.h"
+#include "bot/server/decision_cache.h"
 #include "bot/core/clock.h"
 #include "bot/core/metrics.h"
 #include "bot/server/graph_client.h"
@@ -84,8 +85,9 @@ struct PipelineOptions {
 // handled by one lane at a time, in order.
 class Processor {
  public:
+  // `decisions` (may be null) holds the classifications made at ingest.
   Processor(db::SqliteStore& store, const ContentHolder& content, const Clock& clock, Metrics& metrics,
-            std::function<void()> on_committed);
+            std::function<void()> on_committed, DecisionCache* decisions = nullptr);
   ~Processor();
   void Start();
   void Stop();   // finishes the message in hand, then returns
@@ -101,6 +103,7 @@ class Processor {
   const Clock& clock_;
   Metrics& metrics_;
   std::function<void()> on_committed_;
+  DecisionCache* decisions_;
   std::mutex mutex_;
   std::condition_variable cv_;
   std::set<int64_t> busy_contacts_;

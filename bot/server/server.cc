@@ -31,6 +31,7 @@ struct Server::Impl {
   Metrics metrics;
   std::unique_ptr<db::SqliteStore> store;
   ContentHolder content;
+  DecisionCache decisions;  // ingest's classifications, for the worker
   std::unique_ptr<IngestWriter> ingest;
   std::unique_ptr<Processor> processor;
   std::unique_ptr<Sender> sender;
@@ -119,8 +120,12 @@ void Server::Impl::HandleWebhook(Channel channel, const httplib::Request& req, h
   // The urgent lane needs to know at once which messages may be urgent: a few microseconds of
   // classification here, the real decision later on the worker.
   auto snapshot = content.Get();
-  for (InboundMessage& m : batch->messages)
-    if (!m.text.empty()) m.urgent_hint = snapshot->classifier().Classify(m.text).urgent;
+  for (InboundMessage& m : batch->messages) {
+    if (m.text.empty()) continue;
+    intents::Decision d = snapshot->classifier().Classify(m.text);
+    m.urgent_hint = d.urgent;
+    decisions.Put(m.channel, m.provider_id, snapshot->version(), d);  // the worker reuses it
+  }
   auto stored = ingest->Store(*batch);
   if (!stored.ok()) {
     metrics.Add("rahnama_webhooks_rejected_total", "reason=\"storage\"");
@@ -337,7 +342,7 @@ Result<std::unique_ptr<Server>> Server::Start(Config config) {
   po.dev = config.dev;
   impl->sender = std::make_unique<Sender>(*impl->store, graph, po, impl->clock(), impl->metrics);
   impl->processor = std::make_unique<Processor>(*impl->store, impl->content, impl->clock(), impl->metrics,
-                                                [p] { p->sender->Wake(); });
+                                                [p] { p->sender->Wake(); }, &impl->decisions);
   impl->ingest = std::make_unique<IngestWriter>(*impl->store, impl->clock(), [p] { p->processor->Wake(); });
   impl->metrics.Gauge("rahnama_outbox_backlog", [p] {
     auto n = p->store->OutboxBacklog();

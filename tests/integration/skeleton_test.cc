@@ -43,6 +43,19 @@ TEST_F(SkeletonTest, SignedTextIsRepliedToTheRightNumberViaItsPhoneNumberIdWithT
   EXPECT_FALSE(TextOf(sent[0].json).empty());
 }
 
+// The webhook classifies each text for the urgent lane; the worker uses that decision instead of
+// classifying the same text again (BENCHMARKS.md CR-4).
+TEST_F(SkeletonTest, TheWorkerReusesTheClassificationMadeAtIngest) {
+  ASSERT_EQ(hooks_->PostSigned(WhatsAppText("923001112240", "wamid.reuse-1", "what is a PoR card?"))->status, 200);
+  ASSERT_TRUE(graph_.WaitFor(1, "923001112240"));
+  httplib::Client admin("127.0.0.1", server_->admin_port());
+  auto m = admin.Get("/metrics");
+  ASSERT_TRUE(m);
+  EXPECT_NE(m->body.find("rahnama_ingest_classifications_total{reused=\"yes\"} 1"), std::string::npos) << m->body;
+  EXPECT_EQ(m->body.find("reused=\"no\""), std::string::npos) << m->body;
+  EXPECT_EQ(Count("SELECT COUNT(*) FROM messages WHERE direction='in' AND intent='por_card'"), 1);
+}
+
 TEST_F(SkeletonTest, TheSamePayloadPostedTwiceIsAnsweredOnce) {
   const std::string body = WhatsAppText("923001112234", "wamid.skeleton-dup", "salam");
   ASSERT_EQ(hooks_->PostSigned(body)->status, 200);
