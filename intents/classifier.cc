@@ -261,7 +261,10 @@ struct RuleState {
   int distinct = 0;
   bool touched = false, required = false, excluded = false;
   const std::string* matched = nullptr;
+  uint64_t clauses = 0;  // clauses of the message its keywords matched in (bit per clause)
 };
+
+uint64_t ClauseBit(int clause) { return uint64_t{1} << std::min(std::max(clause, 0), 63); }
 
 struct Hit {
   uint32_t rule;
@@ -317,6 +320,9 @@ struct Classifier::Impl {
   void LanguageScores(const NormalizedText& n, const uint32_t* lexicon_entries, const std::vector<Hit>& hits,
                       double scores[3]) const;
   void IndexPrefixes();
+  // The clauses (bit per clause) in which `re` matches the padded key form of `n`.
+  uint64_t PatternClauses(const RE2& re, const NormalizedText& n, const std::string& padded,
+                          std::vector<uint32_t>& offsets) const;
   int PickLanguage(const double scores[3]) const;
 };
 
@@ -593,6 +599,30 @@ void Classifier::Impl::IndexPrefixes() {
   }
 }
 
+uint64_t Classifier::Impl::PatternClauses(const RE2& re, const NormalizedText& n, const std::string& padded,
+                                          std::vector<uint32_t>& offsets) const {
+  if (n.tokens.empty()) return 0;
+  // padded = " " + keys joined by single spaces + " ": where each token starts.
+  offsets.clear();
+  uint32_t at = 1;
+  for (const Token& t : n.tokens) {
+    offsets.push_back(at);
+    at += static_cast<uint32_t>(t.key.size()) + 1;
+  }
+  uint64_t mask = 0;
+  size_t pos = 0;
+  re2::StringPiece match;
+  while (pos <= padded.size() && re.Match(padded, pos, padded.size(), RE2::UNANCHORED, &match, 1)) {
+    size_t start = static_cast<size_t>(match.data() - padded.data());
+    while (start < padded.size() && padded[start] == ' ') ++start;  // patterns often begin with " "
+    auto it = std::upper_bound(offsets.begin(), offsets.end(), static_cast<uint32_t>(start));
+    const size_t token = it == offsets.begin() ? 0 : static_cast<size_t>(it - offsets.begin()) - 1;
+    mask |= ClauseBit(n.tokens[std::min(token, n.tokens.size() - 1)].clause);
+    pos = static_cast<size_t>(match.data() - padded.data()) + std::max<size_t>(1, match.size());
+  }
+  return mask;
+}
+
 Classifier::Classifier(std::unique_ptr<Impl> impl) : impl_(std::move(impl)) {}
 Classifier::~Classifier() = default;
 
@@ -802,6 +832,8 @@ struct Scratch {
   std::vector<uint32_t> touched_intents;
   std::vector<Hit> hits;
   std::vector<int> matched_patterns;
+  std::vector<std::pair<uint32_t, uint32_t>> pattern_hits;  // (rule, pattern) that matched
+  std::vector<uint32_t> token_offsets;                      // byte offset of each token in padded
   std::string concat, padded;
 
   void Reset(size_t rules, size_t terms, size_t intents, uint64_t gen) {
@@ -903,7 +935,7 @@ Decision Classifier::Classify(std::string_view text, Explanation* explain) const
     s.term_seen[term] = s.epoch;
     return true;
   };
-  auto record = [&](uint32_t term, double q) {
+  auto record = [&](uint32_t term, double q, size_t token) {
     const Term& t = m.terms[term];
     RuleState& st = state_of(t.rule);
     switch (t.kind) {
@@ -913,6 +945,7 @@ Decision Classifier::Classify(std::string_view text, Explanation* explain) const
           st.matched = &t.text;
         }
         ++st.distinct;
+        st.clauses |= ClauseBit(n.tokens[token].clause);
         break;
       case TermKind::kRequire: st.required = true; break;
       case TermKind::kExclude: st.excluded = true; break;
@@ -927,8 +960,13 @@ Decision Classifier::Classify(std::string_view text, Explanation* explain) const
       for (uint32_t term : m.single_by_word[w1]) {
         const Term& k = m.terms[term];
         if (!m.rules[k.rule].fuzzy && q0 < kQualityExact) continue;
-        if (first_time(term)) record(term, q0);
-        else if (k.kind == TermKind::kKeyword && q0 > s.states[k.rule].best) s.states[k.rule].best = q0;
+        if (first_time(term)) {
+          record(term, q0, i);
+        } else if (k.kind == TermKind::kKeyword) {
+          RuleState& st = s.states[k.rule];
+          st.best = std::max(st.best, q0);
+          st.clauses |= ClauseBit(n.tokens[i].clause);
+        }
       }
       if (!m.starts_pair[w1] || i + 1 >= count) continue;
       const auto [second, nsecond] = s.resolved[i + 1];
@@ -953,8 +991,13 @@ Decision Classifier::Classify(std::string_view text, Explanation* explain) const
             q = std::min(q, best);
           }
           if (!ok) continue;
-          if (first_time(term)) record(term, q);
-          else if (k.kind == TermKind::kKeyword && q > s.states[k.rule].best) s.states[k.rule].best = q;
+          if (first_time(term)) {
+            record(term, q, i);
+          } else if (k.kind == TermKind::kKeyword) {
+            RuleState& st = s.states[k.rule];
+            st.best = std::max(st.best, q);
+            st.clauses |= ClauseBit(n.tokens[i].clause);
+          }
         }
       }
     }
@@ -967,7 +1010,7 @@ Decision Classifier::Classify(std::string_view text, Explanation* explain) const
       if (!list) break;  // no multi-word keyword starts like this
       if (*list == kNone) continue;
       for (uint32_t term : m.by_concat[*list])
-        if (m.terms[term].words.size() != len && first_time(term)) record(term, kQualityConcat);
+        if (m.terms[term].words.size() != len && first_time(term)) record(term, kQualityConcat, i);
     }
   }
   // Split spellings of single keywords: "می خواهم" for "میخواهم".
@@ -978,11 +1021,13 @@ Decision Classifier::Classify(std::string_view text, Explanation* explain) const
     const uint32_t* word = m.vocabulary_prefixes.Find(s.concat);
     if (!word || *word == kNone) continue;
     for (uint32_t term : m.single_by_word[*word])
-      if (first_time(term)) record(term, kQualityConcat);
+      if (first_time(term)) record(term, kQualityConcat, i);
   }
   // Patterns.
   s.padded.assign(" ").append(n.key).append(" ");
+  s.pattern_hits.clear();
   auto pattern_matched = [&](size_t r, size_t p) {
+    s.pattern_hits.emplace_back(static_cast<uint32_t>(r), static_cast<uint32_t>(p));
     RuleState& st = state_of(static_cast<uint32_t>(r));
     if (kQualityExact > st.best) {
       st.best = kQualityExact;
@@ -1007,6 +1052,7 @@ Decision Classifier::Classify(std::string_view text, Explanation* explain) const
   // Rule scores → intent scores, in rule order.
   s.hits.clear();
   bool always_urgent = false;
+  uint64_t urgent_clauses = 0, past_clauses = 0;  // where urgent words and "long ago" markers are
   std::sort(s.touched_rules.begin(), s.touched_rules.end());
   for (uint32_t r : s.touched_rules) {
     RuleState& st = s.states[r];
@@ -1020,6 +1066,8 @@ Decision Classifier::Classify(std::string_view text, Explanation* explain) const
       }
       s.intent_scores[rule.intent] += score;
       if (rule.always_urgent) always_urgent = true;
+      if (m.intents[rule.intent].urgent) urgent_clauses |= st.clauses;
+      if (rule.intent == m.past) past_clauses |= st.clauses;
       s.hits.push_back({r, score, st.matched});
     }
     st = RuleState{};
@@ -1040,7 +1088,25 @@ Decision Classifier::Classify(std::string_view text, Explanation* explain) const
     const bool hypothetical = score_of(m.hypothetical) > 0;
     const bool past = score_of(m.past) > 0;
     const bool now = score_of(m.immediacy) > 0;
-    if ((hypothetical || past) && !now) {
+    // "Police took my brother, we came here in 2021": a "long ago" marker only speaks for its own
+    // clause. If some urgent words stand in a clause with no such marker, they stay urgent.
+    bool past_covers_all = past;
+    if (past && !hypothetical && !now) {
+      for (const auto& [r, p] : s.pattern_hits) {
+        const CompiledRule& rule = m.rules[r];
+        const bool is_urgent = m.intents[rule.intent].urgent, is_past = rule.intent == m.past;
+        if (!is_urgent && !is_past) continue;
+        bool fired = false;
+        for (const Hit& h : s.hits) fired = fired || h.rule == r;
+        if (!fired) continue;
+        const uint64_t where = m.PatternClauses(*rule.patterns[p], n, s.padded, s.token_offsets);
+        (is_urgent ? urgent_clauses : past_clauses) |= where;
+      }
+      past_covers_all = (urgent_clauses & ~past_clauses) == 0;
+      if (!past_covers_all && explain)
+        explain->notes.push_back("a \"long ago\" marker, but in another clause than the urgent words: urgent");
+    }
+    if ((hypothetical || past_covers_all) && !now) {
       urgent = false;
       if (explain)
         explain->notes.push_back(std::string("urgent words, but ") +

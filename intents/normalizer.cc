@@ -222,6 +222,12 @@ std::u32string ToU32(std::string_view utf8) {
 
 namespace {
 
+// Punctuation that ends a clause ("police took my brother, we came here in 2021": the year says
+// nothing about the arrest). Between two digits it is a number ("10,000", "2.5").
+bool EndsClause(char32_t c) {
+  return c == U'.' || c == U',' || c == U';' || c == U':' || c == U'!' || c == U'?';
+}
+
 // The same pipeline for text that is all ASCII (English and romanized Dari/Pashto, about half of
 // what people send), on bytes: none of the Unicode steps can change ASCII except case folding.
 void NormalizeAscii(std::string_view text, NormalizedText* out) {
@@ -260,9 +266,16 @@ void NormalizeAscii(std::string_view text, NormalizedText* out) {
   out->key.clear();
   size_t used = 0;
   auto word_char = [](char c) { return (c >= 'a' && c <= 'z') || (c >= '0' && c <= '9'); };
+  auto digit = [](char c) { return c >= '0' && c <= '9'; };
+  int clause = 0;
   size_t i = 0;
   while (i < clean.size()) {
-    while (i < clean.size() && !word_char(clean[i]) && clean[i] != '\'') ++i;
+    while (i < clean.size() && !word_char(clean[i]) && clean[i] != '\'') {
+      if (EndsClause(static_cast<unsigned char>(clean[i])) &&
+          !(i > 0 && i + 1 < clean.size() && digit(clean[i - 1]) && digit(clean[i + 1])))
+        ++clause;
+      ++i;
+    }
     size_t j = i;
     while (j < clean.size() && (word_char(clean[j]) || (clean[j] == '\'' && j > i))) ++j;
     if (j > i) {
@@ -283,6 +296,7 @@ void NormalizeAscii(std::string_view text, NormalizedText* out) {
       t.key = t.clean;
       t.latin = any_latin;
       t.digits = all_digits;
+      t.clause = clause;
       if (!out->key.empty()) out->key.push_back(' ');
       out->key += t.key;
     }
@@ -383,6 +397,7 @@ Status NormalizeInto(std::string_view utf8, NormalizedText* out) {
   out->latin_letters = 0;
   out->arabic_letters = 0;
   size_t used = 0;
+  int clause = 0;
   auto next_token = [&]() -> Token& {
     if (used == out->tokens.size()) out->tokens.emplace_back();
     Token& t = out->tokens[used++];
@@ -390,11 +405,17 @@ Status NormalizeInto(std::string_view utf8, NormalizedText* out) {
     t.key.clear();
     t.latin = false;
     t.digits = false;
+    t.clause = clause;
     return t;
   };
   size_t i = 0;
   while (i < clean.size()) {
-    while (i < clean.size() && !IsWordChar(clean[i]) && clean[i] != U'\'' && !IsEmoji(clean[i])) ++i;
+    while (i < clean.size() && !IsWordChar(clean[i]) && clean[i] != U'\'' && !IsEmoji(clean[i])) {
+      if (EndsClause(clean[i]) &&
+          !(i > 0 && i + 1 < clean.size() && IsDigit(clean[i - 1]) && IsDigit(clean[i + 1])))
+        ++clause;
+      ++i;
+    }
     if (i < clean.size() && IsEmoji(clean[i])) {
       Token& t = next_token();
       AppendUtf8(t.clean, clean[i]);

@@ -16,6 +16,7 @@ struct Token {
   std::string key;    // folded: ي/ى/ې/ۍ→ی, ك→ک, ګ→گ, ټ→ت …, no ZWNJ, Latin without accents
   bool latin = false; // written in Latin letters (English or romanized Dari/Pashto)
   bool digits = false;
+  int clause = 0;     // which clause of the message (split at . , ; : ! ? and their Arabic forms)
 };
 
 struct NormalizedText {

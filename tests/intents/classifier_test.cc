@@ -4,6 +4,8 @@
 
 #include <gtest/gtest.h>
 
+#include <algorithm>
+
 #include "bot/content/content.h"
 
 namespace bot::intents {
@@ -90,6 +92,29 @@ TEST(ClassifierTest, HypotheticalsAndPastEventsAreInformationUnlessSomethingSays
   EXPECT_TRUE(c->Classify("if they deport me I will kill myself").urgent);
 }
 
+// "Police took my brother, we came here in 2021": a "long ago" marker speaks only for its own
+// clause; the arrest in the other clause is still urgent. In one clause it still means long past.
+TEST(ClassifierTest, ALongAgoMarkerInAnotherClauseDoesNotHideAnArrest) {
+  auto c = Build(Rules(json::array({{{"id", "u"}, {"intent", "urgent_protection"}, {"keywords", {"arrested"}}},
+                                    {{"id", "p"}, {"intent", "urgent_protection"}, {"patterns", {" took (my|our) "}}},
+                                    {{"id", "past"}, {"intent", "_past"}, {"patterns", {" in 20[0-2][0-9] "}}},
+                                    {{"id", "ago"}, {"intent", "_past"}, {"keywords", {"last year"}}}})));
+  ASSERT_TRUE(c);
+  EXPECT_TRUE(c->Classify("police arrested my brother, he came to Pakistan in 2021").urgent);
+  EXPECT_TRUE(c->Classify("we came in 2019. Today they took my son").urgent);
+  EXPECT_TRUE(c->Classify("last year we got PoR; yesterday police arrested my husband").urgent);
+  EXPECT_FALSE(c->Classify("my brother was arrested in 2021 and released").urgent);
+  EXPECT_FALSE(c->Classify("in 2022 they took my father, now we ask about PoR").urgent);
+  EXPECT_FALSE(c->Classify("my cousin was arrested last year").urgent);
+  // A comma inside a number does not split a clause.
+  EXPECT_FALSE(c->Classify("they arrested 10,000 people in 2023").urgent);
+  Explanation ex;
+  c->Classify("police arrested my brother, he came to Pakistan in 2021", &ex);
+  EXPECT_NE(std::find_if(ex.notes.begin(), ex.notes.end(),
+                         [](const std::string& n) { return n.find("another clause") != std::string::npos; }),
+            ex.notes.end());
+}
+
 TEST(ClassifierTest, ExplainShowsTheNormalisedTextScoresAndRulesFired) {
   auto c = Build(Rules(json::array({{{"id", "por"}, {"intent", "por_card"}, {"keywords", {"por"}}}})));
   Explanation ex;
@@ -134,6 +159,14 @@ TEST_F(ShippedRulesTest, UrgentReportsInEveryLanguageAreUrgent) {
     EXPECT_TRUE(d.urgent) << t;
     EXPECT_EQ(d.queue, "unhcr_protection") << t;
   }
+}
+
+// The shipped rules, in the three languages.
+TEST_F(ShippedRulesTest, AnArrestIsUrgentWhenTheYearInTheMessageIsAboutSomethingElse) {
+  EXPECT_TRUE(Classify("Police arrested my brother, he came to Pakistan in 2021").urgent);
+  EXPECT_TRUE(Classify("پولیس برادرم را گرفت، ما در سال ۲۰۲۱ به پاکستان آمدیم").urgent);
+  EXPECT_TRUE(Classify("پولیسو زما ورور ونیو، موږ په ۲۰۲۱ کې پاکستان ته راغلي یو").urgent);
+  EXPECT_FALSE(Classify("my son was arrested in 2022 and released").urgent);
 }
 
 TEST_F(ShippedRulesTest, QuestionsAboutWhatWouldHappenAreNotUrgent) {

@@ -144,11 +144,20 @@ TEST(NormalizerTest, TheAsciiFastPathAgreesWithTheUnicodePath) {
       EXPECT_EQ(fast->tokens[i].key, slow->tokens[i].key) << "[" << text << "]";
       EXPECT_EQ(fast->tokens[i].latin, slow->tokens[i].latin) << "[" << text << "]";
       EXPECT_EQ(fast->tokens[i].digits, slow->tokens[i].digits) << "[" << text << "]";
+      EXPECT_EQ(fast->tokens[i].clause, slow->tokens[i].clause) << "[" << text << "]";
     }
     EXPECT_EQ(fast->latin_letters, slow->latin_letters) << "[" << text << "]";
     EXPECT_EQ(slow->arabic_letters, 0) << "[" << text << "]";
     if (HasFailure()) break;
   }
+}
+
+TEST(NormalizerTest, TokensKnowTheirClause) {
+  auto n = Normalize("police took him, we came in 2021. 10,000 people؛ سلام؟ خوب");
+  ASSERT_TRUE(n.ok());
+  std::vector<int> clauses;
+  for (const Token& t : n->tokens) clauses.push_back(t.clause);
+  EXPECT_EQ(clauses, std::vector<int>({0, 0, 0, 1, 1, 1, 1, 2, 2, 2, 3, 4}));
 }
 
 TEST(EditDistanceTest, CountsTranspositionsAsOneAndStopsEarly) {
