@@ -849,7 +849,7 @@ struct Scratch {
   }
 };
 
-constexpr size_t kWordCacheLimit = 4096;
+constexpr size_t kWordCacheLimit = 2048;  // words per thread; ~100 KB at most
 
 }  // namespace
 

@@ -29,7 +29,7 @@ struct Config {
   std::string synchronous = "FULL";
   size_t max_body_bytes = 3 * 1024 * 1024;  // Meta's documented webhook maximum
   int max_json_depth = 64;
-  int http_threads = 64;
+  int http_threads = 128;  // per listener; a connection holds one while open (see Listen)
   int sender_threads = 4;
   double send_rate_per_number = 80;
   int64_t retry_base_ms = 1000;

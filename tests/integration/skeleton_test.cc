@@ -2,6 +2,7 @@
 // real server on 127.0.0.1 with a real SQLite file.
 #include <gtest/gtest.h>
 
+#include <atomic>
 #include <cstdio>
 #include <filesystem>
 #include <fstream>
@@ -185,6 +186,41 @@ TEST_F(SkeletonTest, HealthAndReadinessAnswer) {
   ASSERT_TRUE(r);
   EXPECT_EQ(r->status, 200);
   EXPECT_NE(r->body.find("schema_version"), std::string::npos);
+}
+
+// cpp-httplib holds a pool thread per open connection. Busy keep-alive connections (a sender that
+// never stops) must give their thread back now and then, or a newcomer waits until they stop.
+TEST(ServerStartTest, ANewConnectionIsServedWhileMoreBusyConnectionsThanThreadsAreOpen) {
+  TempDir dir;
+  server::Config c = TestConfig(dir.File("threads.db"), "http://127.0.0.1:9");
+  c.http_threads = 4;
+  auto s = server::Server::Start(c);
+  ASSERT_TRUE(s.ok()) << s.status().ToString();
+  const int port = (*s)->port();
+  std::atomic<bool> stop{false};
+  std::vector<std::thread> hogs;
+  for (int i = 0; i < 4; ++i) {
+    hogs.emplace_back([&] {  // one keep-alive connection each, ~200 requests a second
+      httplib::Client cli("127.0.0.1", port);
+      cli.set_keep_alive(true);
+      while (!stop) {
+        cli.Get("/healthz");
+        std::this_thread::sleep_for(std::chrono::milliseconds(5));
+      }
+    });
+  }
+  std::this_thread::sleep_for(std::chrono::milliseconds(300));  // every thread is taken now
+  httplib::Client late("127.0.0.1", port);
+  late.set_read_timeout(10, 0);
+  const auto started = std::chrono::steady_clock::now();
+  auto r = late.Get("/healthz");
+  const auto waited = std::chrono::steady_clock::now() - started;
+  stop = true;
+  for (auto& t : hogs) t.join();
+  ASSERT_TRUE(r);
+  EXPECT_EQ(r->status, 200);
+  // 100 requests per connection at ~200/s: a thread frees within about half a second.
+  EXPECT_LT(waited, std::chrono::seconds(3));
 }
 
 TEST(ServerStartTest, RefusesToStartWithoutSecretsOutsideDevMode) {
