@@ -2,13 +2,7 @@
 #include "bot/server/pipeline.h"
 
 #include <pthread.h>
-#include <sys/resource.h>
-#include <sys/syscall.h>
-#include <unistd.h>
 
-#include <algorithm>
-#include <cerrno>
-#include <cstring>
 #include <random>
 
 #include "bot/channels/outbound.h"
@@ -58,16 +52,6 @@ namespace {
 
 // Names the calling thread (top -H, perf, /proc/<pid>/task/*/comm show it).
 void NameThread(const char* name) { pthread_setname_np(pthread_self(), name); }
-
-// Lowers the calling thread's CPU priority by `steps` nice levels (Linux schedules threads, and
-// setpriority on a thread id affects only that thread).
-void LowerThreadPriority(int steps) {
-  const auto tid = static_cast<id_t>(syscall(SYS_gettid));
-  errno = 0;
-  const int current = getpriority(PRIO_PROCESS, tid);
-  if (errno == 0 && setpriority(PRIO_PROCESS, tid, std::min(current + steps, 19)) != 0)
-    log::Warn("thread_priority_unchanged", {{"error", std::string(strerror(errno))}});
-}
 
 }  // namespace
 
@@ -180,10 +164,6 @@ void Processor::Wake() {
 
 void Processor::Lane(bool urgent) {
   NameThread(urgent ? "lane-urgent" : "lane-ordinary");
-  // In a burst the CPU goes first to acknowledging webhooks (each one committed: nothing is lost,
-  // Meta does not time out and resend) and to the urgent lane; the ordinary backlog is worked
-  // through at a lower priority, still in order, and catches up when the burst ends.
-  if (!urgent) LowerThreadPriority(kOrdinaryLaneNice);
   while (running_) {
     uint64_t seen;
     {

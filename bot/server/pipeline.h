@@ -81,9 +81,6 @@ struct PipelineOptions {
   bool dev = false;
 };
 
-// How many nice levels the ordinary lane's thread runs below the rest of the server.
-inline constexpr int kOrdinaryLaneNice = 10;
-
 // Runs conversations for pending messages: an ordinary lane and an urgent lane, each contact
 // handled by one lane at a time, in order.
 class Processor {

@@ -4,12 +4,9 @@
 
 #include <atomic>
 #include <cstdio>
-#include <filesystem>
 #include <fstream>
-#include <sstream>
 #include <thread>
 
-#include "bot/server/pipeline.h"
 #include "tests/support/db_probe.h"
 #include "tests/support/harness.h"
 
@@ -58,34 +55,6 @@ TEST_F(SkeletonTest, TheWorkerReusesTheClassificationMadeAtIngest) {
   EXPECT_NE(m->body.find("rahnama_ingest_classifications_total{reused=\"yes\"} 1"), std::string::npos) << m->body;
   EXPECT_EQ(m->body.find("reused=\"no\""), std::string::npos) << m->body;
   EXPECT_EQ(Count("SELECT COUNT(*) FROM messages WHERE direction='in' AND intent='por_card'"), 1);
-}
-
-// /proc/self/task/<tid>/stat, field 19: the thread's nice value; -100 when no thread has the name.
-int NiceOfThread(const std::string& name) {
-  for (const auto& entry : std::filesystem::directory_iterator("/proc/self/task")) {
-    std::ifstream comm(entry.path() / "comm");
-    std::string n;
-    std::getline(comm, n);
-    if (n != name) continue;
-    std::ifstream stat(entry.path() / "stat");
-    std::string all((std::istreambuf_iterator<char>(stat)), std::istreambuf_iterator<char>());
-    std::istringstream fields(all.substr(all.rfind(')') + 2));  // after "pid (comm) "
-    std::string f;
-    for (int i = 3; i <= 19 && fields >> f; ++i) {
-    }
-    return std::stoi(f);
-  }
-  return -100;
-}
-
-// In a burst the CPU goes to acknowledging webhooks and to the urgent lane first: the ordinary
-// lane's thread runs at a lower priority.
-TEST_F(SkeletonTest, TheOrdinaryLaneRunsBelowTheUrgentLane) {
-  const int urgent = NiceOfThread("lane-urgent"), ordinary = NiceOfThread("lane-ordinary");
-  ASSERT_NE(urgent, -100);
-  ASSERT_NE(ordinary, -100);
-  EXPECT_EQ(ordinary, std::min(urgent + server::kOrdinaryLaneNice, 19));
-  EXPECT_EQ(urgent, NiceOfThread("ingest-writer"));
 }
 
 TEST_F(SkeletonTest, TheSamePayloadPostedTwiceIsAnsweredOnce) {
