@@ -1,11 +1,90 @@
-// SQLite connection, statements, transactions and migrations.
+// SQLite connection, statements, transactions and migrations. The same code runs on SQLite 3.40
+// (Debian's libsqlite3) and on SQLCipher 3.4.1 (SQLite 3.15.2 with encryption, -DRAHNAMA_SQLCIPHER=ON).
 #include "db/database.h"
 
 #include <sqlite3.h>
 
+#include <cerrno>
+#include <cstdlib>
+#include <cstring>
+#include <fstream>
+#include <sstream>
+
 #include "db/migrations.h"
 
 namespace bot::db {
+namespace {
+
+// Applies the key to a connection nothing has read through yet (SQLCipher's PRAGMA key).
+Status ApplyKey(sqlite3* handle, const std::string& key) {
+#if defined(RAHNAMA_SQLCIPHER)
+  if (sqlite3_key_v2(handle, "main", key.data(), static_cast<int>(key.size())) != SQLITE_OK)
+    return Status::Internal("cannot apply the database key: " + std::string(sqlite3_errmsg(handle)));
+  return Status::Ok();
+#else
+  (void)handle;
+  (void)key;
+  return Status::InvalidArgument(
+      "a database key was given, but this rahnama was built without SQLCipher (cmake -DRAHNAMA_SQLCIPHER=ON)");
+#endif
+}
+
+// The first read of the file: where an encrypted file opened with a wrong key (or without one)
+// shows, as SQLITE_NOTADB.
+Status CheckReadable(sqlite3* handle, const std::string& path, bool keyed) {
+  const int rc = sqlite3_exec(handle, "SELECT count(*) FROM sqlite_master", nullptr, nullptr, nullptr);
+  if (rc == SQLITE_OK) return Status::Ok();
+  if (rc == SQLITE_NOTADB) {
+    if (keyed) return Status::InvalidArgument(path + ": database key is wrong or the file is not a rahnama database");
+    return Status::InvalidArgument(path + ": not a readable SQLite database (an encrypted rahnama database needs a "
+                                   "SQLCipher build and its key in RAHNAMA_DB_KEY or RAHNAMA_DB_KEY_FILE)");
+  }
+  const std::string msg = sqlite3_errmsg(handle);
+  if (rc == SQLITE_BUSY || rc == SQLITE_LOCKED) return Status::Unavailable("database busy: " + msg);
+  return Status::Unavailable("cannot read database " + path + ": " + msg);
+}
+
+std::string EnvOrEmpty(const char* name) {
+  const char* v = std::getenv(name);
+  return v != nullptr ? std::string(v) : std::string();
+}
+
+}  // namespace
+
+bool EncryptionAvailable() {
+#if defined(RAHNAMA_SQLCIPHER)
+  return true;
+#else
+  return false;
+#endif
+}
+
+Result<std::string> DatabaseKeyFromEnvironment() {
+  const std::string value = EnvOrEmpty("RAHNAMA_DB_KEY");
+  const std::string file = EnvOrEmpty("RAHNAMA_DB_KEY_FILE");
+  if (!EncryptionAvailable()) {
+    if (value.empty() && file.empty()) return std::string();
+    return Status::InvalidArgument(
+        std::string(value.empty() ? "RAHNAMA_DB_KEY_FILE" : "RAHNAMA_DB_KEY") +
+        " is set, but this rahnama was built without SQLCipher and would store the database unencrypted: "
+        "refusing to start. Build with cmake -DRAHNAMA_SQLCIPHER=ON (deploy/README.md section 9) or unset it");
+  }
+  if (!value.empty() && !file.empty())
+    return Status::InvalidArgument("both RAHNAMA_DB_KEY and RAHNAMA_DB_KEY_FILE are set: set only one");
+  if (value.empty() && file.empty())
+    return Status::InvalidArgument(
+        "this rahnama is built with SQLCipher and needs the database key: set RAHNAMA_DB_KEY or "
+        "RAHNAMA_DB_KEY_FILE (see deploy/rahnama.env.example)");
+  if (!value.empty()) return value;
+  std::ifstream in(file, std::ios::binary);
+  if (!in) return Status::InvalidArgument("cannot read RAHNAMA_DB_KEY_FILE " + file + ": " + std::strerror(errno));
+  std::ostringstream contents;
+  contents << in.rdbuf();
+  std::string key = contents.str();
+  while (!key.empty() && (key.back() == '\n' || key.back() == '\r')) key.pop_back();
+  if (key.empty()) return Status::InvalidArgument("RAHNAMA_DB_KEY_FILE " + file + " is empty");
+  return key;
+}
 
 Statement::~Statement() {
   if (stmt_ != nullptr) db_->Release(stmt_);
@@ -64,8 +143,11 @@ Result<std::unique_ptr<Database>> Database::Open(const Options& options) {
     sqlite3_close(handle);
     return Status::Unavailable("cannot open database " + options.path + ": " + msg);
   }
-  std::unique_ptr<Database> db(new Database(handle));
+  std::unique_ptr<Database> db(new Database(handle, options.key));
+  // The key goes first: every later statement, even PRAGMA journal_mode, reads the file.
+  if (!options.key.empty()) BOT_RETURN_IF_ERROR(ApplyKey(handle, options.key));
   sqlite3_busy_timeout(handle, options.busy_timeout_ms);
+  BOT_RETURN_IF_ERROR(CheckReadable(handle, options.path, !options.key.empty()));
   BOT_RETURN_IF_ERROR(db->Exec("PRAGMA journal_mode=WAL"));
   BOT_RETURN_IF_ERROR(db->Exec("PRAGMA synchronous=" + options.synchronous));
   BOT_RETURN_IF_ERROR(db->Exec("PRAGMA foreign_keys=ON"));
@@ -99,8 +181,12 @@ Result<Statement> Database::Prepare(std::string_view sql) {
     return Statement(this, it->second);
   }
   sqlite3_stmt* stmt = nullptr;
+#if SQLITE_VERSION_NUMBER >= 3020000
   int rc = sqlite3_prepare_v3(handle_, key.c_str(), static_cast<int>(key.size()), SQLITE_PREPARE_PERSISTENT,
                               &stmt, nullptr);
+#else  // SQLCipher 3.4.1 (SQLite 3.15): no v3; PERSISTENT is only an allocation hint
+  int rc = sqlite3_prepare_v2(handle_, key.c_str(), static_cast<int>(key.size()), &stmt, nullptr);
+#endif
   if (rc != SQLITE_OK) return Status::Internal("sqlite prepare: " + std::string(sqlite3_errmsg(handle_)) + " in: " + key);
   if (it == cache_.end()) cache_[key] = stmt;
   in_use_[stmt] = true;
@@ -178,6 +264,15 @@ Status Database::BackupTo(const std::string& path) {
     std::string msg = dest ? sqlite3_errmsg(dest) : "out of memory";
     sqlite3_close(dest);
     return Status::InvalidArgument("cannot open backup file " + path + ": " + msg);
+  }
+  // SQLCipher: the backup API copies decrypted pages into the destination's pager, which
+  // encrypts them with the destination's key; without one the copy would be plaintext.
+  if (!key_.empty()) {
+    Status keyed = ApplyKey(dest, key_);
+    if (!keyed.ok()) {
+      sqlite3_close(dest);
+      return keyed;
+    }
   }
   sqlite3_backup* b = sqlite3_backup_init(dest, "main", handle_, "main");
   if (b == nullptr) {

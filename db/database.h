@@ -63,15 +63,31 @@ Status ForEachRow(Statement& st, F&& on_row) {
   }
 }
 
+// True when this binary was built with SQLCipher (cmake -DRAHNAMA_SQLCIPHER=ON).
+bool EncryptionAvailable();
+
+// The database key from the environment: RAHNAMA_DB_KEY, or the contents of the file named by
+// RAHNAMA_DB_KEY_FILE (trailing newlines ignored). Setting both is refused, so a stale value
+// can never silently create a database under a key nobody meant. On a SQLCipher build: the key,
+// or kInvalidArgument naming both variables when neither is set. On a plain SQLite build: an
+// empty string, or kInvalidArgument when either is set (refusing beats storing in plaintext).
+// The key never appears in a returned message.
+Result<std::string> DatabaseKeyFromEnvironment();
+
 class Database {
  public:
   struct Options {
     std::string path;
     std::string synchronous = "FULL";  // every acknowledged message survives power loss
     int busy_timeout_ms = 10000;
+    // SQLCipher key (a passphrase), applied before anything reads the file. Empty: no
+    // encryption; a non-empty key on a plain SQLite build is refused.
+    std::string key;
   };
 
-  // Opens (creating if needed) and configures the database. Does not migrate.
+  // Opens (creating if needed) and configures the database. Does not migrate. kInvalidArgument
+  // "database key is wrong or the file is not a rahnama database" when the file cannot be read
+  // with the key given (or, without one, is encrypted or not SQLite at all).
   static Result<std::unique_ptr<Database>> Open(const Options& options);
   ~Database();
 
@@ -81,7 +97,8 @@ class Database {
   Result<int> SchemaVersion();
   // PRAGMA integrity_check; kInternal with SQLite's report when it is not "ok".
   Status IntegrityCheck();
-  // Online, consistent copy to `path` (sqlite3 backup API); safe while others write.
+  // Online, consistent copy to `path` (sqlite3 backup API); safe while others write. The copy is
+  // encrypted with this connection's key when it has one.
   Status BackupTo(const std::string& path);
 
   Status Exec(std::string_view sql);
@@ -95,11 +112,12 @@ class Database {
   std::recursive_mutex& mutex() { return mutex_; }
 
  private:
-  explicit Database(sqlite3* handle) : handle_(handle) {}
+  Database(sqlite3* handle, std::string key) : handle_(handle), key_(std::move(key)) {}
   friend class Statement;
   void Release(sqlite3_stmt* stmt);
 
   sqlite3* handle_;
+  std::string key_;  // kept for BackupTo; never logged
   std::unordered_map<std::string, sqlite3_stmt*> cache_;
   std::unordered_map<sqlite3_stmt*, bool> in_use_;
   std::recursive_mutex mutex_;

@@ -1,7 +1,9 @@
 // SqliteStore: queues, routing rules, cases, officers, sessions and the audit log.
 #include <nlohmann/json.hpp>
 
+#include <chrono>
 #include <mutex>
+#include <thread>
 
 #include "db/database.h"
 #include "db/sqlite_store.h"
@@ -171,15 +173,26 @@ Result<Queue> SqliteStore::QueueById(const std::string& id) {
 Status SqliteStore::PutQueue(const Queue& q, int64_t now_ms) {
   std::lock_guard lock(db_->mutex());
   DurableScope durable(*db_, durable_ingest_);  // officers' and operators' actions are few: fsync them
-  auto st = db_->Prepare(
-      "INSERT INTO queues(id, partner, contact_fact, sla_minutes, webhook_url, webhook_secret, hours, created_at) "
-      "VALUES (?1, ?2, NULLIF(?3, ''), ?4, NULLIF(?5, ''), NULLIF(?6, ''), ?7, ?8) ON CONFLICT(id) DO UPDATE SET "
-      "partner = excluded.partner, contact_fact = excluded.contact_fact, sla_minutes = excluded.sla_minutes, "
-      "webhook_url = excluded.webhook_url, webhook_secret = excluded.webhook_secret, hours = excluded.hours");
-  if (!st.ok()) return st.status();
-  st->Bind(1, q.id).Bind(2, q.partner).Bind(3, q.contact_fact).Bind(4, q.sla_minutes).Bind(5, q.webhook_url)
-      .Bind(6, q.webhook_secret).Bind(7, q.hours).Bind(8, now_ms);
-  return st->Run();
+  Transaction tx(*db_);
+  BOT_RETURN_IF_ERROR(tx.status());
+  // Update, else insert (created_at only then): UPSERT needs SQLite 3.24, SQLCipher has 3.15.
+  auto up = db_->Prepare(
+      "UPDATE queues SET partner = ?2, contact_fact = NULLIF(?3, ''), sla_minutes = ?4, webhook_url = NULLIF(?5, ''), "
+      "webhook_secret = NULLIF(?6, ''), hours = ?7 WHERE id = ?1");
+  if (!up.ok()) return up.status();
+  up->Bind(1, q.id).Bind(2, q.partner).Bind(3, q.contact_fact).Bind(4, q.sla_minutes).Bind(5, q.webhook_url)
+      .Bind(6, q.webhook_secret).Bind(7, q.hours);
+  BOT_RETURN_IF_ERROR(up->Run());
+  if (db_->Changes() == 0) {
+    auto ins = db_->Prepare(
+        "INSERT INTO queues(id, partner, contact_fact, sla_minutes, webhook_url, webhook_secret, hours, created_at) "
+        "VALUES (?1, ?2, NULLIF(?3, ''), ?4, NULLIF(?5, ''), NULLIF(?6, ''), ?7, ?8)");
+    if (!ins.ok()) return ins.status();
+    ins->Bind(1, q.id).Bind(2, q.partner).Bind(3, q.contact_fact).Bind(4, q.sla_minutes).Bind(5, q.webhook_url)
+        .Bind(6, q.webhook_secret).Bind(7, q.hours).Bind(8, now_ms);
+    BOT_RETURN_IF_ERROR(ins->Run());
+  }
+  return tx.Commit();
 }
 
 Result<std::vector<RoutingRule>> SqliteStore::RoutingRules() {
@@ -631,41 +644,107 @@ Result<ReportData> SqliteStore::Report(int64_t from_ms, int64_t to_ms) {
 
 namespace bot::db {
 
+namespace {
+
+// Runs `change(lo, hi)` over the rows of `table` that exist when it starts, in windows of
+// `batch_rows` consecutive ids (lo < id <= hi), each in its own transaction under the mutex, which
+// is released between windows so other writers get their turn. `change` returns how many rows it
+// changed; the sum is returned. Bounding each window by ids, not by matching rows, keeps every
+// window's scan short however the matching rows are spread.
+template <typename Change>
+Result<int64_t> InWindows(Database& db, const std::string& table, int batch_rows, Change&& change) {
+  int64_t end = 0;
+  {
+    std::lock_guard lock(db.mutex());
+    auto last = db.Prepare("SELECT COALESCE(MAX(id), 0) FROM " + table);
+    if (!last.ok()) return last.status();
+    auto row = last->Step();
+    if (!row.ok()) return row.status();
+    end = last->Int(0);
+  }
+  int64_t total = 0;
+  for (int64_t lo = 0; lo < end;) {
+    int64_t hi = end;
+    {
+      std::lock_guard lock(db.mutex());
+      Transaction tx(db);
+      BOT_RETURN_IF_ERROR(tx.status());
+      auto next = db.Prepare("SELECT id FROM " + table + " WHERE id > ?1 AND id <= ?2 ORDER BY id LIMIT 1 OFFSET ?3");
+      if (!next.ok()) return next.status();
+      next->Bind(1, lo).Bind(2, end).Bind(3, batch_rows - 1);
+      auto row = next->Step();
+      if (!row.ok()) return row.status();
+      if (*row) hi = next->Int(0);
+      BOT_RETURN_IF_ERROR(next->Run());
+      auto n = change(lo, hi);
+      if (!n.ok()) return n.status();
+      total += *n;
+      BOT_RETURN_IF_ERROR(tx.Commit());
+    }
+    lo = hi;
+    // Let the threads that queued on the mutex during the window in before the next one
+    // (std::mutex is not fair: unlocking and locking again at once would usually win).
+    if (lo < end) std::this_thread::sleep_for(std::chrono::milliseconds(1));
+  }
+  return total;
+}
+
+}  // namespace
+
 Result<SqliteStore::RetentionReport> SqliteStore::RunRetention(int64_t message_cutoff_ms, int64_t case_cutoff_ms,
-                                                               int64_t now_ms) {
-  std::lock_guard lock(db_->mutex());
-  Transaction tx(*db_);
-  BOT_RETURN_IF_ERROR(tx.status());
+                                                               int64_t now_ms, int batch_rows) {
+  if (batch_rows < 1) return Status::InvalidArgument("retention batch size must be at least 1");
   RetentionReport r;
-  auto msgs = db_->Prepare(
-      "UPDATE messages SET body = '', payload = '{}', redacted_at = ?2 WHERE created_at < ?1 AND redacted_at IS NULL "
-      "AND contact_id NOT IN (SELECT contact_id FROM cases WHERE status != 'resolved') "
-      "AND NOT (direction = 'in' AND status = 'pending') AND NOT (direction = 'out' AND status = 'queued')");
-  if (!msgs.ok()) return msgs.status();
-  msgs->Bind(1, message_cutoff_ms).Bind(2, now_ms);
-  BOT_RETURN_IF_ERROR(msgs->Run());
-  r.messages_redacted = db_->Changes();
-  auto cases = db_->Prepare(
-      "UPDATE cases SET intake = '{}', entities = '{}', outcome = CASE WHEN outcome IS NULL THEN NULL ELSE '[redacted]' END, "
-      "redacted_at = ?2 WHERE status = 'resolved' AND resolved_at < ?1 AND redacted_at IS NULL");
+  // The unary + on created_at, resolved_at, state and updated_at keeps the planner on the id range
+  // of the window instead of an index on that column (which would scan every old row per window).
+  auto messages = InWindows(*db_, "messages", batch_rows, [&](int64_t lo, int64_t hi) -> Result<int64_t> {
+    auto st = db_->Prepare(
+        "UPDATE messages SET body = '', payload = '{}', redacted_at = ?2 WHERE id > ?3 AND id <= ?4 "
+        "AND +created_at < ?1 AND redacted_at IS NULL "
+        "AND contact_id NOT IN (SELECT contact_id FROM cases WHERE status != 'resolved') "
+        "AND NOT (direction = 'in' AND status = 'pending') AND NOT (direction = 'out' AND status = 'queued')");
+    if (!st.ok()) return st.status();
+    st->Bind(1, message_cutoff_ms).Bind(2, now_ms).Bind(3, lo).Bind(4, hi);
+    BOT_RETURN_IF_ERROR(st->Run());
+    return int64_t{db_->Changes()};
+  });
+  if (!messages.ok()) return messages.status();
+  r.messages_redacted = *messages;
+  auto cases = InWindows(*db_, "cases", batch_rows, [&](int64_t lo, int64_t hi) -> Result<int64_t> {
+    auto st = db_->Prepare(
+        "UPDATE cases SET intake = '{}', entities = '{}', outcome = CASE WHEN outcome IS NULL THEN NULL ELSE '[redacted]' END, "
+        "redacted_at = ?2 WHERE id > ?3 AND id <= ?4 AND status = 'resolved' AND +resolved_at < ?1 AND redacted_at IS NULL");
+    if (!st.ok()) return st.status();
+    st->Bind(1, case_cutoff_ms).Bind(2, now_ms).Bind(3, lo).Bind(4, hi);
+    BOT_RETURN_IF_ERROR(st->Run());
+    const int64_t redacted = db_->Changes();
+    // Notes of every redacted case in the window, whenever (or however: erasure) it was redacted.
+    auto notes = db_->Prepare(
+        "DELETE FROM case_notes WHERE case_id IN (SELECT id FROM cases WHERE id > ?1 AND id <= ?2 "
+        "AND redacted_at IS NOT NULL)");
+    if (!notes.ok()) return notes.status();
+    notes->Bind(1, lo).Bind(2, hi);
+    BOT_RETURN_IF_ERROR(notes->Run());
+    return redacted;
+  });
   if (!cases.ok()) return cases.status();
-  cases->Bind(1, case_cutoff_ms).Bind(2, now_ms);
-  BOT_RETURN_IF_ERROR(cases->Run());
-  r.cases_redacted = db_->Changes();
-  auto notes = db_->Prepare("DELETE FROM case_notes WHERE case_id IN (SELECT id FROM cases WHERE redacted_at IS NOT NULL)");
-  if (!notes.ok()) return notes.status();
-  BOT_RETURN_IF_ERROR(notes->Run());
-  auto outbox = db_->Prepare("DELETE FROM outbox WHERE state IN ('sent', 'failed') AND updated_at < ?1");
+  r.cases_redacted = *cases;
+  auto outbox = InWindows(*db_, "outbox", batch_rows, [&](int64_t lo, int64_t hi) -> Result<int64_t> {
+    auto st = db_->Prepare(
+        "DELETE FROM outbox WHERE id > ?2 AND id <= ?3 AND +state IN ('sent', 'failed') AND +updated_at < ?1");
+    if (!st.ok()) return st.status();
+    st->Bind(1, message_cutoff_ms).Bind(2, lo).Bind(3, hi);
+    BOT_RETURN_IF_ERROR(st->Run());
+    return int64_t{db_->Changes()};
+  });
   if (!outbox.ok()) return outbox.status();
-  outbox->Bind(1, message_cutoff_ms);
-  BOT_RETURN_IF_ERROR(outbox->Run());
-  r.outbox_deleted = db_->Changes();
+  r.outbox_deleted = *outbox;
+  std::lock_guard lock(db_->mutex());
   auto audit = db_->Prepare("INSERT INTO audit_log(at, actor, action, target, details) VALUES (?1, 'system', 'retention_run', '', ?2)");
   if (!audit.ok()) return audit.status();
   audit->Bind(1, now_ms).Bind(2, "{\"messages_redacted\":" + std::to_string(r.messages_redacted) + ",\"cases_redacted\":" +
                                      std::to_string(r.cases_redacted) + ",\"outbox_deleted\":" + std::to_string(r.outbox_deleted) + "}");
   BOT_RETURN_IF_ERROR(audit->Run());
-  BOT_RETURN_IF_ERROR(tx.Commit());
   return r;
 }
 

@@ -97,10 +97,22 @@ SqliteStore::SqliteStore(std::unique_ptr<Database> db, bool durable_ingest)
     : db_(std::move(db)), durable_ingest_(durable_ingest) {}
 SqliteStore::~SqliteStore() = default;
 
+namespace {
+
+Result<std::string> KeyFor(const std::optional<std::string>& key) {
+  if (key) return *key;
+  return DatabaseKeyFromEnvironment();
+}
+
+}  // namespace
+
 Result<std::unique_ptr<SqliteStore>> SqliteStore::Open(const Options& options) {
+  auto key = KeyFor(options.key);
+  if (!key.ok()) return key.status();
   Database::Options o;
   o.path = options.path;
   o.synchronous = "NORMAL";
+  o.key = std::move(*key);
   auto db = Database::Open(o);
   if (!db.ok()) return db.status();
   BOT_RETURN_IF_ERROR((*db)->IntegrityCheck());
@@ -108,14 +120,19 @@ Result<std::unique_ptr<SqliteStore>> SqliteStore::Open(const Options& options) {
   return std::unique_ptr<SqliteStore>(new SqliteStore(std::move(*db), options.synchronous == "FULL"));
 }
 
-Status SqliteStore::BackupFile(const std::string& db_path, const std::string& to_path) {
+Status SqliteStore::BackupFile(const std::string& db_path, const std::string& to_path,
+                               const std::optional<std::string>& key) {
+  auto k = KeyFor(key);
+  if (!k.ok()) return k.status();
   Database::Options o;
   o.path = db_path;
+  o.key = *k;
   auto src = Database::Open(o);
   if (!src.ok()) return src.status();
   BOT_RETURN_IF_ERROR((*src)->BackupTo(to_path));
   Database::Options c;
   c.path = to_path;
+  c.key = *k;
   auto copy = Database::Open(c);
   if (!copy.ok()) return copy.status();
   BOT_RETURN_IF_ERROR((*copy)->IntegrityCheck());
@@ -141,24 +158,17 @@ Result<std::vector<std::vector<bool>>> SqliteStore::StoreWebhooks(std::span<cons
     for (const InboundMessage& m : batch->messages) {
       const std::string channel(ChannelName(m.channel));
       const int64_t sent_ms = m.timestamp > 0 ? m.timestamp * 1000 : now_ms;
-      auto up = db_->Prepare(
-          "INSERT INTO contacts(channel, external_id, business_id, display_name, created_at, last_inbound_at) "
-          "VALUES (?1, ?2, ?3, ?4, ?5, ?6) ON CONFLICT(channel, external_id) DO UPDATE SET "
-          "business_id = CASE WHEN excluded.business_id != '' THEN excluded.business_id ELSE business_id END, "
-          "display_name = CASE WHEN excluded.display_name != '' THEN excluded.display_name ELSE display_name END, "
-          "last_inbound_at = MAX(last_inbound_at, excluded.last_inbound_at) RETURNING id");
-      if (!up.ok()) return up.status();
-      up->Bind(1, channel).Bind(2, m.sender).Bind(3, m.business_id).Bind(4, m.sender_name).Bind(5, now_ms).Bind(6, sent_ms);
-      auto row = up->Step();
-      if (!row.ok()) return row.status();
-      const int64_t contact_id = up->Int(0);
-      BOT_RETURN_IF_ERROR(up->Run());
+      auto contact_id = UpsertContact(channel, m, now_ms, sent_ms);
+      if (!contact_id.ok()) return contact_id.status();
 
+      // Dedup on (channel, provider id) by the unique index messages_inbound_dedup, in this
+      // transaction: a message Meta delivers twice is stored once. (No UPSERT: SQLCipher's
+      // SQLite 3.15 predates it; OR IGNORE is the same here, every NOT NULL column is bound.)
       auto ins = db_->Prepare(
-          "INSERT INTO messages(contact_id, direction, channel, provider_id, kind, body, payload, status, "
-          "urgent, created_at) VALUES (?1, 'in', ?2, ?3, ?4, ?5, ?6, 'pending', ?8, ?7) ON CONFLICT DO NOTHING");
+          "INSERT OR IGNORE INTO messages(contact_id, direction, channel, provider_id, kind, body, payload, status, "
+          "urgent, created_at) VALUES (?1, 'in', ?2, ?3, ?4, ?5, ?6, 'pending', ?8, ?7)");
       if (!ins.ok()) return ins.status();
-      ins->Bind(1, contact_id).Bind(2, channel).Bind(3, m.provider_id).Bind(4, std::string(InboundKindName(m.kind)))
+      ins->Bind(1, *contact_id).Bind(2, channel).Bind(3, m.provider_id).Bind(4, std::string(InboundKindName(m.kind)))
           .Bind(5, m.text).Bind(6, PayloadOf(m).dump()).Bind(7, now_ms).Bind(8, m.urgent_hint ? 1 : 0);
       BOT_RETURN_IF_ERROR(ins->Run());
       fresh.push_back(db_->Changes() == 1);
@@ -176,6 +186,36 @@ Result<std::vector<std::vector<bool>>> SqliteStore::StoreWebhooks(std::span<cons
   }
   BOT_RETURN_IF_ERROR(tx.Commit());
   return result;
+}
+
+Result<int64_t> SqliteStore::UpsertContact(const std::string& channel, const InboundMessage& m, int64_t now_ms,
+                                           int64_t sent_ms) {
+  // Select, then update or insert: the caller's BEGIN IMMEDIATE holds the write lock, so no other
+  // writer can add the contact in between (UPSERT/RETURNING need SQLite 3.24/3.35).
+  auto find = db_->Prepare("SELECT id FROM contacts WHERE channel = ?1 AND external_id = ?2");
+  if (!find.ok()) return find.status();
+  find->Bind(1, channel).Bind(2, m.sender);
+  auto row = find->Step();
+  if (!row.ok()) return row.status();
+  if (*row) {
+    const int64_t id = find->Int(0);
+    BOT_RETURN_IF_ERROR(find->Run());
+    auto up = db_->Prepare(
+        "UPDATE contacts SET business_id = CASE WHEN ?2 != '' THEN ?2 ELSE business_id END, "
+        "display_name = CASE WHEN ?3 != '' THEN ?3 ELSE display_name END, "
+        "last_inbound_at = MAX(last_inbound_at, ?4) WHERE id = ?1");
+    if (!up.ok()) return up.status();
+    up->Bind(1, id).Bind(2, m.business_id).Bind(3, m.sender_name).Bind(4, sent_ms);
+    BOT_RETURN_IF_ERROR(up->Run());
+    return id;
+  }
+  auto ins = db_->Prepare(
+      "INSERT INTO contacts(channel, external_id, business_id, display_name, created_at, last_inbound_at) "
+      "VALUES (?1, ?2, ?3, ?4, ?5, ?6)");
+  if (!ins.ok()) return ins.status();
+  ins->Bind(1, channel).Bind(2, m.sender).Bind(3, m.business_id).Bind(4, m.sender_name).Bind(5, now_ms).Bind(6, sent_ms);
+  BOT_RETURN_IF_ERROR(ins->Run());
+  return db_->LastInsertId();
 }
 
 Result<std::vector<bot::PendingInbound>> SqliteStore::LoadPending(int limit) { return Pending(limit, false); }
@@ -251,12 +291,17 @@ Result<int64_t> SqliteStore::CommitTurn(const Turn& turn, int64_t now_ms) {
     if (turn.case_change->open) state.case_id = case_id;
   }
   if (turn.message_id != 0) {
-    auto conv = db_->Prepare(
-        "INSERT INTO conversations(contact_id, state, updated_at) VALUES (?1, ?2, ?3) "
-        "ON CONFLICT(contact_id) DO UPDATE SET state = excluded.state, updated_at = excluded.updated_at");
+    const std::string state_json = StateToJson(state).dump();
+    auto conv = db_->Prepare("UPDATE conversations SET state = ?2, updated_at = ?3 WHERE contact_id = ?1");
     if (!conv.ok()) return conv.status();
-    conv->Bind(1, turn.contact_id).Bind(2, StateToJson(state).dump()).Bind(3, now_ms);
+    conv->Bind(1, turn.contact_id).Bind(2, state_json).Bind(3, now_ms);
     BOT_RETURN_IF_ERROR(conv->Run());
+    if (db_->Changes() == 0) {  // the first turn: in this transaction, so no one else inserts it
+      auto first = db_->Prepare("INSERT INTO conversations(contact_id, state, updated_at) VALUES (?1, ?2, ?3)");
+      if (!first.ok()) return first.status();
+      first->Bind(1, turn.contact_id).Bind(2, state_json).Bind(3, now_ms);
+      BOT_RETURN_IF_ERROR(first->Run());
+    }
     auto contact = db_->Prepare("UPDATE contacts SET language = ?2, opted_out = ?3 WHERE id = ?1");
     if (!contact.ok()) return contact.status();
     contact->Bind(1, turn.contact_id).Bind(2, state.language).Bind(3, state.opted_out ? 1 : 0);
@@ -462,11 +507,19 @@ Result<std::string> SqliteStore::GetSetting(const std::string& key) {
 Status SqliteStore::PutSetting(const std::string& key, const std::string& value) {
   std::lock_guard lock(db_->mutex());
   DurableScope durable(*db_, durable_ingest_);  // officers' and operators' actions are few: fsync them
-  auto st = db_->Prepare(
-      "INSERT INTO settings(key, value) VALUES (?1, ?2) ON CONFLICT(key) DO UPDATE SET value = excluded.value");
-  if (!st.ok()) return st.status();
-  st->Bind(1, key).Bind(2, value);
-  return st->Run();
+  Transaction tx(*db_);
+  BOT_RETURN_IF_ERROR(tx.status());
+  auto up = db_->Prepare("UPDATE settings SET value = ?2 WHERE key = ?1");
+  if (!up.ok()) return up.status();
+  up->Bind(1, key).Bind(2, value);
+  BOT_RETURN_IF_ERROR(up->Run());
+  if (db_->Changes() == 0) {
+    auto ins = db_->Prepare("INSERT INTO settings(key, value) VALUES (?1, ?2)");
+    if (!ins.ok()) return ins.status();
+    ins->Bind(1, key).Bind(2, value);
+    BOT_RETURN_IF_ERROR(ins->Run());
+  }
+  return tx.Commit();
 }
 
 Result<int> SqliteStore::SchemaVersion() {

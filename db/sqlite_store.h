@@ -3,6 +3,7 @@
 #define DB_SQLITE_STORE_H_
 
 #include <memory>
+#include <optional>
 #include <span>
 #include <string>
 #include <vector>
@@ -23,13 +24,21 @@ class SqliteStore final : public InboundStore,
   struct Options {
     std::string path;
     std::string synchronous = "FULL";
+    // The SQLCipher key. Unset: DatabaseKeyFromEnvironment() (RAHNAMA_DB_KEY or
+    // RAHNAMA_DB_KEY_FILE), so every entry point (serve, backup, restore, user add) follows one
+    // rule. Empty: no encryption.
+    std::optional<std::string> key;
   };
-  // Opens, checks integrity and migrates. kConflict if the schema is newer than the binary.
+  // Opens, checks integrity and migrates. kConflict if the schema is newer than the binary;
+  // kInvalidArgument when the key is missing (SQLCipher build), given to a build without
+  // SQLCipher, or wrong ("database key is wrong or the file is not a rahnama database").
   static Result<std::unique_ptr<SqliteStore>> Open(const Options& options);
   // An online, consistent copy of the database at `db_path` written to `to_path`, without
   // migrating or otherwise changing the source (a newer binary must not migrate the database
-  // under a running older server); the copy is integrity-checked.
-  static Status BackupFile(const std::string& db_path, const std::string& to_path);
+  // under a running older server); the copy is integrity-checked, and encrypted with the same
+  // key as the source (`key` as in Options).
+  static Status BackupFile(const std::string& db_path, const std::string& to_path,
+                           const std::optional<std::string>& key = std::nullopt);
   ~SqliteStore() override;
 
   // InboundStore
@@ -116,10 +125,17 @@ class SqliteStore final : public InboundStore,
     int64_t cases_redacted = 0;
     int64_t outbox_deleted = 0;
   };
+  static constexpr int kRetentionBatchRows = 5000;
   // Redacts message bodies older than `message_cutoff_ms` of people with no open case (rows and
   // their intent/language/day stay, for statistics), personal fields of cases resolved before
-  // `case_cutoff_ms`, and delivered outbox rows older than the message cutoff.
-  Result<RetentionReport> RunRetention(int64_t message_cutoff_ms, int64_t case_cutoff_ms, int64_t now_ms);
+  // `case_cutoff_ms` (and deletes their notes), and delivered outbox rows older than the message
+  // cutoff; one audit row records the counts. Works through each table in windows of
+  // `batch_rows` consecutive rows, one transaction each, releasing the database mutex between
+  // them so webhooks and officers wait at most one window (BENCHMARKS.md CR-8). A failure stops
+  // the run with the windows done so far committed; running again finishes the job.
+  // REQUIRES: batch_rows >= 1; the caller does not hold the database mutex.
+  Result<RetentionReport> RunRetention(int64_t message_cutoff_ms, int64_t case_cutoff_ms, int64_t now_ms,
+                                       int batch_rows = kRetentionBatchRows);
   // Irreversibly removes a person's messages, case details and identifiers; replies still queued
   // (the confirmation) are delivered and then deleted. The audit log keeps that it happened.
   Status EraseContact(int64_t contact_id, const std::string& actor, int64_t now_ms);
@@ -134,6 +150,9 @@ class SqliteStore final : public InboundStore,
  private:
   explicit SqliteStore(std::unique_ptr<Database> db, bool durable_ingest);
   Result<std::vector<bot::PendingInbound>> Pending(int limit, bool urgent_contacts_only);
+  // The id of the sender's contact row, created or brought up to date. REQUIRES: inside a
+  // transaction holding the mutex.
+  Result<int64_t> UpsertContact(const std::string& channel, const InboundMessage& m, int64_t now_ms, int64_t sent_ms);
   // REQUIRES: inside a transaction holding the mutex.
   Status QueueReplies(int64_t contact_id, int64_t case_id, const std::vector<OutboundRecord>& replies, int64_t now_ms);
   Result<int64_t> ApplyCaseChange(int64_t contact_id, int64_t message_id, const CaseChange& change, int64_t now_ms);

@@ -308,6 +308,9 @@ TEST_F(EscalationTest, OverdueUrgentCasesAreFlaggedInTheApiAndMetrics) {
   // Age the case past its one-minute SLA.
   sqlite3* raw = nullptr;
   ASSERT_EQ(sqlite3_open(db().c_str(), &raw), SQLITE_OK);
+#ifdef RAHNAMA_SQLCIPHER  // the SQLCipher build's tests run with RAHNAMA_DB_KEY (tests/CMakeLists.txt)
+  if (const char* key = std::getenv("RAHNAMA_DB_KEY")) sqlite3_key(raw, key, static_cast<int>(std::strlen(key)));
+#endif
   sqlite3_busy_timeout(raw, 5000);
   ASSERT_EQ(sqlite3_exec(raw, "UPDATE cases SET opened_at = opened_at - 120000", nullptr, nullptr, nullptr), SQLITE_OK);
   sqlite3_close(raw);

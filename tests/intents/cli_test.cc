@@ -109,7 +109,12 @@ TEST(CliTest, ADatabaseNewerThanTheBinaryIsRefusedAtStart) {
   TempDir dir;
   const std::string db = dir.File("n.db");
   ASSERT_EQ(Sh("echo 'correct horse 42 battery' | " + Bin() + "user add --db " + db + " --name a --role admin --password-stdin").exit_code, 0);
-  ASSERT_EQ(Sh("sqlite3 " + db + " \"INSERT INTO schema_migrations VALUES (999, 'from_the_future', 0)\"").exit_code, 0);
+#ifdef RAHNAMA_SQLCIPHER  // an encrypted database: the sqlcipher shell with the suite's key (tests/CMakeLists.txt)
+  const std::string shell = "sqlcipher -cmd \"PRAGMA key='$RAHNAMA_DB_KEY'\" ";
+#else
+  const std::string shell = "sqlite3 ";
+#endif
+  ASSERT_EQ(Sh(shell + db + " \"INSERT INTO schema_migrations VALUES (999, 'from_the_future', 0)\"").exit_code, 0);
   auto r = Sh(Bin() + "serve --dev --port 0 --admin-port 0 --db " + db + Locales());
   EXPECT_EQ(r.exit_code, 1);
   EXPECT_NE(r.out.find("newer than this binary"), std::string::npos) << r.out;

@@ -5,6 +5,8 @@
 #include <sqlite3.h>
 
 #include <chrono>
+#include <cstdlib>
+#include <cstring>
 #include <string>
 #include <thread>
 #include <vector>
@@ -12,7 +14,8 @@
 namespace bot::testing {
 
 // The first column of every row of `sql`, as text.
-inline std::vector<std::string> Query(const std::string& db_path, const std::string& sql) {
+// Column `column` of every row of `sql` (EXPLAIN QUERY PLAN's text is column 3).
+inline std::vector<std::string> Query(const std::string& db_path, const std::string& sql, int column = 0) {
   std::vector<std::string> out;
   sqlite3* db = nullptr;
   if (sqlite3_open_v2(db_path.c_str(), &db, SQLITE_OPEN_READONLY, nullptr) != SQLITE_OK) {
@@ -20,10 +23,13 @@ inline std::vector<std::string> Query(const std::string& db_path, const std::str
     return out;
   }
   sqlite3_busy_timeout(db, 5000);
+#ifdef RAHNAMA_SQLCIPHER  // the SQLCipher build's tests run with RAHNAMA_DB_KEY (tests/CMakeLists.txt)
+  if (const char* key = std::getenv("RAHNAMA_DB_KEY")) sqlite3_key(db, key, static_cast<int>(std::strlen(key)));
+#endif
   sqlite3_stmt* st = nullptr;
   if (sqlite3_prepare_v2(db, sql.c_str(), -1, &st, nullptr) == SQLITE_OK) {
     while (sqlite3_step(st) == SQLITE_ROW) {
-      const unsigned char* t = sqlite3_column_text(st, 0);
+      const unsigned char* t = sqlite3_column_text(st, column);
       out.emplace_back(t ? reinterpret_cast<const char*>(t) : "");
     }
   }
