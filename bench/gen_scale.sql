@@ -2,7 +2,8 @@
 -- messages, written straight into a database whose schema the server created (db/migrations).
 -- Contacts 1..20000 each have one case (40 % unhcr_protection, 30 % iom, 30 % info_desk; 10 % urgent,
 -- 20 % high; 50 % open, 20 % claimed, 30 % resolved); every contact has 10 messages (6 in, 4 out),
--- and a case's messages carry its case_id. Bodies are realistic helpline texts in en/prs/ps.
+-- and a case's messages carry its case_id; every reply has a sent outbox row and a delivery report.
+-- Bodies are realistic helpline texts in en/prs/ps.
 PRAGMA synchronous = OFF;
 PRAGMA foreign_keys = OFF;
 BEGIN;
@@ -58,6 +59,17 @@ SELECT i + 1, c, CASE WHEN k IN (0, 2, 4, 6, 7, 9) THEN 'in' ELSE 'out' END, 'wh
        CASE WHEN c <= 20000 THEN c END
 FROM (SELECT i, i / 10 + 1 AS c, i % 10 AS k FROM n);
 
+-- Every reply was sent once and delivered: the outbox keeps sent rows (until retention), and the
+-- case view shows each reply's delivery state through them. 400,000 rows each.
+INSERT INTO outbox(message_id, channel, recipient, business_id, payload, priority, state, attempts, next_attempt_at,
+                   provider_message_id, created_at, updated_at)
+SELECT m.id, 'whatsapp', k.external_id, COALESCE(k.business_id, ''), '{}', 0, 'sent', 1, m.created_at, m.provider_id,
+       m.created_at, m.created_at + 300
+FROM messages m JOIN contacts k ON k.id = m.contact_id WHERE m.direction = 'out';
+INSERT INTO delivery_statuses(channel, provider_message_id, status, timestamp, error_code, error_title, received_at)
+SELECT 'whatsapp', provider_id, 'delivered', created_at / 1000 + 2, 0, '', created_at + 2000
+FROM messages WHERE direction = 'out';
+
 WITH RECURSIVE n(i) AS (SELECT 1 UNION ALL SELECT i + 1 FROM n WHERE i < 100000)
 INSERT INTO conversations(contact_id, state, updated_at)
 SELECT i, '{"language":"' || CASE i % 3 WHEN 0 THEN 'en' WHEN 1 THEN 'prs' ELSE 'ps' END || '","step":"idle"}',
@@ -68,4 +80,5 @@ COMMIT;
 SELECT 'contacts=' || count(*) FROM contacts;
 SELECT 'cases=' || count(*) FROM cases;
 SELECT 'messages=' || count(*) FROM messages;
+SELECT 'outbox_sent=' || count(*) FROM outbox;
 SELECT 'unhcr_protection_unresolved=' || count(*) FROM cases WHERE queue = 'unhcr_protection' AND status != 'resolved';
