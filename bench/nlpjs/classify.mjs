@@ -16,6 +16,9 @@ const read = (f) => readFileSync(`${data}/${f}`, 'utf8').split('\n').filter(Bool
 const timed = [...read('eval.jsonl'), ...read('extra.jsonl')];
 const train = [...timed, ...read('fresh.jsonl')];
 const heldout = read('heldout.jsonl');
+// A second held-out set, written later by another independent writer (also never tuned on).
+let heldout2 = [];
+try { heldout2 = read('heldout2.jsonl'); } catch { /* absent in older checkouts */ }
 const locale = (t) => (/[\u0600-\u06FF\u0750-\u077F\uFB50-\uFDFF\uFE70-\uFEFF]/.test(t) ? 'fa' : 'en');
 
 const manager = new NlpManager({ languages: ['en', 'fa'], forceNER: false, autoSave: false, nlu: { log: false },
@@ -59,11 +62,12 @@ const score = async (rows) => {
            urgent_tp: utp, urgent_fp: ufp, urgent_fn: ufn };
 };
 const heldoutScore = await score(heldout);
+const heldout2Score = heldout2.length ? await score(heldout2) : null;
 const tuningScore = await score(train);
 console.log(JSON.stringify({
   node: process.version, node_nlp: require('node-nlp/package.json').version,
   train_messages: train.length, timed_messages: timed.length, train_ms: Math.round(trainMs),
   msgs_per_s_uncached: timed.length / uncachedS, msgs_per_s_cached: (passes * timed.length) / cachedS,
-  heldout: heldoutScore, tuning: tuningScore,
+  heldout: heldoutScore, heldout2: heldout2Score, tuning: tuningScore,
   max_rss_kb: process.resourceUsage().maxRSS,
 }));
