@@ -300,15 +300,47 @@ Status Database::BackupTo(const std::string& path) {
   return result;
 }
 
-Transaction::Transaction(Database& db) : db_(db) { status_ = db_.Exec("BEGIN IMMEDIATE"); }
+Status Database::BeginBatch() {
+  if (in_batch_) return Status::Internal("a batch is already open");
+  BOT_RETURN_IF_ERROR(Exec("BEGIN IMMEDIATE"));
+  in_batch_ = true;
+  return Status::Ok();
+}
+
+Status Database::EndBatch(bool commit) {
+  if (!in_batch_) return Status::Internal("no batch is open");
+  in_batch_ = false;
+  if (!commit) return Exec("ROLLBACK");
+  Status s = Exec("COMMIT");
+  if (!s.ok()) (void)Exec("ROLLBACK");
+  return s;
+}
+
+Transaction::Transaction(Database& db) : db_(db), savepoint_(db.in_batch()) {
+  status_ = db_.Exec(savepoint_ ? "SAVEPOINT unit" : "BEGIN IMMEDIATE");
+}
 
 Transaction::~Transaction() {
-  if (!done_ && status_.ok()) (void)db_.Exec("ROLLBACK");
+  if (done_ || !status_.ok()) return;
+  if (savepoint_) {
+    (void)db_.Exec("ROLLBACK TO unit");
+    (void)db_.Exec("RELEASE unit");
+  } else {
+    (void)db_.Exec("ROLLBACK");
+  }
 }
 
 Status Transaction::Commit() {
   if (!status_.ok()) return status_;
   done_ = true;
+  if (savepoint_) {
+    Status s = db_.Exec("RELEASE unit");  // durable when the batch commits
+    if (!s.ok()) {
+      (void)db_.Exec("ROLLBACK TO unit");
+      (void)db_.Exec("RELEASE unit");
+    }
+    return s;
+  }
   Status s = db_.Exec("COMMIT");
   if (!s.ok()) (void)db_.Exec("ROLLBACK");
   return s;

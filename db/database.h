@@ -111,6 +111,13 @@ class Database {
   // Serialises users of this connection; hold it across a transaction.
   std::recursive_mutex& mutex() { return mutex_; }
 
+  // One outer transaction for many units of work (REQUIRES: mutex() held from Begin to End):
+  // while it is open, each Transaction becomes a SAVEPOINT inside it, so a unit that fails rolls
+  // back alone and the batch commits once (one WAL append for pages many units touched).
+  Status BeginBatch();
+  Status EndBatch(bool commit);
+  bool in_batch() const { return in_batch_; }
+
  private:
   Database(sqlite3* handle, std::string key) : handle_(handle), key_(std::move(key)) {}
   friend class Statement;
@@ -121,6 +128,7 @@ class Database {
   std::unordered_map<std::string, sqlite3_stmt*> cache_;
   std::unordered_map<sqlite3_stmt*, bool> in_use_;
   std::recursive_mutex mutex_;
+  bool in_batch_ = false;
 };
 
 // Makes the transactions inside its scope fsync at commit (synchronous=FULL), then returns the
@@ -152,6 +160,7 @@ class Transaction {
   Database& db_;
   Status status_;
   bool done_ = false;
+  bool savepoint_ = false;  // inside a batch (Database::BeginBatch)
 };
 
 }  // namespace bot::db

@@ -269,6 +269,14 @@ Result<ConversationState> SqliteStore::LoadConversation(int64_t contact_id) {
   return StateFromJson(st->Text(0));
 }
 
+Status SqliteStore::RunBatch(const std::function<Status()>& work) {
+  std::lock_guard lock(db_->mutex());
+  BOT_RETURN_IF_ERROR(db_->BeginBatch());
+  Status s = work();
+  Status ended = db_->EndBatch(s.ok());
+  return s.ok() ? ended : s;
+}
+
 Result<int64_t> SqliteStore::CommitTurn(const Turn& turn, int64_t now_ms) {
   std::lock_guard lock(db_->mutex());
   Transaction tx(*db_);

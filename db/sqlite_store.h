@@ -2,6 +2,7 @@
 #ifndef DB_SQLITE_STORE_H_
 #define DB_SQLITE_STORE_H_
 
+#include <functional>
 #include <memory>
 #include <optional>
 #include <span>
@@ -51,6 +52,10 @@ class SqliteStore final : public InboundStore,
   Result<std::vector<bot::PendingInbound>> LoadPendingUrgent(int limit);
   Result<ConversationState> LoadConversation(int64_t contact_id) override;
   Result<int64_t> CommitTurn(const Turn& turn, int64_t now_ms) override;
+  // Runs `work` on this thread as one batch: the store's writes inside it (each still atomic on
+  // its own, as a savepoint) are committed together at the end, or all rolled back when `work`
+  // fails. Other users of the store wait until the batch ends: keep batches short.
+  Status RunBatch(const std::function<Status()>& work);
   // Queues messages to a person outside a turn (officer replies, claim notices).
   Status EnqueueForContact(int64_t contact_id, int64_t case_id, const std::vector<OutboundRecord>& replies,
                            int64_t now_ms);

@@ -81,6 +81,9 @@ struct PipelineOptions {
   bool dev = false;
 };
 
+// How many contacts' turns the ordinary lane commits in one transaction.
+inline constexpr size_t kTurnBatch = 16;
+
 // Runs conversations for pending messages: an ordinary lane and an urgent lane, each contact
 // handled by one lane at a time, in order.
 class Processor {
