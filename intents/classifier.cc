@@ -10,7 +10,6 @@
 
 #include <re2/re2.h>
 #include <re2/set.h>
-#include <unicode/utf8.h>
 
 #include <algorithm>
 #include <atomic>
@@ -43,20 +42,17 @@ int LanguageIndex(const std::string& lang) {
 }
 
 bool HasPashtoLetter(std::string_view utf8) {
-  int32_t i = 0;
-  const auto len = static_cast<int32_t>(utf8.size());
-  const auto* s = reinterpret_cast<const uint8_t*>(utf8.data());
-  while (i < len) {
-    UChar32 c;
-    U8_NEXT(s, i, len, c);
+  bool found = false;
+  ForEachCodePoint(utf8, [&found](char32_t c) {
     switch (c) {
       case 0x067C: case 0x0689: case 0x0693: case 0x0696: case 0x069A: case 0x06BC:
       case 0x0681: case 0x0685: case 0x06AB: case 0x06D0: case 0x06CD:
-        return true;
+        found = true;
+        break;
       default: break;
     }
-  }
-  return false;
+  });
+  return found;
 }
 
 std::string FromU32(std::u32string_view s) {

@@ -209,14 +209,7 @@ __attribute__((always_inline)) inline bool IsEmoji(char32_t c) {
 std::u32string ToU32(std::string_view utf8) {
   std::u32string out;
   out.reserve(utf8.size());
-  int32_t i = 0;
-  const auto len = static_cast<int32_t>(utf8.size());
-  const auto* s = reinterpret_cast<const uint8_t*>(utf8.data());
-  while (i < len) {
-    UChar32 c;
-    U8_NEXT(s, i, len, c);
-    out.push_back(c < 0 ? 0xFFFD : static_cast<char32_t>(c));
-  }
+  ForEachCodePoint(utf8, [&out](char32_t c) { out.push_back(c); });
   return out;
 }
 
@@ -357,14 +350,7 @@ Status NormalizeInto(std::string_view utf8, NormalizedText* out) {
   const icu::StringPiece piece(utf8.data(), static_cast<int32_t>(utf8.size()));
   st = U_ZERO_ERROR;
   if (ascii || (nfkc != nullptr && nfkc->isNormalizedUTF8(piece, st) && U_SUCCESS(st))) {
-    int32_t i = 0;
-    const auto len = static_cast<int32_t>(utf8.size());
-    const auto* s = reinterpret_cast<const uint8_t*>(utf8.data());
-    while (i < len) {
-      UChar32 c;
-      U8_NEXT(s, i, len, c);
-      append_clean(static_cast<char32_t>(c));
-    }
+    ForEachCodePoint(utf8, append_clean);  // validated above: no U+FFFD appears
   } else {
     icu::UnicodeString u = icu::UnicodeString::fromUTF8(piece);
     if (nfkc != nullptr) {

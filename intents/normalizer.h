@@ -7,6 +7,8 @@
 #include <string_view>
 #include <vector>
 
+#include <unicode/utf8.h>
+
 #include "bot/core/status.h"
 
 namespace bot::intents {
@@ -55,6 +57,19 @@ std::string LatinSkeleton(std::string_view ascii_word);
 int EditDistance(std::u32string_view a, std::u32string_view b, int max);
 
 std::u32string ToU32(std::string_view utf8);
+
+// Calls fn(char32_t) for each code point of `utf8` (U+FFFD for an ill-formed sequence).
+template <typename Fn>
+void ForEachCodePoint(std::string_view utf8, Fn&& fn) {
+  int32_t i = 0;
+  const auto len = static_cast<int32_t>(utf8.size());
+  const auto* s = reinterpret_cast<const uint8_t*>(utf8.data());
+  while (i < len) {
+    UChar32 c;
+    U8_NEXT(s, i, len, c);
+    fn(c < 0 ? char32_t{0xFFFD} : static_cast<char32_t>(c));
+  }
+}
 
 }  // namespace bot::intents
 
