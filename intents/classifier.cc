@@ -948,6 +948,20 @@ Decision Classifier::Classify(std::string_view text, Explanation* explain) const
     }
   };
 
+  // A term found at token i: the first time it counts; again (another spelling or place) it can
+  // only raise its keyword's quality and add the clause.
+  auto matched_at = [&](uint32_t term, double q, size_t token) {
+    if (first_time(term)) {
+      record(term, q, token);
+      return;
+    }
+    const Term& k = m.terms[term];
+    if (k.kind != TermKind::kKeyword) return;
+    RuleState& st = s.states[k.rule];
+    st.best = std::max(st.best, q);
+    st.clauses |= ClauseBit(n.tokens[token].clause);
+  };
+
   for (size_t i = 0; i < count; ++i) {
     const auto [variants, nvariants] = s.resolved[i];
     for (uint32_t v = 0; v < nvariants; ++v) {
@@ -956,13 +970,7 @@ Decision Classifier::Classify(std::string_view text, Explanation* explain) const
       for (uint32_t term : m.single_by_word[w1]) {
         const Term& k = m.terms[term];
         if (!m.rules[k.rule].fuzzy && q0 < kQualityExact) continue;
-        if (first_time(term)) {
-          record(term, q0, i);
-        } else if (k.kind == TermKind::kKeyword) {
-          RuleState& st = s.states[k.rule];
-          st.best = std::max(st.best, q0);
-          st.clauses |= ClauseBit(n.tokens[i].clause);
-        }
+        matched_at(term, q0, i);
       }
       if (!m.starts_pair[w1] || i + 1 >= count) continue;
       const auto [second, nsecond] = s.resolved[i + 1];
@@ -987,13 +995,7 @@ Decision Classifier::Classify(std::string_view text, Explanation* explain) const
             q = std::min(q, best);
           }
           if (!ok) continue;
-          if (first_time(term)) {
-            record(term, q, i);
-          } else if (k.kind == TermKind::kKeyword) {
-            RuleState& st = s.states[k.rule];
-            st.best = std::max(st.best, q);
-            st.clauses |= ClauseBit(n.tokens[i].clause);
-          }
+          matched_at(term, q, i);
         }
       }
     }

@@ -69,6 +69,16 @@ Result<std::unique_ptr<db::SqliteStore>> OpenStore(const std::string& path) {
   return db::SqliteStore::Open(o);  // the key from the environment, as the server does
 }
 
+void StoreMessage(db::SqliteStore& store, const std::string& provider_id);
+
+// Creates (or opens) the database at `path` with the key from the environment, stores one
+// message and closes it again.
+void WriteOneMessage(const std::string& path, const std::string& provider_id) {
+  auto store = OpenStore(path);
+  ASSERT_TRUE(store.ok()) << store.status().ToString();
+  StoreMessage(**store, provider_id);
+}
+
 void StoreMessage(db::SqliteStore& store, const std::string& provider_id) {
   InboundMessage m;
   m.provider_id = provider_id;
@@ -264,11 +274,7 @@ TEST(EncryptionTest, WrongKeyIsRefusedWithAClearError) {
   KeyEnvironment env;
   env.Set(kKey, std::nullopt);
   const std::string path = dir.File("enc.db");
-  {
-    auto store = OpenStore(path);
-    ASSERT_TRUE(store.ok()) << store.status().ToString();
-    StoreMessage(**store, "wamid.enc-2");
-  }
+  WriteOneMessage(path, "wamid.enc-2");
   env.Set("not the key", std::nullopt);
   auto store = OpenStore(path);
   ASSERT_FALSE(store.ok());
@@ -305,11 +311,7 @@ TEST(EncryptionTest, KeyFileIsReadAndItsTrailingNewlineIgnored) {
   const std::string key_file = dir.File("db_key");
   std::ofstream(key_file) << kKey << "\n";
   env.Set(std::nullopt, key_file);
-  {
-    auto store = OpenStore(path);
-    ASSERT_TRUE(store.ok()) << store.status().ToString();
-    StoreMessage(**store, "wamid.enc-3");
-  }
+  WriteOneMessage(path, "wamid.enc-3");
   EXPECT_EQ(ReadRaw(path, std::string(kKey)).messages, 1) << "the key is the file without its newline";
   env.Set(kKey, std::nullopt);
   EXPECT_TRUE(OpenStore(path).ok());
@@ -383,11 +385,7 @@ TEST(EncryptionTest, RekeyWithTheSqlcipherShellRotatesTheKey) {
   KeyEnvironment env;
   env.Set(kKey, std::nullopt);
   const std::string path = dir.File("enc.db");
-  {
-    auto store = OpenStore(path);
-    ASSERT_TRUE(store.ok()) << store.status().ToString();
-    StoreMessage(**store, "wamid.enc-5");
-  }
+  WriteOneMessage(path, "wamid.enc-5");
   const std::string new_key = "a new key after the old one leaked";
   std::ofstream(dir.File("rekey.sql")) << "PRAGMA key = '" << kKey << "';\nPRAGMA rekey = '" << new_key << "';\n";
   CommandRun rekey = Sh("sqlcipher " + path + " < " + dir.File("rekey.sql"));
