@@ -1,9 +1,9 @@
-// Intent-engine throughput (Google Benchmark) on the labelled tuning sets tests/data/eval.jsonl +
+// Intent-engine throughput (Google Benchmark) on the labelled tuning sets locales/examples/eval.jsonl +
 // extra.jsonl (NOT heldout.jsonl): a realistic mix of English, Dari and Pashto in Arabic script,
 // and romanized Dari/Pashto. One benchmark iteration classifies one message; items_per_second is
 // messages/s on one thread (one core when pinned with taskset). Peak RSS is printed at the end.
 //
-// Environment: BENCH_LOCALES (default <repo>/locales), BENCH_DATA (default <repo>/tests/data).
+// Environment: BENCH_LOCALES (default <repo>/locales), BENCH_DATA (default <repo>/locales/examples).
 #include <sys/resource.h>
 
 #include <cstdio>
@@ -48,7 +48,7 @@ long VmKb(const char* key) {
 const std::vector<Line>& Corpus() {
   static std::vector<Line> lines = [] {
     std::vector<Line> out;
-    const std::string dir = Env("BENCH_DATA", RAHNAMA_REPO "/tests/data");
+    const std::string dir = Env("BENCH_DATA", RAHNAMA_REPO "/locales/examples");
     for (const char* f : {"eval.jsonl", "extra.jsonl"}) {  // never heldout.jsonl
       std::ifstream in(dir + "/" + f);
       if (!in) {

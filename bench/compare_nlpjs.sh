@@ -1,6 +1,6 @@
 #!/usr/bin/env bash
 # rahnama's intent engine vs NLP.js (node-nlp 4.27.0), same messages, same machine, same core:
-#   speed:    the 1,052 tuning messages (tests/data/eval.jsonl + extra.jsonl), one core (taskset -c 1)
+#   speed:    the 1,052 tuning messages (locales/examples/eval.jsonl + extra.jsonl), one core (taskset -c 1)
 #   accuracy: the held-back set tests/data/heldout.jsonl (run only, never tuned on)
 # Usage: bench/compare_nlpjs.sh [OUTDIR]   (BENCH_BUILD: build dir with bench/bench_classify and rahnama)
 set -euo pipefail
@@ -14,7 +14,7 @@ cd "$REPO/bench/nlpjs"
 
 : >"$OUT/nlpjs.jsonl"
 for ((i = 1; i <= RUNS; i++)); do
-  taskset -c 1 node classify.mjs "$REPO/tests/data" 2>/dev/null | tail -1 >>"$OUT/nlpjs.jsonl"
+  taskset -c 1 node classify.mjs "$REPO/locales/examples" "$REPO/tests/data" 2>/dev/null | tail -1 >>"$OUT/nlpjs.jsonl"
 done
 taskset -c 1 "$BB/bench/bench_classify" --benchmark_filter='BM_ClassifyMix/min_time:1.000$' \
   --benchmark_repetitions="$RUNS" --benchmark_format=json 2>/dev/null >"$OUT/rahnama_classify_mix.json"

@@ -19,8 +19,8 @@ P_WEB=18480 P_ADMIN=18481 P_GRAPH=18482 P_E2E=18484
 WORK=$BB/bench-work
 mkdir -p "$OUT" "$WORK"
 for p in $P_WEB $P_ADMIN $P_GRAPH $P_E2E; do ss -Hltn "sport = :$p" | grep -q . && { echo "port $p in use"; exit 1; }; done
-[ -f "$WORK/main_1.txt" ] || "$BB/bench/bench_gen_bodies" --secret "$SECRET" --out "$WORK/main" --threads 2 --per-thread 160000 --tag m "$REPO/tests/data/eval.jsonl" "$REPO/tests/data/extra.jsonl"
-[ -f "$WORK/warm_1.txt" ] || "$BB/bench/bench_gen_bodies" --secret "$SECRET" --out "$WORK/warm" --threads 2 --per-thread 40000 --tag w "$REPO/tests/data/eval.jsonl" "$REPO/tests/data/extra.jsonl"
+[ -f "$WORK/main_1.txt" ] || "$BB/bench/bench_gen_bodies" --secret "$SECRET" --out "$WORK/main" --threads 2 --per-thread 160000 --tag m "$REPO/locales/examples/eval.jsonl" "$REPO/locales/examples/extra.jsonl"
+[ -f "$WORK/warm_1.txt" ] || "$BB/bench/bench_gen_bodies" --secret "$SECRET" --out "$WORK/warm" --threads 2 --per-thread 40000 --tag w "$REPO/locales/examples/eval.jsonl" "$REPO/locales/examples/extra.jsonl"
 
 serve() {  # DB GRAPHPORT SYNC [args]
   local db=$1 g=$2 sync=$3; shift 3
@@ -52,7 +52,7 @@ for v in $VARIANTS; do
   printf '%s\tingest32\t%.0f\t%.2f\t%.2f\t%s\t-\t-\t-\t-\n' "$v" "$(awk -v a="$req" -v b="$dur" 'BEGIN {print a/(b/1e6)}')" "$(awk -v a="$p50" 'BEGIN {print a/1000}')" "$(awk -v a="$p99" 'BEGIN {print a/1000}')" "$pend" | tee -a "$OUT/experiments.tsv"
   prepare "$db" "$v"
   nice -n "$NICE" "$BB/bench/bench_e2e_load" --mode backlog --backlog 10000 --workers 32 --urgent-interval-ms 100 --urgent-max 300 --wait 120 \
-    --port $P_WEB --graph-port $P_E2E --secret "$SECRET" --tag 5 "$REPO/tests/data/eval.jsonl" "$REPO/tests/data/extra.jsonl" >"$OUT/drain_$v.json" 2>/dev/null & L=$!
+    --port $P_WEB --graph-port $P_E2E --secret "$SECRET" --tag 5 "$REPO/locales/examples/eval.jsonl" "$REPO/locales/examples/extra.jsonl" >"$OUT/drain_$v.json" 2>/dev/null & L=$!
   serve "$db" $P_E2E "$(sync_of "$v")" --send-rate 10000
   wait $L || true
   kill -TERM $SPID; wait $SPID || true

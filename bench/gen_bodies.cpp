@@ -1,6 +1,6 @@
 // Pre-generates signed WhatsApp Cloud API webhook bodies for wrk (wrk's Lua has no HMAC-SHA256).
 // Each line is "sha256=<hex HMAC of body>\t<body>"; every body has a unique wamid, and texts cycle
-// through the labelled corpus (tests/data/eval.jsonl + extra.jsonl: en, prs, ps, romanized).
+// through the labelled corpus (locales/examples/eval.jsonl + extra.jsonl: en, prs, ps, romanized).
 // One file per wrk thread, so threads never send the same message.
 // Usage: gen_bodies --secret S --out PREFIX [--threads T] [--per-thread N] [--tag TAG] [--senders K] CORPUS.jsonl...
 //        writes PREFIX_1.txt .. PREFIX_T.txt

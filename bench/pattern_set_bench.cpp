@@ -71,7 +71,7 @@ struct Fixture {
           if (set->Add(f, &err) < 0) std::fprintf(stderr, "set add: %s\n", err.c_str());
         }
     if (!set->Compile()) std::fprintf(stderr, "set compile failed\n");
-    const std::string dir = Env("BENCH_DATA", RAHNAMA_REPO "/tests/data");
+    const std::string dir = Env("BENCH_DATA", RAHNAMA_REPO "/locales/examples");
     for (const char* f : {"eval.jsonl", "extra.jsonl"}) {
       std::ifstream in(dir + "/" + f);
       std::string s;

@@ -18,7 +18,7 @@ pass() {  # NAME TOOL...
   local name=$1; shift
   local db=$WORK/profile_drain.db; rm -f "$db" "$db-wal" "$db-shm"
   "$BB/bench/bench_e2e_load" --mode backlog --backlog 10000 --workers 32 --urgent-max 0 --wait 90 --port $P_WEB \
-    --graph-port $P_GRAPH --secret "$SECRET" --tag 7 "$REPO/tests/data/eval.jsonl" "$REPO/tests/data/extra.jsonl" \
+    --graph-port $P_GRAPH --secret "$SECRET" --tag 7 "$REPO/locales/examples/eval.jsonl" "$REPO/locales/examples/extra.jsonl" \
     >"$OUT/e2e_$name.json" 2>/dev/null & local lpid=$!
   RAHNAMA_APP_SECRET=$SECRET RAHNAMA_VERIFY_TOKEN=v RAHNAMA_WA_TOKEN=t RAHNAMA_GRAPH_URL=http://127.0.0.1:$P_GRAPH \
   RAHNAMA_LOG_LEVEL=warn "$BB/rahnama" serve --port $P_WEB --admin-port $P_ADMIN --db "$db" --locales "$REPO/locales" \

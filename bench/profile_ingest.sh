@@ -15,7 +15,7 @@ WORK=$BB/bench-work
 mkdir -p "$OUT" "$WORK"
 for p in $P_WEB $P_ADMIN $P_GRAPH; do ss -Hltn "sport = :$p" | grep -q . && { echo "port $p in use"; exit 1; }; done
 [ -f "$WORK/main_1.txt" ] || "$BB/bench/bench_gen_bodies" --secret "$SECRET" --out "$WORK/main" --threads 2 \
-  --per-thread 160000 --tag m "$REPO/tests/data/eval.jsonl" "$REPO/tests/data/extra.jsonl"
+  --per-thread 160000 --tag m "$REPO/locales/examples/eval.jsonl" "$REPO/locales/examples/extra.jsonl"
 "$BB/bench/bench_fake_graph" $P_GRAPH >/dev/null 2>&1 & GPID=$!
 pass() {  # NAME TOOL...
   local name=$1; shift

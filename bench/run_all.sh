@@ -147,9 +147,9 @@ section_ingest() {
   say "ingest: generating signed bodies"
   local per_main=$(( 16000 * DURATION ))  # per wrk thread; rahnama stays far below 16k req/s per thread
   "$T/bench_gen_bodies" --secret "$SECRET" --out "$WORK/warm" --threads 2 --per-thread 40000 --tag w \
-    "$REPO/tests/data/eval.jsonl" "$REPO/tests/data/extra.jsonl"
+    "$REPO/locales/examples/eval.jsonl" "$REPO/locales/examples/extra.jsonl"
   "$T/bench_gen_bodies" --secret "$SECRET" --out "$WORK/main" --threads 2 --per-thread "$per_main" --tag m \
-    "$REPO/tests/data/eval.jsonl" "$REPO/tests/data/extra.jsonl"
+    "$REPO/locales/examples/eval.jsonl" "$REPO/locales/examples/extra.jsonl"
   require_free "$P_GRAPH" "$P_TRIV"
   "$T/bench_fake_graph" "$P_GRAPH" >>"$OUT/fake_graph.log" 2>&1 & local gpid=$!; PIDS+=("$gpid")
   "$T/bench_trivial_server" "$P_TRIV" >>"$OUT/trivial.log" 2>&1 & local tpid=$!; PIDS+=("$tpid")
@@ -208,7 +208,7 @@ section_e2e() {
       local args=(--mode "$mode" --port "$P_WEB" --graph-port "$P_E2E_GRAPH" --secret "$SECRET" --tag "$rep")
       if [ "$mode" = steady ]; then args+=(--rate 500 --warmup 2 --duration "$DURATION" --wait 60 --workers 64)
       else args+=(--backlog 10000 --workers 32 --urgent-interval-ms 100 --urgent-max 300 --wait 120); fi
-      "$T/bench_e2e_load" "${args[@]}" "$REPO/tests/data/eval.jsonl" "$REPO/tests/data/extra.jsonl" \
+      "$T/bench_e2e_load" "${args[@]}" "$REPO/locales/examples/eval.jsonl" "$REPO/locales/examples/extra.jsonl" \
         >>"$OUT/e2e_$mode.jsonl" 2>>"$OUT/e2e.log" &
       local lpid=$!; PIDS+=("$lpid")
       start_rahnama "$db" "$P_E2E_GRAPH" --send-rate 10000

@@ -14,6 +14,7 @@
 #include "bot/content/content.h"
 #include "bot/core/clock.h"
 #include "bot/escalation/auth.h"
+#include "intents/classifier.h"
 #include "db/sqlite_store.h"
 
 namespace bot::cli {
@@ -168,6 +169,104 @@ int Eval(const EvalOptions& o) {
   check("urgent precision", urgent_precision, o.min_urgent_precision);
   check("language accuracy", language_accuracy, o.min_language_accuracy);
   return failed == 0 ? 0 : 1;
+}
+
+int Crossval(const CrossvalOptions& o) {
+  auto doc = content::LoadLocalesDirectory(o.locales_dir);
+  if (!doc.ok()) {
+    std::cerr << "rahnama crossval: " << doc.status().message() << "\n";
+    return 2;
+  }
+  const json examples = (*doc)["examples"];
+  if (!examples.is_array() || examples.size() < static_cast<size_t>(o.folds) * 2) {
+    std::cerr << "rahnama crossval: " << o.locales_dir << " has too few examples for " << o.folds << " folds\n";
+    return 2;
+  }
+  struct Judged {
+    bool want_urgent, rules_urgent, rules_judged_not_urgent;
+    double urgency;  // the model's, when the rules did not find it urgent
+    std::string want_intent, rules_intent, model_intent;
+    double model_intent_probability;
+    bool model_may_pick;
+  };
+  std::vector<Judged> judged;
+  double overrule = o.overrule_threshold;
+  if (overrule < 0) overrule = (*doc)["engine"].value("/example_model/overrule_threshold"_json_pointer, 2.0);
+  for (int fold = 0; fold < o.folds; ++fold) {
+    json train = *doc;
+    train["examples"] = json::array();
+    std::vector<const json*> held;
+    for (size_t i = 0; i < examples.size(); ++i)
+      (static_cast<int>(i % static_cast<size_t>(o.folds)) == fold ? held.push_back(&examples[i])
+                                                                   : train["examples"].push_back(examples[i]));
+    // The same content with the model switched off gives the rules' own decision.
+    json rules_only = train;
+    rules_only.erase("examples");
+    auto with_model = intents::Classifier::Build(train);
+    auto without = intents::Classifier::Build(rules_only);
+    if (!with_model.ok() || !without.ok()) {
+      std::cerr << "rahnama crossval: content does not compile: "
+                << (with_model.ok() ? without.status() : with_model.status()).message() << "\n";
+      return 2;
+    }
+    for (const json* e : held) {
+      intents::Explanation x;
+      const auto rules = (*without)->Classify(e->value("text", ""));
+      (void)(*with_model)->Classify(e->value("text", ""), &x);
+      const std::string want = e->value("intent", "");
+      judged.push_back({e->contains("urgent") ? e->value("urgent", false) : want == "urgent_protection", rules.urgent,
+                        x.rules_judged_not_urgent, x.model_urgency, want, rules.intent, x.model_intent, x.model_intent_probability,
+                        x.model_intent_usable});
+    }
+  }
+  int positives = 0, rules_tp = 0, rules_fp = 0;
+  for (const auto& j : judged) {
+    positives += j.want_urgent;
+    rules_tp += j.want_urgent && j.rules_urgent;
+    rules_fp += !j.want_urgent && j.rules_urgent;
+  }
+  auto pct = [](int a, int b) { return b ? 100.0 * a / b : 0.0; };
+  std::printf("%zu examples, %d folds, %d urgent; overruling a hypothetical or long-past judgement needs %.2f\n",
+              judged.size(), o.folds, positives, overrule);
+  std::printf("urgency       threshold  recall            precision         false alarms added by the model\n");
+  std::printf("rules alone   -          %5.1f%% (%d/%d)  %5.1f%%            -\n", pct(rules_tp, positives), rules_tp,
+              positives, pct(rules_tp, rules_tp + rules_fp));
+  double recommended = -1;
+  for (int step = 0; step <= 10; ++step) {
+    const double t = 0.5 + 0.05 * step;
+    int tp = 0, fp = 0, model_tp = 0, model_fp = 0;
+    for (const auto& j : judged) {
+      const bool model = !j.rules_urgent && j.urgency >= (j.rules_judged_not_urgent ? std::max(t, overrule) : t);
+      tp += j.want_urgent && (j.rules_urgent || model);
+      fp += !j.want_urgent && (j.rules_urgent || model);
+      model_tp += j.want_urgent && model;
+      model_fp += !j.want_urgent && model;
+    }
+    std::printf("rules + model %.2f       %5.1f%% (%d/%d)  %5.1f%%            %d (and %d urgent found)\n", t, pct(tp, positives),
+                tp, positives, pct(tp, tp + fp), model_fp, model_tp);
+    if (recommended < 0 && pct(tp, tp + fp) >= o.min_precision) recommended = t;
+  }
+  std::printf("intent where the rules said unknown (model's best guess, most words known)\n");
+  for (int step = 0; step <= 8; ++step) {
+    const double t = 0.3 + 0.05 * step;
+    int fixed = 0, broken = 0, wrong = 0, unknown = 0;
+    for (const auto& j : judged) {
+      if (j.rules_urgent || j.rules_intent != "unknown") continue;
+      ++unknown;
+      if (!j.model_may_pick || j.model_intent_probability < t) continue;
+      if (j.model_intent == j.want_intent) ++fixed;
+      else if (j.want_intent == "unknown") ++broken;
+      else ++wrong;
+    }
+    std::printf("  %.2f: of %d unknown, %d now right, %d wrong instead of unknown, %d wrong either way\n", t, unknown, fixed,
+                broken, wrong);
+  }
+  if (recommended < 0) {
+    std::printf("no urgent threshold keeps precision at %.1f%%\n", o.min_precision);
+    return 1;
+  }
+  std::printf("recommended urgent_threshold: %.2f (the lowest keeping precision >= %.1f%%)\n", recommended, o.min_precision);
+  return 0;
 }
 
 int UserAdd(const UserAddOptions& o) {

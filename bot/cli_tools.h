@@ -27,6 +27,17 @@ struct EvalOptions {
 };
 int Eval(const EvalOptions& o);
 
+// k-fold cross-validation of the example model on the content's own examples: the model is
+// trained without each fold and judged on it, beside the rules' decisions. This is how the
+// thresholds in engine.json "example_model" are chosen (never on a held-out set).
+struct CrossvalOptions {
+  std::string locales_dir = "locales";
+  int folds = 5;
+  double min_precision = 95;  // the urgent threshold recommended keeps rules+model precision here
+  double overrule_threshold = -1;  // for look-alikes the rules judged not urgent; -1: engine.json's
+};
+int Crossval(const CrossvalOptions& o);
+
 struct UserAddOptions {
   std::string db;
   std::string name;

@@ -140,6 +140,15 @@ int main(int argc, char** argv) {
   eval_cmd->add_option("--min-urgent-precision", eval.min_urgent_precision, "fail below this percentage");
   eval_cmd->add_option("--min-language-accuracy", eval.min_language_accuracy, "fail below this percentage");
   eval_cmd->add_flag("--errors", eval.show_errors, "list every misclassified message");
+  bot::cli::CrossvalOptions crossval;
+  crossval.locales_dir = config.locales_dir;
+  auto* crossval_cmd = app.add_subcommand("crossval", "cross-validate the example model on the content's examples");
+  crossval_cmd->add_option("--locales", crossval.locales_dir, "content directory");
+  crossval_cmd->add_option("--folds", crossval.folds, "number of folds (2-20)")->check(CLI::Range(2, 20));
+  crossval_cmd->add_option("--min-precision", crossval.min_precision,
+                           "urgent precision (rules + model) the recommended threshold keeps, in percent");
+  crossval_cmd->add_option("--overrule-threshold", crossval.overrule_threshold,
+                           "urgency the model needs against a hypothetical/long-past judgement (default: engine.json)");
 
   std::string backup_db = config.db_path, backup_to;
   auto* backup_cmd = app.add_subcommand("backup", "online, consistent copy of the database (safe while serving)");
@@ -179,6 +188,7 @@ int main(int argc, char** argv) {
   if (*chat_cmd) return bot::cli::Chat(chat);
   if (*classify_cmd) return bot::cli::Classify(classify);
   if (*eval_cmd) return bot::cli::Eval(eval);
+  if (*crossval_cmd) return bot::cli::Crossval(crossval);
   if (*backup_cmd) return bot::cli::Backup(backup_db, backup_to);
   if (*restore_cmd) return bot::cli::Restore(restore_from, restore_db);
   if (*user_add_cmd) return bot::cli::UserAdd(user_add);

@@ -17,6 +17,8 @@
 #include <cstring>
 #include <set>
 
+#include "intents/example_model.h"
+
 namespace bot::intents {
 namespace {
 
@@ -238,6 +240,11 @@ struct Settings {
   std::string suppressed_urgent_intent = "deportation_info";
   double lid_min_score = 2;
   double lid_min_margin = 1;
+  // The example model's second opinion (engine.json "example_model"); off without examples.
+  double model_urgent_threshold = 2;   // > 1: never raises urgency
+  double model_intent_threshold = 2;   // > 1: never names an intent
+  double model_overrule_threshold = 2;  // to raise urgency the rules judged hypothetical or past
+  std::set<std::string> model_intent_excluded;  // intents it must never pick (e.g. opt_out)
 };
 
 // What one token can stand for: a vocabulary word and how good the match is.
@@ -307,6 +314,12 @@ struct Classifier::Impl {
   std::unique_ptr<RE2::Set> pattern_set;
   uint64_t generation = 0;  // unique per Build: keys per-thread caches (an address can be reused)
   std::vector<std::pair<size_t, size_t>> set_entries;  // set index → (rule, pattern)
+  ExampleModel model;
+  std::vector<uint32_t> model_class_intent;  // model class → intent index
+  std::vector<char> model_class_pickable;    // may the model answer with this class?
+  uint32_t model_urgent_intent = kNone;      // what a message the model finds urgent is
+
+  Status TrainExampleModel(const json& content);
 
   uint32_t WordId(const std::string& word);
   Status AddTerm(uint32_t rule_index, TermKind kind, const std::string& text, std::vector<uint32_t>& into);
@@ -414,6 +427,49 @@ uint32_t Classifier::Impl::IntentIndex(const std::string& id) const {
   auto it = std::lower_bound(intents.begin(), intents.end(), id,
                              [](const IntentInfo& a, const std::string& b) { return a.id < b; });
   return it != intents.end() && it->id == id ? static_cast<uint32_t>(it - intents.begin()) : kNone;
+}
+
+Status Classifier::Impl::TrainExampleModel(const json& content) {
+  if (!content.contains("examples")) return Status::Ok();
+  const json& list = content["examples"];
+  if (!list.is_array()) return Status::InvalidArgument("\"examples\" must be a list");
+  for (uint32_t i = 0; i < intents.size(); ++i)
+    if (intents[i].urgent && model_urgent_intent == kNone) model_urgent_intent = i;
+  // Classes: every intent but the modifiers. "unknown" and the intents the model may not pick
+  // (urgency, which it judges on its own; engine.json's never_picks such as opting out) are
+  // classes too, so their examples teach the model what they are not.
+  std::vector<int> class_of(intents.size(), -1);
+  for (uint32_t i = 0; i < intents.size(); ++i) {
+    if (intents[i].modifier) continue;
+    class_of[i] = static_cast<int>(model_class_intent.size());
+    model_class_intent.push_back(i);
+    model_class_pickable.push_back(!intents[i].urgent && i != unknown_intent &&
+                                   !settings.model_intent_excluded.count(intents[i].id));
+  }
+  std::vector<ExampleModel::Example> examples;
+  examples.reserve(list.size());
+  for (size_t i = 0; i < list.size(); ++i) {
+    const json& e = list[i];
+    const std::string where = "examples[" + std::to_string(i) + "]";
+    if (!e.is_object() || !e.contains("text") || !e["text"].is_string())
+      return Status::InvalidArgument(where + ": needs \"text\"");
+    if (!e.contains("intent") || !e["intent"].is_string())
+      return Status::InvalidArgument(where + ": needs \"intent\"");
+    const uint32_t intent = IntentIndex(e["intent"].get<std::string>());
+    if (intent == kNone || intents[intent].modifier)
+      return Status::InvalidArgument(where + ": unknown intent \"" + e["intent"].get<std::string>() + "\"");
+    if (e.contains("urgent") && !e["urgent"].is_boolean())
+      return Status::InvalidArgument(where + ": \"urgent\" must be true or false");
+    auto n = Normalize(e["text"].get<std::string>());
+    if (!n.ok()) return Status::InvalidArgument(where + ": " + n.status().message());
+    ExampleModel::Example x;
+    x.text = std::move(*n);
+    x.urgent = e.contains("urgent") ? e["urgent"].get<bool>() : intents[intent].urgent;
+    x.label = class_of[intent];
+    examples.push_back(std::move(x));
+  }
+  model = ExampleModel::Train(examples, static_cast<int>(model_class_intent.size()), ExampleModel::Options{});
+  return Status::Ok();
 }
 
 Status Classifier::Impl::AddTerm(uint32_t rule_index, TermKind kind, const std::string& text,
@@ -660,7 +716,26 @@ Result<std::shared_ptr<const Classifier>> Classifier::Build(const json& content)
     num("lid_min_margin", impl->settings.lid_min_margin);
     if (e.contains("suppressed_urgent_intent") && e["suppressed_urgent_intent"].is_string())
       impl->settings.suppressed_urgent_intent = e["suppressed_urgent_intent"].get<std::string>();
+    if (e.contains("example_model")) {
+      const json& em = e["example_model"];
+      if (!em.is_object()) return Status::InvalidArgument("engine: \"example_model\" must be an object");
+      for (const char* k : {"urgent_threshold", "intent_threshold", "overrule_threshold"})
+        if (em.contains(k) && (!em[k].is_number() || em[k].get<double>() <= 0))
+          return Status::InvalidArgument(std::string("engine: example_model.") + k + " must be a number above 0");
+      impl->settings.model_urgent_threshold = em.value("urgent_threshold", 2.0);
+      impl->settings.model_intent_threshold = em.value("intent_threshold", 2.0);
+      impl->settings.model_overrule_threshold = em.value("overrule_threshold", 2.0);
+      if (em.contains("never_picks")) {
+        if (!em["never_picks"].is_array()) return Status::InvalidArgument("engine: example_model.never_picks must be a list");
+        for (const json& id : em["never_picks"]) {
+          if (!id.is_string() || impl->IntentIndex(id.get<std::string>()) == kNone)
+            return Status::InvalidArgument("engine: example_model.never_picks names an unknown intent " + id.dump());
+          impl->settings.model_intent_excluded.insert(id.get<std::string>());
+        }
+      }
+    }
   }
+  if (Status st = impl->TrainExampleModel(content); !st.ok()) return st;
   impl->suppressed_intent = impl->IntentIndex(impl->settings.suppressed_urgent_intent);
   if (impl->suppressed_intent != kNone && impl->intents[impl->suppressed_intent].modifier)
     impl->suppressed_intent = kNone;
@@ -1082,6 +1157,7 @@ Decision Classifier::Classify(std::string_view text, Explanation* explain) const
   for (uint32_t i = 0; i < m.intents.size(); ++i)
     if (m.intents[i].urgent && score_of(i) >= m.settings.urgent_min_score) urgent_intent = i;
   bool urgent = urgent_intent != kNone;
+  bool judged_not_urgent = false;
   if (urgent && !always_urgent) {
     const bool hypothetical = score_of(m.hypothetical) > 0;
     const bool past = score_of(m.past) > 0;
@@ -1106,6 +1182,7 @@ Decision Classifier::Classify(std::string_view text, Explanation* explain) const
     }
     if ((hypothetical || past_covers_all) && !now) {
       urgent = false;
+      judged_not_urgent = true;
       if (explain)
         explain->notes.push_back(std::string("urgent words, but ") +
                                  (hypothetical ? "asked as a hypothetical" : "reported as long past") +
@@ -1135,6 +1212,47 @@ Decision Classifier::Classify(std::string_view text, Explanation* explain) const
       }
     }
     d.score = best;
+  }
+  // The example model's second opinion: it may raise urgency the rules missed and name an intent
+  // where the rules found none. It never lowers urgency and never overrides a rule's intent.
+  if (!urgent && !m.model.empty()) {
+    thread_local ModelInput input;
+    const double known_words = m.model.Encode(n, &input);
+    const double p = m.model.Urgency(input);
+    if (explain) {
+      explain->model_urgency = p;
+      explain->rules_judged_not_urgent = judged_not_urgent;
+    }
+    // Where the rules saw urgent words and a marker saying it is a question or long past, the
+    // model needs more certainty to overrule them: those look-alikes are what it confuses most.
+    const double needed = judged_not_urgent ? std::max(m.settings.model_urgent_threshold, m.settings.model_overrule_threshold)
+                                            : m.settings.model_urgent_threshold;
+    if (p >= needed && m.model_urgent_intent != kNone) {
+      chosen = m.model_urgent_intent;
+      d.urgent = true;
+      d.score = p;
+      if (explain) explain->notes.push_back("the example model finds it urgent although the rules did not: urgent");
+    } else if (chosen == m.unknown_intent) {
+      int best_class = -1;
+      double best_p = 0;
+      for (int c = 0; c < m.model.class_count(); ++c) {
+        const double pc = m.model.ClassProbability(input, c);
+        if (pc > best_p) best_p = pc, best_class = c;
+      }
+      if (best_class >= 0 && explain) {
+        explain->model_intent = m.intents[m.model_class_intent[static_cast<size_t>(best_class)]].id;
+        explain->model_intent_probability = best_p;
+      }
+      // Only when most of the words are ones the examples contain, and the best guess is an
+      // intent it may pick (its best guess can be "unknown", which changes nothing).
+      const bool usable = best_class >= 0 && known_words >= 0.5 && m.model_class_pickable[static_cast<size_t>(best_class)];
+      if (explain) explain->model_intent_usable = usable;
+      if (usable && best_p >= m.settings.model_intent_threshold) {
+        chosen = m.model_class_intent[static_cast<size_t>(best_class)];
+        d.score = best_p;
+        if (explain) explain->notes.push_back("no rule decided; the example model names the intent");
+      }
+    }
   }
   d.intent = m.intents[chosen].id;
   d.queue = m.intents[chosen].queue;
@@ -1185,9 +1303,16 @@ json ToJson(const Explanation& e) {
   for (const RuleHit& h : e.hits)
     hits.push_back({{"rule", h.rule_id}, {"intent", h.intent}, {"language", h.language},
                     {"matched", h.matched}, {"score", std::round(h.score * 1000) / 1000}});
-  return json{{"clean", e.normalized.clean}, {"key", e.normalized.key}, {"tokens", tokens},
+  json out{{"clean", e.normalized.clean}, {"key", e.normalized.key}, {"tokens", tokens},
               {"language_scores", e.language_scores}, {"intent_scores", e.intent_scores},
               {"rules_fired", hits}, {"notes", e.notes}};
+  if (e.model_urgency >= 0) {
+    out["example_model"] = {{"urgency", std::round(e.model_urgency * 1000) / 1000}};
+    if (!e.model_intent.empty())
+      out["example_model"]["intent"] = {{"id", e.model_intent},
+                                        {"probability", std::round(e.model_intent_probability * 1000) / 1000}};
+  }
+  return out;
 }
 
 }  // namespace bot::intents

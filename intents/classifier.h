@@ -38,6 +38,13 @@ struct Explanation {
   std::map<std::string, double> intent_scores;
   std::vector<RuleHit> hits;
   std::vector<std::string> notes;  // why urgency was or was not raised, and similar
+  // The example model's opinion, when it was asked (the rules did not find the message urgent):
+  // probability of urgency, and where no rule named an intent its best guess.
+  double model_urgency = -1;
+  bool rules_judged_not_urgent = false;  // urgent words, but a hypothetical or long past
+  std::string model_intent;
+  double model_intent_probability = 0;
+  bool model_intent_usable = false;  // most words known and an intent it may pick
 };
 
 nlohmann::json ToJson(const Decision& d);

@@ -1,5 +1,5 @@
 // NLP.js (node-nlp 4.27.0) on the same task as rahnama's intent engine: trained on every labelled
-// set the rules were tuned on (tests/data/eval.jsonl + extra.jsonl + fresh.jsonl), timed on the
+// set the rules were tuned on (locales/examples/eval.jsonl + extra.jsonl + fresh.jsonl), timed on the
 // messages bench_classify times (eval + extra), scored on the held-back set
 // tests/data/heldout.jsonl. Prints one JSON object.
 //
@@ -11,14 +11,16 @@ import { createRequire } from 'node:module';
 const require = createRequire(import.meta.url);
 const { NlpManager } = require('node-nlp');
 
-const data = process.argv[2] || '../../tests/data';
-const read = (f) => readFileSync(`${data}/${f}`, 'utf8').split('\n').filter(Boolean).map((l) => JSON.parse(l));
+const data = process.argv[2] || '../../locales/examples';
+const heldoutDir = process.argv[3] || '../../tests/data';
+const readIn = (dir, f) => readFileSync(`${dir}/${f}`, 'utf8').split('\n').filter(Boolean).map((l) => JSON.parse(l));
+const read = (f) => readIn(data, f);
 const timed = [...read('eval.jsonl'), ...read('extra.jsonl')];
 const train = [...timed, ...read('fresh.jsonl')];
-const heldout = read('heldout.jsonl');
+const heldout = readIn(heldoutDir, 'heldout.jsonl');
 // A second held-out set, written later by another independent writer (also never tuned on).
 let heldout2 = [];
-try { heldout2 = read('heldout2.jsonl'); } catch { /* absent in older checkouts */ }
+try { heldout2 = readIn(heldoutDir, 'heldout2.jsonl'); } catch { /* absent in older checkouts */ }
 const locale = (t) => (/[\u0600-\u06FF\u0750-\u077F\uFB50-\uFDFF\uFE70-\uFEFF]/.test(t) ? 'fa' : 'en');
 
 const manager = new NlpManager({ languages: ['en', 'fa'], forceNER: false, autoSave: false, nlu: { log: false },

@@ -1,6 +1,7 @@
 // Content snapshot: loading locales/, resolving placeholders, menus and validation.
 #include "bot/content/content.h"
 
+#include <algorithm>
 #include <filesystem>
 #include <fstream>
 #include <set>
@@ -107,6 +108,29 @@ Result<json> LoadLocalesDirectory(const std::string& dir) {
       }
     } else if (r.status().code() != StatusCode::kNotFound) {
       return r.status();
+    }
+  }
+  // Labelled examples (examples/*.jsonl, one {"text", "intent", "urgent"?} per line) that the
+  // classifier's example model learns from.
+  doc["examples"] = json::array();
+  if (fs::is_directory(root / "examples")) {
+    std::vector<fs::path> files;
+    for (const auto& entry : fs::directory_iterator(root / "examples"))
+      if (entry.path().extension() == ".jsonl") files.push_back(entry.path());
+    std::sort(files.begin(), files.end());
+    for (const auto& file : files) {
+      std::ifstream in(file);
+      std::string line;
+      for (int number = 1; std::getline(in, line); ++number) {
+        if (line.find_first_not_of(" \t\r") == std::string::npos) continue;
+        json e = json::parse(line, nullptr, false);
+        if (!e.is_object())
+          return Status::InvalidArgument(file.string() + ":" + std::to_string(number) + ": not a JSON object");
+        json kept = json::object();
+        for (const char* k : {"text", "intent", "urgent"})
+          if (e.contains(k)) kept[k] = e[k];
+        doc["examples"].push_back(std::move(kept));
+      }
     }
   }
   // Shared rules (modifiers and the like) that belong to no one language.

@@ -174,6 +174,7 @@ std::map<std::string, json> FlattenUnchecked(const json& doc) {
   if (doc.contains("lexicon"))
     for (const auto& [lang, words] : doc["lexicon"].items()) items["lexicon/" + lang] = words;
   if (doc.contains("engine")) items["engine"] = doc["engine"];
+  if (doc.contains("examples")) items["examples"] = doc["examples"];
   if (doc.contains("templates")) items["templates"] = doc["templates"];
   return items;
 }
@@ -228,7 +229,7 @@ Status SetItemUnchecked(json& doc, const std::string& key, const json& value) {
     Ensure(doc, "lexicon")[parts[1]] = value.is_null() ? json::object() : value;
     return Status::Ok();
   }
-  if ((kind == "engine" || kind == "templates") && parts.size() == 1) {
+  if ((kind == "engine" || kind == "templates" || kind == "examples") && parts.size() == 1) {
     if (value.is_null()) doc.erase(kind);
     else doc[kind] = value;
     return Status::Ok();

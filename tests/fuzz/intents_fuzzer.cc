@@ -1,7 +1,7 @@
 // libFuzzer target: message text from anyone on WhatsApp/Messenger through the intent engine, as
 // the server handles it (ingest's urgent hint, then the conversation): Normalize, the classifier
 // built once from the shipped locales/, DetectLanguage, ToJson of the explanation, and
-// ExtractEntities. Seeds: the texts of tests/data/*.jsonl, written by LLVMFuzzerInitialize into
+// ExtractEntities. Seeds: the texts of the labelled sets (locales/examples, tests/data), written by LLVMFuzzerInitialize into
 // $RAHNAMA_FUZZ_SEED_DIR (run.sh points it at the temporary corpus).
 #include <cmath>
 #include <cstddef>
@@ -27,8 +27,8 @@ std::shared_ptr<const bot::content::Snapshot> g_snapshot;
 void WriteTextSeeds() {
   if (bot::fuzz::SeedDir() == nullptr) return;
   int n = 0;
-  for (const char* set : {"eval", "extra", "heldout"}) {
-    std::ifstream in(std::string(RAHNAMA_SOURCE_DIR) + "/tests/data/" + set + ".jsonl");
+  for (const char* set : {"locales/examples/eval", "locales/examples/extra", "tests/data/heldout"}) {
+    std::ifstream in(std::string(RAHNAMA_SOURCE_DIR) + "/" + set + ".jsonl");
     std::string line;
     int i = 0;
     while (std::getline(in, line)) {

@@ -88,6 +88,30 @@ TEST(CliTest, EvalReportsAndFailsBelowTheThresholds) {
   EXPECT_EQ(missing.exit_code, 2);
 }
 
+TEST(CliTest, CrossvalRecommendsTheUrgentThresholdTheShippedContentUses) {
+  auto r = Sh(Bin() + "crossval --folds 5" + Locales());
+  ASSERT_EQ(r.exit_code, 0) << r.out;
+  EXPECT_NE(r.out.find("rules alone"), std::string::npos) << r.out;
+  const auto at = r.out.find("recommended urgent_threshold: ");
+  ASSERT_NE(at, std::string::npos) << r.out;
+  const double recommended = std::stod(r.out.substr(at + 30));
+  std::ifstream engine(std::string(RAHNAMA_SOURCE_DIR) + "/locales/engine.json");
+  const json shipped = json::parse(engine);
+  // Changing the examples means running crossval again and writing its answer into engine.json.
+  EXPECT_DOUBLE_EQ(shipped["example_model"]["urgent_threshold"].get<double>(), recommended);
+
+  auto impossible = Sh(Bin() + "crossval --min-precision 100.1" + Locales());
+  EXPECT_EQ(impossible.exit_code, 1) << impossible.out;
+  EXPECT_NE(impossible.out.find("no urgent threshold"), std::string::npos);
+  TempDir dir;
+  std::ofstream(dir.File("intents.json")) << R"({"intents": [{"id": "unknown"}]})";
+  auto none = Sh(Bin() + "crossval --locales " + dir.path().string());
+  EXPECT_EQ(none.exit_code, 2) << none.out;
+  EXPECT_NE(none.out.find("too few examples"), std::string::npos) << none.out;
+  auto bad = Sh(Bin() + "crossval --folds 1" + Locales());
+  EXPECT_NE(bad.exit_code, 0);
+}
+
 TEST(CliTest, UserAddRefusesAWeakPasswordAndAcceptsAGoodOne) {
   TempDir dir;
   const std::string db = dir.File("u.db");

@@ -127,7 +127,9 @@ TEST_F(ContentApiTest, AnInvalidRe2RuleAndAnArabicYehAreRefusedWithTheItemNamed)
 TEST_F(ContentApiTest, ARegressionExampleThatWouldFlipBlocksPublishUnlessOverriddenAndLogged) {
   auto add = api_->Post("/api/v1/content/regressions", op_, {{"text", "what is the PoR card?"}, {"intent", "por_card"}});
   ASSERT_EQ(add.status, 201) << add.body;
-  // Delete the English PoR rules: the example would no longer be understood.
+  // Delete the English PoR rules and the examples the example model learns from: the example
+  // would no longer be understood.
+  ASSERT_EQ(api_->Call("DELETE", "/api/v1/content/items/examples", op_).status, 200);
   auto items = api_->Get("/api/v1/content/items?prefix=rule/", op_);
   int removed = 0;
   for (const auto& [key, rule] : items.json.items())
