@@ -318,6 +318,7 @@ struct Classifier::Impl {
   std::vector<uint32_t> model_class_intent;  // model class → intent index
   std::vector<char> model_class_pickable;    // may the model answer with this class?
   uint32_t model_urgent_intent = kNone;      // what a message the model finds urgent is
+  bool model_enabled = false;                // trained, and engine.json lets it decide something
 
   Status TrainExampleModel(const json& content);
 
@@ -469,6 +470,7 @@ Status Classifier::Impl::TrainExampleModel(const json& content) {
     examples.push_back(std::move(x));
   }
   model = ExampleModel::Train(examples, static_cast<int>(model_class_intent.size()), ExampleModel::Options{});
+  model_enabled = !model.empty() && (settings.model_urgent_threshold <= 1 || settings.model_intent_threshold <= 1);
   return Status::Ok();
 }
 
@@ -1215,7 +1217,7 @@ Decision Classifier::Classify(std::string_view text, Explanation* explain) const
   }
   // The example model's second opinion: it may raise urgency the rules missed and name an intent
   // where the rules found none. It never lowers urgency and never overrides a rule's intent.
-  if (!urgent && !m.model.empty()) {
+  if (!urgent && m.model_enabled) {
     thread_local ModelInput input;
     const double known_words = m.model.Encode(n, &input);
     const double p = m.model.Urgency(input);

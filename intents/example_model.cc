@@ -26,80 +26,77 @@ uint64_t KindSeed(char kind) { return Mix(kFnvOffset, std::string_view(&kind, 1)
 
 using RawFeatures = std::vector<std::pair<uint64_t, float>>;
 
-// Words, adjacent word pairs and character 4-grams of each word marked "^word$", counted, scaled
-// as 1 + log(count) and normalised to unit length so long messages do not shout.
-void Extract(const NormalizedText& text, RawFeatures* out) {
+uint64_t Combine(uint64_t seed, uint64_t value) { return (seed ^ value) * kFnvPrime; }
+
+// Words, adjacent word pairs and character 4-grams of each word marked "^word$", scaled so a long
+// message does not shout. Pairs and grams are hashed from the words' hashes and code points, not
+// from their bytes again. `words` (optional) receives each token's word feature, in order.
+void Extract(const NormalizedText& text, RawFeatures* out, std::vector<uint64_t>* words = nullptr) {
   thread_local std::vector<uint64_t> hashes;
-  thread_local std::vector<size_t> starts;
-  thread_local std::string marked;
+  thread_local std::vector<char32_t> letters;
+  static const uint64_t kWord = KindSeed('w'), kPair = KindSeed('b'), kGram = KindSeed('c');
   hashes.clear();
-  const auto& tokens = text.tokens;
-  for (size_t i = 0; i < tokens.size(); ++i) {
-    const std::string& key = tokens[i].key;
-    hashes.push_back(Mix(KindSeed('w'), key));
-    if (i + 1 < tokens.size()) hashes.push_back(Mix(Mix(Mix(KindSeed('b'), key), " "), tokens[i + 1].key));
-    marked.clear();
-    marked += '^';
-    marked += key;
-    marked += '$';
-    starts.clear();
-    for (size_t b = 0; b < marked.size(); ++b)
-      if ((static_cast<unsigned char>(marked[b]) & 0xC0) != 0x80) starts.push_back(b);
-    starts.push_back(marked.size());
-    const uint64_t seed = KindSeed('c');
-    for (size_t j = 0; j + 4 < starts.size(); ++j)
-      hashes.push_back(Mix(seed, std::string_view(marked).substr(starts[j], starts[j + 4] - starts[j])));
+  if (words) words->clear();
+  uint64_t previous = 0;
+  for (size_t i = 0; i < text.tokens.size(); ++i) {
+    const std::string& key = text.tokens[i].key;
+    const uint64_t word = Mix(kWord, key);
+    hashes.push_back(word);
+    if (words) words->push_back(word);
+    if (i > 0) hashes.push_back(Combine(Combine(kPair, previous), word));
+    previous = word;
+    letters.clear();
+    letters.push_back(U'^');
+    ForEachCodePoint(key, [](char32_t c) { letters.push_back(c); });
+    letters.push_back(U'$');
+    for (size_t j = 0; j + 4 <= letters.size(); ++j)
+      hashes.push_back(Combine(Combine(Combine(Combine(kGram, letters[j]), letters[j + 1]), letters[j + 2]), letters[j + 3]));
   }
-  std::sort(hashes.begin(), hashes.end());
+  // Each occurrence weighs 1/sqrt(n): unit length when no feature repeats (nearly always), and
+  // no sorting or counting on the hot path. A repeated feature simply adds up.
   out->clear();
-  double norm = 0;
-  for (size_t i = 0; i < hashes.size();) {
-    size_t j = i;
-    while (j < hashes.size() && hashes[j] == hashes[i]) ++j;
-    const float value = 1.0f + std::log(static_cast<float>(j - i));
-    out->emplace_back(hashes[i] == 0 ? 1 : hashes[i], value);  // 0 marks an empty slot
-    norm += static_cast<double>(value) * value;
-    i = j;
-  }
-  if (norm > 0) {
-    const auto scale = static_cast<float>(1.0 / std::sqrt(norm));
-    for (auto& f : *out) f.second *= scale;
-  }
+  if (hashes.empty()) return;
+  const auto value = static_cast<float>(1.0 / std::sqrt(static_cast<double>(hashes.size())));
+  for (uint64_t h : hashes) out->emplace_back(h == 0 ? 1 : h, value);  // 0 marks an empty slot
 }
 
 double Sigmoid(double z) { return 1.0 / (1.0 + std::exp(-std::clamp(z, -30.0, 30.0))); }
 
 }  // namespace
 
-uint32_t ExampleModel::RowOf(uint64_t feature) const {
-  const size_t mask = slot_keys_.size() - 1;
+const ExampleModel::Slot* ExampleModel::Find(uint64_t feature) const {
+  const size_t mask = slots_.size() - 1;
   for (size_t at = (feature * 0x9E3779B97F4A7C15ull) >> 20 & mask;; at = (at + 1) & mask) {
-    if (slot_keys_[at] == feature) return slot_rows_[at];
-    if (slot_keys_[at] == 0) return UINT32_MAX;
+    if (slots_[at].key == feature) return &slots_[at];
+    if (slots_[at].key == 0) return nullptr;
   }
 }
 
 double ExampleModel::Encode(const NormalizedText& text, ModelInput* out) const {
   thread_local RawFeatures raw;
-  Extract(text, &raw);
+  thread_local std::vector<uint64_t> words;
   out->clear();
   if (empty()) return 0;
-  for (const auto& [feature, value] : raw) {
-    const uint32_t row = RowOf(feature);
-    if (row != UINT32_MAX) out->emplace_back(row, value);
-  }
+  Extract(text, &raw, &words);
+  for (const auto& [feature, value] : raw)
+    if (const Slot* slot = Find(feature)) out->push_back({slot->row, value, slot->urgency_weight});
   size_t known = 0;
-  for (const Token& t : text.tokens) known += RowOf(Mix(KindSeed('w'), t.key)) != UINT32_MAX;
-  return text.tokens.empty() ? 0 : static_cast<double>(known) / static_cast<double>(text.tokens.size());
+  for (uint64_t word : words) known += Find(word == 0 ? 1 : word) != nullptr;
+  return words.empty() ? 0 : static_cast<double>(known) / static_cast<double>(words.size());
 }
 
-double ExampleModel::Urgency(const ModelInput& in) const { return ClassProbability(in, -1); }
+double ExampleModel::Urgency(const ModelInput& in) const {
+  if (empty()) return 0;
+  double z = bias_[0];
+  for (const ModelFeature& f : in) z += static_cast<double>(f.urgency_weight) * f.value;
+  return Sigmoid(z);
+}
 
 double ExampleModel::ClassProbability(const ModelInput& in, int c) const {
-  if (empty() || c < -1 || c >= classes_) return 0;
+  if (empty() || c < 0 || c >= classes_) return 0;
   const size_t stride = static_cast<size_t>(classes_) + 1, column = static_cast<size_t>(c + 1);
   double z = bias_[column];
-  for (const auto& [row, value] : in) z += static_cast<double>(weights_[row * stride + column]) * value;
+  for (const ModelFeature& f : in) z += static_cast<double>(weights_[f.row * stride + column]) * f.value;
   return Sigmoid(z);
 }
 
@@ -112,7 +109,7 @@ ExampleModel ExampleModel::Train(const std::vector<Example>& examples, int class
 
   // Rows: every feature seen in the examples, in the order first seen.
   std::unordered_map<uint64_t, uint32_t> rows;
-  std::vector<ModelInput> inputs(examples.size());
+  std::vector<std::vector<std::pair<uint32_t, float>>> inputs(examples.size());  // (row, value)
   RawFeatures raw;
   for (size_t i = 0; i < examples.size(); ++i) {
     Extract(examples[i].text, &raw);
@@ -125,13 +122,12 @@ ExampleModel ExampleModel::Train(const std::vector<Example>& examples, int class
   if (m.rows_ == 0) return m;
   size_t capacity = 16;
   while (capacity < 2 * rows.size()) capacity *= 2;
-  m.slot_keys_.assign(capacity, 0);
-  m.slot_rows_.assign(capacity, 0);
+  m.slots_.assign(capacity, Slot{});
   for (const auto& [feature, row] : rows) {
     size_t at = (feature * 0x9E3779B97F4A7C15ull) >> 20 & (capacity - 1);
-    while (m.slot_keys_[at] != 0) at = (at + 1) & (capacity - 1);
-    m.slot_keys_[at] = feature;
-    m.slot_rows_[at] = row;
+    while (m.slots_[at].key != 0) at = (at + 1) & (capacity - 1);
+    m.slots_[at].key = feature;
+    m.slots_[at].row = row;
   }
   m.weights_.assign(static_cast<size_t>(m.rows_) * stride, 0.0f);
 
@@ -175,6 +171,8 @@ ExampleModel ExampleModel::Train(const std::vector<Example>& examples, int class
     }
     m.bias_[column] = static_cast<float>(bias);
   }
+  for (Slot& slot : m.slots_)
+    if (slot.key != 0) slot.urgency_weight = m.weights_[slot.row * stride];
   return m;
 }
 

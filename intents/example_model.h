@@ -18,9 +18,15 @@
 
 namespace bot::intents {
 
-// One message as the model sees it: (feature row, value) pairs, rows of features never seen in
-// training already dropped.
-using ModelInput = std::vector<std::pair<uint32_t, float>>;
+// One feature of a message: its row in the model, its value, and its urgency weight (carried
+// here so that scoring urgency, done for every message, touches no other memory).
+struct ModelFeature {
+  uint32_t row;
+  float value;
+  float urgency_weight;
+};
+// One message as the model sees it; features never seen in training already dropped.
+using ModelInput = std::vector<ModelFeature>;
 
 class ExampleModel {
  public:
@@ -54,11 +60,16 @@ class ExampleModel {
   double ClassProbability(const ModelInput& in, int c) const;
 
  private:
-  uint32_t RowOf(uint64_t feature) const;
+  struct Slot {
+    uint64_t key = 0;  // feature hash; 0 = empty
+    uint32_t row = 0;
+    float urgency_weight = 0;
+  };
+  const Slot* Find(uint64_t feature) const;
 
-  // Open addressing: feature hash → row; rows_ rows of (1 + classes_) weights, column 0 urgency.
-  std::vector<uint64_t> slot_keys_;
-  std::vector<uint32_t> slot_rows_;
+  // Open addressing: feature hash → row and urgency weight, one cache line per lookup. rows_ rows
+  // of (1 + classes_) weights, column 0 urgency.
+  std::vector<Slot> slots_;
   uint32_t rows_ = 0;
   int classes_ = 0;
   std::vector<float> weights_;
