@@ -263,5 +263,49 @@ TEST_F(ContentApiTest, AShippedUpgradeUpdatesUntouchedItemsAndReportsEditedOnesA
   EXPECT_EQ(conflicts.json[0]["shipped_now"]["text"], "Release 2 ACC answer.");
 }
 
+// A release that adds the example model's examples and settings reaches a database whose content
+// started before them, without touching what operators edited.
+TEST_F(ContentApiTest, AReleaseThatAddsTheExampleModelReachesContentStartedBeforeIt) {
+  server_->Stop();
+  server_.reset();
+  TempDir other;
+  locales_ = (other.path() / "locales").string();
+  std::filesystem::copy(std::string(RAHNAMA_SOURCE_DIR) + "/locales", locales_, std::filesystem::copy_options::recursive);
+  // Release 1: no examples, no example_model settings.
+  const std::string examples_dir = locales_ + "/examples", parked = other.File("examples");
+  std::filesystem::rename(examples_dir, parked);
+  const std::string engine_path = locales_ + "/engine.json";
+  std::ifstream engine_in(engine_path);
+  const json engine = json::parse(engine_in);
+  engine_in.close();
+  json engine1 = engine;
+  engine1.erase("example_model");
+  std::ofstream(engine_path) << engine1.dump(1);
+  std::filesystem::remove(db());
+  AddUser(db(), "operator", "operator", {}, kPassword);
+  Start();
+  const std::string missed = "they are dragging my son into a van, please";
+  auto before = api_->Post("/api/v1/content/preview", op_, {{"text", missed}});
+  ASSERT_EQ(before.status, 200) << before.body;
+  EXPECT_FALSE(before.json["published"]["urgent"].get<bool>()) << before.body;
+  json edited = api_->Get("/api/v1/content/items/answer/en/acc_card", op_).json["value"];
+  edited["text"] = "Operator's own ACC answer. Type 0 for the menu.";
+  ASSERT_EQ(Put("answer/en/acc_card", edited).status, 200);
+  ASSERT_EQ(api_->Post("/api/v1/content/publish", op_, {{"message", "local ACC wording"}}).status, 200);
+  server_->Stop();
+  server_.reset();
+  // Release 2 brings them.
+  std::filesystem::rename(parked, examples_dir);
+  std::ofstream(engine_path) << engine.dump(1);
+  Start();
+  auto after = api_->Post("/api/v1/content/preview", op_, {{"text", missed}});
+  ASSERT_EQ(after.status, 200) << after.body;
+  EXPECT_TRUE(after.json["published"]["urgent"].get<bool>()) << after.body;
+  EXPECT_EQ(after.json["published"]["queue"], "unhcr_protection");
+  EXPECT_EQ(api_->Get("/api/v1/content/items/answer/en/acc_card", op_).json["value"]["text"],
+            "Operator's own ACC answer. Type 0 for the menu.");
+  EXPECT_GE(api_->Get("/api/v1/content/items/examples", op_).json["value"].size(), 1300u);
+}
+
 }  // namespace
 }  // namespace bot::testing
