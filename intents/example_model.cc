@@ -62,6 +62,69 @@ void Extract(const NormalizedText& text, RawFeatures* out, std::vector<uint64_t>
 
 double Sigmoid(double z) { return 1.0 / (1.0 + std::exp(-std::clamp(z, -30.0, 30.0))); }
 
+// Trains columns [first, last) of `weights` (rows of `stride` = bias.size() floats): column 0 is
+// urgency, column c > 0 is "label == c - 1". A column with no positive example keeps its bias.
+void TrainColumns(const std::vector<std::vector<std::pair<uint32_t, float>>>& inputs,
+                  const std::vector<ExampleModel::Example>& examples, size_t first, size_t last, int epochs,
+                  bool balance, const ExampleModel::Options& options, std::vector<float>& weights,
+                  std::vector<float>& bias_out) {
+  const size_t stride = bias_out.size(), width = last - first, count = examples.size();
+  if (width == 0 || count == 0) return;
+  std::vector<uint8_t> target(count * width);  // example-major
+  std::vector<double> weight_of(2 * width);
+  std::vector<char> active(width);
+  for (size_t c = 0; c < width; ++c) {
+    size_t positives = 0;
+    for (size_t i = 0; i < count; ++i) {
+      const size_t column = first + c;
+      target[i * width + c] = column == 0 ? examples[i].urgent : examples[i].label == static_cast<int>(column) - 1;
+      positives += target[i * width + c];
+    }
+    active[c] = positives > 0;
+    const size_t negatives = count - positives;
+    const double n = static_cast<double>(count);
+    weight_of[2 * c] = !balance ? 1.0 : negatives ? n / (2.0 * negatives) : 0.0;
+    weight_of[2 * c + 1] = !balance || !positives ? 1.0 : n / (2.0 * positives);
+  }
+  const size_t rows = weights.size() / stride;
+  std::vector<float> squared(rows * width, 1e-8f);
+  std::vector<double> bias(width, 0.0), bias_squared(width, 1e-8), z(width), g(width);
+  std::vector<size_t> order(count);
+  for (size_t i = 0; i < count; ++i) order[i] = i;
+  std::mt19937 rng(1);
+  for (int epoch = 0; epoch < epochs; ++epoch) {
+    for (size_t i = count; i > 1; --i) std::swap(order[i - 1], order[rng() % i]);
+    for (size_t i : order) {
+      std::copy(bias.begin(), bias.end(), z.begin());
+      for (const auto& [row, value] : inputs[i]) {
+        const float* w = &weights[row * stride + first];
+        for (size_t c = 0; c < width; ++c) z[c] += static_cast<double>(w[c]) * value;
+      }
+      for (size_t c = 0; c < width; ++c) {
+        const uint8_t t = target[i * width + c];
+        g[c] = active[c] ? (Sigmoid(z[c]) - t) * weight_of[2 * c + t] : 0.0;
+      }
+      for (const auto& [row, value] : inputs[i]) {
+        float* w = &weights[row * stride + first];
+        float* sq = &squared[row * width];
+        for (size_t c = 0; c < width; ++c) {
+          if (!active[c]) continue;
+          const float gradient = static_cast<float>(g[c]) * value + options.l2 * w[c];
+          sq[c] += gradient * gradient;
+          w[c] -= options.learning_rate * gradient / std::sqrt(sq[c]);
+        }
+      }
+      for (size_t c = 0; c < width; ++c) {
+        if (!active[c]) continue;
+        bias_squared[c] += g[c] * g[c];
+        bias[c] -= options.learning_rate * g[c] / std::sqrt(bias_squared[c]);
+      }
+    }
+  }
+  for (size_t c = 0; c < width; ++c)
+    if (active[c]) bias_out[first + c] = static_cast<float>(bias[c]);
+}
+
 }  // namespace
 
 const ExampleModel::Slot* ExampleModel::Find(uint64_t feature) const {
@@ -131,46 +194,11 @@ ExampleModel ExampleModel::Train(const std::vector<Example>& examples, int class
   }
   m.weights_.assign(static_cast<size_t>(m.rows_) * stride, 0.0f);
 
-  // Logistic regression per column (urgency, then each class against the rest), AdaGrad, classes
-  // weighted to balance, examples in a shuffled order that is the same on every run.
-  std::vector<uint8_t> target(examples.size());
-  std::vector<float> squared(m.rows_);
-  std::vector<size_t> order(examples.size());
-  for (size_t column = 0; column < stride; ++column) {
-    size_t positives = 0;
-    for (size_t i = 0; i < examples.size(); ++i) {
-      target[i] = column == 0 ? examples[i].urgent : examples[i].label == static_cast<int>(column) - 1;
-      positives += target[i];
-    }
-    if (positives == 0) continue;  // keeps kBiasWhenAbsent
-    const size_t negatives = examples.size() - positives;
-    const double n = static_cast<double>(examples.size());
-    const bool balance = column == 0 || options.balance_intents;
-    const double weight_of[2] = {!balance ? 1.0 : negatives ? n / (2.0 * negatives) : 0.0,
-                                 !balance ? 1.0 : n / (2.0 * positives)};
-    std::fill(squared.begin(), squared.end(), 1e-8f);
-    double bias = 0, bias_squared = 1e-8;
-    for (size_t i = 0; i < order.size(); ++i) order[i] = i;
-    std::mt19937 rng(1);
-    const int epochs = column == 0 ? options.urgency_epochs : options.intent_epochs;
-    for (int epoch = 0; epoch < epochs; ++epoch) {
-      for (size_t i = order.size(); i > 1; --i) std::swap(order[i - 1], order[rng() % i]);
-      for (size_t i : order) {
-        double z = bias;
-        for (const auto& [row, value] : inputs[i]) z += static_cast<double>(m.weights_[row * stride + column]) * value;
-        const double g = (Sigmoid(z) - target[i]) * weight_of[target[i]];
-        for (const auto& [row, value] : inputs[i]) {
-          float& w = m.weights_[row * stride + column];
-          const float gradient = static_cast<float>(g) * value + options.l2 * w;
-          squared[row] += gradient * gradient;
-          w -= options.learning_rate * gradient / std::sqrt(squared[row]);
-        }
-        bias_squared += g * g;
-        bias -= options.learning_rate * g / std::sqrt(bias_squared);
-      }
-    }
-    m.bias_[column] = static_cast<float>(bias);
-  }
+  // Logistic regression per column: urgency, then every class against the rest (trained side by
+  // side, so each example's weights are touched while they are in cache). AdaGrad; examples in a
+  // shuffled order that is the same on every run.
+  TrainColumns(inputs, examples, 0, 1, options.urgency_epochs, true, options, m.weights_, m.bias_);
+  TrainColumns(inputs, examples, 1, stride, options.intent_epochs, options.balance_intents, options, m.weights_, m.bias_);
   for (Slot& slot : m.slots_)
     if (slot.key != 0) slot.urgency_weight = m.weights_[slot.row * stride];
   return m;
