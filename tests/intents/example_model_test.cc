@@ -6,6 +6,7 @@
 
 #include <filesystem>
 #include <fstream>
+#include <set>
 
 #include "bot/content/content.h"
 #include "intents/classifier.h"
@@ -195,6 +196,32 @@ TEST(ExampleModelTest, ShippedExamplesTeachUrgencyTheRulesMiss) {
   }
   for (const char* t : {"what should I do if the police stop me at a checkpoint?", "که پولیس مې ونیسي نو څه وکړم؟"})
     EXPECT_FALSE(with_model->Classify(t).urgent) << t;
+}
+
+// The held-out sets measure how the engine does on messages it never learnt from: a text that is
+// also an example would make them lie.
+TEST(ExampleModelTest, HeldOutSetsShareNoTextWithTheExamples) {
+  auto doc = content::LoadLocalesDirectory(std::string(RAHNAMA_SOURCE_DIR) + "/locales");
+  ASSERT_TRUE(doc.ok()) << doc.status().ToString();
+  auto folded = [](const std::string& text) {
+    std::string out;
+    for (const Token& t : Normalize(text)->tokens) out += t.key + " ";
+    return out;
+  };
+  std::set<std::string> examples;
+  for (const json& e : (*doc)["examples"]) examples.insert(folded(e["text"].get<std::string>()));
+  int checked = 0;
+  for (const char* set : {"heldout.jsonl", "heldout2.jsonl"}) {
+    std::ifstream in(std::string(RAHNAMA_SOURCE_DIR) + "/tests/data/" + set);
+    std::string line;
+    while (std::getline(in, line)) {
+      if (line.empty()) continue;
+      const std::string text = json::parse(line)["text"].get<std::string>();
+      EXPECT_FALSE(examples.count(folded(text))) << set << ": \"" << text << "\" is also an example";
+      ++checked;
+    }
+  }
+  EXPECT_GT(checked, 350);
 }
 
 TEST(ExampleModelTest, ABadExamplesFileIsRefusedNamingTheLine) {
