@@ -205,7 +205,8 @@ TEST(ExampleModelTest, HeldOutSetsShareNoTextWithTheExamples) {
   ASSERT_TRUE(doc.ok()) << doc.status().ToString();
   auto folded = [](const std::string& text) {
     std::string out;
-    for (const Token& t : Normalize(text)->tokens) out += t.key + " ";
+    const auto normalized = Normalize(text);  // kept alive: the loop reads its tokens
+    for (const Token& t : normalized->tokens) out += t.key + " ";
     return out;
   };
   std::set<std::string> examples;
