@@ -12,10 +12,13 @@
 
 namespace bot::server {
 
+// Off by default: in the A/B runs it doubled ingest at 32 connections but made urgent replies
+// slower during the catch-up after a burst (BENCHMARKS.md, run 8). `serve --ingest-backoff-batch 8`.
 struct IngestBackoff {
   // Group commits averaging this many webhook requests mean webhooks are waiting for each other
-  // (at a steady few hundred per second a commit holds one or two). 0 turns the back-off off.
-  size_t saturated_batch = 8;
+  // (at a steady few hundred per second a commit holds one or two); 8 is what was measured.
+  // 0 turns the back-off off.
+  size_t saturated_batch = 0;
   // How long the last group commit counts: once webhooks stop, the lane resumes after this.
   int64_t window_ms = 100;
   // The longest the ordinary lane pauses before it runs one more batch anyway, so it always
