@@ -14,6 +14,7 @@
 #   BENCH_NO_BUILD  set to 1 to skip the build step
 #   BENCH_NICE      e.g. -10: run at a higher CPU priority than other work on the machine (root)
 #   BENCH_SCALE_AB  0 to skip the case-list run with the proposed index (default 1)
+#   BENCH_RAHNAMA_ARGS  extra `rahnama serve` arguments for A/B runs, e.g. "--ingest-backoff-batch 0"
 set -euo pipefail
 
 REPO=$(cd "$(dirname "${BASH_SOURCE[0]}")/.." && pwd)
@@ -113,7 +114,7 @@ start_rahnama() {  # DB GRAPH_PORT [args...]
   RAHNAMA_APP_SECRET=$SECRET RAHNAMA_VERIFY_TOKEN=bench-verify RAHNAMA_WA_TOKEN=bench-token \
   RAHNAMA_GRAPH_URL=http://127.0.0.1:$gport RAHNAMA_LOG_LEVEL=warn \
     "$RAHNAMA" serve --port "$P_WEB" --admin-port "$P_ADMIN" --db "$db" --locales "$REPO/locales" \
-    --console "$REPO/bot/console" "$@" >>"$OUT/rahnama.log" 2>&1 &
+    --console "$REPO/bot/console" ${BENCH_RAHNAMA_ARGS:-} "$@" >>"$OUT/rahnama.log" 2>&1 &
   RPID=$!
   PIDS+=("$RPID")
   wait_http "http://127.0.0.1:$P_WEB/healthz" 60
@@ -129,6 +130,7 @@ fresh_db() { rm -f "$1" "$1-wal" "$1-shm"; }
   echo "nice: $(nice)"
   echo "git: ${BENCH_GIT_LABEL:-}$(git -C "$REPO" rev-parse --short HEAD 2>/dev/null) $(git -C "$REPO" status --porcelain 2>/dev/null | grep -v '^??' | grep -qv ' bench/' && echo '(work tree has uncommitted changes outside bench/)')"
   { git -C "$REPO" status --porcelain 2>/dev/null | grep -v '^?? bench/' | grep -v 'BENCHMARKS.md' | sed 's/^/  changed: /'; } || true
+  echo "rahnama serve extra args: ${BENCH_RAHNAMA_ARGS:-none}"
   echo "wrk: $(wrk -v 2>&1 | head -1)"
   echo "sections: $SECTIONS; runs: $RUNS; wrk: ${WARMUP}s warm-up + ${DURATION}s measured"
 } | tee "$OUT/machine.txt"

@@ -112,6 +112,8 @@ int main(int argc, char** argv) {
       ->check(CLI::Range(1, 3650));
   serve->add_option("--synchronous", config.synchronous, "SQLite synchronous mode (FULL or NORMAL)")
       ->check(CLI::IsMember({"FULL", "NORMAL"}));
+  serve->add_option("--ingest-backoff-batch", config.ingest_backoff.saturated_batch,
+                    "pause ordinary answers while group commits average this many webhook requests (e.g. 8; default 0 = never)");
   serve->add_option("--log-level", log_level, "debug, info, warn or error (RAHNAMA_LOG_LEVEL)");
 
   bot::cli::ChatOptions chat;

@@ -19,8 +19,9 @@ namespace bot::server {
 // ---------------------------------------------------------------------------------------------
 // IngestWriter
 
-IngestWriter::IngestWriter(InboundStore& store, const Clock& clock, std::function<void()> on_stored)
-    : store_(store), clock_(clock), on_stored_(std::move(on_stored)) {
+IngestWriter::IngestWriter(InboundStore& store, const Clock& clock, std::function<void()> on_stored,
+                           IngestPressure* pressure)
+    : store_(store), clock_(clock), on_stored_(std::move(on_stored)), pressure_(pressure) {
   thread_ = std::thread([this] { Run(); });
 }
 
@@ -74,6 +75,7 @@ void IngestWriter::Run() {
       else work[i]->done.set_value(stored.status());
     }
     if (!stored.ok()) log::Error("ingest_failed", {{"error", stored.status().ToString()}});
+    if (pressure_ != nullptr) pressure_->RecordBatch(work.size(), std::chrono::steady_clock::now());
     if (on_stored_) on_stored_();
   }
 }
@@ -130,13 +132,14 @@ std::string SlaText(const content::Snapshot& c, const std::string& lang, int min
 }  // namespace
 
 Processor::Processor(db::SqliteStore& store, const ContentHolder& content, const Clock& clock, Metrics& metrics,
-                     std::function<void()> on_committed, DecisionCache* decisions)
+                     std::function<void()> on_committed, DecisionCache* decisions, const IngestPressure* ingest)
     : store_(store),
       content_(content),
       clock_(clock),
       metrics_(metrics),
       on_committed_(std::move(on_committed)),
-      decisions_(decisions) {}
+      decisions_(decisions),
+      ingest_(ingest) {}
 
 Processor::~Processor() { Stop(); }
 
@@ -162,9 +165,26 @@ void Processor::Wake() {
   cv_.notify_all();
 }
 
+bool Processor::IngestSaturated() const {
+  return ingest_ != nullptr && ingest_->Saturated(std::chrono::steady_clock::now());
+}
+
+// Called between batches only: no database mutex, no transaction, no contact held, so nothing
+// waits on this lane while it sleeps (unlike the reverted nice level, which slowed the lane
+// while it held the mutex). Bounded by max_pause_ms, so the lane still progresses.
+void Processor::PauseWhileIngestSaturated() {
+  if (!IngestSaturated()) return;
+  metrics_.Add("rahnama_ordinary_lane_pauses_total");
+  const auto until = std::chrono::steady_clock::now() + std::chrono::milliseconds(ingest_->options().max_pause_ms);
+  std::unique_lock lock(mutex_);
+  while (running_ && IngestSaturated() && std::chrono::steady_clock::now() < until)
+    cv_.wait_until(lock, std::min(until, std::chrono::steady_clock::now() + std::chrono::milliseconds(5)));
+}
+
 void Processor::Lane(bool urgent) {
   NameThread(urgent ? "lane-urgent" : "lane-ordinary");
   while (running_) {
+    if (!urgent) PauseWhileIngestSaturated();
     uint64_t seen;
     {
       std::lock_guard lock(mutex_);
@@ -189,6 +209,9 @@ void Processor::Lane(bool urgent) {
     // all touch (outbox, message indexes) reach the WAL once instead of once per turn.
     const size_t batch = urgent ? 1 : kTurnBatch;
     for (size_t first = 0; first < order.size() && running_; first += batch) {
+      // Under a webhook burst: one batch, then pause and load afresh (the urgent lane may have
+      // answered some of these contacts meanwhile).
+      if (!urgent && first > 0 && IngestSaturated()) break;
       std::vector<int64_t> mine;
       {
         std::lock_guard lock(mutex_);

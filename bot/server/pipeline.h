@@ -31,6 +31,7 @@
 #include "bot/core/clock.h"
 #include "bot/core/metrics.h"
 #include "bot/server/graph_client.h"
+#include "bot/server/ingest_pressure.h"
 #include "db/sqlite_store.h"
 
 namespace bot::server {
@@ -49,7 +50,9 @@ class ContentHolder {
 // stores everything waiting in one transaction and then releases all of them.
 class IngestWriter {
  public:
-  IngestWriter(InboundStore& store, const Clock& clock, std::function<void()> on_stored);
+  // `pressure` (may be null) hears the size of every group commit.
+  IngestWriter(InboundStore& store, const Clock& clock, std::function<void()> on_stored,
+               IngestPressure* pressure = nullptr);
   ~IngestWriter();
   // Blocks until the batch is durably stored; per message, whether it was new.
   Result<std::vector<bool>> Store(const WebhookBatch& batch);
@@ -65,6 +68,7 @@ class IngestWriter {
   InboundStore& store_;
   const Clock& clock_;
   std::function<void()> on_stored_;
+  IngestPressure* pressure_;
   std::mutex mutex_;
   std::condition_variable cv_;
   std::deque<Request*> queue_;
@@ -88,9 +92,11 @@ inline constexpr size_t kTurnBatch = 16;
 // handled by one lane at a time, in order.
 class Processor {
  public:
-  // `decisions` (may be null) holds the classifications made at ingest.
+  // `decisions` (may be null) holds the classifications made at ingest; while `ingest` (may be
+  // null) reports webhooks queueing, the ordinary lane pauses between its batches.
   Processor(db::SqliteStore& store, const ContentHolder& content, const Clock& clock, Metrics& metrics,
-            std::function<void()> on_committed, DecisionCache* decisions = nullptr);
+            std::function<void()> on_committed, DecisionCache* decisions = nullptr,
+            const IngestPressure* ingest = nullptr);
   ~Processor();
   void Start();
   void Stop();   // finishes the message in hand, then returns
@@ -98,6 +104,8 @@ class Processor {
 
  private:
   void Lane(bool urgent);
+  bool IngestSaturated() const;
+  void PauseWhileIngestSaturated();
   Status ProcessContactMessages(const std::vector<PendingInbound>& messages);
   Status ProcessOne(const PendingInbound& p);
 
@@ -107,6 +115,7 @@ class Processor {
   Metrics& metrics_;
   std::function<void()> on_committed_;
   DecisionCache* decisions_;
+  const IngestPressure* ingest_;
   std::mutex mutex_;
   std::condition_variable cv_;
   std::set<int64_t> busy_contacts_;

@@ -32,6 +32,7 @@ struct Server::Impl {
   std::unique_ptr<db::SqliteStore> store;
   ContentHolder content;
   DecisionCache decisions;  // ingest's classifications, for the worker
+  std::unique_ptr<IngestPressure> ingest_pressure;  // webhooks queueing: the ordinary lane pauses
   std::unique_ptr<IngestWriter> ingest;
   std::unique_ptr<Processor> processor;
   std::unique_ptr<Sender> sender;
@@ -346,9 +347,12 @@ Result<std::unique_ptr<Server>> Server::Start(Config config) {
   po.retry_base_ms = config.retry_base_ms;
   po.dev = config.dev;
   impl->sender = std::make_unique<Sender>(*impl->store, graph, po, impl->clock(), impl->metrics);
+  impl->ingest_pressure = std::make_unique<IngestPressure>(config.ingest_backoff);
   impl->processor = std::make_unique<Processor>(*impl->store, impl->content, impl->clock(), impl->metrics,
-                                                [p] { p->sender->Wake(); }, &impl->decisions);
-  impl->ingest = std::make_unique<IngestWriter>(*impl->store, impl->clock(), [p] { p->processor->Wake(); });
+                                                [p] { p->sender->Wake(); }, &impl->decisions,
+                                                impl->ingest_pressure.get());
+  impl->ingest = std::make_unique<IngestWriter>(*impl->store, impl->clock(), [p] { p->processor->Wake(); },
+                                                impl->ingest_pressure.get());
   impl->metrics.Gauge("rahnama_outbox_backlog", [p] {
     auto n = p->store->OutboxBacklog();
     return std::vector<std::pair<std::string, double>>{{"", n.ok() ? static_cast<double>(*n) : -1}};

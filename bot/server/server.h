@@ -8,6 +8,7 @@
 
 #include "bot/core/clock.h"
 #include "bot/core/status.h"
+#include "bot/server/ingest_pressure.h"
 
 namespace bot::server {
 
@@ -35,6 +36,7 @@ struct Config {
   int64_t retry_base_ms = 1000;
   int retention_days = 90;           // message bodies of people with no open case
   int resolved_case_days = 180;      // personal fields of resolved cases
+  IngestBackoff ingest_backoff;      // when the ordinary lane gives webhooks the cores
   const Clock* clock = nullptr;      // tests only: a FakeClock; must outlive the server
 };
 
