@@ -97,6 +97,12 @@ Result<int64_t> SqliteStore::ApplyCaseChange(int64_t contact_id, int64_t message
     link->Bind(1, message_id).Bind(2, case_id);
     BOT_RETURN_IF_ERROR(link->Run());
   }
+  if (!ch.system_note.empty()) {
+    auto note = db_->Prepare("INSERT INTO case_notes(case_id, author, body, created_at) VALUES (?1, 'rahnama', ?2, ?3)");
+    if (!note.ok()) return note.status();
+    note->Bind(1, case_id).Bind(2, ch.system_note).Bind(3, now_ms);
+    BOT_RETURN_IF_ERROR(note->Run());
+  }
   if (!ch.partner_payload.empty()) {
     json p = json::parse(ch.partner_payload, nullptr, false);
     if (!p.is_object()) return Status::InvalidArgument("partner payload must be a JSON object");

@@ -1232,6 +1232,7 @@ Decision Classifier::Classify(std::string_view text, Explanation* explain) const
     if (p >= needed && m.model_urgent_intent != kNone) {
       chosen = m.model_urgent_intent;
       d.urgent = true;
+      d.urgent_from_model = true;
       d.score = p;
       if (explain) explain->notes.push_back("the example model finds it urgent although the rules did not: urgent");
     } else if (chosen == m.unknown_intent) {

@@ -22,6 +22,8 @@ struct Decision {
   bool urgent = false;
   std::string queue;     // "unhcr_protection", "iom", "info_desk", or "" for none
   double score = 0;
+  // Urgent only because the example model said so (the rules did not): officers are told.
+  bool urgent_from_model = false;
 };
 
 struct RuleHit {

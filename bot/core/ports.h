@@ -64,6 +64,7 @@ struct CaseChange {
   std::string consent;           // "" = unchanged
   std::optional<bool> human_mode;
   std::string partner_payload;   // non-empty: queue a signed partner notification (case_id added)
+  std::string system_note;       // non-empty: a note on the case from rahnama itself (author "rahnama")
 };
 
 // Everything one processed inbound message changes, committed in one transaction, so a crash

@@ -3,6 +3,7 @@
 
 #include <pthread.h>
 
+#include <cstdio>
 #include <random>
 
 #include "bot/channels/outbound.h"
@@ -329,6 +330,13 @@ Status Processor::ProcessOne(const PendingInbound& p) {
     if (out.open_case->priority == "urgent") change.priority = "urgent";  // routing never downgrades a threat
     change.intent = out.open_case->intent;
     change.language = out.language;
+    if (out.decision.urgent_from_model) {
+      char probability[16];
+      std::snprintf(probability, sizeof probability, "%.2f", out.decision.score);
+      change.system_note = std::string("Urgent by the example model only (probability ") + probability +
+                           "): no rule found this message urgent. Please check it; if it is not urgent, tell an "
+                           "operator so it can become a labelled example.";
+    }
     target = nullptr;
     for (const auto& c : *open_cases)
       if (c.queue == change.queue) target = &c;

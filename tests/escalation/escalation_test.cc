@@ -183,6 +183,26 @@ TEST_F(EscalationTest, AnOfficersReplyReachesThePersonAndMutesTheBotUntilResolve
   EXPECT_EQ(api_->Post(base + "/replies", unhcr_, {{"text", "late"}}).status, 409);
 }
 
+// A message no rule finds urgent but the example model does (written for this test, in no
+// evaluation set): it reaches the protection queue like any urgent one, and the case says why.
+TEST_F(EscalationTest, AnUrgentMessageOnlyTheExampleModelCaughtReachesTheQueueWithANoteSayingSo) {
+  const std::string me = "923000000029";
+  Say(me, "they are dragging my son into a van, please");
+  const int64_t id = OnlyCaseOf(me);
+  auto view = api_->Get("/api/v1/cases/" + std::to_string(id), unhcr_);
+  ASSERT_EQ(view.status, 200) << view.body;
+  EXPECT_EQ(view.json["queue"], "unhcr_protection");
+  EXPECT_EQ(view.json["priority"], "urgent");
+  ASSERT_EQ(view.json["notes"].size(), 1u) << view.body;
+  EXPECT_EQ(view.json["notes"][0]["author"], "rahnama");
+  EXPECT_NE(view.json["notes"][0]["text"].get<std::string>().find("example model"), std::string::npos);
+  // A message the rules find urgent carries no such note.
+  const std::string other = "923000000030";
+  Say(other, "police arrested my brother right now, please help");
+  auto ruled = api_->Get("/api/v1/cases/" + std::to_string(OnlyCaseOf(other)), unhcr_);
+  EXPECT_EQ(ruled.json["notes"].size(), 0u) << ruled.body;
+}
+
 TEST_F(EscalationTest, TheMenuWordBringsTheBotBackDuringHumanMode) {
   const std::string me = "923000000021";
   Say(me, "police arrested my brother right now, please help");
