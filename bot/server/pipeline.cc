@@ -20,7 +20,7 @@ namespace bot::server {
 // ---------------------------------------------------------------------------------------------
 // IngestWriter
 
-IngestWriter::IngestWriter(InboundStore& store, const Clock& clock, std::function<void()> on_stored,
+IngestWriter::IngestWriter(InboundStore& store, const Clock& clock, std::function<void(bool urgent)> on_stored,
                            IngestPressure* pressure)
     : store_(store), clock_(clock), on_stored_(std::move(on_stored)), pressure_(pressure) {
   thread_ = std::thread([this] { Run(); });
@@ -71,13 +71,17 @@ void IngestWriter::Run() {
     batches.reserve(work.size());
     for (Request* r : work) batches.push_back(r->batch);
     auto stored = store_.StoreWebhooks(batches, clock_.NowMillis());
+    // Read before the requests are released: their batches die with them.
+    bool urgent = false;
+    for (const WebhookBatch* b : batches)
+      for (const InboundMessage& m : b->messages) urgent = urgent || m.urgent_hint;
     for (size_t i = 0; i < work.size(); ++i) {
       if (stored.ok()) work[i]->done.set_value((*stored)[i]);
       else work[i]->done.set_value(stored.status());
     }
     if (!stored.ok()) log::Error("ingest_failed", {{"error", stored.status().ToString()}});
     if (pressure_ != nullptr) pressure_->RecordBatch(work.size(), std::chrono::steady_clock::now());
-    if (on_stored_) on_stored_();
+    if (on_stored_) on_stored_(stored.ok() && urgent);
   }
 }
 
@@ -166,6 +170,23 @@ void Processor::Wake() {
   cv_.notify_all();
 }
 
+void Processor::UrgentStored() {
+  urgent_stored_.fetch_add(1);
+  Wake();
+}
+
+// Before each ordinary batch (which holds the database for up to kTurnBatch turns): if urgent
+// messages are waiting, let the urgent lane go first rather than race it for the database lock,
+// which the thread that just released it usually wins. Bounded, so a stuck urgent lane cannot
+// stop the ordinary one.
+void Processor::WaitWhileUrgentPending() {
+  if (urgent_stored_.load() == urgent_drained_.load()) return;
+  metrics_.Add("rahnama_ordinary_lane_yields_total");
+  std::unique_lock lock(mutex_);
+  cv_.wait_for(lock, std::chrono::milliseconds(200),
+               [&] { return !running_ || urgent_stored_.load() == urgent_drained_.load(); });
+}
+
 bool Processor::IngestSaturated() const {
   return ingest_ != nullptr && ingest_->Saturated(std::chrono::steady_clock::now());
 }
@@ -191,7 +212,14 @@ void Processor::Lane(bool urgent) {
       std::lock_guard lock(mutex_);
       seen = wake_seq_;
     }
+    const uint64_t urgent_seen = urgent_stored_.load();
     auto pending = urgent ? store_.LoadPendingUrgent(64) : store_.LoadPending(64);
+    if (urgent && pending.ok() && pending->empty()) {
+      // Everything stored before urgent_seen is answered: the ordinary lane may go on.
+      std::lock_guard lock(mutex_);
+      urgent_drained_.store(urgent_seen);
+      cv_.notify_all();
+    }
     if (!pending.ok()) {
       log::Error("pending_load_failed", {{"error", pending.status().ToString()}});
       std::this_thread::sleep_for(std::chrono::milliseconds(200));
@@ -213,6 +241,7 @@ void Processor::Lane(bool urgent) {
       // Under a webhook burst: one batch, then pause and load afresh (the urgent lane may have
       // answered some of these contacts meanwhile).
       if (!urgent && first > 0 && IngestSaturated()) break;
+      if (!urgent) WaitWhileUrgentPending();
       std::vector<int64_t> mine;
       {
         std::lock_guard lock(mutex_);
@@ -242,6 +271,10 @@ void Processor::Lane(bool urgent) {
       {
         std::lock_guard lock(mutex_);
         for (int64_t contact : mine) busy_contacts_.erase(contact);
+        if (!urgent && urgent_stored_.load() != urgent_drained_.load()) {
+          ++wake_seq_;  // the urgent lane may have skipped a contact this batch held
+          cv_.notify_all();
+        }
       }
       if (!mine.empty() && on_committed_) on_committed_();
       if (!s.ok()) {

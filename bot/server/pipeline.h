@@ -51,7 +51,8 @@ class ContentHolder {
 class IngestWriter {
  public:
   // `pressure` (may be null) hears the size of every group commit.
-  IngestWriter(InboundStore& store, const Clock& clock, std::function<void()> on_stored,
+  // on_stored(urgent): after each group commit; `urgent` when it stored a message with an urgent hint.
+  IngestWriter(InboundStore& store, const Clock& clock, std::function<void(bool urgent)> on_stored,
                IngestPressure* pressure = nullptr);
   ~IngestWriter();
   // Blocks until the batch is durably stored; per message, whether it was new.
@@ -67,7 +68,7 @@ class IngestWriter {
 
   InboundStore& store_;
   const Clock& clock_;
-  std::function<void()> on_stored_;
+  std::function<void(bool urgent)> on_stored_;
   IngestPressure* pressure_;
   std::mutex mutex_;
   std::condition_variable cv_;
@@ -101,9 +102,13 @@ class Processor {
   void Start();
   void Stop();   // finishes the message in hand, then returns
   void Wake();
+  // A message with an urgent hint was stored: the ordinary lane lets the urgent lane have the
+  // database before its next batch.
+  void UrgentStored();
 
  private:
   void Lane(bool urgent);
+  void WaitWhileUrgentPending();
   bool IngestSaturated() const;
   void PauseWhileIngestSaturated();
   Status ProcessContactMessages(const std::vector<PendingInbound>& messages);
@@ -120,6 +125,10 @@ class Processor {
   std::condition_variable cv_;
   std::set<int64_t> busy_contacts_;
   uint64_t wake_seq_ = 0;
+  // Urgent stores seen, and the count the urgent lane had seen when it last found nothing to do:
+  // while they differ, urgent messages may be waiting.
+  std::atomic<uint64_t> urgent_stored_{0};
+  std::atomic<uint64_t> urgent_drained_{0};
   std::atomic<bool> running_{false};
   std::vector<std::thread> threads_;
 };

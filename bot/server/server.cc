@@ -351,7 +351,11 @@ Result<std::unique_ptr<Server>> Server::Start(Config config) {
   impl->processor = std::make_unique<Processor>(*impl->store, impl->content, impl->clock(), impl->metrics,
                                                 [p] { p->sender->Wake(); }, &impl->decisions,
                                                 impl->ingest_pressure.get());
-  impl->ingest = std::make_unique<IngestWriter>(*impl->store, impl->clock(), [p] { p->processor->Wake(); },
+  impl->ingest = std::make_unique<IngestWriter>(*impl->store, impl->clock(),
+                                                [p](bool urgent) {
+                                                  if (urgent) p->processor->UrgentStored();
+                                                  else p->processor->Wake();
+                                                },
                                                 impl->ingest_pressure.get());
   impl->metrics.Gauge("rahnama_outbox_backlog", [p] {
     auto n = p->store->OutboxBacklog();
