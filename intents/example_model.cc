@@ -28,6 +28,12 @@ using RawFeatures = std::vector<std::pair<uint64_t, float>>;
 
 uint64_t Combine(uint64_t seed, uint64_t value) { return (seed ^ value) * kFnvPrime; }
 
+// Feature hashes are never 0: 0 marks an empty slot.
+uint64_t NonZero(uint64_t h) { return h == 0 ? 1 : h; }
+
+// Where the open-addressing table of `mask` + 1 slots starts looking for `feature`.
+size_t HomeSlot(uint64_t feature, size_t mask) { return (feature * 0x9E3779B97F4A7C15ull) >> 20 & mask; }
+
 // Words, adjacent word pairs and character 4-grams of each word marked "^word$", scaled so a long
 // message does not shout. Pairs and grams are hashed from the words' hashes and code points, not
 // from their bytes again. `words` (optional) receives each token's word feature, in order.
@@ -40,7 +46,7 @@ void Extract(const NormalizedText& text, RawFeatures* out, std::vector<uint64_t>
   uint64_t previous = 0;
   for (size_t i = 0; i < text.tokens.size(); ++i) {
     const std::string& key = text.tokens[i].key;
-    const uint64_t word = Mix(kWord, key);
+    const uint64_t word = NonZero(Mix(kWord, key));
     hashes.push_back(word);
     if (words) words->push_back(word);
     if (i > 0) hashes.push_back(Combine(Combine(kPair, previous), word));
@@ -57,7 +63,7 @@ void Extract(const NormalizedText& text, RawFeatures* out, std::vector<uint64_t>
   out->clear();
   if (hashes.empty()) return;
   const auto value = static_cast<float>(1.0 / std::sqrt(static_cast<double>(hashes.size())));
-  for (uint64_t h : hashes) out->emplace_back(h == 0 ? 1 : h, value);  // 0 marks an empty slot
+  for (uint64_t h : hashes) out->emplace_back(NonZero(h), value);
 }
 
 double Sigmoid(double z) { return 1.0 / (1.0 + std::exp(-std::clamp(z, -30.0, 30.0))); }
@@ -129,7 +135,7 @@ void TrainColumns(const std::vector<std::vector<std::pair<uint32_t, float>>>& in
 
 const ExampleModel::Slot* ExampleModel::Find(uint64_t feature) const {
   const size_t mask = slots_.size() - 1;
-  for (size_t at = (feature * 0x9E3779B97F4A7C15ull) >> 20 & mask;; at = (at + 1) & mask) {
+  for (size_t at = HomeSlot(feature, mask);; at = (at + 1) & mask) {
     if (slots_[at].key == feature) return &slots_[at];
     if (slots_[at].key == 0) return nullptr;
   }
@@ -144,7 +150,7 @@ double ExampleModel::Encode(const NormalizedText& text, ModelInput* out) const {
   for (const auto& [feature, value] : raw)
     if (const Slot* slot = Find(feature)) out->push_back({slot->row, value, slot->urgency_weight});
   size_t known = 0;
-  for (uint64_t word : words) known += Find(word == 0 ? 1 : word) != nullptr;
+  for (uint64_t word : words) known += Find(word) != nullptr;
   return words.empty() ? 0 : static_cast<double>(known) / static_cast<double>(words.size());
 }
 
@@ -187,7 +193,7 @@ ExampleModel ExampleModel::Train(const std::vector<Example>& examples, int class
   while (capacity < 2 * rows.size()) capacity *= 2;
   m.slots_.assign(capacity, Slot{});
   for (const auto& [feature, row] : rows) {
-    size_t at = (feature * 0x9E3779B97F4A7C15ull) >> 20 & (capacity - 1);
+    size_t at = HomeSlot(feature, capacity - 1);
     while (m.slots_[at].key != 0) at = (at + 1) & (capacity - 1);
     m.slots_[at].key = feature;
     m.slots_[at].row = row;
@@ -197,8 +203,10 @@ ExampleModel ExampleModel::Train(const std::vector<Example>& examples, int class
   // Logistic regression per column: urgency, then every class against the rest (trained side by
   // side, so each example's weights are touched while they are in cache). AdaGrad; examples in a
   // shuffled order that is the same on every run.
-  TrainColumns(inputs, examples, 0, 1, options.urgency_epochs, true, options, m.weights_, m.bias_);
-  TrainColumns(inputs, examples, 1, stride, options.intent_epochs, options.balance_intents, options, m.weights_, m.bias_);
+  // Urgency weighs its two classes equally (recall matters more than the base rate); intents keep
+  // the base rate, or a message of unseen words would go to whichever intent is rarest.
+  TrainColumns(inputs, examples, 0, 1, options.urgency_epochs, /*balance=*/true, options, m.weights_, m.bias_);
+  TrainColumns(inputs, examples, 1, stride, options.intent_epochs, /*balance=*/false, options, m.weights_, m.bias_);
   for (Slot& slot : m.slots_)
     if (slot.key != 0) slot.urgency_weight = m.weights_[slot.row * stride];
   return m;

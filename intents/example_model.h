@@ -40,9 +40,6 @@ class ExampleModel {
     int intent_epochs = 10;
     float learning_rate = 0.5f;
     float l2 = 1e-5f;
-    // Urgency weighs its two classes equally (recall matters more than the base rate); intents
-    // keep the base rate, or a message of unseen words would go to whichever intent is rarest.
-    bool balance_intents = false;
   };
 
   ExampleModel() = default;

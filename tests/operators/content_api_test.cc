@@ -26,6 +26,14 @@ class ContentApiTest : public ::testing::Test {
     AddUser(db(), "admin", "admin", {}, kPassword);
     Start();
   }
+  // Stops the server and points the next Start() at a copy of locales/ in `dir`, which a test
+  // can change like a new release would.
+  void StopAndCopyLocalesInto(const TempDir& dir) {
+    server_->Stop();
+    server_.reset();
+    locales_ = (dir.path() / "locales").string();
+    std::filesystem::copy(std::string(RAHNAMA_SOURCE_DIR) + "/locales", locales_, std::filesystem::copy_options::recursive);
+  }
   void Start() {
     server::Config c = TestConfig(db(), graph_.url());
     if (!locales_.empty()) c.locales_dir = locales_;
@@ -228,12 +236,9 @@ TEST_F(ContentApiTest, FourEyesPublishWaitsForASecondOperator) {
 }
 
 TEST_F(ContentApiTest, AShippedUpgradeUpdatesUntouchedItemsAndReportsEditedOnesAsConflicts) {
-  server_->Stop();
-  server_.reset();
   // A fresh database started from a copy of locales/ we can change like a new release would.
   TempDir other;
-  locales_ = (other.path() / "locales").string();
-  std::filesystem::copy(std::string(RAHNAMA_SOURCE_DIR) + "/locales", locales_, std::filesystem::copy_options::recursive);
+  StopAndCopyLocalesInto(other);
   std::filesystem::remove(db());
   AddUser(db(), "operator", "operator", {}, kPassword);
   Start();
@@ -266,11 +271,8 @@ TEST_F(ContentApiTest, AShippedUpgradeUpdatesUntouchedItemsAndReportsEditedOnesA
 // A release that adds the example model's examples and settings reaches a database whose content
 // started before them, without touching what operators edited.
 TEST_F(ContentApiTest, AReleaseThatAddsTheExampleModelReachesContentStartedBeforeIt) {
-  server_->Stop();
-  server_.reset();
   TempDir other;
-  locales_ = (other.path() / "locales").string();
-  std::filesystem::copy(std::string(RAHNAMA_SOURCE_DIR) + "/locales", locales_, std::filesystem::copy_options::recursive);
+  StopAndCopyLocalesInto(other);
   // Release 1: no examples, no example_model settings.
   const std::string examples_dir = locales_ + "/examples", parked = other.File("examples");
   std::filesystem::rename(examples_dir, parked);
