@@ -112,6 +112,10 @@ TEST(ExampleModelTest, AMessageOfUnseenWordsStaysUnknown) {
 
 TEST(ExampleModelTest, TheSameExamplesAlwaysGiveTheSameModel) {
   auto a = Build(WithExamples(Content(), Examples()));
+  // Other examples in between, so `b` is trained again rather than handed the model `a` kept.
+  json fewer = Examples();
+  fewer.erase(fewer.size() - 1);
+  ASSERT_TRUE(Build(WithExamples(Content(), fewer)));
   auto b = Build(WithExamples(Content(), Examples()));
   ASSERT_TRUE(a && b);
   for (const char* t : {"they are dragging my daughter", "my tazkira", "the van", "hello"}) {
