@@ -1,6 +1,7 @@
 // SqliteStore: queues, routing rules, cases, officers, sessions and the audit log.
 #include <nlohmann/json.hpp>
 
+#include <algorithm>
 #include <chrono>
 #include <mutex>
 #include <thread>
@@ -447,6 +448,97 @@ Result<std::vector<User>> SqliteStore::Users() {
   return out;
 }
 
+Result<std::vector<int64_t>> SqliteStore::ChangeAccount(const std::string& username, const AccountChange& change,
+                                                       int64_t now_ms) {
+  std::lock_guard lock(db_->mutex());
+  DurableScope durable(*db_, durable_ingest_);  // officers' and operators' actions are few: fsync them
+  Transaction tx(*db_);
+  BOT_RETURN_IF_ERROR(tx.status());
+  auto find = db_->Prepare(std::string("SELECT ") + kUserColumns + " FROM users WHERE username = ?1");
+  if (!find.ok()) return find.status();
+  find->Bind(1, username);
+  auto row = find->Step();
+  if (!row.ok()) return row.status();
+  if (!*row) return Status::NotFound("user " + username);
+  User u = UserFromRow(*find);
+  BOT_RETURN_IF_ERROR(find->Run());
+  auto old_queues = QueuesOfUser(*db_, u.id);
+  if (!old_queues.ok()) return old_queues.status();
+  u.queues = *old_queues;
+
+  const bool was_working_admin = u.role == "admin" && !u.disabled;
+  if (change.role) u.role = *change.role;
+  if (change.languages) u.languages = *change.languages;
+  if (change.disabled) u.disabled = *change.disabled;
+  if (change.queues) u.queues = *change.queues;
+  if (was_working_admin && (u.role != "admin" || u.disabled)) {
+    auto others = db_->Prepare("SELECT COUNT(*) FROM users WHERE role = 'admin' AND disabled = 0 AND id != ?1");
+    if (!others.ok()) return others.status();
+    others->Bind(1, u.id);
+    auto r = others->Step();
+    if (!r.ok()) return r.status();
+    const int64_t n = *r ? others->Int(0) : 0;
+    BOT_RETURN_IF_ERROR(others->Run());
+    if (n == 0) return Status::Conflict(username + " is the last enabled admin; add or enable another admin first");
+  }
+
+  auto up = db_->Prepare("UPDATE users SET role = ?2, languages = ?3, disabled = ?4 WHERE id = ?1");
+  if (!up.ok()) return up.status();
+  up->Bind(1, u.id).Bind(2, u.role).Bind(3, u.languages).Bind(4, u.disabled ? 1 : 0);
+  BOT_RETURN_IF_ERROR(up->Run());
+  if (change.password_hash) {
+    auto pw = db_->Prepare("UPDATE users SET password_hash = ?2, failed_logins = 0, locked_until = 0 WHERE id = ?1");
+    if (!pw.ok()) return pw.status();
+    pw->Bind(1, u.id).Bind(2, *change.password_hash);
+    BOT_RETURN_IF_ERROR(pw->Run());
+  }
+  if (change.queues) {
+    auto clear = db_->Prepare("DELETE FROM user_queues WHERE user_id = ?1");
+    if (!clear.ok()) return clear.status();
+    clear->Bind(1, u.id);
+    BOT_RETURN_IF_ERROR(clear->Run());
+    for (const auto& q : u.queues) {
+      auto uq = db_->Prepare("INSERT OR IGNORE INTO user_queues(user_id, queue) VALUES (?1, ?2)");
+      if (!uq.ok()) return uq.status();
+      uq->Bind(1, u.id).Bind(2, q);
+      if (!uq->Run().ok()) return Status::InvalidArgument("unknown queue " + q);
+    }
+  }
+  if (change.revoke_sessions || u.disabled) {
+    auto del = db_->Prepare("DELETE FROM sessions WHERE user_id = ?1 AND token_hash != ?2");
+    if (!del.ok()) return del.status();
+    del->Bind(1, u.id).Bind(2, change.keep_session);
+    BOT_RETURN_IF_ERROR(del->Run());
+  }
+
+  // Claimed cases the account can no longer work go back to their queue, not stay with nobody.
+  std::vector<int64_t> released;
+  auto claimed = db_->Prepare("SELECT id, queue FROM cases WHERE assignee = ?1 AND status = 'claimed' ORDER BY id");
+  if (!claimed.ok()) return claimed.status();
+  claimed->Bind(1, u.username);
+  std::vector<std::pair<int64_t, std::string>> cases;
+  BOT_RETURN_IF_ERROR(ForEachRow(*claimed, [&](const Statement& r) { cases.emplace_back(r.Int(0), r.Text(1)); }));
+  for (const auto& [id, queue] : cases) {
+    const bool can_work = !u.disabled && (u.role == "admin" || (u.role == "officer" &&
+                          std::find(u.queues.begin(), u.queues.end(), queue) != u.queues.end()));
+    if (can_work) continue;
+    auto release = db_->Prepare("UPDATE cases SET status = 'open', assignee = NULL, updated_at = ?2 WHERE id = ?1");
+    if (!release.ok()) return release.status();
+    release->Bind(1, id).Bind(2, now_ms);
+    BOT_RETURN_IF_ERROR(release->Run());
+    auto note = db_->Prepare("INSERT INTO case_notes(case_id, author, body, created_at) VALUES (?1, 'rahnama', ?2, ?3)");
+    if (!note.ok()) return note.status();
+    note->Bind(1, id)
+        .Bind(2, "Back in the queue: " + u.username + (u.disabled ? "'s account was disabled" : " no longer works this queue") +
+                     (change.actor.empty() ? "" : " (by " + change.actor + ")") + ". Please claim it.")
+        .Bind(3, now_ms);
+    BOT_RETURN_IF_ERROR(note->Run());
+    released.push_back(id);
+  }
+  BOT_RETURN_IF_ERROR(tx.Commit());
+  return released;
+}
+
 Status SqliteStore::UpdateUserLogin(int64_t user_id, int failed_logins, int64_t locked_until) {
   std::lock_guard lock(db_->mutex());
   auto st = db_->Prepare("UPDATE users SET failed_logins = ?2, locked_until = ?3 WHERE id = ?1");
@@ -567,34 +659,60 @@ Status SqliteStore::DeleteRegressionExample(int64_t id) {
 }
 
 Result<int64_t> SqliteStore::AddPublishRequest(const std::string& author, const std::string& message,
-                                               const std::string& document, int64_t now_ms) {
+                                               const std::string& document, int64_t base_version, int64_t now_ms) {
   std::lock_guard lock(db_->mutex());
-  auto st = db_->Prepare("INSERT INTO publish_requests(author, message, document, created_at) VALUES (?1, ?2, ?3, ?4)");
+  DurableScope durable(*db_, durable_ingest_);  // operators' actions are few: fsync them
+  auto st = db_->Prepare(
+      "INSERT INTO publish_requests(author, message, document, base_version, created_at) VALUES (?1, ?2, ?3, ?4, ?5)");
   if (!st.ok()) return st.status();
-  st->Bind(1, author).Bind(2, message).Bind(3, document).Bind(4, now_ms);
+  st->Bind(1, author).Bind(2, message).Bind(3, document).Bind(4, base_version).Bind(5, now_ms);
   BOT_RETURN_IF_ERROR(st->Run());
   return db_->LastInsertId();
 }
 
+namespace {
+const char* kPublishRequestColumns =
+    "id, author, message, document, status, COALESCE(decided_by, ''), created_at, base_version, COALESCE(decided_at, 0), "
+    "COALESCE(version_id, 0), reason";
+SqliteStore::PublishRequest PublishRequestFromRow(const Statement& st) {
+  return SqliteStore::PublishRequest{st.Int(0), st.Text(1), st.Text(2), st.Text(3), st.Text(4), st.Text(5),
+                                     st.Int(6), st.Int(7), st.Int(8), st.Int(9), st.Text(10)};
+}
+}  // namespace
+
 Result<SqliteStore::PublishRequest> SqliteStore::PublishRequestById(int64_t id) {
   std::lock_guard lock(db_->mutex());
-  auto st = db_->Prepare(
-      "SELECT id, author, message, document, status, COALESCE(decided_by, ''), created_at FROM publish_requests WHERE id = ?1");
+  auto st = db_->Prepare(std::string("SELECT ") + kPublishRequestColumns + " FROM publish_requests WHERE id = ?1");
   if (!st.ok()) return st.status();
   st->Bind(1, id);
   auto row = st->Step();
   if (!row.ok()) return row.status();
   if (!*row) return Status::NotFound("publish request " + std::to_string(id));
-  return PublishRequest{st->Int(0), st->Text(1), st->Text(2), st->Text(3), st->Text(4), st->Text(5), st->Int(6)};
+  PublishRequest r = PublishRequestFromRow(*st);
+  BOT_RETURN_IF_ERROR(st->Run());
+  return r;
+}
+
+Result<std::vector<SqliteStore::PublishRequest>> SqliteStore::PublishRequests(const std::string& status, int limit) {
+  std::lock_guard lock(db_->mutex());
+  auto st = db_->Prepare(std::string("SELECT ") + kPublishRequestColumns +
+                         " FROM publish_requests WHERE ?1 = '' OR status = ?1 ORDER BY id DESC LIMIT ?2");
+  if (!st.ok()) return st.status();
+  st->Bind(1, status).Bind(2, std::max(1, std::min(limit, 200)));
+  std::vector<PublishRequest> out;
+  BOT_RETURN_IF_ERROR(ForEachRow(*st, [&](const Statement& row) { out.push_back(PublishRequestFromRow(row)); }));
+  return out;
 }
 
 Status SqliteStore::DecidePublishRequest(int64_t id, const std::string& status, const std::string& decided_by,
-                                         int64_t version_id) {
+                                         int64_t version_id, const std::string& reason, int64_t now_ms) {
   std::lock_guard lock(db_->mutex());
+  DurableScope durable(*db_, durable_ingest_);
   auto st = db_->Prepare(
-      "UPDATE publish_requests SET status = ?2, decided_by = ?3, version_id = NULLIF(?4, 0) WHERE id = ?1 AND status = 'pending'");
+      "UPDATE publish_requests SET status = ?2, decided_by = ?3, version_id = NULLIF(?4, 0), reason = ?5, decided_at = ?6 "
+      "WHERE id = ?1 AND status = 'pending'");
   if (!st.ok()) return st.status();
-  st->Bind(1, id).Bind(2, status).Bind(3, decided_by).Bind(4, version_id);
+  st->Bind(1, id).Bind(2, status).Bind(3, decided_by).Bind(4, version_id).Bind(5, reason).Bind(6, now_ms);
   BOT_RETURN_IF_ERROR(st->Run());
   if (db_->Changes() == 0) return Status::Conflict("publish request " + std::to_string(id) + " is not pending");
   return Status::Ok();

@@ -117,12 +117,37 @@ class SqliteStore final : public InboundStore,
     int64_t id = 0;
     std::string author, message, document, status, decided_by;
     int64_t created_at = 0;
+    int64_t base_version = 0;  // the published version the request was made against
+    int64_t decided_at = 0;
+    int64_t version_id = 0;    // what approving it published
+    std::string reason;        // why it was rejected or withdrawn
   };
   Result<int64_t> AddPublishRequest(const std::string& author, const std::string& message, const std::string& document,
-                                    int64_t now_ms);
+                                    int64_t base_version, int64_t now_ms);
   Result<PublishRequest> PublishRequestById(int64_t id);
-  Status DecidePublishRequest(int64_t id, const std::string& status, const std::string& decided_by, int64_t version_id);
+  // Newest first; `status` empty for every status. Documents included (the reviewer sees changes).
+  Result<std::vector<PublishRequest>> PublishRequests(const std::string& status, int limit);
+  // kConflict when the request is no longer pending (someone else decided first).
+  Status DecidePublishRequest(int64_t id, const std::string& status, const std::string& decided_by, int64_t version_id,
+                              const std::string& reason, int64_t now_ms);
   Result<std::vector<ContentVersion>> ContentVersions(int limit);  // newest first, without documents
+
+  // Account changes by an admin (or by the person, for their own password). Fields left empty
+  // stay as they are.
+  struct AccountChange {
+    std::optional<std::string> role, languages;
+    std::optional<std::vector<std::string>> queues;
+    std::optional<bool> disabled;
+    std::optional<std::string> password_hash;  // also clears failed logins and the lockout
+    bool revoke_sessions = false;
+    std::string keep_session;                  // token hash of a session that stays (one's own)
+    std::string actor;                         // named in the note on each released case
+  };
+  // One transaction. kConflict when it would leave no enabled admin; kNotFound for an unknown
+  // user; kInvalidArgument for an unknown queue. Returns the cases released back to their queue:
+  // the account's claimed cases when it is disabled, or in queues it can no longer work (each gets a
+  // note, so whoever picks it up knows why it is unassigned).
+  Result<std::vector<int64_t>> ChangeAccount(const std::string& username, const AccountChange& change, int64_t now_ms);
 
   // Privacy.
   struct RetentionReport {

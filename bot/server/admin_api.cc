@@ -3,6 +3,8 @@
 
 #include <httplib.h>
 
+#include <set>
+
 #include <nlohmann/json.hpp>
 
 #include "bot/channels/outbound.h"
@@ -77,8 +79,27 @@ bool HasQueue(const User& u, const std::string& queue) {
   return u.role == "admin" || std::find(u.queues.begin(), u.queues.end(), queue) != u.queues.end();
 }
 
-json UserJson(const User& u) {
-  return json{{"username", u.username}, {"role", u.role}, {"queues", u.queues}, {"languages", u.languages}};
+json UserJson(const User& u, int64_t now = 0) {
+  return json{{"username", u.username}, {"role", u.role},         {"queues", u.queues},
+              {"languages", u.languages}, {"disabled", u.disabled}, {"locked", u.locked_until > now}};
+}
+
+// The session token a request carries (bearer header first, then the console's cookie).
+std::string SessionToken(const httplib::Request& req) {
+  const std::string auth = req.get_header_value("Authorization");
+  return auth.rfind("Bearer ", 0) == 0 ? auth.substr(7) : CookieToken(req);
+}
+
+// "queues": an array of strings, each a queue that exists.
+Result<std::vector<std::string>> QueueList(const json& v, db::SqliteStore& store) {
+  if (!v.is_array()) return Status::InvalidArgument("\"queues\" must be an array of queue ids");
+  std::vector<std::string> out;
+  for (const auto& q : v) {
+    if (!q.is_string()) return Status::InvalidArgument("\"queues\" must be an array of queue ids");
+    if (!store.QueueById(q.get<std::string>()).ok()) return Status::InvalidArgument("unknown queue " + q.get<std::string>());
+    out.push_back(q.get<std::string>());
+  }
+  return out;
 }
 
 // The reply window: WhatsApp allows free-form messages for 24 hours after the person's last
@@ -184,9 +205,7 @@ void AdminApi::Login(const httplib::Request& req, httplib::Response& res) {
 void AdminApi::Logout(const httplib::Request& req, httplib::Response& res) {
   auto session = Authenticate(req);
   if (!session.ok()) return SendError(res, session.status());
-  const std::string auth = req.get_header_value("Authorization");
-  const std::string token = auth.rfind("Bearer ", 0) == 0 ? auth.substr(7) : CookieToken(req);
-  (void)store_.DeleteSession(channels::Sha256Hex(token));
+  (void)store_.DeleteSession(channels::Sha256Hex(SessionToken(req)));
   (void)store_.Audit(session->user.username, "logout", "", "{}", clock_.NowMillis());
   res.set_header("Set-Cookie", std::string(kCookie) + "=; HttpOnly; SameSite=Strict; Path=/; Max-Age=0");
   SendJson(res, {{"status", "logged out"}});
@@ -261,6 +280,7 @@ void AdminApi::CaseAction(const httplib::Request& req, httplib::Response& res, c
     auto target = store_.UserByName(*who);
     if (!target.ok() || target->role == "operator" || !HasQueue(*target, c->queue))
       return SendError(res, Status::InvalidArgument(*who + " is not an officer of queue " + c->queue));
+    if (target->disabled) return SendError(res, Status::InvalidArgument(*who + "'s account is disabled"));
     updated.status = "claimed";
     updated.assignee = *who;
     Status s = store_.UpdateCase(updated, now);
@@ -618,7 +638,7 @@ void AdminApi::Register(httplib::Server& svr) {
     auto users = store_.Users();
     if (!users.ok()) return SendError(res, users.status());
     json out = json::array();
-    for (const auto& u : *users) out.push_back(UserJson(u));
+    for (const auto& u : *users) out.push_back(UserJson(u, clock_.NowMillis()));
     SendJson(res, out);
   });
   svr.Post("/api/v1/users", [this](const httplib::Request& req, httplib::Response& res) {
@@ -652,6 +672,114 @@ void AdminApi::Register(httplib::Server& svr) {
     (void)store_.Audit(s->user.username, "user_add", "user:" + u.username, json{{"role", u.role}, {"queues", u.queues}}.dump(),
                        clock_.NowMillis());
     SendJson(res, UserJson(u), 201);
+  });
+  // Disable or enable an account, reset its password, change its role, queues or languages.
+  svr.Patch(R"(/api/v1/users/([A-Za-z0-9_.@\-]{1,100}))", [this](const httplib::Request& req, httplib::Response& res) {
+    auto s = Authenticate(req);
+    if (!s.ok()) return SendError(res, s.status());
+    if (s->user.role != "admin") return SendError(res, Status::PermissionDenied("only admins manage users"));
+    auto b = ParseBody(req);
+    if (!b.ok()) return SendError(res, b.status());
+    const std::string name = req.matches[1];
+    static const std::set<std::string> kFields = {"disabled", "password", "role", "queues", "languages"};
+    for (const auto& [k, v] : b->items())
+      if (!kFields.count(k)) return SendError(res, Status::InvalidArgument("unknown field \"" + k + "\"; allowed: disabled, password, role, queues, languages"));
+    if (b->empty()) return SendError(res, Status::InvalidArgument("nothing to change"));
+    db::SqliteStore::AccountChange change;
+    change.actor = s->user.username;
+    json audit_details = json::object();
+    if (b->contains("disabled")) {
+      if (!(*b)["disabled"].is_boolean()) return SendError(res, Status::InvalidArgument("\"disabled\" must be true or false"));
+      change.disabled = (*b)["disabled"].get<bool>();
+      if (*change.disabled && name == s->user.username)
+        return SendError(res, Status::Conflict("you cannot disable your own account"));
+      audit_details["disabled"] = *change.disabled;
+    }
+    if (b->contains("role")) {
+      auto role = RequiredString(*b, "role", 20);
+      if (!role.ok()) return SendError(res, role.status());
+      if (*role != "admin" && *role != "operator" && *role != "officer")
+        return SendError(res, Status::InvalidArgument("role must be admin, operator or officer"));
+      change.role = *role;
+      audit_details["role"] = *role;
+    }
+    if (b->contains("queues")) {
+      auto queues = QueueList((*b)["queues"], store_);
+      if (!queues.ok()) return SendError(res, queues.status());
+      change.queues = *queues;
+      audit_details["queues"] = *queues;
+    }
+    if (b->contains("languages")) {
+      if (!(*b)["languages"].is_string()) return SendError(res, Status::InvalidArgument("\"languages\" must be a string like \"prs,ps\""));
+      change.languages = (*b)["languages"].get<std::string>();
+      audit_details["languages"] = *change.languages;
+    }
+    if (b->contains("password")) {
+      auto password = RequiredString(*b, "password", 256);
+      if (!password.ok()) return SendError(res, password.status());
+      Status policy = escalation::CheckPasswordPolicy(name, *password);
+      if (!policy.ok()) return SendError(res, policy);
+      auto hash = escalation::HashPassword(*password, options_.hash_cost);
+      if (!hash.ok()) return SendError(res, hash.status());
+      change.password_hash = *hash;
+      audit_details["password"] = "reset";  // never the password itself
+    }
+    // A reset password or a new role must not leave an old session working as before.
+    change.revoke_sessions = change.password_hash.has_value() || change.role.has_value();
+    auto released = store_.ChangeAccount(name, change, clock_.NowMillis());
+    if (!released.ok()) return SendError(res, released.status());
+    audit_details["released_cases"] = *released;
+    (void)store_.Audit(s->user.username, "user_change", "user:" + name, audit_details.dump(), clock_.NowMillis());
+    auto after = store_.UserByName(name);
+    if (!after.ok()) return SendError(res, after.status());
+    json j = UserJson(*after, clock_.NowMillis());
+    j["released_cases"] = *released;
+    SendJson(res, j);
+  });
+  // Anyone changes their own password, proving they know the current one; their other sessions end.
+  svr.Post("/api/v1/me/password", [this](const httplib::Request& req, httplib::Response& res) {
+    auto s = Authenticate(req);
+    if (!s.ok()) return SendError(res, s.status());
+    auto b = ParseBody(req);
+    if (!b.ok()) return SendError(res, b.status());
+    auto current = RequiredString(*b, "current_password", 256);
+    auto next = RequiredString(*b, "new_password", 256);
+    if (!current.ok()) return SendError(res, current.status());
+    if (!next.ok()) return SendError(res, next.status());
+    auto me = store_.UserByName(s->user.username);
+    if (!me.ok()) return SendError(res, me.status());
+    if (!escalation::VerifyPassword(me->password_hash, *current)) {
+      (void)store_.Audit(me->username, "password_change_failed", "", "{}", clock_.NowMillis());
+      return SendError(res, Status::PermissionDenied("the current password is wrong"));
+    }
+    if (*next == *current) return SendError(res, Status::InvalidArgument("the new password must differ from the current one"));
+    Status policy = escalation::CheckPasswordPolicy(me->username, *next);
+    if (!policy.ok()) return SendError(res, policy);
+    auto hash = escalation::HashPassword(*next, options_.hash_cost);
+    if (!hash.ok()) return SendError(res, hash.status());
+    db::SqliteStore::AccountChange change;
+    change.password_hash = *hash;
+    change.revoke_sessions = true;
+    change.keep_session = channels::Sha256Hex(SessionToken(req));
+    auto done = store_.ChangeAccount(me->username, change, clock_.NowMillis());
+    if (!done.ok()) return SendError(res, done.status());
+    (void)store_.Audit(me->username, "password_change", "user:" + me->username, "{}", clock_.NowMillis());
+    SendJson(res, {{"status", "password changed; your other sessions were logged out"}});
+  });
+  // Who can take a case of this queue (for "assign"): its officers and the admins, enabled ones.
+  svr.Get(R"(/api/v1/queues/([a-z0-9_]{1,64})/officers)", [this](const httplib::Request& req, httplib::Response& res) {
+    auto s = Authenticate(req);
+    if (!s.ok()) return SendError(res, s.status());
+    const std::string queue = req.matches[1];
+    if (s->user.role == "operator") return SendError(res, Status::PermissionDenied("only officers and admins work cases"));
+    if (!HasQueue(s->user, queue) || !store_.QueueById(queue).ok()) return SendError(res, Status::NotFound("queue " + queue));
+    auto users = store_.Users();
+    if (!users.ok()) return SendError(res, users.status());
+    json out = json::array();
+    for (const auto& u : *users)
+      if (!u.disabled && u.role != "operator" && HasQueue(u, queue))
+        out.push_back({{"username", u.username}, {"role", u.role}, {"languages", u.languages}});
+    SendJson(res, out);
   });
 }
 

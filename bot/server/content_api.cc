@@ -174,17 +174,24 @@ Status ContentService::Publish(const std::string& author, const std::string& mes
     (void)store_.Audit(author, "content_publish_override", "", json{{"regressions", RegressionsJson(outcome.regressions)}}.dump(),
                        clock_.NowMillis());
   }
-  auto four_eyes = store_.GetSetting(kFourEyesKey);
-  if (four_eyes.ok() && *four_eyes == "true") {
-    auto id = store_.AddPublishRequest(author, message, draft->dump(), clock_.NowMillis());
-    if (!id.ok()) return id.status();
-    outcome.request_id = *id;
-    (void)store_.Audit(author, "content_publish_requested", "request:" + std::to_string(*id), json{{"message", message}}.dump(),
-                       clock_.NowMillis());
-    return Status::Ok();
-  }
+  if (FourEyes()) return RequestPublish(*draft, author, message, outcome);
   BOT_RETURN_IF_ERROR(PublishDocument(*draft, author, message, outcome.version));
   (void)store_.Audit(author, "content_publish", "version:" + std::to_string(outcome.version), json{{"message", message}}.dump(),
+                     clock_.NowMillis());
+  return Status::Ok();
+}
+
+bool ContentService::FourEyes() {
+  auto four_eyes = store_.GetSetting(kFourEyesKey);
+  return four_eyes.ok() && *four_eyes == "true";
+}
+
+Status ContentService::RequestPublish(const json& doc, const std::string& author, const std::string& message,
+                                      PublishOutcome& outcome) {
+  auto id = store_.AddPublishRequest(author, message, doc.dump(), holder_.Get()->version(), clock_.NowMillis());
+  if (!id.ok()) return id.status();
+  outcome.request_id = *id;
+  (void)store_.Audit(author, "content_publish_requested", "request:" + std::to_string(*id), json{{"message", message}}.dump(),
                      clock_.NowMillis());
   return Status::Ok();
 }
@@ -195,29 +202,96 @@ Status ContentService::Approve(int64_t request_id, const std::string& approver, 
   if (!req.ok()) return req.status();
   if (req->status != "pending") return Status::Conflict("publish request " + std::to_string(request_id) + " is " + req->status);
   if (req->author == approver) return Status::PermissionDenied("a second operator must approve; you wrote this one");
+  const int64_t live = holder_.Get()->version();
+  if (req->base_version != live)
+    return Status::Conflict("version " + std::to_string(live) + " was published after request " + std::to_string(request_id) +
+                            " was made (against version " + std::to_string(req->base_version) +
+                            "); approving it would undo that change. Reject it and ask " + req->author +
+                            " to publish again from the current draft");
   json doc = json::parse(req->document, nullptr, false);
   for (auto& p : content::Validate(doc, Today()))
     if (p.blocking) outcome.problems.push_back(p);
   if (!outcome.problems.empty()) return Status::InvalidArgument(outcome.problems[0].item + ": " + outcome.problems[0].message);
   BOT_RETURN_IF_ERROR(PublishDocument(doc, req->author, req->message + " (approved by " + approver + ")", outcome.version));
-  BOT_RETURN_IF_ERROR(store_.DecidePublishRequest(request_id, "approved", approver, outcome.version));
+  BOT_RETURN_IF_ERROR(store_.DecidePublishRequest(request_id, "approved", approver, outcome.version, "", clock_.NowMillis()));
   (void)store_.Audit(approver, "content_publish_approved", "version:" + std::to_string(outcome.version),
                      json{{"request", request_id}, {"author", req->author}}.dump(), clock_.NowMillis());
   return Status::Ok();
 }
 
-Result<int64_t> ContentService::Restore(int64_t version_id, const std::string& author, const std::string& message) {
+Status ContentService::Reject(int64_t request_id, const std::string& who, const std::string& reason) {
+  std::lock_guard lock(mutex_);
+  auto req = store_.PublishRequestById(request_id);
+  if (!req.ok()) return req.status();
+  if (req->status != "pending") return Status::Conflict("publish request " + std::to_string(request_id) + " is " + req->status);
+  BOT_RETURN_IF_ERROR(store_.DecidePublishRequest(request_id, "rejected", who, 0, reason, clock_.NowMillis()));
+  (void)store_.Audit(who, req->author == who ? "content_publish_withdrawn" : "content_publish_rejected",
+                     "request:" + std::to_string(request_id), json{{"author", req->author}, {"reason", reason}}.dump(),
+                     clock_.NowMillis());
+  return Status::Ok();
+}
+
+Status ContentService::Restore(int64_t version_id, const std::string& author, const std::string& message,
+                               PublishOutcome& outcome) {
   std::lock_guard lock(mutex_);
   auto v = store_.ContentVersionById(version_id);
   if (!v.ok()) return v.status();
   json doc = json::parse(v->document, nullptr, false);
-  int64_t version = 0;
-  BOT_RETURN_IF_ERROR(PublishDocument(doc, author,
-                                      message.empty() ? "restore version " + std::to_string(version_id) : message, version));
-  BOT_RETURN_IF_ERROR(store_.PutSetting(kDraftKey, doc.dump()));
-  (void)store_.Audit(author, "content_restore", "version:" + std::to_string(version),
-                     json{{"restored_from", version_id}}.dump(), clock_.NowMillis());
-  return version;
+  const std::string what = message.empty() ? "restore version " + std::to_string(version_id) : message;
+  // Four-eyes covers a restore too: going back to an old version changes what people are told.
+  if (FourEyes()) {
+    BOT_RETURN_IF_ERROR(RequestPublish(doc, author, what, outcome));
+  } else {
+    BOT_RETURN_IF_ERROR(PublishDocument(doc, author, what, outcome.version));
+    (void)store_.Audit(author, "content_restore", "version:" + std::to_string(outcome.version),
+                       json{{"restored_from", version_id}}.dump(), clock_.NowMillis());
+  }
+  return store_.PutSetting(kDraftKey, doc.dump());  // edits go on from the restored content
+}
+
+Result<json> ContentService::PublishRequests(const std::string& status) {
+  auto requests = store_.PublishRequests(status, 50);
+  if (!requests.ok()) return requests.status();
+  auto live = holder_.Get();
+  const auto published = content::Flatten(live->document());
+  json out = json::array();
+  for (const auto& r : *requests) {
+    json j = {{"id", r.id}, {"author", r.author}, {"message", r.message}, {"status", r.status},
+              {"created_at", r.created_at}, {"base_version", r.base_version},
+              {"stale", r.status == "pending" && r.base_version != live->version()},
+              {"decided_by", r.decided_by.empty() ? json(nullptr) : json(r.decided_by)},
+              {"decided_at", r.decided_at ? json(r.decided_at) : json(nullptr)},
+              {"version", r.version_id ? json(r.version_id) : json(nullptr)},
+              {"reason", r.reason.empty() ? json(nullptr) : json(r.reason)}};
+    if (r.status == "pending") {
+      // What approving would change, item by item, against what people are told now.
+      json doc = json::parse(r.document, nullptr, false);
+      const auto requested = doc.is_discarded() ? std::map<std::string, json>{} : content::Flatten(doc);
+      json changes = json::array();
+      auto add = [&changes](const std::string& key, const char* kind, const json* before, const json* after) {
+        json c = {{"item", key}, {"change", kind}};
+        constexpr size_t kShown = 4000;  // an item like the examples is large: named, not shown
+        const size_t size = (before ? before->dump().size() : 0) + (after ? after->dump().size() : 0);
+        if (size > kShown) {
+          c["too_large_to_show"] = true;
+        } else {
+          c["before"] = before ? *before : json(nullptr);
+          c["after"] = after ? *after : json(nullptr);
+        }
+        changes.push_back(std::move(c));
+      };
+      for (const auto& [key, value] : requested) {
+        auto it = published.find(key);
+        if (it == published.end()) add(key, "added", nullptr, &value);
+        else if (it->second != value) add(key, "changed", &it->second, &value);
+      }
+      for (const auto& [key, value] : published)
+        if (!requested.count(key)) add(key, "removed", &value, nullptr);
+      j["changes"] = std::move(changes);
+    }
+    out.push_back(std::move(j));
+  }
+  return out;
 }
 
 json ContentService::Conflicts() {
@@ -393,6 +467,15 @@ void ContentApi::Register(httplib::Server& svr) {
       return Send(res, {{"status", "awaiting approval"}, {"request_id", out.request_id}}, 202);
     Send(res, {{"status", "published"}, {"version", out.version}, {"overridden", RegressionsJson(out.regressions)}});
   });
+  svr.Get("/api/v1/content/publish-requests", [this, guard](const httplib::Request& req, httplib::Response& res) {
+    if (!guard(req, res)) return;
+    const std::string status = req.has_param("status") ? req.get_param_value("status") : "pending";
+    if (status != "pending" && status != "approved" && status != "rejected" && status != "all")
+      return SendError(res, Status::InvalidArgument("status must be pending, approved, rejected or all"));
+    auto list = service_.PublishRequests(status == "all" ? "" : status);
+    if (!list.ok()) return SendError(res, list.status());
+    Send(res, *list);
+  });
   svr.Post(R"(/api/v1/content/publish-requests/(\d+)/approve)", [this, guard](const httplib::Request& req, httplib::Response& res) {
     auto s = guard(req, res);
     if (!s) return;
@@ -400,6 +483,18 @@ void ContentApi::Register(httplib::Server& svr) {
     Status st = service_.Approve(std::stoll(req.matches[1]), s->user.username, out);
     if (!st.ok()) return SendError(res, st);
     Send(res, {{"status", "published"}, {"version", out.version}});
+  });
+  svr.Post(R"(/api/v1/content/publish-requests/(\d+)/reject)", [this, guard](const httplib::Request& req, httplib::Response& res) {
+    auto s = guard(req, res);
+    if (!s) return;
+    json body = json::parse(req.body, nullptr, false);
+    if (body.is_discarded() || !body.is_object() || !body.contains("reason") || !body["reason"].is_string() ||
+        body["reason"].get<std::string>().find_first_not_of(" \t\r\n") == std::string::npos)
+      return SendError(res, Status::InvalidArgument("\"reason\" (why it should not be published) is required"));
+    if (body["reason"].get<std::string>().size() > 2000) return SendError(res, Status::InvalidArgument("\"reason\" is too long"));
+    Status st = service_.Reject(std::stoll(req.matches[1]), s->user.username, body["reason"]);
+    if (!st.ok()) return SendError(res, st);
+    Send(res, {{"status", "rejected"}});
   });
   svr.Put("/api/v1/content/settings", [this](const httplib::Request& req, httplib::Response& res) {
     auto s = auth_.Authenticate(req);
@@ -434,10 +529,18 @@ void ContentApi::Register(httplib::Server& svr) {
     auto s = guard(req, res);
     if (!s) return;
     json body = json::parse(req.body.empty() ? "{}" : req.body, nullptr, false);
-    auto v = service_.Restore(std::stoll(req.matches[1]), s->user.username,
-                              body.is_object() ? body.value("message", "") : "");
-    if (!v.ok()) return SendError(res, v.status());
-    Send(res, {{"status", "published"}, {"version", *v}, {"restored_from", std::stoll(req.matches[1])}});
+    ContentService::PublishOutcome out;
+    Status st = service_.Restore(std::stoll(req.matches[1]), s->user.username,
+                                 body.is_object() ? body.value("message", "") : "", out);
+    if (!st.ok()) {
+      res.status = HttpStatusOf(st);
+      res.set_content(json{{"error", st.message()}, {"problems", ProblemsJson(out.problems)}}.dump(), "application/json");
+      return;
+    }
+    if (out.request_id != 0)
+      return Send(res, {{"status", "awaiting approval"}, {"request_id", out.request_id},
+                        {"restored_from", std::stoll(req.matches[1])}}, 202);
+    Send(res, {{"status", "published"}, {"version", out.version}, {"restored_from", std::stoll(req.matches[1])}});
   });
   svr.Get("/api/v1/content/export", [this, guard](const httplib::Request& req, httplib::Response& res) {
     if (!guard(req, res)) return;

@@ -39,14 +39,25 @@ class ContentService {
   // would flip and no override was given (outcome.regressions).
   Status Publish(const std::string& author, const std::string& message, bool override_regressions,
                  PublishOutcome& outcome);
+  // kConflict when the request is no longer pending, or when another version was published
+  // after it was made (approving it would undo that publish: its author must publish again).
   Status Approve(int64_t request_id, const std::string& approver, PublishOutcome& outcome);
-  Result<int64_t> Restore(int64_t version_id, const std::string& author, const std::string& message);
+  // A second operator rejects a request, or its author withdraws it; `reason` is required.
+  Status Reject(int64_t request_id, const std::string& who, const std::string& reason);
+  // The version becomes the draft and is published, or with four-eyes on, requested
+  // (outcome.request_id).
+  Status Restore(int64_t version_id, const std::string& author, const std::string& message, PublishOutcome& outcome);
+  // Pending (or all) requests, each with the items it changes against the published content.
+  Result<nlohmann::json> PublishRequests(const std::string& status);
   nlohmann::json Conflicts();
   std::string Today() const;
 
  private:
   Status PublishDocument(const nlohmann::json& doc, const std::string& author, const std::string& message,
                          int64_t& version);
+  bool FourEyes();
+  Status RequestPublish(const nlohmann::json& doc, const std::string& author, const std::string& message,
+                        PublishOutcome& outcome);
   db::SqliteStore& store_;
   ContentHolder& holder_;
   const Clock& clock_;

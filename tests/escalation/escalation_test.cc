@@ -305,6 +305,115 @@ TEST_F(EscalationTest, WrongPasswordMissingTokenWrongQueueAndTamperedCookieAreRe
   EXPECT_TRUE(Query(db(), "SELECT 1").size() == 1);
 }
 
+// An officer leaves (or loses a laptop): an admin disables the account. Their sessions stop at
+// once, they cannot log in, and the urgent case they had claimed goes back to the queue with a
+// note, instead of waiting for someone who will not come. Enabled again, with a reset password,
+// they are back, and a locked-out account is unlocked by the reset.
+TEST_F(EscalationTest, ADisabledOfficerIsLoggedOutAndTheirClaimedCaseGoesBackToTheQueue) {
+  Say("923000000045", "police arrested my brother right now, please help");
+  const int64_t id = OnlyCaseOf("923000000045");
+  const std::string path = "/api/v1/cases/" + std::to_string(id);
+  ASSERT_EQ(api_->Post(path + "/claim", unhcr_).status, 200);
+  const std::string second_session = api_->Token("unhcr_officer", kPassword);
+
+  auto self = api_->Call("PATCH", "/api/v1/users/admin", admin_, {{"disabled", true}});
+  EXPECT_EQ(self.status, 409) << "an admin cannot lock themselves out: " << self.body;
+  EXPECT_EQ(api_->Call("PATCH", "/api/v1/users/unhcr_officer", unhcr_, {{"disabled", true}}).status, 403);
+  EXPECT_EQ(api_->Call("PATCH", "/api/v1/users/unhcr_officer", admin_, {{"disabled", "yes"}}).status, 400);
+  EXPECT_EQ(api_->Call("PATCH", "/api/v1/users/unhcr_officer", admin_, {{"colour", "red"}}).status, 400);
+  EXPECT_EQ(api_->Call("PATCH", "/api/v1/users/nobody", admin_, {{"disabled", true}}).status, 404);
+
+  auto off = api_->Call("PATCH", "/api/v1/users/unhcr_officer", admin_, {{"disabled", true}});
+  ASSERT_EQ(off.status, 200) << off.body;
+  EXPECT_EQ(off.json["disabled"], true);
+  EXPECT_EQ(off.json["released_cases"], json::array({id}));
+  EXPECT_EQ(api_->Get(path, unhcr_).status, 401);
+  EXPECT_EQ(api_->Get(path, second_session).status, 401);
+  EXPECT_EQ(api_->Login("unhcr_officer", kPassword).status, 401);
+  auto c = api_->Get(path, admin_);
+  ASSERT_EQ(c.status, 200);
+  EXPECT_EQ(c.json["status"], "open");
+  EXPECT_TRUE(c.json["assignee"].is_null());
+  EXPECT_NE(c.json["notes"].dump().find("unhcr_officer's account was disabled"), std::string::npos) << c.json["notes"].dump();
+  // Nobody can hand the case to the disabled officer, and the list of who can take it omits them.
+  EXPECT_EQ(api_->Post(path + "/assign", admin_, {{"username", "unhcr_officer"}}).status, 400);
+  auto who = api_->Get("/api/v1/queues/unhcr_protection/officers", admin_);
+  ASSERT_EQ(who.status, 200) << who.body;
+  EXPECT_EQ(who.body.find("unhcr_officer"), std::string::npos) << who.body;
+  EXPECT_NE(who.body.find("\"admin\""), std::string::npos) << who.body;
+
+  // Back: enabled, with a new password the admin sets; the old one no longer works.
+  const std::string fresh = "a new password 77 for you";
+  EXPECT_EQ(api_->Call("PATCH", "/api/v1/users/unhcr_officer", admin_, {{"password", "short"}}).status, 400);
+  auto on = api_->Call("PATCH", "/api/v1/users/unhcr_officer", admin_, {{"disabled", false}, {"password", fresh}});
+  ASSERT_EQ(on.status, 200) << on.body;
+  EXPECT_EQ(api_->Login("unhcr_officer", kPassword).status, 401);
+  EXPECT_EQ(api_->Login("unhcr_officer", fresh).status, 200);
+
+  // A reset also unlocks an account locked by failed logins.
+  for (int i = 0; i < 5; ++i) api_->Login("iom_officer", "wrong password number " + std::to_string(i));
+  ASSERT_EQ(api_->Login("iom_officer", kPassword).status, 429);
+  auto users = api_->Get("/api/v1/users", admin_);
+  bool shown_locked = false;
+  for (const auto& u : users.json) shown_locked = shown_locked || (u["username"] == "iom_officer" && u["locked"] == true);
+  EXPECT_TRUE(shown_locked) << users.body;
+  ASSERT_EQ(api_->Call("PATCH", "/api/v1/users/iom_officer", admin_, {{"password", fresh}}).status, 200);
+  EXPECT_EQ(api_->Login("iom_officer", fresh).status, 200);
+
+  auto audit = api_->Get("/api/v1/audit", admin_);
+  EXPECT_NE(audit.body.find("user_change"), std::string::npos);
+  EXPECT_EQ(audit.body.find(fresh), std::string::npos) << "the audit log never holds a password";
+}
+
+// Moving an officer off a queue hands back the cases they held there, not the others.
+TEST_F(EscalationTest, AnOfficerMovedOffAQueueHandsBackOnlyThatQueuesCases) {
+  AddUser(db(), "both_officer", "officer", {"unhcr_protection", "info_desk"}, kPassword);
+  const std::string both = api_->Token("both_officer", kPassword);
+  Say("923000000046", "police arrested my brother right now, please help");
+  Say("923000000047", "I want to talk to a person");
+  const int64_t urgent = OnlyCaseOf("923000000046"), desk = OnlyCaseOf("923000000047");
+  ASSERT_EQ(api_->Post("/api/v1/cases/" + std::to_string(urgent) + "/claim", both).status, 200);
+  ASSERT_EQ(api_->Post("/api/v1/cases/" + std::to_string(desk) + "/claim", both).status, 200);
+  EXPECT_EQ(api_->Call("PATCH", "/api/v1/users/both_officer", admin_, {{"queues", {"info_desk", "no_such_queue"}}}).status, 400);
+  auto moved = api_->Call("PATCH", "/api/v1/users/both_officer", admin_, {{"queues", {"info_desk"}}});
+  ASSERT_EQ(moved.status, 200) << moved.body;
+  EXPECT_EQ(moved.json["released_cases"], json::array({urgent}));
+  EXPECT_EQ(moved.json["queues"], json::array({"info_desk"}));
+  EXPECT_EQ(api_->Get("/api/v1/cases/" + std::to_string(desk), admin_).json["assignee"], "both_officer");
+  EXPECT_EQ(api_->Get("/api/v1/cases/" + std::to_string(urgent), admin_).json["status"], "open");
+  EXPECT_EQ(api_->Get("/api/v1/cases/" + std::to_string(urgent), both).status, 404) << "the queue is no longer theirs";
+}
+
+// The last admin cannot be disabled or demoted: someone must be able to manage accounts.
+TEST_F(EscalationTest, TheLastEnabledAdminCannotBeDisabledOrDemoted) {
+  AddUser(db(), "admin2", "admin", {}, kPassword);
+  const std::string admin2 = api_->Token("admin2", kPassword);
+  ASSERT_EQ(api_->Call("PATCH", "/api/v1/users/admin", admin2, {{"disabled", true}}).status, 200);
+  auto demote = api_->Call("PATCH", "/api/v1/users/admin2", admin2, {{"role", "officer"}});
+  EXPECT_EQ(demote.status, 409) << demote.body;
+  EXPECT_NE(demote.json.value("error", "").find("last enabled admin"), std::string::npos) << demote.body;
+  auto users = api_->Get("/api/v1/users", admin2);
+  for (const auto& u : users.json)
+    if (u["username"] == "admin2") EXPECT_EQ(u["role"], "admin") << "the refused change left nothing behind";
+}
+
+// Changing one's own password needs the current one and ends one's other sessions.
+TEST_F(EscalationTest, AnOfficerChangesTheirPasswordAndTheirOtherSessionsEnd) {
+  const std::string laptop = api_->Token("iom_officer", kPassword);
+  const std::string phone = api_->Token("iom_officer", kPassword);
+  const std::string next = "my own new password 2026";
+  auto wrong = api_->Post("/api/v1/me/password", laptop, {{"current_password", "not it at all"}, {"new_password", next}});
+  EXPECT_EQ(wrong.status, 403) << wrong.body;
+  EXPECT_EQ(api_->Post("/api/v1/me/password", laptop, {{"current_password", kPassword}, {"new_password", "iom_officer"}}).status, 400);
+  EXPECT_EQ(api_->Post("/api/v1/me/password", laptop, {{"current_password", kPassword}}).status, 400);
+  auto ok = api_->Post("/api/v1/me/password", laptop, {{"current_password", kPassword}, {"new_password", next}});
+  ASSERT_EQ(ok.status, 200) << ok.body;
+  EXPECT_EQ(api_->Get("/api/v1/me", laptop).status, 200) << "the session that changed it stays";
+  EXPECT_EQ(api_->Get("/api/v1/me", phone).status, 401);
+  EXPECT_EQ(api_->Login("iom_officer", kPassword).status, 401);
+  EXPECT_EQ(api_->Login("iom_officer", next).status, 200);
+}
+
 TEST_F(EscalationTest, OneOpenCasePerPersonPerQueueAndReferralMovesIt) {
   const std::string me = "923000000050";
   Say(me, "police arrested my brother right now, please help");

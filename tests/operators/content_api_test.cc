@@ -235,6 +235,100 @@ TEST_F(ContentApiTest, FourEyesPublishWaitsForASecondOperator) {
   EXPECT_EQ(api_->Post(path, api_->Token("operator2", kPassword)).status, 409);
 }
 
+// The second operator reviews what a request would change before deciding, and can say no.
+TEST_F(ContentApiTest, AReviewerSeesEachItemARequestChangesAndCanRejectItWithAReason) {
+  const std::string admin = api_->Token("admin", kPassword);
+  const std::string reviewer = api_->Token("operator2", kPassword);
+  ASSERT_EQ(api_->Call("PUT", "/api/v1/content/settings", admin, {{"four_eyes", true}}).status, 200);
+  auto item = api_->Get("/api/v1/content/items/answer/en/por_card", op_);
+  ASSERT_EQ(item.status, 200) << item.body;
+  const json before = item.json["value"];
+  json after = before;
+  after["text"] = "PoR cards: new text for review. Send 0 for the menu.";
+  ASSERT_EQ(Put("answer/en/por_card", after).status, 200);
+  auto req = api_->Post("/api/v1/content/publish", op_, {{"message", "PoR answer reworded"}});
+  ASSERT_EQ(req.status, 202) << req.body;
+  const std::string id = req.json["request_id"].dump();
+
+  auto pending = api_->Get("/api/v1/content/publish-requests", reviewer);
+  ASSERT_EQ(pending.status, 200) << pending.body;
+  ASSERT_EQ(pending.json.size(), 1u) << pending.body;
+  const json& r = pending.json[0];
+  EXPECT_EQ(r["author"], "operator");
+  EXPECT_EQ(r["message"], "PoR answer reworded");
+  EXPECT_EQ(r["stale"], false);
+  ASSERT_EQ(r["changes"].size(), 1u) << r["changes"].dump();
+  EXPECT_EQ(r["changes"][0]["item"], "answer/en/por_card");
+  EXPECT_EQ(r["changes"][0]["change"], "changed");
+  EXPECT_EQ(r["changes"][0]["before"], before);
+  EXPECT_EQ(r["changes"][0]["after"], after);
+
+  const std::string reject = "/api/v1/content/publish-requests/" + id + "/reject";
+  auto no_reason = api_->Post(reject, reviewer, json::object());
+  EXPECT_EQ(no_reason.status, 400);
+  EXPECT_NE(no_reason.json.value("error", "").find("reason"), std::string::npos) << no_reason.body;
+  ASSERT_EQ(api_->Post(reject, reviewer, {{"reason", "the English does not match the Dari answer"}}).status, 200);
+
+  EXPECT_EQ(api_->Get("/api/v1/content/publish-requests", reviewer).json.size(), 0u);
+  auto rejected = api_->Get("/api/v1/content/publish-requests?status=rejected", op_);
+  ASSERT_EQ(rejected.json.size(), 1u) << rejected.body;
+  EXPECT_EQ(rejected.json[0]["decided_by"], "operator2");
+  EXPECT_EQ(rejected.json[0]["reason"], "the English does not match the Dari answer");
+  EXPECT_EQ(api_->Post("/api/v1/content/publish-requests/" + id + "/approve", admin).status, 409);
+  EXPECT_EQ(api_->Get("/api/v1/content/versions", op_).json.size(), 1u) << "nothing was published";
+  EXPECT_EQ(api_->Get("/api/v1/content/publish-requests?status=everything", op_).status, 400);
+  auto audit = api_->Get("/api/v1/audit", admin);
+  EXPECT_NE(audit.body.find("content_publish_rejected"), std::string::npos);
+}
+
+// Two requests made against the same version: once one is approved, approving the other would
+// put back what the first changed. It is refused, and the list says it is stale.
+TEST_F(ContentApiTest, ARequestMadeBeforeAnotherPublishCannotBeApprovedSoItCannotUndoThatPublish) {
+  const std::string admin = api_->Token("admin", kPassword);
+  const std::string reviewer = api_->Token("operator2", kPassword);
+  ASSERT_EQ(api_->Call("PUT", "/api/v1/content/settings", admin, {{"four_eyes", true}}).status, 200);
+  auto first = api_->Post("/api/v1/content/publish", op_, {{"message", "first"}});
+  ASSERT_EQ(first.status, 202) << first.body;
+  json value = api_->Get("/api/v1/content/items/answer/en/por_card", op_).json["value"];
+  value["text"] = "PoR cards: second request. Send 0 for the menu.";
+  ASSERT_EQ(Put("answer/en/por_card", value).status, 200);
+  auto second = api_->Post("/api/v1/content/publish", op_, {{"message", "second"}});
+  ASSERT_EQ(second.status, 202) << second.body;
+
+  ASSERT_EQ(api_->Post("/api/v1/content/publish-requests/" + second.json["request_id"].dump() + "/approve", reviewer).status, 200);
+  auto pending = api_->Get("/api/v1/content/publish-requests", reviewer);
+  ASSERT_EQ(pending.json.size(), 1u) << pending.body;
+  EXPECT_EQ(pending.json[0]["stale"], true);
+  ASSERT_EQ(pending.json[0]["changes"].size(), 1u) << "approving it would revert the second request's answer";
+  EXPECT_EQ(pending.json[0]["changes"][0]["before"], value);
+  auto stale = api_->Post("/api/v1/content/publish-requests/" + first.json["request_id"].dump() + "/approve", reviewer);
+  EXPECT_EQ(stale.status, 409) << stale.body;
+  EXPECT_NE(stale.json.value("error", "").find("undo"), std::string::npos) << stale.body;
+  auto live = api_->Get("/api/v1/content/versions", op_);
+  EXPECT_EQ(live.json.size(), 2u);
+  // Its author withdraws it.
+  ASSERT_EQ(api_->Post("/api/v1/content/publish-requests/" + first.json["request_id"].dump() + "/reject", op_,
+                       {{"reason", "superseded by the second request"}}).status, 200);
+  EXPECT_NE(api_->Get("/api/v1/audit", admin).body.find("content_publish_withdrawn"), std::string::npos);
+}
+
+// Going back to an old version changes what people are told as much as a publish does.
+TEST_F(ContentApiTest, WithFourEyesARestoreWaitsForASecondOperatorToo) {
+  const std::string admin = api_->Token("admin", kPassword);
+  ASSERT_EQ(api_->Post("/api/v1/content/publish", op_, {{"message", "v2"}}).status, 200);
+  ASSERT_EQ(api_->Call("PUT", "/api/v1/content/settings", admin, {{"four_eyes", true}}).status, 200);
+  auto versions = api_->Get("/api/v1/content/versions", op_);
+  ASSERT_EQ(versions.json.size(), 2u);
+  const std::string oldest = versions.json[1]["version"].dump();
+  auto restore = api_->Post("/api/v1/content/versions/" + oldest + "/restore", op_, {{"message", "back to the shipped content"}});
+  ASSERT_EQ(restore.status, 202) << restore.body;
+  EXPECT_EQ(api_->Get("/api/v1/content/versions", op_).json.size(), 2u) << "nothing published yet";
+  auto approved = api_->Post("/api/v1/content/publish-requests/" + restore.json["request_id"].dump() + "/approve",
+                             api_->Token("operator2", kPassword));
+  ASSERT_EQ(approved.status, 200) << approved.body;
+  EXPECT_EQ(api_->Get("/api/v1/content/versions", op_).json.size(), 3u);
+}
+
 TEST_F(ContentApiTest, AShippedUpgradeUpdatesUntouchedItemsAndReportsEditedOnesAsConflicts) {
   // A fresh database started from a copy of locales/ we can change like a new release would.
   TempDir other;

@@ -34,6 +34,7 @@ class ApiClient {
     auto r = method == "GET"    ? client_.Get(path.c_str(), headers)
              : method == "POST" ? client_.Post(path.c_str(), headers, b, "application/json")
              : method == "PUT"  ? client_.Put(path.c_str(), headers, b, "application/json")
+             : method == "PATCH" ? client_.Patch(path.c_str(), headers, b, "application/json")
                                 : client_.Delete(path.c_str(), headers, b, "application/json");
     ApiReply out;
     if (!r) return out;

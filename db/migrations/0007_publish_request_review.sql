@@ -1,0 +1,6 @@
+-- Four-eyes review: a request remembers which published version it was made against, so approving
+-- it after another publish cannot silently undo that publish; rejections carry a reason and when.
+ALTER TABLE publish_requests ADD COLUMN base_version INTEGER NOT NULL DEFAULT 0;
+ALTER TABLE publish_requests ADD COLUMN decided_at INTEGER;
+ALTER TABLE publish_requests ADD COLUMN reason TEXT NOT NULL DEFAULT '';
+CREATE INDEX publish_requests_status ON publish_requests(status, id);
