@@ -49,6 +49,17 @@ struct UserAddOptions {
 // Reads the password from stdin (one line), checks the policy, stores an Argon2id hash.
 int UserAdd(const UserAddOptions& o);
 
+// The way back in when no admin can log in (forgotten password, locked out), and for scripts:
+// list, disable, enable, reset-password (stdin). Same rules as the API: the last enabled admin
+// stays, a disabled account's sessions end and its claimed cases go back to their queues.
+struct UserChangeOptions {
+  std::string db;
+  std::string action;  // list | disable | enable | reset-password
+  std::string name;
+  bool password_stdin = false;
+};
+int UserChange(const UserChangeOptions& o);
+
 int Backup(const std::string& db, const std::string& to);
 int Restore(const std::string& from, const std::string& db);
 

@@ -173,6 +173,21 @@ int main(int argc, char** argv) {
   user_add_cmd->add_option("--queue", user_add.queues, "a queue the officer works (repeat for several)");
   user_add_cmd->add_option("--languages", user_add.languages, "languages the person reads: prs,ps,en");
   user_add_cmd->add_flag("--password-stdin", user_add.password_stdin, "read the password from standard input");
+  bot::cli::UserChangeOptions user_change;
+  user_change.db = config.db_path;
+  std::vector<CLI::App*> user_change_cmds;
+  for (const auto& [action, help] : std::vector<std::pair<std::string, std::string>>{
+           {"list", "list accounts with their role, queues and state"},
+           {"disable", "disable an account: its sessions end, its claimed cases go back to the queue"},
+           {"enable", "enable a disabled account"},
+           {"reset-password", "set a new password (stdin); also clears a lockout and ends its sessions"}}) {
+    auto* c = user_cmd->add_subcommand(action, help);
+    c->add_option("--db", user_change.db, "database file");
+    if (action != "list") c->add_option("--name", user_change.name, "username")->required();
+    if (action == "reset-password")
+      c->add_flag("--password-stdin", user_change.password_stdin, "read the new password from standard input");
+    user_change_cmds.push_back(c);
+  }
 
   CLI11_PARSE(app, argc, argv);
 
@@ -194,5 +209,10 @@ int main(int argc, char** argv) {
   if (*backup_cmd) return bot::cli::Backup(backup_db, backup_to);
   if (*restore_cmd) return bot::cli::Restore(restore_from, restore_db);
   if (*user_add_cmd) return bot::cli::UserAdd(user_add);
+  for (auto* c : user_change_cmds)
+    if (*c) {
+      user_change.action = c->get_name();
+      return bot::cli::UserChange(user_change);
+    }
   return 2;
 }

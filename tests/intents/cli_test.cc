@@ -8,6 +8,8 @@
 
 #include <nlohmann/json.hpp>
 
+#include "bot/escalation/auth.h"
+#include "db/sqlite_store.h"
 #include "tests/support/harness.h"
 
 namespace bot::testing {
@@ -127,6 +129,45 @@ TEST(CliTest, UserAddRefusesAWeakPasswordAndAcceptsAGoodOne) {
                   " --name amina --role officer --queue info_desk --password-stdin");
   EXPECT_NE(again.exit_code, 0);
   EXPECT_NE(again.out.find("already exists"), std::string::npos);
+}
+
+// The way back in when the only admin forgot the password or is locked out.
+TEST(CliTest, UserResetPasswordDisableEnableAndListWorkOnTheDatabase) {
+  TempDir dir;
+  const std::string db = dir.File("u.db");
+  ASSERT_EQ(Sh("echo 'correct horse 42 battery' | " + Bin() + "user add --db " + db + " --name boss --role admin --password-stdin").exit_code, 0);
+  ASSERT_EQ(Sh("echo 'correct horse 42 battery' | " + Bin() + "user add --db " + db +
+               " --name amina --role officer --queue info_desk --password-stdin").exit_code, 0);
+  auto weak = Sh("echo short | " + Bin() + "user reset-password --db " + db + " --name boss --password-stdin");
+  EXPECT_EQ(weak.exit_code, 1);
+  EXPECT_NE(weak.out.find("at least 12 characters"), std::string::npos) << weak.out;
+  EXPECT_EQ(Sh(Bin() + "user reset-password --db " + db + " --name boss").exit_code, 2);
+  auto reset = Sh("echo 'a brand new password 9' | " + Bin() + "user reset-password --db " + db + " --name boss --password-stdin");
+  ASSERT_EQ(reset.exit_code, 0) << reset.out;
+  {
+    db::SqliteStore::Options so;
+    so.path = db;
+    auto store = db::SqliteStore::Open(so);
+    ASSERT_TRUE(store.ok());
+    auto boss = (*store)->UserByName("boss");
+    ASSERT_TRUE(boss.ok());
+    EXPECT_TRUE(escalation::VerifyPassword(boss->password_hash, "a brand new password 9"));
+    EXPECT_FALSE(escalation::VerifyPassword(boss->password_hash, "correct horse 42 battery"));
+  }
+  auto last = Sh(Bin() + "user disable --db " + db + " --name boss");
+  EXPECT_EQ(last.exit_code, 1);
+  EXPECT_NE(last.out.find("last enabled admin"), std::string::npos) << last.out;
+  EXPECT_EQ(Sh(Bin() + "user disable --db " + db + " --name amina").exit_code, 0);
+  auto list = Sh(Bin() + "user list --db " + db);
+  ASSERT_EQ(list.exit_code, 0) << list.out;
+  EXPECT_NE(list.out.find("amina\tofficer\tinfo_desk\tdisabled"), std::string::npos) << list.out;
+  EXPECT_NE(list.out.find("boss\tadmin\t-\tenabled"), std::string::npos) << list.out;
+  EXPECT_EQ(Sh(Bin() + "user enable --db " + db + " --name amina").exit_code, 0);
+  EXPECT_NE(Sh(Bin() + "user list --db " + db).out.find("amina\tofficer\tinfo_desk\tenabled"), std::string::npos);
+  auto nobody = Sh(Bin() + "user disable --db " + db + " --name nobody");
+  EXPECT_EQ(nobody.exit_code, 1);
+  EXPECT_NE(nobody.out.find("nobody"), std::string::npos);
+  EXPECT_EQ(Sh(Bin() + "user list --db " + dir.File("missing.db")).exit_code, 2);
 }
 
 TEST(CliTest, ADatabaseNewerThanTheBinaryIsRefusedAtStart) {
