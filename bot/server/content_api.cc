@@ -496,6 +496,10 @@ void ContentApi::Register(httplib::Server& svr) {
     if (!st.ok()) return SendError(res, st);
     Send(res, {{"status", "rejected"}});
   });
+  svr.Get("/api/v1/content/settings", [this, guard](const httplib::Request& req, httplib::Response& res) {
+    if (!guard(req, res)) return;
+    Send(res, {{"four_eyes", service_.FourEyes()}});
+  });
   svr.Put("/api/v1/content/settings", [this](const httplib::Request& req, httplib::Response& res) {
     auto s = auth_.Authenticate(req);
     if (!s.ok()) return SendError(res, s.status());

@@ -47,6 +47,7 @@ class ContentService {
   // The version becomes the draft and is published, or with four-eyes on, requested
   // (outcome.request_id).
   Status Restore(int64_t version_id, const std::string& author, const std::string& message, PublishOutcome& outcome);
+  bool FourEyes();  // every publish and restore waits for a second operator
   // Pending (or all) requests, each with the items it changes against the published content.
   Result<nlohmann::json> PublishRequests(const std::string& status);
   nlohmann::json Conflicts();
@@ -55,7 +56,6 @@ class ContentService {
  private:
   Status PublishDocument(const nlohmann::json& doc, const std::string& author, const std::string& message,
                          int64_t& version);
-  bool FourEyes();
   Status RequestPublish(const nlohmann::json& doc, const std::string& author, const std::string& message,
                         PublishOutcome& outcome);
   db::SqliteStore& store_;

@@ -71,7 +71,8 @@ function assert(cond, msg) {
 }
 
 // ---- accounts ---------------------------------------------------------------------------------
-for (const [name, role, queue] of [['officer1', 'officer', 'unhcr_protection'], ['operator1', 'operator'], ['admin1', 'admin']]) {
+for (const [name, role, queue] of [['officer1', 'officer', 'unhcr_protection'], ['officer2', 'officer', 'unhcr_protection'],
+  ['operator1', 'operator'], ['operator2', 'operator'], ['admin1', 'admin']]) {
   const args = ['user', 'add', '--db', db, '--name', name, '--role', role, '--password-stdin'];
   if (queue) args.push('--queue', queue);
   const r = spawnSync(binary, args, { input: PASSWORD + '\n', encoding: 'utf8' });
@@ -182,12 +183,12 @@ async function newPage(width = 1280, height = 800) {
   });
   return page;
 }
-async function login(page, username, shot) {
+async function login(page, username, shot, password = PASSWORD) {
   await page.goto(`${ADMIN}/console/`);
   await page.waitForSelector('#login-form');
   if (shot) await page.screenshot({ path: path.join(shotDir, shot) });
   await page.fill('#login-username', username);
-  await page.fill('#login-password', PASSWORD);
+  await page.fill('#login-password', password);
   await page.press('#login-password', 'Enter');  // forms submit with Enter
   await page.waitForSelector('#logout');
 }
@@ -378,6 +379,86 @@ await scenario('admin screens load: users, queues, routing rules, audit log', as
   await page.screenshot({ path: path.join(shotDir, 'audit.png') });
   assert(await page.locator('.error:not([hidden])').count() === 0, 'no error shown');
   await page.close();
+});
+
+await scenario('with four-eyes on, a second operator reads what a publish changes and approves it', async () => {
+  const admin = await newPage();
+  await login(admin, 'admin1');
+  await admin.goto(`${ADMIN}/console/#/content`);
+  await admin.locator('#four-eyes-state', { hasText: 'off' }).waitFor();
+  await admin.click('#four-eyes-toggle');
+  await admin.locator('#four-eyes-state', { hasText: 'on' }).waitFor();
+  await admin.close();
+
+  const author = await newPage();
+  await login(author, 'operator1');
+  await author.waitForSelector('[data-key="answer/en/por_card"]');
+  const cell = author.locator('[data-key="answer/en/por_card"]');
+  const EN = `PoR cards, reviewed wording (${MARKER}). Send 0 for the menu.`;
+  await cell.getByRole('button', { name: /Edit/ }).click();
+  await cell.locator('textarea').fill(EN);
+  await cell.getByRole('button', { name: 'Save to draft' }).click();
+  await cell.locator('.answer-text', { hasText: MARKER }).waitFor();
+  await author.fill('#publish-message', 'English PoR answer reworded');
+  await author.press('#publish-message', 'Enter');
+  await author.locator('#publish-result', { hasText: 'Sent for approval' }).waitFor();
+  const own = author.locator('#requests article[data-request]');
+  await own.first().waitFor();
+  assert(await own.first().getByRole('button', { name: 'Approve and publish' }).isDisabled(), 'the author cannot approve their own request');
+  await author.close();
+
+  const reviewer = await newPage();
+  await login(reviewer, 'operator2');
+  const req = reviewer.locator('#requests article[data-request]').first();
+  await req.waitFor();
+  assert((await req.innerText()).includes('English PoR answer reworded'), 'the request shows its message');
+  await req.locator('li', { hasText: 'answer/en/por_card' }).waitFor();
+  assert((await req.locator('.change-after').first().innerText()).includes(MARKER), 'the new text is shown');
+  assert((await req.locator('.change-before').first().innerText()).length > 20, 'the text it replaces is shown');
+  await req.evaluate((el) => el.scrollIntoView());
+  await reviewer.screenshot({ path: path.join(shotDir, 'four-eyes.png') });
+  await req.getByRole('button', { name: 'Approve and publish' }).click();
+  await reviewer.locator('#no-requests').waitFor();
+  await reviewer.locator('#versions-table .row-current', { hasText: 'approved by operator2' }).waitFor();
+  await reviewer.close();
+});
+
+await scenario('an admin disables an officer, who is logged out; a reset password lets them back in to change it', async () => {
+  const officer = await newPage();
+  await login(officer, 'officer2');
+  await officer.waitForSelector('#case-list');
+
+  const admin = await newPage();
+  admin.on('dialog', (d) => d.accept());  // "Disable officer2? …"
+  await login(admin, 'admin1');
+  await admin.goto(`${ADMIN}/console/#/admin/users`);
+  const row = admin.locator('#users-table tr[data-user="officer2"]');
+  await row.getByRole('button', { name: 'Disable officer2' }).click();
+  await row.locator('.user-state', { hasText: 'disabled' }).waitFor();
+  assert(await admin.locator('#users-table tr[data-user="admin1"] button[data-action="disable"]').isDisabled(), 'an admin cannot disable their own account');
+
+  await officer.goto(`${ADMIN}/console/#/dashboard`);
+  await officer.reload();
+  await officer.waitForSelector('#login-form');  // the session ended with the account
+
+  const TEMP = 'temporary password 4 you';
+  await row.getByRole('button', { name: 'Reset the password of officer2' }).click();
+  await row.locator('input[type=password]').fill(TEMP);
+  await row.getByRole('button', { name: 'Set password' }).click();
+  await admin.locator('#flash', { hasText: 'New password set for officer2' }).waitFor();
+  await admin.locator('#users-table tr[data-user="officer2"]').getByRole('button', { name: 'Enable officer2' }).click();
+  await admin.locator('#users-table tr[data-user="officer2"] .user-state', { hasText: 'active' }).waitFor();
+  await admin.screenshot({ path: path.join(shotDir, 'users.png') });
+  await admin.close();
+
+  await login(officer, 'officer2', null, TEMP);
+  await officer.click('#account-link');
+  await officer.fill('#current-password', TEMP);
+  await officer.fill('#new-password-own', PASSWORD);
+  await officer.fill('#new-password-again', PASSWORD);
+  await officer.press('#new-password-again', 'Enter');
+  await officer.locator('#flash', { hasText: 'Password changed' }).waitFor();
+  await officer.close();
 });
 
 await scenario('no script errors and no CSP violations on any page', async () => {

@@ -239,7 +239,9 @@ TEST_F(ContentApiTest, FourEyesPublishWaitsForASecondOperator) {
 TEST_F(ContentApiTest, AReviewerSeesEachItemARequestChangesAndCanRejectItWithAReason) {
   const std::string admin = api_->Token("admin", kPassword);
   const std::string reviewer = api_->Token("operator2", kPassword);
+  EXPECT_EQ(api_->Get("/api/v1/content/settings", op_).json, json({{"four_eyes", false}}));
   ASSERT_EQ(api_->Call("PUT", "/api/v1/content/settings", admin, {{"four_eyes", true}}).status, 200);
+  EXPECT_EQ(api_->Get("/api/v1/content/settings", op_).json, json({{"four_eyes", true}}));
   auto item = api_->Get("/api/v1/content/items/answer/en/por_card", op_);
   ASSERT_EQ(item.status, 200) << item.body;
   const json before = item.json["value"];

@@ -84,6 +84,7 @@ TEST(AuthorizationTableTest, EveryRouteAnswersEachCallerAsItShould) {
       {"POST", "/api/v1/content/publish-requests/999/approve", json::object(), {401, 404, 403, 403, 404}},
       {"POST", "/api/v1/content/versions/1/restore", {{"message", "table test"}}, {401, 200, 403, 403, 200}},
       {"PUT", "/api/v1/content/settings", {{"four_eyes", false}}, {401, 403, 403, 403, 200}},
+      {"GET", "/api/v1/content/settings", nullptr, {401, 200, 403, 403, 200}},
       {"GET", "/api/v1/reports", nullptr, {401, 200, 200, 200, 200}},
       {"GET", "/api/v1/reports.csv", nullptr, {401, 200, 200, 200, 200}},
       {"POST", c + "/refer", {{"queue", "info_desk"}}, {401, 403, 404, 200, 400}},

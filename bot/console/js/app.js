@@ -5,7 +5,7 @@ import { queueView } from './views/queue.js';
 import { caseView } from './views/case.js';
 import { contentView } from './views/content.js';
 import { dashboardView } from './views/dashboard.js';
-import { usersView, queuesView, rulesView, auditView } from './views/admin.js';
+import { usersView, queuesView, rulesView, auditView, accountView } from './views/admin.js';
 
 const main = document.getElementById('main');
 const nav = document.getElementById('nav');
@@ -37,6 +37,7 @@ const routes = [
   { re: /^#\/cases\/(\d+)$/, view: caseView, allow: can.cases, nav: 'queue' },
   { re: /^#\/content$/, view: contentView, allow: can.content, nav: 'content' },
   { re: /^#\/dashboard$/, view: dashboardView, allow: () => true, nav: 'dashboard' },
+  { re: /^#\/account$/, view: accountView, allow: () => true, nav: 'account' },
   { re: /^#\/admin\/users$/, view: usersView, allow: can.admin, nav: 'users' },
   { re: /^#\/admin\/queues$/, view: queuesView, allow: can.admin, nav: 'queues' },
   { re: /^#\/admin\/rules$/, view: rulesView, allow: can.admin, nav: 'rules' },
@@ -67,6 +68,7 @@ function renderNav(active) {
     h('li', null, h('a', { href, 'aria-current': id === active ? 'page' : null }, label)))));
   if (u) {
     replace(who, h('span', { class: 'who-name' }, u.username), ' ', h('span', { class: 'badge badge-role' }, u.role), ' ',
+      h('a', { href: '#/account', id: 'account-link', class: 'btn-link' }, 'Password'), ' ',
       h('button', { type: 'button', class: 'btn-link', id: 'logout', onclick: logout }, 'Log out'));
   } else {
     replace(who);

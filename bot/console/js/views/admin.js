@@ -1,12 +1,12 @@
 // Admin screens: users, queues, routing rules, audit log.
-import { get, post, put, qs } from '../api.js';
+import { api, get, post, put, qs } from '../api.js';
 import { h, replace, field, errorBox, busy, select } from '../dom.js';
 import { timeEl, badge } from '../format.js';
 
 const table = (id, head, rows) => h('div', { class: 'table-wrap' }, h('table', { class: 'table', id },
   h('thead', null, h('tr', null, head.map((x) => h('th', { scope: 'col' }, x)))), h('tbody', null, rows)));
 
-export async function usersView(root, { flash }) {
+export async function usersView(root, { flash, user }) {
   const [users, queues] = await Promise.all([get('/api/v1/users'), get('/api/v1/queues')]);
   const name = h('input', { name: 'username', required: true, autocomplete: 'off', id: 'new-username' });
   const role = select({ name: 'role', id: 'new-role' }, [['officer', 'Officer (works cases)'], ['operator', 'Operator (edits content)'], ['admin', 'Admin']], 'officer');
@@ -28,15 +28,68 @@ export async function usersView(root, { flash }) {
         if (langs.value.trim()) body.languages = langs.value.trim();
         await post('/api/v1/users', body);
         flash(`Added ${body.username}.`);
-        await usersView(root, { flash });
+        await usersView(root, { flash, user });
       } catch (ex) { err.show(ex.message); }
     });
   });
+  const me = user?.username;
+  const rows = users.map((u) => {
+    const state = u.disabled ? badge('disabled', 'urgent') : u.locked ? badge('locked', 'warning') : badge('active', 'ok');
+    const rowErr = errorBox();
+    const change = async (body, done) => {
+      rowErr.show('');
+      try {
+        const r = await api('PATCH', `/api/v1/users/${encodeURIComponent(u.username)}`, body);
+        const released = r.data.released_cases || [];
+        flash(done + (released.length ? ` ${released.length} claimed case(s) went back to the queue.` : ''));
+        await usersView(root, { flash, user });
+      } catch (ex) { rowErr.show(ex.message); }
+    };
+    const toggle = h('button', { type: 'button', class: ['btn', 'btn-small', !u.disabled && 'btn-danger-quiet'], dataset: { action: u.disabled ? 'enable' : 'disable' },
+      disabled: u.username === me, 'aria-label': `${u.disabled ? 'Enable' : 'Disable'} ${u.username}`,
+      onclick: () => {
+        if (!u.disabled && !confirm(`Disable ${u.username}? They are logged out at once and their claimed cases go back to the queue.`)) return;
+        change({ disabled: !u.disabled }, `${u.username} ${u.disabled ? 'enabled' : 'disabled'}.`);
+      } }, u.disabled ? 'Enable' : 'Disable');
+    const pw = h('input', { type: 'password', minlength: '12', required: true, autocomplete: 'new-password', 'aria-label': `New password for ${u.username}`, placeholder: 'new password' });
+    const reset = h('form', { class: 'inline-form reset-form', hidden: true, dataset: { user: u.username } }, pw,
+      h('button', { type: 'submit', class: 'btn btn-small' }, 'Set password'));
+    reset.addEventListener('submit', (e) => { e.preventDefault(); change({ password: pw.value }, `New password set for ${u.username}; their sessions ended.`); });
+    const resetBtn = h('button', { type: 'button', class: 'btn btn-small', 'aria-label': `Reset the password of ${u.username}`,
+      onclick: () => { reset.hidden = !reset.hidden; if (!reset.hidden) pw.focus(); } }, 'Reset password');
+    return h('tr', { dataset: { user: u.username } }, h('th', { scope: 'row' }, u.username), h('td', null, badge(u.role, 'role')),
+      h('td', null, (u.queues || []).join(', ') || '—'), h('td', null, u.languages || '—'), h('td', { class: 'user-state' }, state),
+      h('td', null, h('div', { class: 'row wrap' }, toggle, resetBtn), reset, rowErr));
+  });
   replace(root, h('div', { class: 'page-head' }, h('h1', null, 'Users')),
-    h('section', { class: 'panel flush' }, table('users-table', ['Username', 'Role', 'Queues', 'Languages'],
-      users.map((u) => h('tr', null, h('th', { scope: 'row' }, u.username), h('td', null, badge(u.role, 'role')),
-        h('td', null, (u.queues || []).join(', ') || '—'), h('td', null, u.languages || '—'))))),
+    h('section', { class: 'panel flush' }, table('users-table', ['Username', 'Role', 'Queues', 'Languages', 'State', ''], rows)),
     h('section', { class: 'panel' }, h('h2', null, 'Add a user'), form));
+}
+
+/** Anyone's own password: the current one proves it is them; their other sessions end. */
+export async function accountView(root, { flash }) {
+  const current = h('input', { type: 'password', required: true, autocomplete: 'current-password', id: 'current-password' });
+  const next = h('input', { type: 'password', required: true, minlength: '12', autocomplete: 'new-password', id: 'new-password-own' });
+  const again = h('input', { type: 'password', required: true, minlength: '12', autocomplete: 'new-password', id: 'new-password-again' });
+  const err = errorBox();
+  const form = h('form', { class: 'stack', id: 'password-form' },
+    field('Current password', current), field('New password', next, 'at least 12 characters, two kinds (letters, digits, …)'),
+    field('New password again', again), err,
+    h('div', null, h('button', { type: 'submit', class: 'btn btn-primary' }, 'Change password')));
+  form.addEventListener('submit', async (e) => {
+    e.preventDefault();
+    err.show('');
+    if (next.value !== again.value) { err.show('The two new passwords differ.'); return; }
+    await busy(form, async () => {
+      try {
+        await post('/api/v1/me/password', { current_password: current.value, new_password: next.value });
+        form.reset();
+        flash('Password changed. Your other sessions were logged out.');
+      } catch (ex) { err.show(ex.message); }
+    });
+  });
+  replace(root, h('div', { class: 'page-head' }, h('h1', null, 'Your password')),
+    h('section', { class: 'panel' }, form));
 }
 
 export async function queuesView(root, { flash }) {

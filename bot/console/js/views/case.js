@@ -190,8 +190,12 @@ export async function caseView(root, { params, user, flash }) {
       h('button', { type: 'submit', class: 'btn' }, 'Refer'));
     referForm.addEventListener('submit', (e) => { e.preventDefault(); act('refer', { queue: queue.value.trim() }, `Case referred to ${queue.value.trim()}.`); });
 
-    const assignee = h('input', { name: 'username', required: true, id: 'assign-user', autocomplete: 'off', placeholder: 'username' });
-    const assignForm = h('form', { class: 'inline-form', id: 'assign-form' }, field('Assign to officer', assignee),
+    const assignee = h('input', { name: 'username', required: true, id: 'assign-user', autocomplete: 'off', placeholder: 'username', list: 'assign-officers' });
+    // Who can take it: the queue's enabled officers and the admins, with the languages they read.
+    const officerList = h('datalist', { id: 'assign-officers' });
+    get(`/api/v1/queues/${encodeURIComponent(c.queue)}/officers`).then((os) => os.filter((o) => o.username !== c.assignee)
+      .forEach((o) => officerList.append(h('option', { value: o.username }, [o.role, o.languages].filter(Boolean).join(' · '))))).catch(() => {});
+    const assignForm = h('form', { class: 'inline-form', id: 'assign-form' }, field('Assign to officer', assignee), officerList,
       h('button', { type: 'submit', class: 'btn' }, 'Assign'));
     assignForm.addEventListener('submit', (e) => { e.preventDefault(); act('assign', { username: assignee.value.trim() }, `Case assigned to ${assignee.value.trim()}.`); });
 

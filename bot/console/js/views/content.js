@@ -13,7 +13,8 @@ export function problemKey(item) {
 }
 const domId = (key) => 'item-' + key.replace(/[^A-Za-z0-9_-]/g, '-');
 
-export async function contentView(root, { flash }) {
+export async function contentView(root, { flash, user }) {
+  const session = { username: user?.username };  // who is looking: one does not approve one's own request
   const st = { items: {}, problems: [], filter: '', onlyProblems: false };
 
   const problemsBox = h('div', { id: 'problems-summary' });
@@ -23,6 +24,8 @@ export async function contentView(root, { flash }) {
   const versionsBox = h('div', { id: 'versions' });
   const regressionsBox = h('div', { id: 'regressions' });
   const conflictsBox = h('div', { id: 'conflicts' });
+  const requestsBox = h('div', { id: 'requests' });
+  const fourEyesBox = h('div', { id: 'four-eyes' });
 
   const search = h('input', { type: 'search', id: 'content-search', placeholder: 'Filter by intent or text', autocomplete: 'off' });
   const onlyProblems = h('input', { type: 'checkbox', id: 'only-problems' });
@@ -51,6 +54,8 @@ export async function contentView(root, { flash }) {
   await Promise.all([loadItems(), loadProblems()]);
   renderAll();
   loadVersions();
+  loadRequests();
+  loadFourEyes();
   loadRegressions();
   loadConflicts();
 
@@ -377,6 +382,7 @@ export async function contentView(root, { flash }) {
           overrideRow.hidden = true;
           if (status === 202) {
             replace(details, h('p', { class: 'ok-text', id: 'publish-result' }, `Sent for approval as request ${data.request_id}. A second operator must approve it.`));
+            loadRequests();
           } else {
             replace(details, h('p', { class: 'ok-text', id: 'publish-result' }, `Published version ${data.version}. New messages use it now.`));
             flash(`Published version ${data.version}.`);
@@ -399,24 +405,64 @@ export async function contentView(root, { flash }) {
       });
     });
 
-    const reqId = h('input', { name: 'request', inputmode: 'numeric', pattern: '[0-9]+', required: true, id: 'approve-id', size: '6' });
-    const approveErr = errorBox();
-    const approve = h('form', { class: 'inline-form', id: 'approve-form' }, field('Approve publish request #', reqId),
-      h('button', { type: 'submit', class: 'btn' }, 'Approve'), approveErr);
-    approve.addEventListener('submit', async (e) => {
-      e.preventDefault();
-      approveErr.show('');
-      try {
-        const r = await post(`/api/v1/content/publish-requests/${encodeURIComponent(reqId.value)}/approve`, {});
-        flash(`Approved: published version ${r.version}.`);
-        reqId.value = '';
-        loadVersions();
-      } catch (ex) { approveErr.show(ex.message); }
-    });
     return h('section', { class: 'panel', id: 'sec-publish', 'aria-labelledby': 'sec-publish-h' }, h('h2', { id: 'sec-publish-h' }, 'Publish'),
       h('p', { class: 'small muted' }, 'Publishing checks the draft for blocking problems and against the regression examples.'),
       h('div', { id: 'sec-problems' }, problemsBox),
-      form, h('details', { class: 'small' }, h('summary', null, 'Four-eyes approval'), approve));
+      form, fourEyesBox, h('h3', null, 'Waiting for a second operator'), requestsBox);
+  }
+
+  // Whether publishing needs a second operator; admins switch it.
+  async function loadFourEyes() {
+    try {
+      const { four_eyes: on } = await get('/api/v1/content/settings');
+      const text = h('span', { id: 'four-eyes-state' }, on ? 'Four-eyes is on: every publish and restore waits for a second operator.'
+        : 'Four-eyes is off: a publish goes live at once.');
+      const err = errorBox();
+      const toggle = user?.role === 'admin' ? h('button', { type: 'button', class: 'btn btn-small', id: 'four-eyes-toggle', onclick: async () => {
+        try { await put('/api/v1/content/settings', { four_eyes: !on }); loadFourEyes(); } catch (ex) { err.show(ex.message); }
+      } }, on ? 'Turn off' : 'Turn on') : null;
+      replace(fourEyesBox, h('p', { class: 'small' }, text, ' ', toggle), err);
+    } catch (e) { replace(fourEyesBox, h('p', { class: 'error' }, e.message)); }
+  }
+
+  // ---- four-eyes requests ----------------------------------------------------------------------
+  // Each pending request with every item it would change, so the second operator approves what
+  // they have read, not a number.
+  async function loadRequests() {
+    const show = (v) => (v === null || v === undefined ? '—' : typeof v === 'string' ? v : typeof v.text === 'string' ? v.text : JSON.stringify(v, null, 1));
+    try {
+      const requests = await get('/api/v1/content/publish-requests');
+      if (!requests.length) { replace(requestsBox, h('p', { class: 'muted small', id: 'no-requests' }, 'No publish request is waiting.')); return; }
+      replace(requestsBox, requests.map((r) => {
+        const err = errorBox();
+        const reason = h('input', { name: 'reason', required: true, placeholder: 'why not (the author sees it)', 'aria-label': `Reason to reject request ${r.id}`, autocomplete: 'off' });
+        const decide = async (path, body, done) => {
+          err.show('');
+          try {
+            await post(`/api/v1/content/publish-requests/${r.id}/${path}`, body);
+            flash(done);
+            loadRequests();
+            loadVersions();
+          } catch (ex) { err.show(ex.message); }
+        };
+        const rejectForm = h('form', { class: 'inline-form' }, reason, h('button', { type: 'submit', class: 'btn btn-small btn-danger-quiet' }, r.author === session.username ? 'Withdraw' : 'Reject'));
+        rejectForm.addEventListener('submit', (e) => { e.preventDefault(); decide('reject', { reason: reason.value }, `Request ${r.id} ${r.author === session.username ? 'withdrawn' : 'rejected'}.`); });
+        const approve = h('button', { type: 'button', class: 'btn btn-primary btn-small', disabled: r.author === session.username || r.stale,
+          onclick: () => decide('approve', {}, `Request ${r.id} approved and published.`) }, 'Approve and publish');
+        return h('article', { class: 'request', dataset: { request: String(r.id) } },
+          h('p', null, h('strong', null, `#${r.id} `), h('span', { dir: 'auto' }, r.message), ' ',
+            h('span', { class: 'small muted' }, `by ${r.author} · `, timeEl(r.created_at)), ' ',
+            r.stale ? badge('out of date: another version was published since', 'warning') : null),
+          h('ul', { class: 'changes small' }, (r.changes || []).map((c) => h('li', { class: `change-${c.change}` },
+            h('code', null, c.item), ` ${c.change}`,
+            c.too_large_to_show ? h('span', { class: 'muted' }, ' (too large to show here; export to compare)')
+              : c.change === 'added' ? h('div', { dir: 'auto', class: 'change-after' }, show(c.after))
+              : c.change === 'removed' ? h('div', { dir: 'auto', class: 'change-before' }, show(c.before))
+              : [h('div', { dir: 'auto', class: 'change-before' }, show(c.before)), h('div', { dir: 'auto', class: 'change-after' }, show(c.after))]))),
+          (r.changes || []).length ? null : h('p', { class: 'small muted' }, 'It changes nothing against the live content.'),
+          h('div', { class: 'row wrap' }, approve, rejectForm), err);
+      }));
+    } catch (e) { replace(requestsBox, h('p', { class: 'error' }, e.message)); }
   }
 
   // ---- versions ------------------------------------------------------------------------------
@@ -439,8 +485,10 @@ export async function contentView(root, { flash }) {
                 e.preventDefault();
                 await busy(f, async () => {
                   try {
-                    const r = await post(`/api/v1/content/versions/${v.version}/restore`, { message: msg.value });
-                    flash(`Restored version ${v.version} as version ${r.version}; the draft is reset to it.`);
+                    const { status, data: r } = await api('POST', `/api/v1/content/versions/${v.version}/restore`, { message: msg.value });
+                    flash(status === 202 ? `Version ${v.version} is the draft again; request ${r.request_id} waits for a second operator.`
+                      : `Restored version ${v.version} as version ${r.version}; the draft is reset to it.`);
+                    loadRequests();
                     await Promise.all([loadItems(), loadProblems()]);
                     renderAll();
                     loadVersions();
