@@ -412,11 +412,10 @@ User UserFromRow(const Statement& st) {
   u.locked_until = st.Int(7);
   return u;
 }
-}  // namespace
 
-Result<User> SqliteStore::UserByName(const std::string& username) {
-  std::lock_guard lock(db_->mutex());
-  auto st = db_->Prepare(std::string("SELECT ") + kUserColumns + " FROM users WHERE username = ?1");
+// The caller holds the database mutex.
+Result<User> FindUser(Database& db, const std::string& username) {
+  auto st = db.Prepare(std::string("SELECT ") + kUserColumns + " FROM users WHERE username = ?1");
   if (!st.ok()) return st.status();
   st->Bind(1, username);
   auto row = st->Step();
@@ -424,10 +423,16 @@ Result<User> SqliteStore::UserByName(const std::string& username) {
   if (!*row) return Status::NotFound("user " + username);
   User u = UserFromRow(*st);
   BOT_RETURN_IF_ERROR(st->Run());
-  auto q = QueuesOfUser(*db_, u.id);
+  auto q = QueuesOfUser(db, u.id);
   if (!q.ok()) return q.status();
   u.queues = *q;
   return u;
+}
+}  // namespace
+
+Result<User> SqliteStore::UserByName(const std::string& username) {
+  std::lock_guard lock(db_->mutex());
+  return FindUser(*db_, username);
 }
 
 Result<std::vector<User>> SqliteStore::Users() {
@@ -454,17 +459,9 @@ Result<std::vector<int64_t>> SqliteStore::ChangeAccount(const std::string& usern
   DurableScope durable(*db_, durable_ingest_);  // officers' and operators' actions are few: fsync them
   Transaction tx(*db_);
   BOT_RETURN_IF_ERROR(tx.status());
-  auto find = db_->Prepare(std::string("SELECT ") + kUserColumns + " FROM users WHERE username = ?1");
-  if (!find.ok()) return find.status();
-  find->Bind(1, username);
-  auto row = find->Step();
-  if (!row.ok()) return row.status();
-  if (!*row) return Status::NotFound("user " + username);
-  User u = UserFromRow(*find);
-  BOT_RETURN_IF_ERROR(find->Run());
-  auto old_queues = QueuesOfUser(*db_, u.id);
-  if (!old_queues.ok()) return old_queues.status();
-  u.queues = *old_queues;
+  auto found = FindUser(*db_, username);
+  if (!found.ok()) return found.status();
+  User u = std::move(*found);
 
   const bool was_working_admin = u.role == "admin" && !u.disabled;
   if (change.role) u.role = *change.role;
