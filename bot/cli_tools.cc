@@ -269,6 +269,17 @@ int Crossval(const CrossvalOptions& o) {
   return 0;
 }
 
+namespace {
+// One line of standard input as a password for `username`: checked against the policy and hashed.
+Result<std::string> PasswordHashFromStdin(const std::string& username) {
+  std::string password;
+  std::getline(std::cin, password);
+  while (!password.empty() && (password.back() == '\r' || password.back() == '\n')) password.pop_back();
+  BOT_RETURN_IF_ERROR(escalation::CheckPasswordPolicy(username, password));
+  return escalation::HashPassword(password);
+}
+}  // namespace
+
 int UserAdd(const UserAddOptions& o) {
   if (!o.password_stdin) {
     std::cerr << "rahnama user add: pass --password-stdin and write the password on standard input "
@@ -283,12 +294,14 @@ int UserAdd(const UserAddOptions& o) {
     std::cerr << "rahnama user add: an officer needs at least one --queue (unhcr_protection, iom, info_desk, …)\n";
     return 2;
   }
-  std::string password;
-  std::getline(std::cin, password);
-  while (!password.empty() && (password.back() == '\r' || password.back() == '\n')) password.pop_back();
-  Status policy = escalation::CheckPasswordPolicy(o.name, password);
-  if (!policy.ok()) {
-    std::cerr << "rahnama user add: " << policy.message() << "\n";
+  Status name_ok = escalation::CheckUsername(o.name);
+  if (!name_ok.ok()) {
+    std::cerr << "rahnama user add: " << name_ok.message() << "\n";
+    return 2;
+  }
+  auto hash = PasswordHashFromStdin(o.name);
+  if (!hash.ok()) {
+    std::cerr << "rahnama user add: " << hash.status().message() << "\n";
     return 1;
   }
   std::error_code ec;
@@ -299,11 +312,6 @@ int UserAdd(const UserAddOptions& o) {
   auto store = db::SqliteStore::Open(so);
   if (!store.ok()) {
     std::cerr << "rahnama user add: " << store.status().message() << "\n";
-    return 1;
-  }
-  auto hash = escalation::HashPassword(password);
-  if (!hash.ok()) {
-    std::cerr << "rahnama user add: " << hash.status().message() << "\n";
     return 1;
   }
   User u;
@@ -361,15 +369,7 @@ int UserChange(const UserChangeOptions& o) {
   if (o.action == "disable" || o.action == "enable") {
     change.disabled = o.action == "disable";
   } else {
-    std::string password;
-    std::getline(std::cin, password);
-    while (!password.empty() && (password.back() == '\r' || password.back() == '\n')) password.pop_back();
-    Status policy = escalation::CheckPasswordPolicy(o.name, password);
-    if (!policy.ok()) {
-      std::cerr << cmd << ": " << policy.message() << "\n";
-      return 1;
-    }
-    auto hash = escalation::HashPassword(password);
+    auto hash = PasswordHashFromStdin(o.name);
     if (!hash.ok()) {
       std::cerr << cmd << ": " << hash.status().message() << "\n";
       return 1;

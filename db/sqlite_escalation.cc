@@ -342,17 +342,36 @@ Result<std::vector<Case>> SqliteStore::OpenCasesOf(int64_t contact_id) {
 Status SqliteStore::UpdateCase(const Case& c, int64_t now_ms) {
   std::lock_guard lock(db_->mutex());
   DurableScope durable(*db_, durable_ingest_);  // officers' and operators' actions are few: fsync them
+  return WriteCase(c, nullptr, now_ms);
+}
+
+Status SqliteStore::UpdateCaseIf(const Case& seen, const Case& c, int64_t now_ms) {
+  std::lock_guard lock(db_->mutex());
+  DurableScope durable(*db_, durable_ingest_);
+  return WriteCase(c, &seen, now_ms);
+}
+
+Status SqliteStore::WriteCase(const Case& c, const Case* seen, int64_t now_ms) {
   auto st = db_->Prepare(
       "UPDATE cases SET queue = ?2, priority = ?3, status = ?4, assignee = NULLIF(?5, ''), outcome = NULLIF(?6, ''), "
       "first_response_at = NULLIF(?7, 0), resolved_at = NULLIF(?8, 0), consent = ?9, updated_at = ?10, "
-      "human_mode = CASE WHEN ?4 = 'resolved' THEN 0 ELSE human_mode END WHERE id = ?1");
+      "human_mode = CASE WHEN ?4 = 'resolved' THEN 0 ELSE human_mode END WHERE id = ?1 AND (?11 = 0 OR "
+      "(status = ?12 AND COALESCE(assignee, '') = ?13 AND queue = ?14 AND "
+      "(?4 != 'claimed' OR EXISTS (SELECT 1 FROM users WHERE username = ?5 AND disabled = 0))))");
   if (!st.ok()) return st.status();
   st->Bind(1, c.id).Bind(2, c.queue).Bind(3, c.priority).Bind(4, c.status).Bind(5, c.assignee).Bind(6, c.outcome)
-      .Bind(7, c.first_response_at).Bind(8, c.resolved_at).Bind(9, c.consent).Bind(10, now_ms);
+      .Bind(7, c.first_response_at).Bind(8, c.resolved_at).Bind(9, c.consent).Bind(10, now_ms)
+      .Bind(11, seen ? 1 : 0).Bind(12, seen ? seen->status : "").Bind(13, seen ? seen->assignee : "")
+      .Bind(14, seen ? seen->queue : "");
   Status s = st->Run();
   if (s.code() == StatusCode::kConflict)
     return Status::Conflict("the person already has an open case in queue " + c.queue);
-  return s;
+  BOT_RETURN_IF_ERROR(s);
+  if (seen && db_->Changes() == 0)
+    return Status::Conflict("case " + std::to_string(c.id) +
+                            " changed while you were working on it (claimed, released, referred, or its officer's account "
+                            "changed); look at it again");
+  return Status::Ok();
 }
 
 Status SqliteStore::AddNote(int64_t case_id, const std::string& author, const std::string& body, int64_t now_ms) {
@@ -544,8 +563,8 @@ Status SqliteStore::UpdateUserLogin(int64_t user_id, int failed_logins, int64_t 
   return st->Run();
 }
 
-Status SqliteStore::CreateSession(const std::string& token_hash, int64_t user_id, const std::string& csrf, int64_t now_ms,
-                                  int64_t expires_at) {
+Status SqliteStore::CreateSession(const std::string& token_hash, int64_t user_id, const std::string& password_hash,
+                                  const std::string& csrf, int64_t now_ms, int64_t expires_at) {
   std::lock_guard lock(db_->mutex());
   DurableScope durable(*db_, durable_ingest_);  // officers' and operators' actions are few: fsync them
   auto clean = db_->Prepare("DELETE FROM sessions WHERE expires_at < ?1");
@@ -553,10 +572,13 @@ Status SqliteStore::CreateSession(const std::string& token_hash, int64_t user_id
   clean->Bind(1, now_ms);
   BOT_RETURN_IF_ERROR(clean->Run());
   auto st = db_->Prepare(
-      "INSERT INTO sessions(token_hash, user_id, csrf_token, created_at, expires_at) VALUES (?1, ?2, ?3, ?4, ?5)");
+      "INSERT INTO sessions(token_hash, user_id, csrf_token, created_at, expires_at) SELECT ?1, ?2, ?3, ?4, ?5 "
+      "WHERE EXISTS (SELECT 1 FROM users WHERE id = ?2 AND password_hash = ?6 AND disabled = 0)");
   if (!st.ok()) return st.status();
-  st->Bind(1, token_hash).Bind(2, user_id).Bind(3, csrf).Bind(4, now_ms).Bind(5, expires_at);
-  return st->Run();
+  st->Bind(1, token_hash).Bind(2, user_id).Bind(3, csrf).Bind(4, now_ms).Bind(5, expires_at).Bind(6, password_hash);
+  BOT_RETURN_IF_ERROR(st->Run());
+  if (db_->Changes() == 0) return Status::Unauthenticated("wrong username or password");
+  return Status::Ok();
 }
 
 Result<Session> SqliteStore::SessionByTokenHash(const std::string& token_hash, int64_t now_ms) {
@@ -655,14 +677,15 @@ Status SqliteStore::DeleteRegressionExample(int64_t id) {
   return Status::Ok();
 }
 
-Result<int64_t> SqliteStore::AddPublishRequest(const std::string& author, const std::string& message,
-                                               const std::string& document, int64_t base_version, int64_t now_ms) {
+Result<int64_t> SqliteStore::AddPublishRequest(const PublishRequest& r) {
   std::lock_guard lock(db_->mutex());
   DurableScope durable(*db_, durable_ingest_);  // operators' actions are few: fsync them
   auto st = db_->Prepare(
-      "INSERT INTO publish_requests(author, message, document, base_version, created_at) VALUES (?1, ?2, ?3, ?4, ?5)");
+      "INSERT INTO publish_requests(author, message, document, base_version, kind, overrides, created_at) "
+      "VALUES (?1, ?2, ?3, ?4, ?5, ?6, ?7)");
   if (!st.ok()) return st.status();
-  st->Bind(1, author).Bind(2, message).Bind(3, document).Bind(4, base_version).Bind(5, now_ms);
+  st->Bind(1, r.author).Bind(2, r.message).Bind(3, r.document).Bind(4, r.base_version).Bind(5, r.kind)
+      .Bind(6, r.overrides).Bind(7, r.created_at);
   BOT_RETURN_IF_ERROR(st->Run());
   return db_->LastInsertId();
 }
@@ -670,10 +693,10 @@ Result<int64_t> SqliteStore::AddPublishRequest(const std::string& author, const 
 namespace {
 const char* kPublishRequestColumns =
     "id, author, message, document, status, COALESCE(decided_by, ''), created_at, base_version, COALESCE(decided_at, 0), "
-    "COALESCE(version_id, 0), reason";
+    "COALESCE(version_id, 0), reason, kind, overrides";
 SqliteStore::PublishRequest PublishRequestFromRow(const Statement& st) {
-  return SqliteStore::PublishRequest{st.Int(0), st.Text(1), st.Text(2), st.Text(3), st.Text(4), st.Text(5),
-                                     st.Int(6), st.Int(7), st.Int(8), st.Int(9), st.Text(10)};
+  return SqliteStore::PublishRequest{st.Int(0), st.Text(1), st.Text(2), st.Text(3), st.Text(4), st.Text(5), st.Int(6),
+                                     st.Int(7), st.Int(8), st.Int(9), st.Text(10), st.Text(11), st.Text(12)};
 }
 }  // namespace
 
@@ -713,6 +736,29 @@ Status SqliteStore::DecidePublishRequest(int64_t id, const std::string& status, 
   BOT_RETURN_IF_ERROR(st->Run());
   if (db_->Changes() == 0) return Status::Conflict("publish request " + std::to_string(id) + " is not pending");
   return Status::Ok();
+}
+
+Result<int64_t> SqliteStore::PublishApprovedRequest(int64_t request_id, const std::string& approver,
+                                                   const std::string& message, int64_t now_ms) {
+  std::lock_guard lock(db_->mutex());
+  DurableScope durable(*db_, durable_ingest_);
+  Transaction tx(*db_);
+  BOT_RETURN_IF_ERROR(tx.status());
+  auto publish = db_->Prepare(
+      "INSERT INTO content_versions(author, message, document, created_at) "
+      "SELECT author, ?2, document, ?3 FROM publish_requests WHERE id = ?1 AND status = 'pending'");
+  if (!publish.ok()) return publish.status();
+  publish->Bind(1, request_id).Bind(2, message).Bind(3, now_ms);
+  BOT_RETURN_IF_ERROR(publish->Run());
+  if (db_->Changes() == 0) return Status::Conflict("publish request " + std::to_string(request_id) + " is not pending");
+  const int64_t version = db_->LastInsertId();
+  auto decide = db_->Prepare(
+      "UPDATE publish_requests SET status = 'approved', decided_by = ?2, version_id = ?3, decided_at = ?4 WHERE id = ?1");
+  if (!decide.ok()) return decide.status();
+  decide->Bind(1, request_id).Bind(2, approver).Bind(3, version).Bind(4, now_ms);
+  BOT_RETURN_IF_ERROR(decide->Run());
+  BOT_RETURN_IF_ERROR(tx.Commit());
+  return version;
 }
 
 Result<std::vector<ContentVersion>> SqliteStore::ContentVersions(int limit) {

@@ -85,13 +85,17 @@ class SqliteStore final : public InboundStore,
   Result<Case> CaseById(int64_t id) override;
   Result<std::vector<Case>> OpenCasesOf(int64_t contact_id) override;
   Status UpdateCase(const Case& c, int64_t now_ms) override;
+  // Writes `c` only if the case still has the status, assignee and queue `seen` had when the
+  // officer's action read it (another officer, or an account change, may have moved it since), and
+  // a claimed case's assignee is an enabled account: kConflict otherwise.
+  Status UpdateCaseIf(const Case& seen, const Case& c, int64_t now_ms);
   Status AddNote(int64_t case_id, const std::string& author, const std::string& body, int64_t now_ms) override;
   Result<int64_t> AddUser(const User& u, int64_t now_ms) override;
   Result<User> UserByName(const std::string& username) override;
   Result<std::vector<User>> Users() override;
   Status UpdateUserLogin(int64_t user_id, int failed_logins, int64_t locked_until) override;
-  Status CreateSession(const std::string& token_hash, int64_t user_id, const std::string& csrf, int64_t now_ms,
-                       int64_t expires_at) override;
+  Status CreateSession(const std::string& token_hash, int64_t user_id, const std::string& password_hash,
+                       const std::string& csrf, int64_t now_ms, int64_t expires_at) override;
   Result<Session> SessionByTokenHash(const std::string& token_hash, int64_t now_ms) override;
   Status DeleteSession(const std::string& token_hash) override;
   Status Audit(const std::string& actor, const std::string& action, const std::string& target,
@@ -121,15 +125,21 @@ class SqliteStore final : public InboundStore,
     int64_t decided_at = 0;
     int64_t version_id = 0;    // what approving it published
     std::string reason;        // why it was rejected or withdrawn
+    std::string kind = "publish";  // or "restore"
+    std::string overrides = "[]";  // JSON: the regression failures its author overrode
   };
-  Result<int64_t> AddPublishRequest(const std::string& author, const std::string& message, const std::string& document,
-                                    int64_t base_version, int64_t now_ms);
+  // Uses r.author, message, document, base_version, kind, overrides and created_at.
+  Result<int64_t> AddPublishRequest(const PublishRequest& r);
   Result<PublishRequest> PublishRequestById(int64_t id);
   // Newest first; `status` empty for every status. Documents included (the reviewer sees changes).
   Result<std::vector<PublishRequest>> PublishRequests(const std::string& status, int limit);
   // kConflict when the request is no longer pending (someone else decided first).
   Status DecidePublishRequest(int64_t id, const std::string& status, const std::string& decided_by, int64_t version_id,
                               const std::string& reason, int64_t now_ms);
+  // Publishes the request's document as a new version and marks it approved, in one transaction
+  // (never live content with its request still pending). Returns the version.
+  Result<int64_t> PublishApprovedRequest(int64_t request_id, const std::string& approver, const std::string& message,
+                                         int64_t now_ms);
   Result<std::vector<ContentVersion>> ContentVersions(int limit);  // newest first, without documents
 
   // Account changes by an admin (or by the person, for their own password). Fields left empty
@@ -186,6 +196,8 @@ class SqliteStore final : public InboundStore,
   // REQUIRES: inside a transaction holding the mutex.
   Status QueueReplies(int64_t contact_id, int64_t case_id, const std::vector<OutboundRecord>& replies, int64_t now_ms);
   Result<int64_t> ApplyCaseChange(int64_t contact_id, int64_t message_id, const CaseChange& change, int64_t now_ms);
+  // REQUIRES: holding the mutex. `seen` null: unconditional.
+  Status WriteCase(const Case& c, const Case* seen, int64_t now_ms);
   std::unique_ptr<Database> db_;
   // synchronous=FULL only where durability is promised (the ingest commit before the 200, and
   // the few writes officers and operators make); the pipeline's own commits run with NORMAL. Safe

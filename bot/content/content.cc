@@ -308,6 +308,17 @@ std::vector<Problem> Validate(const json& doc, const std::string& today) {
   auto classifier = intents::Classifier::Build(doc);
   if (!classifier.ok()) out.push_back({"rules", classifier.status().message()});
 
+  // One entry per id: the bot uses the first of two, an operator's item view and a reviewer's
+  // diff see one of them, so a second copy could change an answer unseen.
+  for (const auto& [arr, kind] : {std::pair{"intents", "intent"}, {"facts", "fact"}, {"sources", "source"}, {"rules", "rule"}}) {
+    std::set<std::string> ids;
+    for (const json& e : Get(doc, arr)) {
+      const std::string id = e.is_object() ? StrOr(e, "id") : "";
+      if (id.empty()) out.push_back({arr, std::string("an entry has no \"id\"")});
+      else if (!ids.insert(id).second) out.push_back({std::string(kind) + " " + id, "appears twice; remove one"});
+    }
+  }
+
   std::set<std::string> fact_ids;
   for (const json& f : Get(doc, "facts")) {
     const std::string id = StrOr(f, "id");

@@ -151,8 +151,10 @@ class EscalationStore {
   virtual Result<User> UserByName(const std::string& username) = 0;
   virtual Result<std::vector<User>> Users() = 0;
   virtual Status UpdateUserLogin(int64_t user_id, int failed_logins, int64_t locked_until) = 0;
-  virtual Status CreateSession(const std::string& token_hash, int64_t user_id, const std::string& csrf,
-                               int64_t now_ms, int64_t expires_at) = 0;
+  // Only while the account is enabled and still has `password_hash` (the one the login verified):
+  // a password reset or a disable between the check and this call leaves no session behind.
+  virtual Status CreateSession(const std::string& token_hash, int64_t user_id, const std::string& password_hash,
+                               const std::string& csrf, int64_t now_ms, int64_t expires_at) = 0;
   virtual Result<Session> SessionByTokenHash(const std::string& token_hash, int64_t now_ms) = 0;
   virtual Status DeleteSession(const std::string& token_hash) = 0;
 

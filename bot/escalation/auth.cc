@@ -10,6 +10,15 @@
 
 namespace bot::escalation {
 
+Status CheckUsername(const std::string& username) {
+  if (username.empty() || username.size() > 100)
+    return Status::InvalidArgument("a username has 1 to 100 characters");
+  for (char c : username)
+    if (!((c >= 'a' && c <= 'z') || (c >= 'A' && c <= 'Z') || (c >= '0' && c <= '9') || c == '_' || c == '.' || c == '@' || c == '-'))
+      return Status::InvalidArgument("a username may hold only letters, digits and _ . @ - (no spaces)");
+  return Status::Ok();
+}
+
 Status CheckPasswordPolicy(const std::string& username, const std::string& password) {
   if (password.size() < 12) return Status::InvalidArgument("password must be at least 12 characters");
   if (password.size() > 256) return Status::InvalidArgument("password must be at most 256 characters");

@@ -20,6 +20,10 @@ struct HashCost {
 // at least 12 characters, not all one character class, not the username.
 Status CheckPasswordPolicy(const std::string& username, const std::string& password);
 
+// kInvalidArgument unless 1–100 of: letters, digits, _ . @ - (usernames appear in URLs, notes and
+// the audit log; a space or a slash would make the account unmanageable through the API).
+Status CheckUsername(const std::string& username);
+
 // Encoded "$argon2id$v=19$m=…,t=…,p=…$salt$hash" with a fresh random salt.
 Result<std::string> HashPassword(const std::string& password, const HashCost& cost = {});
 bool VerifyPassword(const std::string& encoded, const std::string& password);

@@ -79,7 +79,7 @@ bool HasQueue(const User& u, const std::string& queue) {
   return u.role == "admin" || std::find(u.queues.begin(), u.queues.end(), queue) != u.queues.end();
 }
 
-json UserJson(const User& u, int64_t now = 0) {
+json UserJson(const User& u, int64_t now) {
   return json{{"username", u.username}, {"role", u.role},         {"queues", u.queues},
               {"languages", u.languages}, {"disabled", u.disabled}, {"locked", u.locked_until > now}};
 }
@@ -88,6 +88,27 @@ json UserJson(const User& u, int64_t now = 0) {
 std::string SessionToken(const httplib::Request& req) {
   const std::string auth = req.get_header_value("Authorization");
   return auth.rfind("Bearer ", 0) == 0 ? auth.substr(7) : CookieToken(req);
+}
+
+// "languages": the ones a person reads, "prs,ps,en" or a part of it ("" for none said).
+Result<std::string> LanguageList(const json& v) {
+  const Status bad = Status::InvalidArgument("\"languages\" is a comma-separated list of prs, ps and en");
+  if (!v.is_string()) return bad;
+  const std::string text = v.get<std::string>();
+  std::vector<std::string> langs;
+  size_t start = 0;
+  while (!text.empty() && start <= text.size()) {
+    size_t end = std::min(text.find(',', start), text.size());
+    std::string lang = text.substr(start, end - start);
+    lang.erase(0, lang.find_first_not_of(' '));
+    lang.erase(lang.find_last_not_of(' ') + 1);
+    if (lang != "prs" && lang != "ps" && lang != "en") return bad;
+    if (std::find(langs.begin(), langs.end(), lang) == langs.end()) langs.push_back(lang);
+    start = end + 1;
+  }
+  std::string out;
+  for (const auto& l : langs) out += (out.empty() ? "" : ",") + l;
+  return out;
 }
 
 // "queues": an array of strings, each a queue that exists.
@@ -135,15 +156,8 @@ AdminApi::AdminApi(db::SqliteStore& store, const Clock& clock, ContentHolder& co
       options_(options) {}
 
 Result<Session> AdminApi::Authenticate(const httplib::Request& req) const {
-  std::string token;
-  bool from_cookie = false;
-  const std::string auth = req.get_header_value("Authorization");
-  if (auth.rfind("Bearer ", 0) == 0) {
-    token = auth.substr(7);
-  } else {
-    token = CookieToken(req);
-    from_cookie = !token.empty();
-  }
+  const std::string token = SessionToken(req);
+  const bool from_cookie = !token.empty() && req.get_header_value("Authorization").rfind("Bearer ", 0) != 0;
   if (token.empty()) return Status::Unauthenticated("log in first: POST /api/v1/session");
   auto s = store_.SessionByTokenHash(channels::Sha256Hex(token), clock_.NowMillis());
   if (!s.ok()) return s.status().code() == StatusCode::kUnauthenticated ? s.status() : Status::Unauthenticated("invalid session");
@@ -192,14 +206,14 @@ void AdminApi::Login(const httplib::Request& req, httplib::Response& res) {
   (void)store_.UpdateUserLogin(user->id, 0, 0);
   const std::string token = channels::RandomHex(32), csrf = channels::RandomHex(16);
   const int64_t expires = now + escalation::kSessionLifetimeMs;
-  Status s = store_.CreateSession(channels::Sha256Hex(token), user->id, csrf, now, expires);
+  Status s = store_.CreateSession(channels::Sha256Hex(token), user->id, user->password_hash, csrf, now, expires);
   if (!s.ok()) return SendError(res, s);
   (void)store_.Audit(user->username, "login", "", "{}", now);
   metrics_.Add("rahnama_logins_total", "result=\"ok\"");
   res.set_header("Set-Cookie", std::string(kCookie) + "=" + token + "; HttpOnly; SameSite=Strict; Path=/; Max-Age=" +
                                    std::to_string(escalation::kSessionLifetimeMs / 1000));
   user->password_hash.clear();
-  SendJson(res, {{"token", token}, {"csrf_token", csrf}, {"expires_at", expires}, {"user", UserJson(*user)}});
+  SendJson(res, {{"token", token}, {"csrf_token", csrf}, {"expires_at", expires}, {"user", UserJson(*user, now)}});
 }
 
 void AdminApi::Logout(const httplib::Request& req, httplib::Response& res) {
@@ -258,7 +272,7 @@ void AdminApi::CaseAction(const httplib::Request& req, httplib::Response& res, c
       return SendError(res, Status::Conflict("already claimed by " + c->assignee));
     updated.status = "claimed";
     updated.assignee = me.username;
-    Status s = store_.UpdateCase(updated, now);
+    Status s = store_.UpdateCaseIf(*c, updated, now);
     if (!s.ok()) return SendError(res, s);
     if (c->status != "claimed") {
       Status t = tell_person(snapshot->Message("officer_claimed", c->language.empty() ? "en" : c->language, {{"partner", partner}}),
@@ -271,7 +285,7 @@ void AdminApi::CaseAction(const httplib::Request& req, httplib::Response& res, c
       return SendError(res, Status::PermissionDenied("only the assignee or an admin can release this case"));
     updated.status = "open";
     updated.assignee.clear();
-    Status s = store_.UpdateCase(updated, now);
+    Status s = store_.UpdateCaseIf(*c, updated, now);
     if (!s.ok()) return SendError(res, s);
     audit({});
   } else if (action == "assign") {
@@ -283,7 +297,7 @@ void AdminApi::CaseAction(const httplib::Request& req, httplib::Response& res, c
     if (target->disabled) return SendError(res, Status::InvalidArgument(*who + "'s account is disabled"));
     updated.status = "claimed";
     updated.assignee = *who;
-    Status s = store_.UpdateCase(updated, now);
+    Status s = store_.UpdateCaseIf(*c, updated, now);
     if (!s.ok()) return SendError(res, s);
     audit({{"assignee", *who}});
   } else if (action == "replies") {
@@ -327,7 +341,7 @@ void AdminApi::CaseAction(const httplib::Request& req, httplib::Response& res, c
       updated.status = "claimed";
       updated.assignee = me.username;
     }
-    Status s = store_.UpdateCase(updated, now);
+    Status s = store_.UpdateCaseIf(*c, updated, now);
     if (!s.ok()) return SendError(res, s);
     Status hm = store_.SetHumanMode(c->id, true);
     if (!hm.ok()) return SendError(res, hm);
@@ -345,7 +359,7 @@ void AdminApi::CaseAction(const httplib::Request& req, httplib::Response& res, c
     updated.outcome = *outcome;
     updated.resolved_at = now;
     if (updated.assignee.empty()) updated.assignee = me.username;
-    Status s = store_.UpdateCase(updated, now);
+    Status s = store_.UpdateCaseIf(*c, updated, now);
     if (!s.ok()) return SendError(res, s);
     Status t = tell_person(snapshot->Message("case_resolved", c->language.empty() ? "en" : c->language), false, "bot");
     if (!t.ok()) return SendError(res, t);
@@ -359,7 +373,7 @@ void AdminApi::CaseAction(const httplib::Request& req, httplib::Response& res, c
     updated.queue = *to;
     updated.status = "open";
     updated.assignee.clear();
-    Status s = store_.UpdateCase(updated, now);
+    Status s = store_.UpdateCaseIf(*c, updated, now);
     if (!s.ok()) return SendError(res, s);
     audit({{"from", c->queue}, {"to", *to}});
   } else {
@@ -377,7 +391,7 @@ void AdminApi::Register(httplib::Server& svr) {
   svr.Get("/api/v1/me", [this](const httplib::Request& req, httplib::Response& res) {
     auto s = Authenticate(req);
     if (!s.ok()) return SendError(res, s.status());
-    json j = UserJson(s->user);
+    json j = UserJson(s->user, clock_.NowMillis());
     j["csrf_token"] = s->csrf_token;
     SendJson(res, j);
   });
@@ -522,7 +536,7 @@ void AdminApi::Register(httplib::Server& svr) {
     });
     SendJson(res, rows);
   });
-  svr.Get(R"(/api/v1/cases/(\d+))", [this](const httplib::Request& req, httplib::Response& res) {
+  svr.Get(R"(/api/v1/cases/(\d{1,18}))", [this](const httplib::Request& req, httplib::Response& res) {
     auto s = Authenticate(req);
     if (!s.ok()) return SendError(res, s.status());
     const User& me = s->user;
@@ -563,14 +577,14 @@ void AdminApi::Register(httplib::Server& svr) {
   });
   for (const char* action : {"claim", "release", "assign", "replies", "notes", "resolve", "refer"}) {
     const std::string a = action;
-    svr.Post(R"(/api/v1/cases/(\d+)/)" + a, [this, a](const httplib::Request& req, httplib::Response& res) {
+    svr.Post(R"(/api/v1/cases/(\d{1,18})/)" + a, [this, a](const httplib::Request& req, httplib::Response& res) {
       CaseAction(req, res, a);
     });
   }
 
   // Media is not downloaded when it arrives (it may be a photo of someone's documents); an officer
   // of the case's queue fetches it on demand, and only media that belongs to that case.
-  svr.Get(R"(/api/v1/cases/(\d+)/media/([A-Za-z0-9_.:\-]{1,200}))", [this](const httplib::Request& req, httplib::Response& res) {
+  svr.Get(R"(/api/v1/cases/(\d{1,18})/media/([A-Za-z0-9_.:\-]{1,200}))", [this](const httplib::Request& req, httplib::Response& res) {
     auto s = Authenticate(req);
     if (!s.ok()) return SendError(res, s.status());
     if (s->user.role != "officer" && s->user.role != "admin") return SendError(res, Status::PermissionDenied("only officers and admins see cases"));
@@ -592,7 +606,7 @@ void AdminApi::Register(httplib::Server& svr) {
     res.set_header("Content-Disposition", "attachment");
     res.set_content(media->second, media->first);
   });
-  svr.Post(R"(/api/v1/cases/(\d+)/erase)", [this](const httplib::Request& req, httplib::Response& res) {
+  svr.Post(R"(/api/v1/cases/(\d{1,18})/erase)", [this](const httplib::Request& req, httplib::Response& res) {
     auto s = Authenticate(req);
     if (!s.ok()) return SendError(res, s.status());
     if (s->user.role != "admin") return SendError(res, Status::PermissionDenied("only admins erase a person's data"));
@@ -653,6 +667,8 @@ void AdminApi::Register(httplib::Server& svr) {
     if (!name.ok()) return SendError(res, name.status());
     if (!role.ok()) return SendError(res, role.status());
     if (!password.ok()) return SendError(res, password.status());
+    Status name_ok = escalation::CheckUsername(*name);
+    if (!name_ok.ok()) return SendError(res, name_ok);
     User u;
     u.username = *name;
     u.role = *role;
@@ -660,10 +676,16 @@ void AdminApi::Register(httplib::Server& svr) {
       return SendError(res, Status::InvalidArgument("role must be admin, operator or officer"));
     Status policy = escalation::CheckPasswordPolicy(u.username, *password);
     if (!policy.ok()) return SendError(res, policy);
-    if (b->contains("queues") && (*b)["queues"].is_array())
-      for (const auto& q : (*b)["queues"])
-        if (q.is_string()) u.queues.push_back(q.get<std::string>());
-    if (b->contains("languages") && (*b)["languages"].is_string()) u.languages = (*b)["languages"];
+    if (b->contains("queues")) {
+      auto queues = QueueList((*b)["queues"], store_);
+      if (!queues.ok()) return SendError(res, queues.status());
+      u.queues = *queues;
+    }
+    if (b->contains("languages")) {
+      auto languages = LanguageList((*b)["languages"]);
+      if (!languages.ok()) return SendError(res, languages.status());
+      u.languages = *languages;
+    }
     auto hash = escalation::HashPassword(*password, options_.hash_cost);
     if (!hash.ok()) return SendError(res, hash.status());
     u.password_hash = *hash;
@@ -671,7 +693,7 @@ void AdminApi::Register(httplib::Server& svr) {
     if (!id.ok()) return SendError(res, id.status());
     (void)store_.Audit(s->user.username, "user_add", "user:" + u.username, json{{"role", u.role}, {"queues", u.queues}}.dump(),
                        clock_.NowMillis());
-    SendJson(res, UserJson(u), 201);
+    SendJson(res, UserJson(u, clock_.NowMillis()), 201);
   });
   // Disable or enable an account, reset its password, change its role, queues or languages.
   svr.Patch(R"(/api/v1/users/([A-Za-z0-9_.@\-]{1,100}))", [this](const httplib::Request& req, httplib::Response& res) {
@@ -710,11 +732,14 @@ void AdminApi::Register(httplib::Server& svr) {
       audit_details["queues"] = *queues;
     }
     if (b->contains("languages")) {
-      if (!(*b)["languages"].is_string()) return SendError(res, Status::InvalidArgument("\"languages\" must be a string like \"prs,ps\""));
-      change.languages = (*b)["languages"].get<std::string>();
+      auto languages = LanguageList((*b)["languages"]);
+      if (!languages.ok()) return SendError(res, languages.status());
+      change.languages = *languages;
       audit_details["languages"] = *change.languages;
     }
     if (b->contains("password")) {
+      if (name == s->user.username)
+        return SendError(res, Status::Conflict("change your own password with POST /api/v1/me/password (it asks for the current one)"));
       auto password = RequiredString(*b, "password", 256);
       if (!password.ok()) return SendError(res, password.status());
       Status policy = escalation::CheckPasswordPolicy(name, *password);
@@ -725,7 +750,9 @@ void AdminApi::Register(httplib::Server& svr) {
       audit_details["password"] = "reset";  // never the password itself
     }
     // A reset password or a new role must not leave an old session working as before.
-    change.revoke_sessions = change.password_hash.has_value() || change.role.has_value();
+    auto current = store_.UserByName(name);
+    if (!current.ok()) return SendError(res, current.status());
+    change.revoke_sessions = change.password_hash.has_value() || (change.role && *change.role != current->role);
     auto released = store_.ChangeAccount(name, change, clock_.NowMillis());
     if (!released.ok()) return SendError(res, released.status());
     audit_details["released_cases"] = *released;
@@ -748,8 +775,20 @@ void AdminApi::Register(httplib::Server& svr) {
     if (!next.ok()) return SendError(res, next.status());
     auto me = store_.UserByName(s->user.username);
     if (!me.ok()) return SendError(res, me.status());
+    const int64_t now = clock_.NowMillis();
+    // Someone holding a stolen session must not get unlimited guesses at the password: the
+    // login's failure count and lockout apply here too.
+    if (me->locked_until > now) {
+      res.set_header("Retry-After", std::to_string((me->locked_until - now + 999) / 1000));
+      res.status = 429;
+      res.set_content(json{{"error", "too many wrong passwords; try again later"}}.dump(), "application/json");
+      return;
+    }
     if (!escalation::VerifyPassword(me->password_hash, *current)) {
-      (void)store_.Audit(me->username, "password_change_failed", "", "{}", clock_.NowMillis());
+      const int failures = me->failed_logins + 1;
+      const int64_t lock = escalation::LockoutMillis(failures);
+      (void)store_.UpdateUserLogin(me->id, failures, lock > 0 ? now + lock : 0);
+      (void)store_.Audit(me->username, "password_change_failed", "", json{{"failures", failures}}.dump(), now);
       return SendError(res, Status::PermissionDenied("the current password is wrong"));
     }
     if (*next == *current) return SendError(res, Status::InvalidArgument("the new password must differ from the current one"));

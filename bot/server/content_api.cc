@@ -3,7 +3,9 @@
 
 #include <httplib.h>
 
+#include <algorithm>
 #include <ctime>
+#include <iterator>
 #include <set>
 
 #include "bot/conversation/conversation.h"
@@ -174,7 +176,7 @@ Status ContentService::Publish(const std::string& author, const std::string& mes
     (void)store_.Audit(author, "content_publish_override", "", json{{"regressions", RegressionsJson(outcome.regressions)}}.dump(),
                        clock_.NowMillis());
   }
-  if (FourEyes()) return RequestPublish(*draft, author, message, outcome);
+  if (FourEyes()) return RequestPublish(*draft, author, message, "publish", RegressionsJson(outcome.regressions), outcome);
   BOT_RETURN_IF_ERROR(PublishDocument(*draft, author, message, outcome.version));
   (void)store_.Audit(author, "content_publish", "version:" + std::to_string(outcome.version), json{{"message", message}}.dump(),
                      clock_.NowMillis());
@@ -187,16 +189,122 @@ bool ContentService::FourEyes() {
 }
 
 Status ContentService::RequestPublish(const json& doc, const std::string& author, const std::string& message,
-                                      PublishOutcome& outcome) {
-  auto id = store_.AddPublishRequest(author, message, doc.dump(), holder_.Get()->version(), clock_.NowMillis());
+                                      const std::string& kind, const json& overrides, PublishOutcome& outcome) {
+  db::SqliteStore::PublishRequest r;
+  r.author = author;
+  r.message = message;
+  r.document = doc.dump();
+  r.base_version = holder_.Get()->version();
+  r.kind = kind;
+  r.overrides = overrides.dump();
+  r.created_at = clock_.NowMillis();
+  auto id = store_.AddPublishRequest(r);
   if (!id.ok()) return id.status();
   outcome.request_id = *id;
-  (void)store_.Audit(author, "content_publish_requested", "request:" + std::to_string(*id), json{{"message", message}}.dump(),
-                     clock_.NowMillis());
+  (void)store_.Audit(author, "content_publish_requested", "request:" + std::to_string(*id),
+                     json{{"message", message}, {"kind", kind}, {"overrides", overrides.size()}}.dump(), clock_.NowMillis());
   return Status::Ok();
 }
 
-Status ContentService::Approve(int64_t request_id, const std::string& approver, PublishOutcome& outcome) {
+namespace {
+
+// A change small enough to read in the review list; larger values are compared one level deeper.
+constexpr size_t kShownBytes = 4000;
+
+// What approving would change under `key`: the item itself, or for a large object (a language's
+// lexicon) each key, for a large array (the examples) each entry added or removed.
+void AddChanges(json& changes, const std::string& key, const json* before, const json* after, bool deeper) {
+  if (before && after && *before == *after) return;
+  const char* kind = !before ? "added" : !after ? "removed" : "changed";
+  const size_t size = (before ? before->dump().size() : 0) + (after ? after->dump().size() : 0);
+  if (size <= kShownBytes) {
+    changes.push_back({{"item", key}, {"change", kind}, {"before", before ? *before : json(nullptr)},
+                       {"after", after ? *after : json(nullptr)}});
+    return;
+  }
+  const bool objects = (!before || before->is_object()) && (!after || after->is_object());
+  const bool arrays = (!before || before->is_array()) && (!after || after->is_array());
+  if (deeper && objects) {
+    static const json kEmpty = json::object();
+    const json& b = before ? *before : kEmpty;
+    const json& a = after ? *after : kEmpty;
+    for (const auto& [k, v] : b.items()) AddChanges(changes, key + "/" + k, &v, a.contains(k) ? &a[k] : nullptr, false);
+    for (const auto& [k, v] : a.items())
+      if (!b.contains(k)) AddChanges(changes, key + "/" + k, nullptr, &v, false);
+    return;
+  }
+  if (deeper && arrays && !after) {  // all of it goes: nothing to read entry by entry
+    changes.push_back({{"item", key}, {"change", "removed"}, {"entries", before->size()}});
+    return;
+  }
+  if (deeper && arrays) {
+    std::multiset<std::string> old_entries, new_entries;
+    if (before) for (const auto& e : *before) old_entries.insert(e.dump());
+    if (after) for (const auto& e : *after) new_entries.insert(e.dump());
+    std::vector<std::string> added, removed;
+    std::set_difference(new_entries.begin(), new_entries.end(), old_entries.begin(), old_entries.end(), std::back_inserter(added));
+    std::set_difference(old_entries.begin(), old_entries.end(), new_entries.begin(), new_entries.end(), std::back_inserter(removed));
+    constexpr size_t kMostEntries = 300;  // beyond this a reviewer cannot really read them: split the change
+    if (added.size() + removed.size() > kMostEntries) {
+      changes.push_back({{"item", key}, {"change", kind}, {"too_large_to_show", true},
+                         {"entries_added", added.size()}, {"entries_removed", removed.size()}});
+      return;
+    }
+    for (const auto& e : removed) changes.push_back({{"item", key}, {"change", "removed"}, {"before", json::parse(e)}, {"after", nullptr}});
+    for (const auto& e : added) changes.push_back({{"item", key}, {"change", "added"}, {"before", nullptr}, {"after", json::parse(e)}});
+    if (added.empty() && removed.empty())  // the same entries in another order
+      changes.push_back({{"item", key}, {"change", "reordered"}, {"before", nullptr}, {"after", nullptr}});
+    return;
+  }
+  changes.push_back({{"item", key}, {"change", kind}, {"too_large_to_show", true}});
+}
+
+// What the items do not show: the order of intents, facts, sources and rules (and an id that
+// appears twice: the bot uses the first, an item view would show one), and any other top-level key.
+json Structure(const json& doc) {
+  if (!doc.is_object()) return doc;
+  json s = doc;
+  for (const char* key : {"answers", "messages", "lexicon", "engine", "examples", "templates"}) s.erase(key);
+  for (const char* arr : {"intents", "facts", "sources", "rules"}) {
+    if (!s.contains(arr) || !s[arr].is_array()) continue;
+    json ids = json::array();
+    for (const auto& e : s[arr])
+      ids.push_back(e.is_object() && e.contains("id") && e["id"].is_string() ? e["id"] : json("(entry without an id)"));
+    s[arr] = ids;
+  }
+  return s;
+}
+
+}  // namespace
+
+json ContentService::ChangesAgainstLive(const json& doc) const {
+  const json& live = holder_.Get()->document();
+  const auto published = content::Flatten(live);
+  const auto requested = doc.is_object() ? content::Flatten(doc) : std::map<std::string, json>{};
+  json changes = json::array();
+  for (const auto& [key, value] : requested) {
+    auto it = published.find(key);
+    AddChanges(changes, key, it == published.end() ? nullptr : &it->second, &value, true);
+  }
+  for (const auto& [key, value] : published)
+    if (!requested.count(key)) AddChanges(changes, key, &value, nullptr, true);
+  // Ids are short: the lists are always shown whole, however long.
+  const json before = Structure(live), after = Structure(doc);
+  if (before.is_object() && after.is_object()) {
+    for (const auto& [k, v] : before.items())
+      if (!after.contains(k) || after[k] != v)
+        changes.push_back({{"item", "structure/" + k}, {"change", after.contains(k) ? "changed" : "removed"}, {"before", v},
+                           {"after", after.contains(k) ? after[k] : json(nullptr)}});
+    for (const auto& [k, v] : after.items())
+      if (!before.contains(k)) changes.push_back({{"item", "structure/" + k}, {"change", "added"}, {"before", nullptr}, {"after", v}});
+  } else if (before != after) {
+    changes.push_back({{"item", "structure"}, {"change", "changed"}, {"before", before}, {"after", after}});
+  }
+  return changes;
+}
+
+Status ContentService::Approve(int64_t request_id, const std::string& approver, bool confirm_override,
+                               PublishOutcome& outcome) {
   std::lock_guard lock(mutex_);
   auto req = store_.PublishRequestById(request_id);
   if (!req.ok()) return req.status();
@@ -209,13 +317,42 @@ Status ContentService::Approve(int64_t request_id, const std::string& approver, 
                             "); approving it would undo that change. Reject it and ask " + req->author +
                             " to publish again from the current draft");
   json doc = json::parse(req->document, nullptr, false);
+  if (doc.is_discarded()) return Status::Internal("publish request " + std::to_string(request_id) + " holds no valid document");
   for (auto& p : content::Validate(doc, Today()))
     if (p.blocking) outcome.problems.push_back(p);
   if (!outcome.problems.empty()) return Status::InvalidArgument(outcome.problems[0].item + ": " + outcome.problems[0].message);
-  BOT_RETURN_IF_ERROR(PublishDocument(doc, req->author, req->message + " (approved by " + approver + ")", outcome.version));
-  BOT_RETURN_IF_ERROR(store_.DecidePublishRequest(request_id, "approved", approver, outcome.version, "", clock_.NowMillis()));
+  // The reviewer approves what they could read: nothing hidden behind "too large to show".
+  for (const auto& c : ChangesAgainstLive(doc))
+    if (c.value("too_large_to_show", false))
+      return Status::Conflict("request " + std::to_string(request_id) + " changes " + c["item"].get<std::string>() +
+                              " in a way too large to show for review; ask " + req->author + " to split the change");
+  auto snapshot = content::Snapshot::Build(doc, 0);
+  if (!snapshot.ok()) return snapshot.status();
+  // The regression examples are checked again now (they may have changed since the request), and an
+  // override needs the approver's own confirmation as well as the author's.
+  auto examples = store_.RegressionExamples();
+  if (!examples.ok()) return examples.status();
+  std::vector<content::RegressionExample> ex;
+  for (const auto& r : *examples) ex.push_back({r.id, r.text, r.intent, r.urgent});
+  outcome.regressions = content::CheckRegressions(**snapshot, ex);
+  if (!outcome.regressions.empty()) {
+    if (!confirm_override)
+      return Status::Conflict(std::to_string(outcome.regressions.size()) +
+                              " saved example(s) would change intent or lose urgency; approve with \"confirm_override\": "
+                              "true only if you checked each one");
+    (void)store_.Audit(approver, "content_publish_override", "request:" + std::to_string(request_id),
+                       json{{"regressions", RegressionsJson(outcome.regressions)}}.dump(), clock_.NowMillis());
+  }
+  auto version = store_.PublishApprovedRequest(request_id, approver, req->message + " (approved by " + approver + ")",
+                                               clock_.NowMillis());
+  if (!version.ok()) return version.status();
+  outcome.version = *version;
+  auto versioned = content::Snapshot::Build(std::move(doc), *version);
+  if (!versioned.ok()) return versioned.status();
+  holder_.Set(*versioned);  // new messages use it from now on
+  if (req->kind == "restore") BOT_RETURN_IF_ERROR(store_.PutSetting(kDraftKey, req->document));  // edits go on from it
   (void)store_.Audit(approver, "content_publish_approved", "version:" + std::to_string(outcome.version),
-                     json{{"request", request_id}, {"author", req->author}}.dump(), clock_.NowMillis());
+                     json{{"request", request_id}, {"author", req->author}, {"kind", req->kind}}.dump(), clock_.NowMillis());
   return Status::Ok();
 }
 
@@ -238,56 +375,35 @@ Status ContentService::Restore(int64_t version_id, const std::string& author, co
   if (!v.ok()) return v.status();
   json doc = json::parse(v->document, nullptr, false);
   const std::string what = message.empty() ? "restore version " + std::to_string(version_id) : message;
-  // Four-eyes covers a restore too: going back to an old version changes what people are told.
-  if (FourEyes()) {
-    BOT_RETURN_IF_ERROR(RequestPublish(doc, author, what, outcome));
-  } else {
-    BOT_RETURN_IF_ERROR(PublishDocument(doc, author, what, outcome.version));
-    (void)store_.Audit(author, "content_restore", "version:" + std::to_string(outcome.version),
-                       json{{"restored_from", version_id}}.dump(), clock_.NowMillis());
-  }
+  // Four-eyes covers a restore too: going back to an old version changes what people are told. The
+  // draft (others' unpublished edits) stays until it is approved.
+  if (FourEyes()) return RequestPublish(doc, author, what, "restore", json::array(), outcome);
+  BOT_RETURN_IF_ERROR(PublishDocument(doc, author, what, outcome.version));
+  (void)store_.Audit(author, "content_restore", "version:" + std::to_string(outcome.version),
+                     json{{"restored_from", version_id}}.dump(), clock_.NowMillis());
   return store_.PutSetting(kDraftKey, doc.dump());  // edits go on from the restored content
 }
 
 Result<json> ContentService::PublishRequests(const std::string& status) {
   auto requests = store_.PublishRequests(status, 50);
   if (!requests.ok()) return requests.status();
-  auto live = holder_.Get();
-  const auto published = content::Flatten(live->document());
+  const int64_t live = holder_.Get()->version();
   json out = json::array();
   for (const auto& r : *requests) {
-    json j = {{"id", r.id}, {"author", r.author}, {"message", r.message}, {"status", r.status},
+    json j = {{"id", r.id}, {"author", r.author}, {"message", r.message}, {"status", r.status}, {"kind", r.kind},
               {"created_at", r.created_at}, {"base_version", r.base_version},
-              {"stale", r.status == "pending" && r.base_version != live->version()},
+              {"stale", r.status == "pending" && r.base_version != live},
+              {"overrides", json::parse(r.overrides, nullptr, false)},
               {"decided_by", r.decided_by.empty() ? json(nullptr) : json(r.decided_by)},
               {"decided_at", r.decided_at ? json(r.decided_at) : json(nullptr)},
               {"version", r.version_id ? json(r.version_id) : json(nullptr)},
               {"reason", r.reason.empty() ? json(nullptr) : json(r.reason)}};
     if (r.status == "pending") {
-      // What approving would change, item by item, against what people are told now.
-      json doc = json::parse(r.document, nullptr, false);
-      const auto requested = doc.is_discarded() ? std::map<std::string, json>{} : content::Flatten(doc);
-      json changes = json::array();
-      auto add = [&changes](const std::string& key, const char* kind, const json* before, const json* after) {
-        json c = {{"item", key}, {"change", kind}};
-        constexpr size_t kShown = 4000;  // an item like the examples is large: named, not shown
-        const size_t size = (before ? before->dump().size() : 0) + (after ? after->dump().size() : 0);
-        if (size > kShown) {
-          c["too_large_to_show"] = true;
-        } else {
-          c["before"] = before ? *before : json(nullptr);
-          c["after"] = after ? *after : json(nullptr);
-        }
-        changes.push_back(std::move(c));
-      };
-      for (const auto& [key, value] : requested) {
-        auto it = published.find(key);
-        if (it == published.end()) add(key, "added", nullptr, &value);
-        else if (it->second != value) add(key, "changed", &it->second, &value);
-      }
-      for (const auto& [key, value] : published)
-        if (!requested.count(key)) add(key, "removed", &value, nullptr);
+      json changes = ChangesAgainstLive(json::parse(r.document, nullptr, false));
+      bool reviewable = true;
+      for (const auto& c : changes) reviewable = reviewable && !c.value("too_large_to_show", false);
       j["changes"] = std::move(changes);
+      j["reviewable"] = reviewable;
     }
     out.push_back(std::move(j));
   }
@@ -476,15 +592,24 @@ void ContentApi::Register(httplib::Server& svr) {
     if (!list.ok()) return SendError(res, list.status());
     Send(res, *list);
   });
-  svr.Post(R"(/api/v1/content/publish-requests/(\d+)/approve)", [this, guard](const httplib::Request& req, httplib::Response& res) {
+  svr.Post(R"(/api/v1/content/publish-requests/(\d{1,18})/approve)", [this, guard](const httplib::Request& req, httplib::Response& res) {
     auto s = guard(req, res);
     if (!s) return;
+    json body = req.body.empty() ? json::object() : json::parse(req.body, nullptr, false);
+    if (!body.is_object() || (body.contains("confirm_override") && !body["confirm_override"].is_boolean()))
+      return SendError(res, Status::InvalidArgument("the body is {} or {\"confirm_override\": true}"));
     ContentService::PublishOutcome out;
-    Status st = service_.Approve(std::stoll(req.matches[1]), s->user.username, out);
-    if (!st.ok()) return SendError(res, st);
+    Status st = service_.Approve(std::stoll(req.matches[1]), s->user.username, body.value("confirm_override", false), out);
+    if (!st.ok()) {
+      res.status = HttpStatusOf(st);
+      res.set_content(json{{"error", st.message()}, {"problems", ProblemsJson(out.problems)},
+                           {"regressions", RegressionsJson(out.regressions)}}.dump(),
+                      "application/json");
+      return;
+    }
     Send(res, {{"status", "published"}, {"version", out.version}});
   });
-  svr.Post(R"(/api/v1/content/publish-requests/(\d+)/reject)", [this, guard](const httplib::Request& req, httplib::Response& res) {
+  svr.Post(R"(/api/v1/content/publish-requests/(\d{1,18})/reject)", [this, guard](const httplib::Request& req, httplib::Response& res) {
     auto s = guard(req, res);
     if (!s) return;
     json body = json::parse(req.body, nullptr, false);
@@ -523,19 +648,20 @@ void ContentApi::Register(httplib::Server& svr) {
                      {"current", x.id == current}});
     Send(res, out);
   });
-  svr.Get(R"(/api/v1/content/versions/(\d+))", [this, guard](const httplib::Request& req, httplib::Response& res) {
+  svr.Get(R"(/api/v1/content/versions/(\d{1,18}))", [this, guard](const httplib::Request& req, httplib::Response& res) {
     if (!guard(req, res)) return;
     auto v = store_.ContentVersionById(std::stoll(req.matches[1]));
     if (!v.ok()) return SendError(res, v.status());
     Send(res, json::parse(v->document, nullptr, false));
   });
-  svr.Post(R"(/api/v1/content/versions/(\d+)/restore)", [this, guard](const httplib::Request& req, httplib::Response& res) {
+  svr.Post(R"(/api/v1/content/versions/(\d{1,18})/restore)", [this, guard](const httplib::Request& req, httplib::Response& res) {
     auto s = guard(req, res);
     if (!s) return;
     json body = json::parse(req.body.empty() ? "{}" : req.body, nullptr, false);
     ContentService::PublishOutcome out;
-    Status st = service_.Restore(std::stoll(req.matches[1]), s->user.username,
-                                 body.is_object() ? body.value("message", "") : "", out);
+    if (!body.is_object() || (body.contains("message") && !body["message"].is_string()))
+      return SendError(res, Status::InvalidArgument("the body is {\"message\": \"why\"} (optional)"));
+    Status st = service_.Restore(std::stoll(req.matches[1]), s->user.username, body.value("message", ""), out);
     if (!st.ok()) {
       res.status = HttpStatusOf(st);
       res.set_content(json{{"error", st.message()}, {"problems", ProblemsJson(out.problems)}}.dump(), "application/json");
@@ -607,7 +733,7 @@ void ContentApi::Register(httplib::Server& svr) {
     (void)store_.Audit(s->user.username, "regression_add", "regression:" + std::to_string(*id), body.dump(), clock_.NowMillis());
     Send(res, {{"id", *id}}, 201);
   });
-  svr.Delete(R"(/api/v1/content/regressions/(\d+))", [this, guard](const httplib::Request& req, httplib::Response& res) {
+  svr.Delete(R"(/api/v1/content/regressions/(\d{1,18}))", [this, guard](const httplib::Request& req, httplib::Response& res) {
     auto s = guard(req, res);
     if (!s) return;
     Status st = store_.DeleteRegressionExample(std::stoll(req.matches[1]));

@@ -41,7 +41,9 @@ class ContentService {
                  PublishOutcome& outcome);
   // kConflict when the request is no longer pending, or when another version was published
   // after it was made (approving it would undo that publish: its author must publish again).
-  Status Approve(int64_t request_id, const std::string& approver, PublishOutcome& outcome);
+  // It is validated and checked against the regression examples again; examples that would flip
+  // need `confirm_override` (outcome.regressions lists them).
+  Status Approve(int64_t request_id, const std::string& approver, bool confirm_override, PublishOutcome& outcome);
   // A second operator rejects a request, or its author withdraws it; `reason` is required.
   Status Reject(int64_t request_id, const std::string& who, const std::string& reason);
   // The version becomes the draft and is published, or with four-eyes on, requested
@@ -57,7 +59,9 @@ class ContentService {
   Status PublishDocument(const nlohmann::json& doc, const std::string& author, const std::string& message,
                          int64_t& version);
   Status RequestPublish(const nlohmann::json& doc, const std::string& author, const std::string& message,
-                        PublishOutcome& outcome);
+                        const std::string& kind, const nlohmann::json& overrides, PublishOutcome& outcome);
+  // Every item `doc` changes against the live content, with before and after.
+  nlohmann::json ChangesAgainstLive(const nlohmann::json& doc) const;
   db::SqliteStore& store_;
   ContentHolder& holder_;
   const Clock& clock_;

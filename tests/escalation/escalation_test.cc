@@ -6,6 +6,7 @@
 
 #include "bot/channels/signature.h"
 #include "bot/content/content.h"
+#include "db/sqlite_store.h"
 #include "tests/support/api_client.h"
 #include "tests/support/db_probe.h"
 #include "tests/support/harness.h"
@@ -322,6 +323,8 @@ TEST_F(EscalationTest, ADisabledOfficerIsLoggedOutAndTheirClaimedCaseGoesBackToT
   EXPECT_EQ(api_->Call("PATCH", "/api/v1/users/unhcr_officer", admin_, {{"disabled", "yes"}}).status, 400);
   EXPECT_EQ(api_->Call("PATCH", "/api/v1/users/unhcr_officer", admin_, {{"colour", "red"}}).status, 400);
   EXPECT_EQ(api_->Call("PATCH", "/api/v1/users/nobody", admin_, {{"disabled", true}}).status, 404);
+  auto spaced = api_->Post("/api/v1/users", admin_, {{"username", "amina khan"}, {"role", "officer"}, {"password", kPassword}, {"queues", {"iom"}}});
+  EXPECT_EQ(spaced.status, 400) << "a name the API could not manage later is refused at the door: " << spaced.body;
 
   auto off = api_->Call("PATCH", "/api/v1/users/unhcr_officer", admin_, {{"disabled", true}});
   ASSERT_EQ(off.status, 200) << off.body;
@@ -342,13 +345,26 @@ TEST_F(EscalationTest, ADisabledOfficerIsLoggedOutAndTheirClaimedCaseGoesBackToT
   EXPECT_EQ(who.body.find("unhcr_officer"), std::string::npos) << who.body;
   EXPECT_NE(who.body.find("\"admin\""), std::string::npos) << who.body;
 
-  // Back: enabled, with a new password the admin sets; the old one no longer works.
+  // Enabled again: the sessions from before stay ended (they were deleted, not just refused).
+  ASSERT_EQ(api_->Call("PATCH", "/api/v1/users/unhcr_officer", admin_, {{"disabled", false}}).status, 200);
+  EXPECT_EQ(api_->Get("/api/v1/me", unhcr_).status, 401);
+  EXPECT_EQ(api_->Get("/api/v1/me", second_session).status, 401);
+  EXPECT_EQ(api_->Login("unhcr_officer", kPassword).status, 200);
+
+  // A new password the admin sets: the old one no longer works.
   const std::string fresh = "a new password 77 for you";
   EXPECT_EQ(api_->Call("PATCH", "/api/v1/users/unhcr_officer", admin_, {{"password", "short"}}).status, 400);
-  auto on = api_->Call("PATCH", "/api/v1/users/unhcr_officer", admin_, {{"disabled", false}, {"password", fresh}});
+  auto on = api_->Call("PATCH", "/api/v1/users/unhcr_officer", admin_, {{"password", fresh}});
   ASSERT_EQ(on.status, 200) << on.body;
   EXPECT_EQ(api_->Login("unhcr_officer", kPassword).status, 401);
   EXPECT_EQ(api_->Login("unhcr_officer", fresh).status, 200);
+  auto own = api_->Call("PATCH", "/api/v1/users/admin", admin_, {{"password", fresh}});
+  EXPECT_EQ(own.status, 409) << "an admin's own password goes through /me/password: " << own.body;
+  EXPECT_EQ(api_->Call("PATCH", "/api/v1/users/unhcr_officer", admin_, {{"languages", "klingon"}}).status, 400);
+  auto langs = api_->Call("PATCH", "/api/v1/users/unhcr_officer", admin_, {{"languages", "ps, prs,ps"}});
+  EXPECT_EQ(langs.json["languages"], "ps,prs") << langs.body;
+  EXPECT_EQ(api_->Post("/api/v1/users", admin_, {{"username", "newbie"}, {"role", "officer"}, {"password", kPassword},
+                                                 {"queues", {"no_such_queue"}}}).status, 400);
 
   // A reset also unlocks an account locked by failed logins.
   for (int i = 0; i < 5; ++i) api_->Login("iom_officer", "wrong password number " + std::to_string(i));
@@ -389,6 +405,8 @@ TEST_F(EscalationTest, TheLastEnabledAdminCannotBeDisabledOrDemoted) {
   AddUser(db(), "admin2", "admin", {}, kPassword);
   const std::string admin2 = api_->Token("admin2", kPassword);
   ASSERT_EQ(api_->Call("PATCH", "/api/v1/users/admin", admin2, {{"disabled", true}}).status, 200);
+  ASSERT_EQ(api_->Call("PATCH", "/api/v1/users/admin2", admin2, {{"role", "admin"}}).status, 200);
+  EXPECT_EQ(api_->Get("/api/v1/me", admin2).status, 200) << "the same role again ends no session";
   auto demote = api_->Call("PATCH", "/api/v1/users/admin2", admin2, {{"role", "officer"}});
   EXPECT_EQ(demote.status, 409) << demote.body;
   EXPECT_NE(demote.json.value("error", "").find("last enabled admin"), std::string::npos) << demote.body;
@@ -404,7 +422,10 @@ TEST_F(EscalationTest, AnOfficerChangesTheirPasswordAndTheirOtherSessionsEnd) {
   const std::string next = "my own new password 2026";
   auto wrong = api_->Post("/api/v1/me/password", laptop, {{"current_password", "not it at all"}, {"new_password", next}});
   EXPECT_EQ(wrong.status, 403) << wrong.body;
-  EXPECT_EQ(api_->Post("/api/v1/me/password", laptop, {{"current_password", kPassword}, {"new_password", "iom_officer"}}).status, 400);
+  auto same = api_->Post("/api/v1/me/password", laptop, {{"current_password", kPassword}, {"new_password", kPassword}});
+  EXPECT_EQ(same.status, 400);
+  EXPECT_NE(same.json.value("error", "").find("differ"), std::string::npos) << same.body;
+  EXPECT_EQ(api_->Post("/api/v1/me/password", laptop, {{"current_password", kPassword}, {"new_password", "short"}}).status, 400);
   EXPECT_EQ(api_->Post("/api/v1/me/password", laptop, {{"current_password", kPassword}}).status, 400);
   auto ok = api_->Post("/api/v1/me/password", laptop, {{"current_password", kPassword}, {"new_password", next}});
   ASSERT_EQ(ok.status, 200) << ok.body;
@@ -412,6 +433,57 @@ TEST_F(EscalationTest, AnOfficerChangesTheirPasswordAndTheirOtherSessionsEnd) {
   EXPECT_EQ(api_->Get("/api/v1/me", phone).status, 401);
   EXPECT_EQ(api_->Login("iom_officer", kPassword).status, 401);
   EXPECT_EQ(api_->Login("iom_officer", next).status, 200);
+}
+
+// Someone with a stolen session cannot guess the password at leisure: wrong current passwords
+// count toward the same lockout as failed logins.
+TEST_F(EscalationTest, WrongCurrentPasswordsLockThePasswordChange) {
+  for (int i = 0; i < 5; ++i)
+    EXPECT_EQ(api_->Post("/api/v1/me/password", iom_, {{"current_password", "guess number " + std::to_string(i)},
+                                                       {"new_password", "the thief's password 1"}}).status, 403);
+  auto locked = api_->Post("/api/v1/me/password", iom_, {{"current_password", kPassword}, {"new_password", "the thief's password 1"}});
+  EXPECT_EQ(locked.status, 429) << locked.body;
+  EXPECT_EQ(api_->Login("iom_officer", kPassword).status, 429) << "the account is locked for logins too";
+}
+
+// Two writers on one case: an officer's action that read the case before someone else changed it,
+// or that hands it to an account disabled meanwhile, is refused rather than written over; and a
+// login checked against a password that was reset meanwhile gets no session.
+TEST_F(EscalationTest, StaleCaseWritesAndLoginsRacingAResetAreRefused) {
+  Say("923000000048", "police arrested my brother right now, please help");
+  const int64_t id = OnlyCaseOf("923000000048");
+  db::SqliteStore::Options so;
+  so.path = db();
+  auto store = db::SqliteStore::Open(so);
+  ASSERT_TRUE(store.ok()) << store.status().ToString();
+  auto seen = (*store)->CaseById(id);
+  ASSERT_TRUE(seen.ok());
+  ASSERT_EQ(api_->Post("/api/v1/cases/" + std::to_string(id) + "/claim", unhcr_).status, 200);
+  Case mine = *seen;
+  mine.status = "claimed";
+  mine.assignee = "admin";
+  Status stale = (*store)->UpdateCaseIf(*seen, mine, 1);
+  EXPECT_EQ(stale.code(), StatusCode::kConflict) << stale.ToString();
+  EXPECT_EQ(api_->Get("/api/v1/cases/" + std::to_string(id), admin_).json["assignee"], "unhcr_officer");
+
+  AddUser(db(), "leaving_officer", "officer", {"unhcr_protection"}, kPassword);
+  ASSERT_EQ(api_->Call("PATCH", "/api/v1/users/leaving_officer", admin_, {{"disabled", true}}).status, 200);
+  auto now = (*store)->CaseById(id);
+  ASSERT_TRUE(now.ok());
+  Case handed = *now;
+  handed.assignee = "leaving_officer";
+  EXPECT_EQ((*store)->UpdateCaseIf(*now, handed, 2).code(), StatusCode::kConflict);
+  Case released = *now;
+  released.status = "open";
+  released.assignee.clear();
+  EXPECT_TRUE((*store)->UpdateCaseIf(*now, released, 3).ok()) << "an up-to-date write goes through";
+
+  auto user = (*store)->UserByName("iom_officer");
+  ASSERT_TRUE(user.ok());
+  const std::string checked_hash = user->password_hash;
+  ASSERT_EQ(api_->Call("PATCH", "/api/v1/users/iom_officer", admin_, {{"password", "reset while logging in 5"}}).status, 200);
+  Status late = (*store)->CreateSession("a-token-hash", user->id, checked_hash, "csrf", 4, 999999999999);
+  EXPECT_EQ(late.code(), StatusCode::kUnauthenticated) << late.ToString();
 }
 
 TEST_F(EscalationTest, OneOpenCasePerPersonPerQueueAndReferralMovesIt) {

@@ -120,6 +120,10 @@ TEST(CliTest, UserAddRefusesAWeakPasswordAndAcceptsAGoodOne) {
   auto weak = Sh("echo short | " + Bin() + "user add --db " + db + " --name amina --role officer --queue info_desk --password-stdin");
   EXPECT_NE(weak.exit_code, 0);
   EXPECT_NE(weak.out.find("at least 12 characters"), std::string::npos) << weak.out;
+  auto spaced = Sh("echo 'correct horse 42 battery' | " + Bin() + "user add --db " + db +
+                   " --name 'amina khan' --role officer --queue info_desk --password-stdin");
+  EXPECT_EQ(spaced.exit_code, 2);
+  EXPECT_NE(spaced.out.find("no spaces"), std::string::npos) << spaced.out;
   auto no_stdin = Sh(Bin() + "user add --db " + db + " --name amina --role officer --queue info_desk");
   EXPECT_NE(no_stdin.exit_code, 0);
   auto good = Sh("echo 'correct horse 42 battery' | " + Bin() + "user add --db " + db +

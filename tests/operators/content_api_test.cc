@@ -314,21 +314,115 @@ TEST_F(ContentApiTest, ARequestMadeBeforeAnotherPublishCannotBeApprovedSoItCanno
   EXPECT_NE(api_->Get("/api/v1/audit", admin).body.find("content_publish_withdrawn"), std::string::npos);
 }
 
-// Going back to an old version changes what people are told as much as a publish does.
-TEST_F(ContentApiTest, WithFourEyesARestoreWaitsForASecondOperatorToo) {
+// Going back to an old version changes what people are told as much as a publish does. Until it
+// is approved, the draft (others' unpublished edits) stays as it is; a rejected restore leaves it.
+TEST_F(ContentApiTest, WithFourEyesARestoreWaitsForASecondOperatorAndTheDraftWaitsWithIt) {
   const std::string admin = api_->Token("admin", kPassword);
+  const std::string reviewer = api_->Token("operator2", kPassword);
+  json value = api_->Get("/api/v1/content/items/answer/en/por_card", op_).json["value"];
+  value["text"] = "PoR cards: version two. Send 0 for the menu.";
+  ASSERT_EQ(Put("answer/en/por_card", value).status, 200);
   ASSERT_EQ(api_->Post("/api/v1/content/publish", op_, {{"message", "v2"}}).status, 200);
   ASSERT_EQ(api_->Call("PUT", "/api/v1/content/settings", admin, {{"four_eyes", true}}).status, 200);
+  json unpublished = value;
+  unpublished["text"] = "PoR cards: an edit in progress. Send 0 for the menu.";
+  ASSERT_EQ(Put("answer/en/por_card", unpublished).status, 200);
   auto versions = api_->Get("/api/v1/content/versions", op_);
   ASSERT_EQ(versions.json.size(), 2u);
   const std::string oldest = versions.json[1]["version"].dump();
+  auto draft_text = [&] { return api_->Get("/api/v1/content/items/answer/en/por_card", op_).json["value"]["text"]; };
+
+  auto first = api_->Post("/api/v1/content/versions/" + oldest + "/restore", op_, {{"message", "back to the shipped content"}});
+  ASSERT_EQ(first.status, 202) << first.body;
+  EXPECT_EQ(draft_text(), unpublished["text"]) << "the draft waits for the approval";
+  auto listed = api_->Get("/api/v1/content/publish-requests", reviewer);
+  ASSERT_EQ(listed.json.size(), 1u);
+  EXPECT_EQ(listed.json[0]["kind"], "restore");
+  ASSERT_EQ(api_->Post("/api/v1/content/publish-requests/" + first.json["request_id"].dump() + "/reject", reviewer,
+                       {{"reason", "not now"}}).status, 200);
+  EXPECT_EQ(draft_text(), unpublished["text"]) << "a rejected restore leaves the draft alone";
+
   auto restore = api_->Post("/api/v1/content/versions/" + oldest + "/restore", op_, {{"message", "back to the shipped content"}});
   ASSERT_EQ(restore.status, 202) << restore.body;
   EXPECT_EQ(api_->Get("/api/v1/content/versions", op_).json.size(), 2u) << "nothing published yet";
-  auto approved = api_->Post("/api/v1/content/publish-requests/" + restore.json["request_id"].dump() + "/approve",
-                             api_->Token("operator2", kPassword));
+  auto approved = api_->Post("/api/v1/content/publish-requests/" + restore.json["request_id"].dump() + "/approve", reviewer);
   ASSERT_EQ(approved.status, 200) << approved.body;
-  EXPECT_EQ(api_->Get("/api/v1/content/versions", op_).json.size(), 3u);
+  auto now = api_->Get("/api/v1/content/versions", op_);
+  ASSERT_EQ(now.json.size(), 3u);
+  EXPECT_EQ(api_->Get("/api/v1/content/versions/" + approved.json["version"].dump(), op_).json,
+            api_->Get("/api/v1/content/versions/" + oldest, op_).json) << "what went live is the old version";
+  EXPECT_NE(draft_text(), unpublished["text"]) << "approved: edits go on from the restored content";
+  EXPECT_EQ(api_->Post("/api/v1/content/versions/1/restore", op_, {{"message", 5}}).status, 400);
+  EXPECT_EQ(api_->Post("/api/v1/content/publish-requests/99999999999999999999/approve", reviewer).status, 404);
+}
+
+// What the item list cannot show by itself: a second entry with the same id (the bot would use the
+// first) is refused; a new order of the facts is shown as the structure it changes; a change to a
+// large item (a language's lexicon, the examples) is shown entry by entry.
+TEST_F(ContentApiTest, AReviewerSeesLargeItemsEntryByEntryAndNothingHidesBehindADuplicateId) {
+  const std::string admin = api_->Token("admin", kPassword);
+  const std::string reviewer = api_->Token("operator2", kPassword);
+  ASSERT_EQ(api_->Call("PUT", "/api/v1/content/settings", admin, {{"four_eyes", true}}).status, 200);
+  json draft = api_->Get("/api/v1/content/draft", op_).json;
+  ASSERT_TRUE(draft["facts"].is_array() && draft["facts"].size() >= 2);
+  json evil = draft["facts"][0];
+  evil["value"] = "0300 0000000";
+  json duplicated = draft;
+  duplicated["facts"].insert(duplicated["facts"].begin(), evil);
+  ASSERT_EQ(api_->Post("/api/v1/content/import", op_, duplicated).status, 200);
+  auto refused = api_->Post("/api/v1/content/publish", op_, {{"message", "sneaky"}});
+  EXPECT_EQ(refused.status, 400) << refused.body;
+  EXPECT_NE(refused.body.find("appears twice"), std::string::npos) << refused.body;
+
+  json reordered = draft;
+  std::swap(reordered["facts"][0], reordered["facts"][1]);
+  const std::string word = reordered["lexicon"]["prs"].begin().key();
+  reordered["lexicon"]["prs"].erase(word);
+  reordered["examples"].push_back({{"text", "a new example about the por card"}, {"intent", "por_card"}, {"language", "en"}});
+  ASSERT_EQ(api_->Post("/api/v1/content/import", op_, reordered).status, 200);
+  auto req = api_->Post("/api/v1/content/publish", op_, {{"message", "lexicon, examples, order"}});
+  ASSERT_EQ(req.status, 202) << req.body;
+  auto listed = api_->Get("/api/v1/content/publish-requests", reviewer);
+  ASSERT_EQ(listed.json.size(), 1u) << listed.body;
+  std::map<std::string, json> by_item;
+  for (const auto& c : listed.json[0]["changes"]) by_item[c["item"].get<std::string>() + " " + c["change"].get<std::string>()] = c;
+  EXPECT_EQ(by_item.size(), 3u) << listed.json[0]["changes"].dump();
+  ASSERT_TRUE(by_item.count("lexicon/prs/" + word + " removed")) << listed.json[0]["changes"].dump();
+  ASSERT_TRUE(by_item.count("examples added"));
+  EXPECT_EQ(by_item["examples added"]["after"]["text"], "a new example about the por card");
+  ASSERT_TRUE(by_item.count("structure/facts changed"));
+  EXPECT_EQ(by_item["structure/facts changed"]["after"][0], draft["facts"][1]["id"]);
+  EXPECT_EQ(by_item["structure/facts changed"]["before"][0], draft["facts"][0]["id"]);
+  EXPECT_EQ(listed.json[0]["reviewable"], true);
+  EXPECT_EQ(api_->Post("/api/v1/content/publish-requests/" + req.json["request_id"].dump() + "/approve", reviewer).status, 200);
+}
+
+// An author who publishes over a saved example's objection needs the reviewer to agree, knowingly.
+TEST_F(ContentApiTest, AnOverriddenRegressionExampleNeedsTheReviewersOwnConfirmation) {
+  const std::string admin = api_->Token("admin", kPassword);
+  const std::string reviewer = api_->Token("operator2", kPassword);
+  ASSERT_EQ(api_->Call("PUT", "/api/v1/content/settings", admin, {{"four_eyes", true}}).status, 200);
+  ASSERT_EQ(api_->Post("/api/v1/content/regressions", op_, {{"text", "what is the PoR card?"}, {"intent", "por_card"}}).status, 201);
+  ASSERT_EQ(api_->Call("DELETE", "/api/v1/content/items/examples", op_).status, 200);
+  auto items = api_->Get("/api/v1/content/items?prefix=rule/", op_);
+  for (const auto& [key, rule] : items.json.items())
+    if (rule.value("intent", "") == "por_card" && rule.value("language", "") == "en")
+      ASSERT_EQ(api_->Call("DELETE", "/api/v1/content/items/" + key, op_).status, 200);
+  auto req = api_->Post("/api/v1/content/publish", op_, {{"message", "remove PoR rules"}, {"override_regressions", true}});
+  ASSERT_EQ(req.status, 202) << req.body;
+  auto listed = api_->Get("/api/v1/content/publish-requests", reviewer);
+  ASSERT_EQ(listed.json[0]["overrides"].size(), 1u) << listed.body;
+  EXPECT_EQ(listed.json[0]["overrides"][0]["expected_intent"], "por_card");
+  bool examples_shown = false;
+  for (const auto& c : listed.json[0]["changes"])
+    examples_shown = examples_shown || (c["item"] == "examples" && c["change"] == "removed" && c.value("entries", 0) > 1000);
+  EXPECT_TRUE(examples_shown) << "removing all examples is one readable change";
+  const std::string path = "/api/v1/content/publish-requests/" + req.json["request_id"].dump() + "/approve";
+  auto unconfirmed = api_->Post(path, reviewer);
+  EXPECT_EQ(unconfirmed.status, 409) << unconfirmed.body;
+  ASSERT_EQ(unconfirmed.json["regressions"].size(), 1u);
+  EXPECT_EQ(api_->Post(path, reviewer, {{"confirm_override", "yes"}}).status, 400);
+  EXPECT_EQ(api_->Post(path, reviewer, {{"confirm_override", true}}).status, 200);
 }
 
 TEST_F(ContentApiTest, AShippedUpgradeUpdatesUntouchedItemsAndReportsEditedOnesAsConflicts) {

@@ -6,6 +6,13 @@ import { get, post, put, del, api, itemPath, qs, ApiError } from '../api.js';
 import { h, replace, field, errorBox, busy, select } from '../dom.js';
 import { LANGS, stamp, badge, timeEl } from '../format.js';
 
+/** Saved examples a change would flip: "text" expected X, now Y. */
+function regressionList(title, regressions) {
+  return h('div', null, h('p', { class: 'small' }, title),
+    h('ul', { class: 'problems' }, regressions.map((r) => h('li', { class: 'problem-blocking' },
+      h('span', { dir: 'auto' }, `“${r.text}”`), ` expected ${r.expected_intent}${r.expected_urgent ? ' (urgent)' : ''}, now ${r.got_intent}${r.got_urgent ? ' (urgent)' : ''}`))));
+}
+
 /** A problem's item ("answer prs/por_card", "menu ps/x title", "fact id") → its item key. */
 export function problemKey(item) {
   const [kind, rest = ''] = String(item).split(' ');
@@ -396,9 +403,7 @@ export async function contentView(root, { flash, user }) {
               h('button', { type: 'button', class: 'btn-link', onclick: () => focusItem(problemKey(p.item)) }, p.item), `: ${p.message}`))));
           }
           if (ex.status === 409 && Array.isArray(b.regressions) && b.regressions.length) {
-            details.append(h('p', { class: 'small' }, 'These saved examples would change:'),
-              h('ul', { class: 'problems' }, b.regressions.map((r) => h('li', { class: 'problem-blocking' },
-                h('span', { dir: 'auto' }, `“${r.text}”`), ` expected ${r.expected_intent}${r.expected_urgent ? ' (urgent)' : ''}, now ${r.got_intent}${r.got_urgent ? ' (urgent)' : ''}`))));
+            details.append(regressionList('These saved examples would change:', b.regressions));
             overrideRow.hidden = false;
           }
         }
@@ -436,6 +441,7 @@ export async function contentView(root, { flash, user }) {
       replace(requestsBox, requests.map((r) => {
         const err = errorBox();
         const reason = h('input', { name: 'reason', required: true, placeholder: 'why not (the author sees it)', 'aria-label': `Reason to reject request ${r.id}`, autocomplete: 'off' });
+        const details = h('div');
         const decide = async (path, body, done) => {
           err.show('');
           try {
@@ -443,24 +449,38 @@ export async function contentView(root, { flash, user }) {
             flash(done);
             loadRequests();
             loadVersions();
-          } catch (ex) { err.show(ex.message); }
+          } catch (ex) {
+            err.show(ex.message);
+            const b = ex instanceof ApiError ? ex.body : {};
+            if (ex.status === 409 && Array.isArray(b.regressions) && b.regressions.length) {
+              replace(details, regressionList('These saved examples would change:', b.regressions),
+                h('button', { type: 'button', class: 'btn btn-small btn-danger-quiet', onclick: () => decide('approve', { confirm_override: true }, `Request ${r.id} approved and published (examples overridden).`) },
+                  'Approve anyway: I checked these examples'));
+            }
+          }
         };
-        const rejectForm = h('form', { class: 'inline-form' }, reason, h('button', { type: 'submit', class: 'btn btn-small btn-danger-quiet' }, r.author === session.username ? 'Withdraw' : 'Reject'));
-        rejectForm.addEventListener('submit', (e) => { e.preventDefault(); decide('reject', { reason: reason.value }, `Request ${r.id} ${r.author === session.username ? 'withdrawn' : 'rejected'}.`); });
-        const approve = h('button', { type: 'button', class: 'btn btn-primary btn-small', disabled: r.author === session.username || r.stale,
+        const mine = r.author === session.username;
+        const rejectForm = h('form', { class: 'inline-form' }, reason, h('button', { type: 'submit', class: 'btn btn-small btn-danger-quiet' }, mine ? 'Withdraw' : 'Reject'));
+        rejectForm.addEventListener('submit', (e) => { e.preventDefault(); decide('reject', { reason: reason.value }, `Request ${r.id} ${mine ? 'withdrawn' : 'rejected'}.`); });
+        const approve = h('button', { type: 'button', class: 'btn btn-primary btn-small', disabled: mine || r.stale || !r.reviewable,
           onclick: () => decide('approve', {}, `Request ${r.id} approved and published.`) }, 'Approve and publish');
+        const overrides = Array.isArray(r.overrides) ? r.overrides : [];
         return h('article', { class: 'request', dataset: { request: String(r.id) } },
-          h('p', null, h('strong', null, `#${r.id} `), h('span', { dir: 'auto' }, r.message), ' ',
+          h('p', null, h('strong', null, `#${r.id} `), r.kind === 'restore' ? badge('restore', 'closed') : null, ' ', h('span', { dir: 'auto' }, r.message), ' ',
             h('span', { class: 'small muted' }, `by ${r.author} · `, timeEl(r.created_at)), ' ',
-            r.stale ? badge('out of date: another version was published since', 'warning') : null),
+            r.stale ? badge('out of date: another version was published since', 'warning') : null,
+            r.reviewable ? null : badge('a change is too large to show: cannot be approved here', 'warning')),
+          overrides.length ? regressionList(`Its author published over ${overrides.length} saved example(s) that change:`, overrides) : null,
           h('ul', { class: 'changes small' }, (r.changes || []).map((c) => h('li', { class: `change-${c.change}` },
             h('code', null, c.item), ` ${c.change}`,
-            c.too_large_to_show ? h('span', { class: 'muted' }, ' (too large to show here; export to compare)')
+            c.too_large_to_show ? h('span', { class: 'muted' }, ' (too large to show here)')
+              : c.change === 'reordered' ? h('span', { class: 'muted' }, ' (the same entries in another order)')
+              : c.entries !== undefined ? h('span', null, ` (all ${c.entries} entries)`)
               : c.change === 'added' ? h('div', { dir: 'auto', class: 'change-after' }, show(c.after))
               : c.change === 'removed' ? h('div', { dir: 'auto', class: 'change-before' }, show(c.before))
               : [h('div', { dir: 'auto', class: 'change-before' }, show(c.before)), h('div', { dir: 'auto', class: 'change-after' }, show(c.after))]))),
           (r.changes || []).length ? null : h('p', { class: 'small muted' }, 'It changes nothing against the live content.'),
-          h('div', { class: 'row wrap' }, approve, rejectForm), err);
+          h('div', { class: 'row wrap' }, approve, rejectForm), details, err);
       }));
     } catch (e) { replace(requestsBox, h('p', { class: 'error' }, e.message)); }
   }
