@@ -72,7 +72,7 @@ const std::set<std::string> kRuntimeVars = {"partner", "sla", "menu", "date", "n
 Result<json> LoadLocalesDirectory(const std::string& dir) {
   const fs::path root(dir);
   json doc = json::object();
-  for (const char* name : {"intents", "sources", "facts", "lexicon", "engine"}) {
+  for (const char* name : {"intents", "sources", "facts", "lexicon", "engine", "templates"}) {
     auto j = ReadJsonFile(root / (std::string(name) + ".json"));
     if (!j.ok()) {
       if (std::string(name) == "intents") return j.status();
@@ -317,6 +317,35 @@ std::vector<Problem> Validate(const json& doc, const std::string& today) {
       if (id.empty()) out.push_back({arr, std::string("an entry has no \"id\"")});
       else if (!ids.insert(id).second) out.push_back({std::string(kind) + " " + id, "appears twice; remove one"});
     }
+  }
+
+  // WhatsApp templates: what officers may send once the 24-hour window has closed.
+  for (const json& t : Get(doc, "templates")) {
+    const std::string name = StrOr(t, "name");
+    const std::string item = "template " + (name.empty() ? std::string("(no name)") : name);
+    bool name_ok = !name.empty() && name.size() <= 512;
+    for (char c : name) name_ok = name_ok && ((c >= 'a' && c <= 'z') || (c >= '0' && c <= '9') || c == '_');
+    if (!name_ok) out.push_back({item, "a template name is lowercase letters, digits and _ (as in WhatsApp Manager)"});
+    const json& langs = Get(t, "languages");
+    if (!langs.is_object() || langs.empty()) out.push_back({item, "needs \"languages\": {\"en\": {\"code\": \"en\", \"body\": …}, …}"});
+    bool sendable = false;
+    static const json kNoLanguages = json::object();
+    const json& each = langs.is_object() ? langs : kNoLanguages;
+    for (const auto& [lang, v] : each.items()) {
+      const std::string body = StrOr(v, "body");
+      if (std::find(kLanguages.begin(), kLanguages.end(), lang) == kLanguages.end() || body.empty())
+        out.push_back({item + " " + lang, "each language is en, prs or ps with a \"body\""});
+      if (body.find("{{") != std::string::npos)
+        out.push_back({item + " " + lang, "has a {{parameter}}: rahnama sends templates without parameters"});
+      if (lang != "en" && HasArabicYehOrKaf(body)) out.push_back({item + " " + lang, "contains an Arabic ي or ك"});
+      const json& code = Get(v, "code");
+      if (code.is_string() && !code.get<std::string>().empty()) sendable = true;
+      else out.push_back({item + " " + lang, "has no WhatsApp language code yet: this language cannot be sent", false});
+    }
+    if (!(Get(t, "approved").is_boolean() && Get(t, "approved").get<bool>()))
+      out.push_back({item, "is not marked approved: officers cannot send it until Meta approves it in WhatsApp Manager", false});
+    else if (!sendable)
+      out.push_back({item, "is approved but no language has a WhatsApp language code", false});
   }
 
   std::set<std::string> fact_ids;

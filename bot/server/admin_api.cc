@@ -123,6 +123,27 @@ Result<std::vector<std::string>> QueueList(const json& v, db::SqliteStore& store
   return out;
 }
 
+// The WhatsApp templates of the content as officers see them: each language version with whether
+// it can be sent now (approved in WhatsApp Manager and with a language code) and why not.
+json TemplatesForOfficers(const json& document) {
+  json out = json::array();
+  if (!document.contains("templates") || !document["templates"].is_array()) return out;
+  for (const auto& t : document["templates"]) {
+    if (!t.is_object() || !t.contains("name") || !t["name"].is_string()) continue;
+    const bool approved = t.value("approved", false) == true;
+    json langs = json::array();
+    if (t.contains("languages") && t["languages"].is_object())
+      for (const auto& [lang, v] : t["languages"].items()) {
+        if (!v.is_object()) continue;
+        const bool has_code = v.contains("code") && v["code"].is_string() && !v["code"].get<std::string>().empty();
+        langs.push_back({{"language", lang}, {"body", v.value("body", "")}, {"sendable", approved && has_code},
+                         {"why_not", !approved ? "not approved in WhatsApp Manager yet" : !has_code ? "no WhatsApp language code" : ""}});
+      }
+    out.push_back({{"name", t["name"]}, {"purpose", t.value("purpose", "")}, {"approved", approved}, {"languages", langs}});
+  }
+  return out;
+}
+
 // The reply window: WhatsApp allows free-form messages for 24 hours after the person's last
 // message; Messenger allows human agents 7 days with the HUMAN_AGENT tag.
 int64_t WindowMillis(Channel c) { return c == Channel::kMessenger ? 7LL * 24 * 3600 * 1000 : 24LL * 3600 * 1000; }
@@ -306,14 +327,31 @@ void AdminApi::CaseAction(const httplib::Request& req, httplib::Response& res, c
       const json& t = body["template"];
       if (!t.is_object() || !t.contains("name") || !t["name"].is_string())
         return SendError(res, Status::InvalidArgument("\"template\" needs a \"name\""));
+      if (c->channel != Channel::kWhatsApp)
+        return SendError(res, Status::InvalidArgument("templates are for WhatsApp; Messenger allows no message after 7 days"));
+      // Only a template of the content, approved, in a language it has a code for: anything else
+      // Meta refuses after we have told the officer it is on its way.
+      const std::string name = t["name"].get<std::string>();
+      const std::string language = t.contains("language") && t["language"].is_string() ? t["language"].get<std::string>() : person_language;
+      const json* found = nullptr;
+      const json& doc = snapshot->document();
+      if (doc.contains("templates") && doc["templates"].is_array())
+        for (const auto& x : doc["templates"])
+          if (x.is_object() && x.value("name", "") == name) found = &x;
+      if (found == nullptr) return SendError(res, Status::InvalidArgument("no template " + name + " in the content"));
+      if (found->value("approved", false) != true)
+        return SendError(res, Status::Conflict("template " + name + " is not approved in WhatsApp Manager yet (an operator marks it approved once Meta has)"));
+      const json* version = found->contains("languages") && (*found)["languages"].is_object() && (*found)["languages"].contains(language)
+                                ? &(*found)["languages"][language] : nullptr;
+      if (version == nullptr || !version->is_object() || !version->contains("code") || !(*version)["code"].is_string() ||
+          (*version)["code"].get<std::string>().empty())
+        return SendError(res, Status::InvalidArgument("template " + name + " cannot be sent in " + language +
+                                                      " (no text or no WhatsApp language code); choose another language"));
       OutboundMessage m;
       m.kind = OutboundMessage::Kind::kTemplate;
-      m.template_name = t["name"].get<std::string>();
-      m.template_language = t.contains("language") && t["language"].is_string() ? t["language"].get<std::string>() : "en";
-      if (t.contains("params") && t["params"].is_array())
-        for (const auto& p : t["params"])
-          if (p.is_string()) m.template_params.push_back(p.get<std::string>());
-      m.text = "[template " + m.template_name + "]";
+      m.template_name = name;
+      m.template_language = (*version)["code"].get<std::string>();
+      m.text = version->value("body", "[template " + name + "]");  // what the person reads, in the conversation
       m.from_officer = true;
       OutboundRecord rec{m, channels::FormatOutbound(c->channel, m, c->contact_address), "officer:" + me.username};
       Status s = store_.EnqueueForContact(c->contact_id, c->id, {rec}, now);
@@ -323,7 +361,7 @@ void AdminApi::CaseAction(const httplib::Request& req, httplib::Response& res, c
       auto text = RequiredString(body, "text", 4096);
       if (!text.ok()) return SendError(res, text.status());
       if (!window_open) {
-        const json& templates = snapshot->document().contains("templates") ? snapshot->document()["templates"] : json::array();
+        const json templates = TemplatesForOfficers(snapshot->document());
         res.status = 409;
         res.set_content(json{{"error", c->channel == Channel::kMessenger
                                            ? "the person last wrote more than 7 days ago; Messenger allows no reply now"
@@ -551,6 +589,7 @@ void AdminApi::Register(httplib::Server& svr) {
     j["intake"] = json::parse(c->intake, nullptr, false);
     j["entities"] = json::parse(c->entities, nullptr, false);
     j["last_inbound_at"] = c->contact_last_inbound_ms;
+    if (c->channel == Channel::kWhatsApp) j["templates"] = TemplatesForOfficers(content_.Get()->document());
     json msgs = json::array();
     for (const auto& m : c->messages) {
       json mj = {{"id", m.id}, {"direction", m.direction}, {"author", m.author}, {"kind", m.kind},

@@ -381,6 +381,21 @@ await scenario('admin screens load: users, queues, routing rules, audit log', as
   await page.close();
 });
 
+await scenario('a day later the officer is offered the follow-up template, with its text, and told why it cannot go yet', async () => {
+  const aged = spawnSync('sqlite3', [db, `UPDATE contacts SET last_inbound_at = last_inbound_at - 25 * 3600 * 1000 WHERE external_id = '${URGENT_FROM}'`], { encoding: 'utf8' });
+  assert(aged.status === 0, `the contact's last message was moved back a day (${aged.stderr})`);
+  const page = await newPage();
+  await login(page, 'officer1');
+  await page.goto(`${ADMIN}/console/#/cases/${caseId}`);
+  await page.locator('#window-state', { hasText: 'Closed' }).waitFor();
+  const ps = page.locator('#reply-templates li[data-template="rahnama_case_followup"][data-language="ps"]');
+  await ps.waitFor();
+  assert((await ps.locator('.template-body').innerText()).includes('راهنما'), 'the Pashto text of the template is shown');
+  assert((await ps.innerText()).includes('not approved in WhatsApp Manager yet'), 'why it cannot be sent is said');
+  assert(await page.locator('#reply-templates button').count() === 0, 'nothing unapproved can be sent');
+  await page.close();
+});
+
 await scenario('with four-eyes on, a second operator reads what a publish changes and approves it', async () => {
   const admin = await newPage();
   await login(admin, 'admin1');

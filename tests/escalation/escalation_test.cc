@@ -486,6 +486,63 @@ TEST_F(EscalationTest, StaleCaseWritesAndLoginsRacingAResetAreRefused) {
   EXPECT_EQ(late.code(), StatusCode::kUnauthenticated) << late.ToString();
 }
 
+// The person last wrote 25 hours ago: free text would be refused by WhatsApp (131047), so the
+// officer is offered the follow-up template, in the person's language, which works once an
+// operator has marked it approved; the conversation shows the text the person got.
+TEST_F(EscalationTest, AfterTheWindowClosesTheOfficerSendsTheApprovedFollowUpTemplate) {
+  const std::string me = "923000000049";
+  Say(me, "salam");
+  Say(me, "2");  // Dari
+  Say(me, "با یک نفر صحبت کنم");  // a person, please
+  const int64_t id = OnlyCaseOf(me);
+  const std::string path = "/api/v1/cases/" + std::to_string(id);
+  sqlite3* raw = nullptr;
+  ASSERT_EQ(sqlite3_open(db().c_str(), &raw), SQLITE_OK);
+#ifdef RAHNAMA_SQLCIPHER  // the SQLCipher build's tests run with RAHNAMA_DB_KEY (tests/CMakeLists.txt)
+  if (const char* key = std::getenv("RAHNAMA_DB_KEY")) sqlite3_key(raw, key, static_cast<int>(std::strlen(key)));
+#endif
+  sqlite3_busy_timeout(raw, 5000);
+  ASSERT_EQ(sqlite3_exec(raw, "UPDATE contacts SET last_inbound_at = last_inbound_at - 25 * 3600 * 1000", nullptr, nullptr, nullptr), SQLITE_OK);
+  sqlite3_close(raw);
+  const std::string info = api_->Token("admin", kPassword);
+
+  auto view = api_->Get(path, info);
+  ASSERT_EQ(view.status, 200) << view.body;
+  EXPECT_EQ(view.json["window_open"], false);
+  ASSERT_EQ(view.json["templates"].size(), 1u) << view.body;
+  auto text = api_->Post(path + "/replies", info, {{"text", "we have news for you"}});
+  EXPECT_EQ(text.status, 409);
+  ASSERT_EQ(text.json["templates"].size(), 1u) << text.body;
+  EXPECT_EQ(text.json["templates"][0]["languages"][0]["sendable"], false);
+  const json followup = {{"template", {{"name", "rahnama_case_followup"}}}};
+  auto unapproved = api_->Post(path + "/replies", info, followup);
+  EXPECT_EQ(unapproved.status, 409) << unapproved.body;
+  EXPECT_NE(unapproved.json.value("error", "").find("not approved"), std::string::npos);
+  EXPECT_EQ(api_->Post(path + "/replies", info, {{"template", {{"name", "made_up"}}}}).status, 400);
+
+  // An operator marks it approved (after Meta did) and publishes.
+  const std::string op = api_->Token("operator", kPassword);
+  json templates = api_->Get("/api/v1/content/items/templates", op).json["value"];
+  templates[0]["approved"] = true;
+  ASSERT_EQ(api_->Call("PUT", "/api/v1/content/items/templates", op, {{"value", templates}}).status, 200);
+  ASSERT_EQ(api_->Post("/api/v1/content/publish", op, {{"message", "follow-up template approved by Meta"}}).status, 200);
+
+  const size_t before = graph_.RequestsTo(me).size();
+  auto sent = api_->Post(path + "/replies", info, followup);  // the case's language: Dari
+  ASSERT_EQ(sent.status, 200) << sent.body;
+  ASSERT_TRUE(graph_.WaitFor(before + 1, me, 5000));
+  const json payload = graph_.RequestsTo(me).back().json;
+  EXPECT_EQ(payload["type"], "template");
+  EXPECT_EQ(payload["template"]["name"], "rahnama_case_followup");
+  EXPECT_EQ(payload["template"]["language"]["code"], "prs_AF");
+  EXPECT_FALSE(payload["template"].contains("components")) << "no parameters: nothing personal in a template";
+  auto after = api_->Get(path, info);
+  const std::string dari_body = templates[0]["languages"]["prs"]["body"];
+  EXPECT_NE(after.body.find(dari_body.substr(0, 20)), std::string::npos) << "the officer sees what the person got";
+  auto pashto = api_->Post(path + "/replies", info, {{"template", {{"name", "rahnama_case_followup"}, {"language", "ps"}}}});
+  EXPECT_EQ(pashto.status, 400) << "no WhatsApp code for Pashto yet: " << pashto.body;
+}
+
 TEST_F(EscalationTest, OneOpenCasePerPersonPerQueueAndReferralMovesIt) {
   const std::string me = "923000000050";
   Say(me, "police arrested my brother right now, please help");

@@ -83,6 +83,38 @@ TEST(ShippedContentTest, PashtoIsWrittenWithPashtoLetters) {
   EXPECT_EQ(with_pashto_letters, total);
 }
 
+// The follow-up template for closed WhatsApp windows: its Dari and Pashto are real Dari and Pashto
+// in Persian letters, it says why it exists and when it was checked, and it ships unapproved (only
+// an operator who saw Meta approve it may say so), which validation reports without blocking.
+TEST(ShippedContentTest, TheFollowUpTemplateShipsUnapprovedInThreeLanguages) {
+  json doc = Document();
+  ASSERT_TRUE(doc["templates"].is_array());
+  ASSERT_EQ(doc["templates"].size(), 1u);
+  const json& t = doc["templates"][0];
+  EXPECT_EQ(t["name"], "rahnama_case_followup");
+  EXPECT_EQ(t["approved"], false);
+  EXPECT_TRUE(t.contains("checked_on") && t.contains("note"));
+  for (const auto& lang : content::kLanguages) ASSERT_TRUE(t["languages"].contains(lang)) << lang;
+  for (const auto& lang : {"prs", "ps"}) EXPECT_FALSE(HasArabicYehOrKaf(t["languages"][lang]["body"].get<std::string>())) << lang;
+  const std::string ps = t["languages"]["ps"]["body"];
+  EXPECT_TRUE(ps.find("ې") != std::string::npos || ps.find("ړ") != std::string::npos) << "Pashto, not Dari";
+  const std::string prs = t["languages"]["prs"]["body"];
+  for (const auto& l : {"ټ", "ډ", "ړ", "ږ", "ښ", "ګ", "ڼ", "ې", "ۍ"}) EXPECT_EQ(prs.find(l), std::string::npos) << "Dari has no " << l;
+  bool warned = false;
+  for (const auto& p : content::Validate(doc, "2026-11-23")) {
+    if (p.item.rfind("template", 0) != 0) continue;
+    EXPECT_FALSE(p.blocking) << p.item << ": " << p.message;
+    warned = warned || p.message.find("not marked approved") != std::string::npos;
+  }
+  EXPECT_TRUE(warned);
+  json bad = doc;
+  bad["templates"][0]["name"] = "Follow Up";
+  bad["templates"][0]["languages"]["en"]["body"] = "Hello {{1}}";
+  int blocking = 0;
+  for (const auto& p : content::Validate(bad, "2026-11-23")) blocking += p.blocking && p.item.rfind("template", 0) == 0;
+  EXPECT_EQ(blocking, 2) << "a name WhatsApp Manager would not accept and a parameter we never fill";
+}
+
 TEST(ShippedContentTest, EveryFactAndAnswerNamesItsSourceAndWhenItWasChecked) {
   json doc = Document();
   std::set<std::string> sources;

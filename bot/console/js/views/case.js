@@ -33,7 +33,6 @@ export async function caseView(root, { params, user, flash }) {
     const text = replyText.value;
     if (!text.trim()) return;
     replyErr.show('');
-    replace(templates);
     await busy(replyForm, async () => {
       try {
         c = { ...c, ...(await post(`/api/v1/cases/${id}/replies`, { text })) };
@@ -50,23 +49,30 @@ export async function caseView(root, { params, user, flash }) {
     replyText.focus();
   });
 
+  // Outside WhatsApp's 24-hour window only an approved template reaches the person: each language
+  // version with its text, so the officer knows what is sent; those that cannot go say why.
+  let templatesShown = '';
   function showTemplates(list) {
-    const items = Array.isArray(list) ? list : list && typeof list === 'object' ? Object.entries(list).map(([name, v]) => ({ name, ...(typeof v === 'object' ? v : {}) })) : [];
-    if (!items.length) { replace(templates, h('p', { class: 'muted small' }, 'No approved templates are configured.')); return; }
-    replace(templates, h('p', { class: 'small' }, 'Approved templates you can send instead:'),
-      h('ul', { class: 'plain' }, items.map((t) => {
-        const name = typeof t === 'string' ? t : t.name;
-        const language = (typeof t === 'object' && t.language) || c.language || 'en';
-        return h('li', null, h('button', { type: 'button', class: 'btn btn-small', onclick: async (ev) => {
-          try {
-            await post(`/api/v1/cases/${id}/replies`, { template: { name, language } });
-            flash(`Template ${name} queued.`);
-            replace(templates); replyErr.show('');
-            await reload();
-          } catch (ex2) { replyErr.show(ex2.message); }
-          ev.target.focus();
-        } }, `Send template “${name}” (${language})`));
-      })));
+    const items = Array.isArray(list) ? list : [];
+    const sig = JSON.stringify(items);
+    if (sig === templatesShown) return;  // the polling redraws nothing the officer is reading
+    templatesShown = sig;
+    if (!items.length) { replace(templates, h('p', { class: 'muted small' }, 'No templates are configured: ask an operator to add one.')); return; }
+    replace(templates, h('p', { class: 'small' }, 'The window is closed. A template can still reach the person; their reply opens the window again:'),
+      h('ul', { class: 'plain' }, items.flatMap((t) => (t.languages || []).map((v) => h('li', { class: 'template', dataset: { template: t.name, language: v.language } },
+        h('p', { class: 'template-body small', dir: 'auto' }, v.body),
+        v.sendable
+          ? h('button', { type: 'button', class: 'btn btn-small', onclick: async (ev) => {
+            try {
+              await post(`/api/v1/cases/${id}/replies`, { template: { name: t.name, language: v.language } });
+              flash(`Template ${t.name} (${v.language}) queued.`);
+              replyErr.show('');
+              forceBottom = true;
+              await reload();
+            } catch (ex2) { replyErr.show(ex2.message); }
+            ev.target.focus();
+          } }, `Send this (${v.language})`)
+          : h('p', { class: 'small muted' }, `${v.language}: cannot be sent (${v.why_not})`))))));
   }
 
   // Note
@@ -139,6 +145,8 @@ export async function caseView(root, { params, user, flash }) {
     if (!(c.notes || []).length) notes.append(h('li', { class: 'muted small' }, 'No notes yet.'));
     const resolved = c.status === 'resolved';
     replyForm.hidden = resolved;
+    if (!resolved && !c.window_open && c.channel === 'whatsapp') showTemplates(c.templates);
+    else if (templatesShown) { templatesShown = ''; replace(templates); }
   }
 
   function renderConversation() {
