@@ -352,12 +352,16 @@ Status SqliteStore::UpdateCaseIf(const Case& seen, const Case& c, int64_t now_ms
 }
 
 Status SqliteStore::WriteCase(const Case& c, const Case* seen, int64_t now_ms) {
+  // A conditional (officer's) write leaves priority and consent as they are now: the bot may have
+  // raised the priority or recorded consent since the officer's read.
   auto st = db_->Prepare(
-      "UPDATE cases SET queue = ?2, priority = ?3, status = ?4, assignee = NULLIF(?5, ''), outcome = NULLIF(?6, ''), "
-      "first_response_at = NULLIF(?7, 0), resolved_at = NULLIF(?8, 0), consent = ?9, updated_at = ?10, "
+      "UPDATE cases SET queue = ?2, priority = CASE WHEN ?11 = 1 THEN priority ELSE ?3 END, status = ?4, "
+      "assignee = NULLIF(?5, ''), outcome = NULLIF(?6, ''), first_response_at = NULLIF(?7, 0), "
+      "resolved_at = NULLIF(?8, 0), consent = CASE WHEN ?11 = 1 THEN consent ELSE ?9 END, updated_at = ?10, "
       "human_mode = CASE WHEN ?4 = 'resolved' THEN 0 ELSE human_mode END WHERE id = ?1 AND (?11 = 0 OR "
       "(status = ?12 AND COALESCE(assignee, '') = ?13 AND queue = ?14 AND "
-      "(?4 != 'claimed' OR EXISTS (SELECT 1 FROM users WHERE username = ?5 AND disabled = 0))))");
+      "(?4 != 'claimed' OR EXISTS (SELECT 1 FROM users u WHERE u.username = ?5 AND u.disabled = 0 AND "
+      "(u.role = 'admin' OR (u.role = 'officer' AND EXISTS (SELECT 1 FROM user_queues q WHERE q.user_id = u.id AND q.queue = ?2)))))))");
   if (!st.ok()) return st.status();
   st->Bind(1, c.id).Bind(2, c.queue).Bind(3, c.priority).Bind(4, c.status).Bind(5, c.assignee).Bind(6, c.outcome)
       .Bind(7, c.first_response_at).Bind(8, c.resolved_at).Bind(9, c.consent).Bind(10, now_ms)
@@ -483,6 +487,7 @@ Result<std::vector<int64_t>> SqliteStore::ChangeAccount(const std::string& usern
   User u = std::move(*found);
 
   const bool was_working_admin = u.role == "admin" && !u.disabled;
+  const bool role_changes = change.role && *change.role != u.role;
   if (change.role) u.role = *change.role;
   if (change.languages) u.languages = *change.languages;
   if (change.disabled) u.disabled = *change.disabled;
@@ -520,7 +525,7 @@ Result<std::vector<int64_t>> SqliteStore::ChangeAccount(const std::string& usern
       if (!uq->Run().ok()) return Status::InvalidArgument("unknown queue " + q);
     }
   }
-  if (change.revoke_sessions || u.disabled) {
+  if (change.revoke_sessions || u.disabled || (change.revoke_if_role_changes && role_changes)) {
     auto del = db_->Prepare("DELETE FROM sessions WHERE user_id = ?1 AND token_hash != ?2");
     if (!del.ok()) return del.status();
     del->Bind(1, u.id).Bind(2, change.keep_session);

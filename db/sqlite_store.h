@@ -150,6 +150,7 @@ class SqliteStore final : public InboundStore,
     std::optional<bool> disabled;
     std::optional<std::string> password_hash;  // also clears failed logins and the lockout
     bool revoke_sessions = false;
+    bool revoke_if_role_changes = false;       // decided inside the transaction, against the stored role
     std::string keep_session;                  // token hash of a session that stays (one's own)
     std::string actor;                         // named in the note on each released case
   };

@@ -308,21 +308,81 @@ std::vector<Problem> Validate(const json& doc, const std::string& today) {
   auto classifier = intents::Classifier::Build(doc);
   if (!classifier.ok()) out.push_back({"rules", classifier.status().message()});
 
-  // One entry per id: the bot uses the first of two, an operator's item view and a reviewer's
-  // diff see one of them, so a second copy could change an answer unseen.
+  // One entry per id, and ids and keys that cannot collide as item keys ("answer/en/x/y" could be
+  // intent "x/y" in English or intent "y" in a language "en/x"): otherwise the bot, an operator's
+  // item view and a reviewer's diff could each see a different one of two copies.
+  auto plain_key = [](const std::string& k) {
+    if (k.empty() || k.size() > 100) return false;
+    for (char c : k)
+      if (!((c >= 'a' && c <= 'z') || (c >= 'A' && c <= 'Z') || (c >= '0' && c <= '9') || c == '_' || c == '.' || c == '-'))
+        return false;
+    return true;
+  };
   for (const auto& [arr, kind] : {std::pair{"intents", "intent"}, {"facts", "fact"}, {"sources", "source"}, {"rules", "rule"}}) {
     std::set<std::string> ids;
     for (const json& e : Get(doc, arr)) {
       const std::string id = e.is_object() ? StrOr(e, "id") : "";
       if (id.empty()) out.push_back({arr, std::string("an entry has no \"id\"")});
+      else if (!plain_key(id)) out.push_back({std::string(kind) + " " + id, "an id is letters, digits, _ . - only"});
       else if (!ids.insert(id).second) out.push_back({std::string(kind) + " " + id, "appears twice; remove one"});
     }
   }
+  for (const char* section : {"answers", "messages", "lexicon"}) {
+    const json& by_lang = Get(doc, section);
+    if (by_lang.is_null()) continue;
+    if (!by_lang.is_object()) {
+      out.push_back({section, "must be an object by language"});
+      continue;
+    }
+    for (const auto& [lang, v] : by_lang.items()) {
+      if (std::find(kLanguages.begin(), kLanguages.end(), lang) == kLanguages.end())
+        out.push_back({std::string(section) + " " + lang, "is not a language of the helpline (en, prs, ps)"});
+      if (std::string(section) == "lexicon" || !v.is_object()) continue;
+      for (const auto& [k, inner] : v.items()) {
+        if (!plain_key(k)) out.push_back({std::string(section) + " " + lang + "/" + k, "a key is letters, digits, _ . - only"});
+        if (std::string(section) == "messages" && (k == "messages" || k == "menu") && inner.is_object())
+          for (const auto& [k2, unused] : inner.items())
+            if (!plain_key(k2)) out.push_back({std::string("messages ") + lang + "/" + k + "/" + k2, "a key is letters, digits, _ . - only"});
+      }
+    }
+  }
+
+  // Direction overrides and isolates are invisible and can make a phone number or a date read
+  // backwards on the person's screen (text pasted from elsewhere carries them). A warning, not a
+  // block: mixed Dari/English text can need them.
+  auto has_direction_controls = [](const std::string& text) {
+    // U+202A–U+202E are E2 80 AA–AE; U+2066–U+2069 are E2 81 A6–A9.
+    for (size_t i = 0; i + 2 < text.size(); ++i)
+      if (static_cast<unsigned char>(text[i]) == 0xE2) {
+        const auto b1 = static_cast<unsigned char>(text[i + 1]), b2 = static_cast<unsigned char>(text[i + 2]);
+        if ((b1 == 0x80 && b2 >= 0xAA && b2 <= 0xAE) || (b1 == 0x81 && b2 >= 0xA6 && b2 <= 0xA9)) return true;
+      }
+    return false;
+  };
+  static const json kNoAnswers = json::object();
+  for (const auto& lang : kLanguages) {
+    const json& answers = Get(Get(doc, "answers"), lang);
+    for (const auto& [id, a] : (answers.is_object() ? answers : kNoAnswers).items())
+      if (has_direction_controls(a.dump(-1, ' ', false, json::error_handler_t::replace)))
+        out.push_back({"answer " + lang + "/" + id, "contains invisible direction-control characters (U+202A–202E, U+2066–2069): check that numbers read the right way", false});
+  }
+  for (const json& f : Get(doc, "facts"))
+    if (has_direction_controls(f.dump(-1, ' ', false, json::error_handler_t::replace)))
+      out.push_back({"fact " + StrOr(f, "id"), "contains invisible direction-control characters (U+202A–202E, U+2066–2069): check that numbers read the right way", false});
 
   // WhatsApp templates: what officers may send once the 24-hour window has closed.
+  std::set<std::string> template_names;
   for (const json& t : Get(doc, "templates")) {
     const std::string name = StrOr(t, "name");
     const std::string item = "template " + (name.empty() ? std::string("(no name)") : name);
+    if (!t.is_object()) {
+      out.push_back({"templates", "each template is an object"});
+      continue;
+    }
+    if (!template_names.insert(name).second) out.push_back({item, "appears twice; remove one"});
+    if (t.contains("approved") && !t["approved"].is_boolean()) out.push_back({item, "\"approved\" is true or false"});
+    for (const char* text_field : {"purpose", "category", "note"})
+      if (t.contains(text_field) && !t[text_field].is_string()) out.push_back({item, std::string("\"") + text_field + "\" is text"});
     bool name_ok = !name.empty() && name.size() <= 512;
     for (char c : name) name_ok = name_ok && ((c >= 'a' && c <= 'z') || (c >= '0' && c <= '9') || c == '_');
     if (!name_ok) out.push_back({item, "a template name is lowercase letters, digits and _ (as in WhatsApp Manager)"});

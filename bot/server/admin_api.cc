@@ -130,16 +130,18 @@ json TemplatesForOfficers(const json& document) {
   if (!document.contains("templates") || !document["templates"].is_array()) return out;
   for (const auto& t : document["templates"]) {
     if (!t.is_object() || !t.contains("name") || !t["name"].is_string()) continue;
-    const bool approved = t.value("approved", false) == true;
+    const bool approved = t.contains("approved") && t["approved"] == true;  // never value(): a wrong type throws
     json langs = json::array();
     if (t.contains("languages") && t["languages"].is_object())
       for (const auto& [lang, v] : t["languages"].items()) {
         if (!v.is_object()) continue;
         const bool has_code = v.contains("code") && v["code"].is_string() && !v["code"].get<std::string>().empty();
-        langs.push_back({{"language", lang}, {"body", v.value("body", "")}, {"sendable", approved && has_code},
+        const bool has_body = v.contains("body") && v["body"].is_string();
+        langs.push_back({{"language", lang}, {"body", has_body ? v["body"] : json("")}, {"sendable", approved && has_code && has_body},
                          {"why_not", !approved ? "not approved in WhatsApp Manager yet" : !has_code ? "no WhatsApp language code" : ""}});
       }
-    out.push_back({{"name", t["name"]}, {"purpose", t.value("purpose", "")}, {"approved", approved}, {"languages", langs}});
+    out.push_back({{"name", t["name"]}, {"purpose", t.contains("purpose") && t["purpose"].is_string() ? t["purpose"] : json("")},
+                   {"approved", approved}, {"languages", langs}});
   }
   return out;
 }
@@ -323,6 +325,8 @@ void AdminApi::CaseAction(const httplib::Request& req, httplib::Response& res, c
     audit({{"assignee", *who}});
   } else if (action == "replies") {
     const bool window_open = now - c->contact_last_inbound_ms < WindowMillis(c->channel);
+    OutboundMessage m;
+    m.from_officer = true;
     if (body.contains("template")) {
       const json& t = body["template"];
       if (!t.is_object() || !t.contains("name") || !t["name"].is_string())
@@ -337,26 +341,20 @@ void AdminApi::CaseAction(const httplib::Request& req, httplib::Response& res, c
       const json& doc = snapshot->document();
       if (doc.contains("templates") && doc["templates"].is_array())
         for (const auto& x : doc["templates"])
-          if (x.is_object() && x.value("name", "") == name) found = &x;
+          if (x.is_object() && x.contains("name") && x["name"] == name) found = &x;
       if (found == nullptr) return SendError(res, Status::InvalidArgument("no template " + name + " in the content"));
-      if (found->value("approved", false) != true)
+      if (!found->contains("approved") || (*found)["approved"] != true)
         return SendError(res, Status::Conflict("template " + name + " is not approved in WhatsApp Manager yet (an operator marks it approved once Meta has)"));
       const json* version = found->contains("languages") && (*found)["languages"].is_object() && (*found)["languages"].contains(language)
                                 ? &(*found)["languages"][language] : nullptr;
       if (version == nullptr || !version->is_object() || !version->contains("code") || !(*version)["code"].is_string() ||
-          (*version)["code"].get<std::string>().empty())
+          (*version)["code"].get<std::string>().empty() || !version->contains("body") || !(*version)["body"].is_string())
         return SendError(res, Status::InvalidArgument("template " + name + " cannot be sent in " + language +
                                                       " (no text or no WhatsApp language code); choose another language"));
-      OutboundMessage m;
       m.kind = OutboundMessage::Kind::kTemplate;
       m.template_name = name;
       m.template_language = (*version)["code"].get<std::string>();
-      m.text = version->value("body", "[template " + name + "]");  // what the person reads, in the conversation
-      m.from_officer = true;
-      OutboundRecord rec{m, channels::FormatOutbound(c->channel, m, c->contact_address), "officer:" + me.username};
-      Status s = store_.EnqueueForContact(c->contact_id, c->id, {rec}, now);
-      if (!s.ok()) return SendError(res, s);
-      if (wake_sender_) wake_sender_();
+      m.text = (*version)["body"].get<std::string>();  // what the person reads, in the conversation
     } else {
       auto text = RequiredString(body, "text", 4096);
       if (!text.ok()) return SendError(res, text.status());
@@ -371,9 +369,10 @@ void AdminApi::CaseAction(const httplib::Request& req, httplib::Response& res, c
                         "application/json");
         return;
       }
-      Status s = tell_person(*text, true, "officer:" + me.username);
-      if (!s.ok()) return SendError(res, s);
+      m.text = *text;
     }
+    // The case first: if someone else changed it meanwhile (or this account was just disabled),
+    // nothing is sent, so a retry cannot send the reply twice.
     if (updated.first_response_at == 0) updated.first_response_at = now;
     if (updated.status == "open") {
       updated.status = "claimed";
@@ -381,9 +380,13 @@ void AdminApi::CaseAction(const httplib::Request& req, httplib::Response& res, c
     }
     Status s = store_.UpdateCaseIf(*c, updated, now);
     if (!s.ok()) return SendError(res, s);
+    OutboundRecord rec{m, channels::FormatOutbound(c->channel, m, c->contact_address), "officer:" + me.username};
+    Status sent = store_.EnqueueForContact(c->contact_id, c->id, {rec}, now);
+    if (!sent.ok()) return SendError(res, sent);
+    if (wake_sender_) wake_sender_();
     Status hm = store_.SetHumanMode(c->id, true);
     if (!hm.ok()) return SendError(res, hm);
-    audit({{"chars", body.contains("text") && body["text"].is_string() ? body["text"].get<std::string>().size() : 0}});
+    audit({{"chars", m.text.size()}, {"template", m.template_name.empty() ? json(nullptr) : json(m.template_name)}});
   } else if (action == "notes") {
     auto text = RequiredString(body, "text", 8192);
     if (!text.ok()) return SendError(res, text.status());
@@ -789,9 +792,8 @@ void AdminApi::Register(httplib::Server& svr) {
       audit_details["password"] = "reset";  // never the password itself
     }
     // A reset password or a new role must not leave an old session working as before.
-    auto current = store_.UserByName(name);
-    if (!current.ok()) return SendError(res, current.status());
-    change.revoke_sessions = change.password_hash.has_value() || (change.role && *change.role != current->role);
+    change.revoke_sessions = change.password_hash.has_value();
+    change.revoke_if_role_changes = true;
     auto released = store_.ChangeAccount(name, change, clock_.NowMillis());
     if (!released.ok()) return SendError(res, released.status());
     audit_details["released_cases"] = *released;

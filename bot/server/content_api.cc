@@ -208,55 +208,57 @@ Status ContentService::RequestPublish(const json& doc, const std::string& author
 
 namespace {
 
-// A change small enough to read in the review list; larger values are compared one level deeper.
+// A change small enough to read in the review list as a whole (a tenth of it for a list); larger
+// objects and arrays are compared inside.
 constexpr size_t kShownBytes = 4000;
 
-// What approving would change under `key`: the item itself, or for a large object (a language's
-// lexicon) each key, for a large array (the examples) each entry added or removed.
-void AddChanges(json& changes, const std::string& key, const json* before, const json* after, bool deeper) {
-  if (before && after && *before == *after) return;
+// What approving would change under `key`: the value itself, or inside a large object (a
+// language's lexicon, a long rule) each key, inside a large array (the examples, a rule's patterns)
+// each entry added or removed. Values are compared as JSON text, type included: 10 and 10.0 are
+// equal to nlohmann's ==, but the bot ignores a menu position that is not an integer.
+void AddChanges(json& changes, const std::string& key, const json* before, const json* after) {
+  const std::string b = before ? before->dump() : "", a = after ? after->dump() : "";
+  if (before && after && a == b) return;
   const char* kind = !before ? "added" : !after ? "removed" : "changed";
-  const size_t size = (before ? before->dump().size() : 0) + (after ? after->dump().size() : 0);
-  if (size <= kShownBytes) {
+  const bool objects = (!before || before->is_object()) && (!after || after->is_object());
+  const bool arrays = (!before || before->is_array()) && (!after || after->is_array());
+  // Two long lists side by side hide the one entry that changed: lists are compared entry by entry
+  // sooner than objects are.
+  const size_t whole = arrays ? kShownBytes / 10 : kShownBytes;
+  if (a.size() + b.size() <= whole || (!objects && !arrays)) {
     changes.push_back({{"item", key}, {"change", kind}, {"before", before ? *before : json(nullptr)},
                        {"after", after ? *after : json(nullptr)}});
     return;
   }
-  const bool objects = (!before || before->is_object()) && (!after || after->is_object());
-  const bool arrays = (!before || before->is_array()) && (!after || after->is_array());
-  if (deeper && objects) {
+  if (objects) {
     static const json kEmpty = json::object();
-    const json& b = before ? *before : kEmpty;
-    const json& a = after ? *after : kEmpty;
-    for (const auto& [k, v] : b.items()) AddChanges(changes, key + "/" + k, &v, a.contains(k) ? &a[k] : nullptr, false);
-    for (const auto& [k, v] : a.items())
-      if (!b.contains(k)) AddChanges(changes, key + "/" + k, nullptr, &v, false);
+    const json& bo = before ? *before : kEmpty;
+    const json& ao = after ? *after : kEmpty;
+    for (const auto& [k, v] : bo.items()) AddChanges(changes, key + "/" + k, &v, ao.contains(k) ? &ao[k] : nullptr);
+    for (const auto& [k, v] : ao.items())
+      if (!bo.contains(k)) AddChanges(changes, key + "/" + k, nullptr, &v);
     return;
   }
-  if (deeper && arrays && !after) {  // all of it goes: nothing to read entry by entry
+  if (!after) {  // all of it goes: nothing to read entry by entry
     changes.push_back({{"item", key}, {"change", "removed"}, {"entries", before->size()}});
     return;
   }
-  if (deeper && arrays) {
-    std::multiset<std::string> old_entries, new_entries;
-    if (before) for (const auto& e : *before) old_entries.insert(e.dump());
-    if (after) for (const auto& e : *after) new_entries.insert(e.dump());
-    std::vector<std::string> added, removed;
-    std::set_difference(new_entries.begin(), new_entries.end(), old_entries.begin(), old_entries.end(), std::back_inserter(added));
-    std::set_difference(old_entries.begin(), old_entries.end(), new_entries.begin(), new_entries.end(), std::back_inserter(removed));
-    constexpr size_t kMostEntries = 300;  // beyond this a reviewer cannot really read them: split the change
-    if (added.size() + removed.size() > kMostEntries) {
-      changes.push_back({{"item", key}, {"change", kind}, {"too_large_to_show", true},
-                         {"entries_added", added.size()}, {"entries_removed", removed.size()}});
-      return;
-    }
-    for (const auto& e : removed) changes.push_back({{"item", key}, {"change", "removed"}, {"before", json::parse(e)}, {"after", nullptr}});
-    for (const auto& e : added) changes.push_back({{"item", key}, {"change", "added"}, {"before", nullptr}, {"after", json::parse(e)}});
-    if (added.empty() && removed.empty())  // the same entries in another order
-      changes.push_back({{"item", key}, {"change", "reordered"}, {"before", nullptr}, {"after", nullptr}});
+  std::multiset<std::string> old_entries, new_entries;
+  if (before) for (const auto& e : *before) old_entries.insert(e.dump());
+  for (const auto& e : *after) new_entries.insert(e.dump());
+  std::vector<std::string> added, removed;
+  std::set_difference(new_entries.begin(), new_entries.end(), old_entries.begin(), old_entries.end(), std::back_inserter(added));
+  std::set_difference(old_entries.begin(), old_entries.end(), new_entries.begin(), new_entries.end(), std::back_inserter(removed));
+  constexpr size_t kMostEntries = 300;  // beyond this nobody really reads them: split the change
+  if (added.size() + removed.size() > kMostEntries) {
+    changes.push_back({{"item", key}, {"change", kind}, {"too_large_to_show", true},
+                       {"entries_added", added.size()}, {"entries_removed", removed.size()}});
     return;
   }
-  changes.push_back({{"item", key}, {"change", kind}, {"too_large_to_show", true}});
+  for (const auto& e : removed) changes.push_back({{"item", key}, {"change", "removed"}, {"before", json::parse(e)}, {"after", nullptr}});
+  for (const auto& e : added) changes.push_back({{"item", key}, {"change", "added"}, {"before", nullptr}, {"after", json::parse(e)}});
+  if (added.empty() && removed.empty())  // the same entries in another order
+    changes.push_back({{"item", key}, {"change", "reordered"}, {"before", nullptr}, {"after", nullptr}});
 }
 
 // What the items do not show: the order of intents, facts, sources and rules (and an id that
@@ -284,20 +286,20 @@ json ContentService::ChangesAgainstLive(const json& doc) const {
   json changes = json::array();
   for (const auto& [key, value] : requested) {
     auto it = published.find(key);
-    AddChanges(changes, key, it == published.end() ? nullptr : &it->second, &value, true);
+    AddChanges(changes, key, it == published.end() ? nullptr : &it->second, &value);
   }
   for (const auto& [key, value] : published)
-    if (!requested.count(key)) AddChanges(changes, key, &value, nullptr, true);
+    if (!requested.count(key)) AddChanges(changes, key, &value, nullptr);
   // Ids are short: the lists are always shown whole, however long.
   const json before = Structure(live), after = Structure(doc);
   if (before.is_object() && after.is_object()) {
     for (const auto& [k, v] : before.items())
-      if (!after.contains(k) || after[k] != v)
+      if (!after.contains(k) || after[k].dump() != v.dump())
         changes.push_back({{"item", "structure/" + k}, {"change", after.contains(k) ? "changed" : "removed"}, {"before", v},
                            {"after", after.contains(k) ? after[k] : json(nullptr)}});
     for (const auto& [k, v] : after.items())
       if (!before.contains(k)) changes.push_back({{"item", "structure/" + k}, {"change", "added"}, {"before", nullptr}, {"after", v}});
-  } else if (before != after) {
+  } else if (before.dump() != after.dump()) {
     changes.push_back({{"item", "structure"}, {"change", "changed"}, {"before", before}, {"after", after}});
   }
   return changes;
@@ -556,6 +558,8 @@ void ContentApi::Register(httplib::Server& svr) {
     json body = json::parse(req.body, nullptr, false);
     if (body.is_discarded() || !body.is_object() || !body.contains("text") || !body["text"].is_string())
       return SendError(res, Status::InvalidArgument("\"text\" (a string) is required"));
+    if (body.contains("language") && !body["language"].is_string())
+      return SendError(res, Status::InvalidArgument("\"language\" is en, prs, ps or empty"));
     const std::string text = body["text"], language = body.value("language", "");
     auto d = service_.Draft();
     if (!d.ok()) return SendError(res, d.status());
@@ -570,6 +574,8 @@ void ContentApi::Register(httplib::Server& svr) {
     if (body.is_discarded() || !body.is_object() || !body.contains("message") || !body["message"].is_string() ||
         body["message"].get<std::string>().empty())
       return SendError(res, Status::InvalidArgument("\"message\" (what changed and why) is required"));
+    if (body.contains("override_regressions") && !body["override_regressions"].is_boolean())
+      return SendError(res, Status::InvalidArgument("\"override_regressions\" is true or false"));
     ContentService::PublishOutcome out;
     Status st = service_.Publish(s->user.username, body["message"], body.value("override_regressions", false), out);
     if (!st.ok()) {

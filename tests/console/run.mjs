@@ -409,7 +409,7 @@ await scenario('with four-eyes on, a second operator reads what a publish change
   await login(author, 'operator1');
   await author.waitForSelector('[data-key="answer/en/por_card"]');
   const cell = author.locator('[data-key="answer/en/por_card"]');
-  const EN = `PoR cards, reviewed wording (${MARKER}). Send 0 for the menu.`;
+  const EN = `PoR cards, reviewed wording (${MARKER}). Call 0300\u202E1234567. Send 0 for the menu.`;
   await cell.getByRole('button', { name: /Edit/ }).click();
   await cell.locator('textarea').fill(EN);
   await cell.getByRole('button', { name: 'Save to draft' }).click();
@@ -428,7 +428,9 @@ await scenario('with four-eyes on, a second operator reads what a publish change
   await req.waitFor();
   assert((await req.innerText()).includes('English PoR answer reworded'), 'the request shows its message');
   await req.locator('li', { hasText: 'answer/en/por_card' }).waitFor();
-  assert((await req.locator('.change-after').first().innerText()).includes(MARKER), 'the new text is shown');
+  const after = await req.locator('.change-after').first().innerText();
+  assert(after.includes(MARKER), 'the new text is shown');
+  assert(after.includes('⟨U+202E⟩'), 'a hidden right-to-left override in a phone number is made visible');
   assert((await req.locator('.change-before').first().innerText()).length > 20, 'the text it replaces is shown');
   await req.evaluate((el) => el.scrollIntoView());
   await reviewer.screenshot({ path: path.join(shotDir, 'four-eyes.png') });

@@ -110,9 +110,17 @@ TEST(ShippedContentTest, TheFollowUpTemplateShipsUnapprovedInThreeLanguages) {
   json bad = doc;
   bad["templates"][0]["name"] = "Follow Up";
   bad["templates"][0]["languages"]["en"]["body"] = "Hello {{1}}";
+  bad["templates"][0]["approved"] = "true";
+  bad["answers"]["en"]["por_card"]["text"] = "Call 0300\u202E1234567";  // reads backwards on a phone
+  bool direction_warning = false;
+  for (const auto& p : content::Validate(bad, "2026-11-23"))
+    direction_warning = direction_warning || (p.item == "answer en/por_card" && !p.blocking && p.message.find("direction") != std::string::npos);
+  EXPECT_TRUE(direction_warning);
+  bad["templates"].push_back(bad["templates"][0]);
   int blocking = 0;
   for (const auto& p : content::Validate(bad, "2026-11-23")) blocking += p.blocking && p.item.rfind("template", 0) == 0;
-  EXPECT_EQ(blocking, 2) << "a name WhatsApp Manager would not accept and a parameter we never fill";
+  EXPECT_EQ(blocking, 7) << "per copy: a name WhatsApp Manager would not take, a parameter we never fill, \"approved\" "
+                            "not a boolean; and the second copy of the name";
 }
 
 TEST(ShippedContentTest, EveryFactAndAnswerNamesItsSourceAndWhenItWasChecked) {

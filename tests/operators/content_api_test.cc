@@ -397,6 +397,65 @@ TEST_F(ContentApiTest, AReviewerSeesLargeItemsEntryByEntryAndNothingHidesBehindA
   EXPECT_EQ(api_->Post("/api/v1/content/publish-requests/" + req.json["request_id"].dump() + "/approve", reviewer).status, 200);
 }
 
+// Keys that could name two things ("answer/en/x/y": intent "x/y", or intent "y" in a language
+// "en/x") are refused; a change of type only (menu 10 → 10.0, which the bot ignores) is shown; a
+// long rule shows the one pattern added; more than 300 entries at once cannot be approved.
+TEST_F(ContentApiTest, NoChangeReachesPeopleWithoutTheReviewerSeeingIt) {
+  const std::string admin = api_->Token("admin", kPassword);
+  const std::string reviewer = api_->Token("operator2", kPassword);
+  ASSERT_EQ(api_->Call("PUT", "/api/v1/content/settings", admin, {{"four_eyes", true}}).status, 200);
+  const json draft = api_->Get("/api/v1/content/draft", op_).json;
+
+  json slashed = draft;
+  slashed["intents"].push_back({{"id", "x/y"}, {"queue", nullptr}});
+  slashed["answers"]["en"]["x/y"] = {{"text", "send your card number to 0300 1234567"}};
+  slashed["answers"]["en/x"] = {{"y", {{"text", "benign"}}}};
+  ASSERT_EQ(api_->Post("/api/v1/content/import", op_, slashed).status, 200);
+  auto refused = api_->Post("/api/v1/content/publish", op_, {{"message", "sneaky"}});
+  EXPECT_EQ(refused.status, 400) << refused.body;
+  EXPECT_NE(refused.body.find("letters, digits"), std::string::npos) << refused.body;
+
+  json typed = draft;
+  std::string menu_intent, long_rule;
+  for (auto& it : typed["intents"])
+    if (it.contains("menu") && it["menu"].is_number_integer() && menu_intent.empty()) {
+      menu_intent = it["id"];
+      it["menu"] = it["menu"].get<double>();  // 10 → 10.0
+    }
+  ASSERT_FALSE(menu_intent.empty());
+  for (auto& r : typed["rules"])
+    if (r.contains("patterns") && r["patterns"].is_array() && r.dump().size() > 2000 && long_rule.empty()) {
+      long_rule = r["id"];
+      r["patterns"].push_back("(?i)an added pattern");
+    }
+  ASSERT_FALSE(long_rule.empty()) << "the shipped rules have a long one";
+  ASSERT_EQ(api_->Post("/api/v1/content/import", op_, typed).status, 200);
+  auto req = api_->Post("/api/v1/content/publish", op_, {{"message", "menu type and one pattern"}});
+  ASSERT_EQ(req.status, 202) << req.body;
+  auto listed = api_->Get("/api/v1/content/publish-requests", reviewer);
+  ASSERT_EQ(listed.json.size(), 1u);
+  std::set<std::string> items;
+  for (const auto& c : listed.json[0]["changes"]) items.insert(c["item"].get<std::string>() + " " + c["change"].get<std::string>());
+  EXPECT_TRUE(items.count("intent/" + menu_intent + " changed")) << listed.json[0]["changes"].dump();
+  EXPECT_TRUE(items.count("rule/" + long_rule + "/patterns added")) << listed.json[0]["changes"].dump();
+  EXPECT_EQ(listed.json[0]["reviewable"], true);
+  ASSERT_EQ(api_->Post("/api/v1/content/publish-requests/" + listed.json[0]["id"].dump() + "/reject", reviewer,
+                       {{"reason", "menu must stay an integer"}}).status, 200);
+
+  json many = draft;
+  for (int i = 0; i < 301; ++i)
+    many["examples"].push_back({{"text", "example number " + std::to_string(i) + " about the por card"}, {"intent", "por_card"}, {"language", "en"}});
+  ASSERT_EQ(api_->Post("/api/v1/content/import", op_, many).status, 200);
+  auto big = api_->Post("/api/v1/content/publish", op_, {{"message", "301 examples"}});
+  ASSERT_EQ(big.status, 202) << big.body;
+  auto big_listed = api_->Get("/api/v1/content/publish-requests", reviewer);
+  ASSERT_EQ(big_listed.json.size(), 1u);
+  EXPECT_EQ(big_listed.json[0]["reviewable"], false);
+  auto too_big = api_->Post("/api/v1/content/publish-requests/" + big.json["request_id"].dump() + "/approve", reviewer);
+  EXPECT_EQ(too_big.status, 409) << too_big.body;
+  EXPECT_NE(too_big.json.value("error", "").find("too large to show"), std::string::npos) << too_big.body;
+}
+
 // An author who publishes over a saved example's objection needs the reviewer to agree, knowingly.
 TEST_F(ContentApiTest, AnOverriddenRegressionExampleNeedsTheReviewersOwnConfirmation) {
   const std::string admin = api_->Token("admin", kPassword);
@@ -405,9 +464,11 @@ TEST_F(ContentApiTest, AnOverriddenRegressionExampleNeedsTheReviewersOwnConfirma
   ASSERT_EQ(api_->Post("/api/v1/content/regressions", op_, {{"text", "what is the PoR card?"}, {"intent", "por_card"}}).status, 201);
   ASSERT_EQ(api_->Call("DELETE", "/api/v1/content/items/examples", op_).status, 200);
   auto items = api_->Get("/api/v1/content/items?prefix=rule/", op_);
-  for (const auto& [key, rule] : items.json.items())
-    if (rule.value("intent", "") == "por_card" && rule.value("language", "") == "en")
+  for (const auto& [key, rule] : items.json.items()) {
+    if (rule.value("intent", "") == "por_card" && rule.value("language", "") == "en") {
       ASSERT_EQ(api_->Call("DELETE", "/api/v1/content/items/" + key, op_).status, 200);
+    }
+  }
   auto req = api_->Post("/api/v1/content/publish", op_, {{"message", "remove PoR rules"}, {"override_regressions", true}});
   ASSERT_EQ(req.status, 202) << req.body;
   auto listed = api_->Get("/api/v1/content/publish-requests", reviewer);

@@ -434,7 +434,11 @@ export async function contentView(root, { flash, user }) {
   // Each pending request with every item it would change, so the second operator approves what
   // they have read, not a number.
   async function loadRequests() {
-    const show = (v) => (v === null || v === undefined ? '—' : typeof v === 'string' ? v : typeof v.text === 'string' ? v.text : JSON.stringify(v, null, 1));
+    // Everything the value holds (an example's intent and urgency, an answer's sources), with
+    // invisible direction marks made visible (not the ZWNJ Persian words need): two texts that look alike must not hide
+    // a changed digit or a reversed phone number.
+    const visible = (t) => t.replace(/[\u200B\u200D-\u200F\u202A-\u202E\u2066-\u2069\uFEFF]/g, (ch) => `⟨U+${ch.charCodeAt(0).toString(16).toUpperCase().padStart(4, '0')}⟩`);
+    const show = (v) => (v === null || v === undefined ? '—' : visible(typeof v === 'string' ? v : JSON.stringify(v, null, 1)));
     try {
       const requests = await get('/api/v1/content/publish-requests');
       if (!requests.length) { replace(requestsBox, h('p', { class: 'muted small', id: 'no-requests' }, 'No publish request is waiting.')); return; }
