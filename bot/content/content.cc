@@ -303,8 +303,28 @@ void CheckText(const std::string& item, const std::string& lang, const std::stri
 
 }  // namespace
 
+size_t NestingDepth(const json& doc) {
+  // Iterative: the documents checked here come from operators' imports, and a recursive walk (or
+  // dump) of one nested ten thousand levels deep overflows the stack.
+  size_t deepest = 0;
+  std::vector<std::pair<const json*, size_t>> todo = {{&doc, 1}};
+  while (!todo.empty()) {
+    auto [j, depth] = todo.back();
+    todo.pop_back();
+    deepest = std::max(deepest, depth);
+    if (depth > kMaxNesting) return depth;
+    if (j->is_structured())
+      for (const auto& child : *j) todo.push_back({&child, depth + 1});
+  }
+  return deepest;
+}
+
 std::vector<Problem> Validate(const json& doc, const std::string& today) {
   std::vector<Problem> out;
+  if (NestingDepth(doc) > kMaxNesting) {
+    out.push_back({"document", "is nested more than " + std::to_string(kMaxNesting) + " levels deep"});
+    return out;  // every check below walks it
+  }
   auto classifier = intents::Classifier::Build(doc);
   if (!classifier.ok()) out.push_back({"rules", classifier.status().message()});
 
@@ -313,6 +333,8 @@ std::vector<Problem> Validate(const json& doc, const std::string& today) {
   // item view and a reviewer's diff could each see a different one of two copies.
   auto plain_key = [](const std::string& k) {
     if (k.empty() || k.size() > 100) return false;
+    const char first = k[0];  // not "." or "..": a browser folds those path segments away
+    if (!((first >= 'a' && first <= 'z') || (first >= 'A' && first <= 'Z') || (first >= '0' && first <= '9'))) return false;
     for (char c : k)
       if (!((c >= 'a' && c <= 'z') || (c >= 'A' && c <= 'Z') || (c >= '0' && c <= '9') || c == '_' || c == '.' || c == '-'))
         return false;
@@ -327,6 +349,28 @@ std::vector<Problem> Validate(const json& doc, const std::string& today) {
       else if (!ids.insert(id).second) out.push_back({std::string(kind) + " " + id, "appears twice; remove one"});
     }
   }
+  // Fields the bot reads with a type: a wrong type is silently ignored there (an intent with
+  // "urgent": "true" is not urgent, "menu": 10.0 is not in the menu), so it must not get in.
+  for (const json& it : Get(doc, "intents")) {
+    if (!it.is_object()) continue;
+    const std::string item = "intent " + StrOr(it, "id");
+    if (it.contains("urgent") && !it["urgent"].is_boolean()) out.push_back({item, "\"urgent\" is true or false"});
+    if (it.contains("menu") && !it["menu"].is_null() && !it["menu"].is_number_integer())
+      out.push_back({item, "\"menu\" is a whole number (its place in the main menu) or null"});
+    if (it.contains("queue") && !it["queue"].is_null()) {
+      bool ok = it["queue"].is_string() && !it["queue"].get<std::string>().empty();
+      if (ok)
+        for (char c : it["queue"].get<std::string>()) ok = ok && ((c >= 'a' && c <= 'z') || (c >= '0' && c <= '9') || c == '_');
+      if (!ok) out.push_back({item, "\"queue\" is a queue id (lowercase letters, digits, _) or null"});
+    }
+  }
+  for (const json& r : Get(doc, "rules")) {
+    if (!r.is_object()) continue;
+    for (const char* flag : {"always_urgent", "fuzzy"})
+      if (r.contains(flag) && !r[flag].is_boolean())
+        out.push_back({"rule " + StrOr(r, "id"), std::string("\"") + flag + "\" is true or false"});
+  }
+
   for (const char* section : {"answers", "messages", "lexicon"}) {
     const json& by_lang = Get(doc, section);
     if (by_lang.is_null()) continue;
@@ -347,16 +391,15 @@ std::vector<Problem> Validate(const json& doc, const std::string& today) {
     }
   }
 
-  // Direction overrides and isolates are invisible and can make a phone number or a date read
-  // backwards on the person's screen (text pasted from elsewhere carries them). A warning, not a
-  // block: mixed Dari/English text can need them.
+  // Embeddings and overrides (U+202A–202E) are invisible and can make a phone number or a date
+  // read backwards on the person's screen (text pasted from elsewhere carries them). The isolates
+  // (U+2066–2069) the shipped text wraps numbers in are the safe way and are not reported. A
+  // warning, not a block.
   auto has_direction_controls = [](const std::string& text) {
-    // U+202A–U+202E are E2 80 AA–AE; U+2066–U+2069 are E2 81 A6–A9.
-    for (size_t i = 0; i + 2 < text.size(); ++i)
-      if (static_cast<unsigned char>(text[i]) == 0xE2) {
-        const auto b1 = static_cast<unsigned char>(text[i + 1]), b2 = static_cast<unsigned char>(text[i + 2]);
-        if ((b1 == 0x80 && b2 >= 0xAA && b2 <= 0xAE) || (b1 == 0x81 && b2 >= 0xA6 && b2 <= 0xA9)) return true;
-      }
+    for (size_t i = 0; i + 2 < text.size(); ++i)  // U+202A–U+202E are E2 80 AA–AE in UTF-8
+      if (static_cast<unsigned char>(text[i]) == 0xE2 && static_cast<unsigned char>(text[i + 1]) == 0x80 &&
+          static_cast<unsigned char>(text[i + 2]) >= 0xAA && static_cast<unsigned char>(text[i + 2]) <= 0xAE)
+        return true;
     return false;
   };
   static const json kNoAnswers = json::object();
@@ -364,11 +407,17 @@ std::vector<Problem> Validate(const json& doc, const std::string& today) {
     const json& answers = Get(Get(doc, "answers"), lang);
     for (const auto& [id, a] : (answers.is_object() ? answers : kNoAnswers).items())
       if (has_direction_controls(a.dump(-1, ' ', false, json::error_handler_t::replace)))
-        out.push_back({"answer " + lang + "/" + id, "contains invisible direction-control characters (U+202A–202E, U+2066–2069): check that numbers read the right way", false});
+        out.push_back({"answer " + lang + "/" + id, "contains invisible direction overrides (U+202A–202E): check that numbers read the right way", false});
   }
+  for (const auto& lang : kLanguages)
+    if (has_direction_controls(Get(Get(doc, "messages"), lang).dump(-1, ' ', false, json::error_handler_t::replace)))
+      out.push_back({"messages " + lang, "contain invisible direction overrides (U+202A–202E): check that numbers read the right way", false});
+  for (const json& t : Get(doc, "templates"))
+    if (has_direction_controls(t.dump(-1, ' ', false, json::error_handler_t::replace)))
+      out.push_back({"template " + StrOr(t, "name"), "contains invisible direction overrides (U+202A–202E)", false});
   for (const json& f : Get(doc, "facts"))
     if (has_direction_controls(f.dump(-1, ' ', false, json::error_handler_t::replace)))
-      out.push_back({"fact " + StrOr(f, "id"), "contains invisible direction-control characters (U+202A–202E, U+2066–2069): check that numbers read the right way", false});
+      out.push_back({"fact " + StrOr(f, "id"), "contains invisible direction overrides (U+202A–202E): check that numbers read the right way", false});
 
   // WhatsApp templates: what officers may send once the 24-hour window has closed.
   std::set<std::string> template_names;

@@ -68,6 +68,11 @@ class Snapshot {
   std::map<std::string, std::map<std::string, std::vector<std::string>>> words_;  // list → lang → keys
 };
 
+// Content documents nest a few levels (answers → language → intent → text); anything deeper than
+// this is refused, since reviewing, dumping and comparing it walks it recursively.
+inline constexpr size_t kMaxNesting = 32;
+size_t NestingDepth(const nlohmann::json& doc);
+
 // Every problem with a document, for publish and for the console: missing answers or
 // translations, WhatsApp limits, unknown placeholders, placeholder contacts, expired facts, Arabic
 // ي/ك in Dari/Pashto, rules that do not compile. `today` is an ISO date (YYYY-MM-DD).

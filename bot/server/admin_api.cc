@@ -138,7 +138,8 @@ json TemplatesForOfficers(const json& document) {
         const bool has_code = v.contains("code") && v["code"].is_string() && !v["code"].get<std::string>().empty();
         const bool has_body = v.contains("body") && v["body"].is_string();
         langs.push_back({{"language", lang}, {"body", has_body ? v["body"] : json("")}, {"sendable", approved && has_code && has_body},
-                         {"why_not", !approved ? "not approved in WhatsApp Manager yet" : !has_code ? "no WhatsApp language code" : ""}});
+                         {"why_not", !approved ? "not approved in WhatsApp Manager yet" : !has_code ? "no WhatsApp language code"
+                                                 : !has_body ? "no text" : ""}});
       }
     out.push_back({{"name", t["name"]}, {"purpose", t.contains("purpose") && t["purpose"].is_string() ? t["purpose"] : json("")},
                    {"approved", approved}, {"languages", langs}});

@@ -132,6 +132,8 @@ Result<json> ContentService::Draft() {
 Status ContentService::SaveDraft(const json& document) {
   if (!document.is_object() || !document.contains("intents"))
     return Status::InvalidArgument("a content document must be an object with \"intents\"");
+  if (content::NestingDepth(document) > content::kMaxNesting)
+    return Status::InvalidArgument("the document is nested more than " + std::to_string(content::kMaxNesting) + " levels deep");
   try {
     return store_.PutSetting(kDraftKey, document.dump());
   } catch (const json::exception& e) {
@@ -161,6 +163,7 @@ Status ContentService::Publish(const std::string& author, const std::string& mes
     if (p.blocking) outcome.problems.push_back(p);
   if (!outcome.problems.empty())
     return Status::InvalidArgument(outcome.problems[0].item + ": " + outcome.problems[0].message);
+  BOT_RETURN_IF_ERROR(CheckQueuesExist(*draft));
   auto snapshot = content::Snapshot::Build(*draft, 0);
   if (!snapshot.ok()) return snapshot.status();
   auto examples = store_.RegressionExamples();
@@ -180,6 +183,24 @@ Status ContentService::Publish(const std::string& author, const std::string& mes
   BOT_RETURN_IF_ERROR(PublishDocument(*draft, author, message, outcome.version));
   (void)store_.Audit(author, "content_publish", "version:" + std::to_string(outcome.version), json{{"message", message}}.dump(),
                      clock_.NowMillis());
+  return Status::Ok();
+}
+
+// An intent routed to a queue that does not exist would open no case (the turn fails on the
+// database's foreign key and is retried forever): every queue named must be one of the queues.
+Status ContentService::CheckQueuesExist(const json& doc) {
+  auto queues = store_.Queues();
+  if (!queues.ok()) return queues.status();
+  if (!doc.contains("intents") || !doc["intents"].is_array()) return Status::Ok();
+  for (const auto& it : doc["intents"]) {
+    if (!it.is_object() || !it.contains("queue") || !it["queue"].is_string()) continue;
+    const std::string q = it["queue"];
+    bool found = false;
+    for (const auto& x : *queues) found = found || x.id == q;
+    if (!found)
+      return Status::InvalidArgument("intent " + (it.contains("id") && it["id"].is_string() ? it["id"].get<std::string>() : "?") +
+                                     ": queue " + q + " does not exist (queues are managed by admins)");
+  }
   return Status::Ok();
 }
 
@@ -216,27 +237,45 @@ constexpr size_t kShownBytes = 4000;
 // language's lexicon, a long rule) each key, inside a large array (the examples, a rule's patterns)
 // each entry added or removed. Values are compared as JSON text, type included: 10 and 10.0 are
 // equal to nlohmann's ==, but the bot ignores a menu position that is not an integer.
-void AddChanges(json& changes, const std::string& key, const json* before, const json* after) {
+// One change: the values, and the same values as the server writes them (the browser's JSON
+// parser turns 10.0 into 10; the text keeps the difference the bot sees).
+json Change(const std::string& key, const char* kind, const json* before, const json* after) {
+  return {{"item", key}, {"change", kind}, {"before", before ? *before : json(nullptr)},
+          {"after", after ? *after : json(nullptr)},
+          {"before_text", before ? json(before->dump(1, ' ', false, json::error_handler_t::replace)) : json(nullptr)},
+          {"after_text", after ? json(after->dump(1, ' ', false, json::error_handler_t::replace)) : json(nullptr)}};
+}
+
+// A nested key as part of an item label: "/" inside it is escaped as in a JSON pointer, so
+// {"a": {"b": …}} and {"a/b": …} do not get the same label.
+std::string LabelPart(const std::string& k) {
+  std::string out;
+  for (char c : k) out += c == '~' ? std::string("~0") : c == '/' ? std::string("~1") : std::string(1, c);
+  return out;
+}
+
+void AddChanges(json& changes, const std::string& key, const json* before, const json* after, int depth = 0) {
   const std::string b = before ? before->dump() : "", a = after ? after->dump() : "";
   if (before && after && a == b) return;
   const char* kind = !before ? "added" : !after ? "removed" : "changed";
   const bool objects = (!before || before->is_object()) && (!after || after->is_object());
   const bool arrays = (!before || before->is_array()) && (!after || after->is_array());
   // Two long lists side by side hide the one entry that changed: lists are compared entry by entry
-  // sooner than objects are.
+  // sooner than objects are. Content nests a few levels: deeper than that a value is shown whole.
   const size_t whole = arrays ? kShownBytes / 10 : kShownBytes;
-  if (a.size() + b.size() <= whole || (!objects && !arrays)) {
-    changes.push_back({{"item", key}, {"change", kind}, {"before", before ? *before : json(nullptr)},
-                       {"after", after ? *after : json(nullptr)}});
+  constexpr int kDeepest = 6;
+  if (a.size() + b.size() <= whole || (!objects && !arrays) || depth >= kDeepest) {
+    changes.push_back(Change(key, kind, before, after));
     return;
   }
   if (objects) {
     static const json kEmpty = json::object();
     const json& bo = before ? *before : kEmpty;
     const json& ao = after ? *after : kEmpty;
-    for (const auto& [k, v] : bo.items()) AddChanges(changes, key + "/" + k, &v, ao.contains(k) ? &ao[k] : nullptr);
+    for (const auto& [k, v] : bo.items())
+      AddChanges(changes, key + "/" + LabelPart(k), &v, ao.contains(k) ? &ao[k] : nullptr, depth + 1);
     for (const auto& [k, v] : ao.items())
-      if (!bo.contains(k)) AddChanges(changes, key + "/" + k, nullptr, &v);
+      if (!bo.contains(k)) AddChanges(changes, key + "/" + LabelPart(k), nullptr, &v, depth + 1);
     return;
   }
   if (!after) {  // all of it goes: nothing to read entry by entry
@@ -255,8 +294,14 @@ void AddChanges(json& changes, const std::string& key, const json* before, const
                        {"entries_added", added.size()}, {"entries_removed", removed.size()}});
     return;
   }
-  for (const auto& e : removed) changes.push_back({{"item", key}, {"change", "removed"}, {"before", json::parse(e)}, {"after", nullptr}});
-  for (const auto& e : added) changes.push_back({{"item", key}, {"change", "added"}, {"before", nullptr}, {"after", json::parse(e)}});
+  for (const auto& e : removed) {
+    const json v = json::parse(e);
+    changes.push_back(Change(key, "removed", &v, nullptr));
+  }
+  for (const auto& e : added) {
+    const json v = json::parse(e);
+    changes.push_back(Change(key, "added", nullptr, &v));
+  }
   if (added.empty() && removed.empty())  // the same entries in another order
     changes.push_back({{"item", key}, {"change", "reordered"}, {"before", nullptr}, {"after", nullptr}});
 }
@@ -295,12 +340,17 @@ json ContentService::ChangesAgainstLive(const json& doc) const {
   if (before.is_object() && after.is_object()) {
     for (const auto& [k, v] : before.items())
       if (!after.contains(k) || after[k].dump() != v.dump())
-        changes.push_back({{"item", "structure/" + k}, {"change", after.contains(k) ? "changed" : "removed"}, {"before", v},
-                           {"after", after.contains(k) ? after[k] : json(nullptr)}});
+        changes.push_back(Change("structure/" + LabelPart(k), after.contains(k) ? "changed" : "removed", &v,
+                                 after.contains(k) ? &after[k] : nullptr));
     for (const auto& [k, v] : after.items())
-      if (!before.contains(k)) changes.push_back({{"item", "structure/" + k}, {"change", "added"}, {"before", nullptr}, {"after", v}});
+      if (!before.contains(k)) changes.push_back(Change("structure/" + LabelPart(k), "added", nullptr, &v));
   } else if (before.dump() != after.dump()) {
-    changes.push_back({{"item", "structure"}, {"change", "changed"}, {"before", before}, {"after", after}});
+    changes.push_back(Change("structure", "changed", &before, &after));
+  }
+  constexpr size_t kMostChanges = 500;  // nobody reviews more in one go: split the change
+  if (changes.size() > kMostChanges) {
+    const size_t n = changes.size();
+    changes = json::array({{{"item", "(the whole request)"}, {"change", "changed"}, {"too_large_to_show", true}, {"changes", n}}});
   }
   return changes;
 }
@@ -323,6 +373,7 @@ Status ContentService::Approve(int64_t request_id, const std::string& approver, 
   for (auto& p : content::Validate(doc, Today()))
     if (p.blocking) outcome.problems.push_back(p);
   if (!outcome.problems.empty()) return Status::InvalidArgument(outcome.problems[0].item + ": " + outcome.problems[0].message);
+  BOT_RETURN_IF_ERROR(CheckQueuesExist(doc));
   // The reviewer approves what they could read: nothing hidden behind "too large to show".
   for (const auto& c : ChangesAgainstLive(doc))
     if (c.value("too_large_to_show", false))
@@ -724,15 +775,15 @@ void ContentApi::Register(httplib::Server& svr) {
     if (!s) return;
     json body = json::parse(req.body, nullptr, false);
     if (body.is_discarded() || !body.is_object() || !body.contains("text") || !body["text"].is_string() ||
-        !body.contains("intent") || !body["intent"].is_string())
-      return SendError(res, Status::InvalidArgument("{\"text\", \"intent\", \"urgent\"?} expected"));
+        !body.contains("intent") || !body["intent"].is_string() || (body.contains("urgent") && !body["urgent"].is_boolean()))
+      return SendError(res, Status::InvalidArgument("{\"text\", \"intent\", \"urgent\": true|false?} expected"));
     db::SqliteStore::Regression r;
     r.text = body["text"];
     r.intent = body["intent"];
     r.urgent = body.value("urgent", false);
     r.created_by = s->user.username;
     bool known = false;
-    for (const auto& it : holder_.Get()->document()["intents"]) known = known || it.value("id", "") == r.intent;
+    for (const auto& it : holder_.Get()->document()["intents"]) known = known || (it.contains("id") && it["id"] == r.intent);
     if (!known) return SendError(res, Status::InvalidArgument("unknown intent " + r.intent));
     auto id = store_.AddRegressionExample(r, clock_.NowMillis());
     if (!id.ok()) return SendError(res, id.status());

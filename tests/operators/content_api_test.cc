@@ -415,14 +415,35 @@ TEST_F(ContentApiTest, NoChangeReachesPeopleWithoutTheReviewerSeeingIt) {
   EXPECT_EQ(refused.status, 400) << refused.body;
   EXPECT_NE(refused.body.find("letters, digits"), std::string::npos) << refused.body;
 
-  json typed = draft;
-  std::string menu_intent, long_rule;
-  for (auto& it : typed["intents"])
-    if (it.contains("menu") && it["menu"].is_number_integer() && menu_intent.empty()) {
-      menu_intent = it["id"];
-      it["menu"] = it["menu"].get<double>();  // 10 → 10.0
-    }
+  // Types the bot would silently ignore, a look-alike queue id, a queue that does not exist, and
+  // a document nested too deep to review are refused before anyone has to spot them.
+  auto refused_with = [&](const json& doc, const std::string& words) {
+    if (api_->Post("/api/v1/content/import", op_, doc).status != 200) return words == "import";
+    auto r = api_->Post("/api/v1/content/publish", op_, {{"message", "bad"}});
+    return r.status == 400 && r.body.find(words) != std::string::npos;
+  };
+  std::string menu_intent;
+  for (const auto& it : draft["intents"])
+    if (it.contains("menu") && it["menu"].is_number_integer() && menu_intent.empty()) menu_intent = it["id"];
   ASSERT_FALSE(menu_intent.empty());
+  auto with_intent = [&](const std::string& field, const json& value) {
+    json d = draft;
+    for (auto& it : d["intents"])
+      if (it["id"] == menu_intent) it[field] = value;
+    return d;
+  };
+  EXPECT_TRUE(refused_with(with_intent("menu", 10.0), "whole number")) << "10.0 is not in the menu";
+  EXPECT_TRUE(refused_with(with_intent("urgent", "true"), "true or false"));
+  EXPECT_TRUE(refused_with(with_intent("queue", "unhcr_pr\u043Etection"), "queue id")) << "a Cyrillic о";
+  EXPECT_TRUE(refused_with(with_intent("queue", "unhcr_protectionx"), "does not exist"));
+  json deep = draft;
+  json* at = &deep["engine"];
+  for (int i = 0; i < 40; ++i) at = &((*at)["notes"] = json::object());
+  EXPECT_TRUE(refused_with(deep, "import")) << "nested 40 levels";
+  EXPECT_EQ(api_->Post("/api/v1/content/regressions", op_, {{"text", "salam"}, {"intent", "greeting"}, {"urgent", "yes"}}).status, 400);
+
+  json typed = draft;
+  std::string long_rule;
   for (auto& r : typed["rules"])
     if (r.contains("patterns") && r["patterns"].is_array() && r.dump().size() > 2000 && long_rule.empty()) {
       long_rule = r["id"];
@@ -436,11 +457,35 @@ TEST_F(ContentApiTest, NoChangeReachesPeopleWithoutTheReviewerSeeingIt) {
   ASSERT_EQ(listed.json.size(), 1u);
   std::set<std::string> items;
   for (const auto& c : listed.json[0]["changes"]) items.insert(c["item"].get<std::string>() + " " + c["change"].get<std::string>());
-  EXPECT_TRUE(items.count("intent/" + menu_intent + " changed")) << listed.json[0]["changes"].dump();
   EXPECT_TRUE(items.count("rule/" + long_rule + "/patterns added")) << listed.json[0]["changes"].dump();
+  for (const auto& c : listed.json[0]["changes"])
+    if (c["change"] == "added") EXPECT_TRUE(c["after_text"].is_string()) << "each value as the server writes it";
   EXPECT_EQ(listed.json[0]["reviewable"], true);
   ASSERT_EQ(api_->Post("/api/v1/content/publish-requests/" + listed.json[0]["id"].dump() + "/reject", reviewer,
                        {{"reason", "menu must stay an integer"}}).status, 200);
+
+  // 10 → 10.0 where the bot does not care: shown, as the server writes each (the browser's parser
+  // would print both as 10).
+  json int_engine = draft["engine"];
+  int_engine["review_note"] = 10;
+  ASSERT_EQ(api_->Call("PUT", "/api/v1/content/items/engine", op_, {{"value", int_engine}}).status, 200);
+  auto int_req = api_->Post("/api/v1/content/publish", op_, {{"message", "a note"}});
+  ASSERT_EQ(int_req.status, 202) << int_req.body;
+  ASSERT_EQ(api_->Post("/api/v1/content/publish-requests/" + int_req.json["request_id"].dump() + "/approve", reviewer).status, 200);
+  json float_engine = int_engine;
+  float_engine["review_note"] = 10.0;
+  ASSERT_EQ(api_->Call("PUT", "/api/v1/content/items/engine", op_, {{"value", float_engine}}).status, 200);
+  auto typed_req = api_->Post("/api/v1/content/publish", op_, {{"message", "a type only"}});
+  ASSERT_EQ(typed_req.status, 202) << typed_req.body;
+  auto typed_list = api_->Get("/api/v1/content/publish-requests", reviewer);
+  bool type_shown = false;
+  for (const auto& c : typed_list.json[0]["changes"])
+    type_shown = type_shown || (c["item"] == "engine" && c["before_text"].get<std::string>().find("\"review_note\": 10") != std::string::npos &&
+                                c["before_text"].get<std::string>().find("\"review_note\": 10.0") == std::string::npos &&
+                                c["after_text"].get<std::string>().find("\"review_note\": 10.0") != std::string::npos);
+  EXPECT_TRUE(type_shown) << typed_list.json[0]["changes"].dump();
+  ASSERT_EQ(api_->Post("/api/v1/content/publish-requests/" + typed_req.json["request_id"].dump() + "/reject", reviewer,
+                       {{"reason", "not needed"}}).status, 200);
 
   json many = draft;
   for (int i = 0; i < 301; ++i)
@@ -454,6 +499,18 @@ TEST_F(ContentApiTest, NoChangeReachesPeopleWithoutTheReviewerSeeingIt) {
   auto too_big = api_->Post("/api/v1/content/publish-requests/" + big.json["request_id"].dump() + "/approve", reviewer);
   EXPECT_EQ(too_big.status, 409) << too_big.body;
   EXPECT_NE(too_big.json.value("error", "").find("too large to show"), std::string::npos) << too_big.body;
+  ASSERT_EQ(api_->Post("/api/v1/content/publish-requests/" + big.json["request_id"].dump() + "/reject", reviewer,
+                       {{"reason", "split it"}}).status, 200);
+
+  // More than 500 separate changes in one request (501 new words of a lexicon) likewise.
+  json words = api_->Get("/api/v1/content/draft", op_).json;
+  for (int i = 0; i < 501; ++i) words["lexicon"]["en"]["zzword" + std::to_string(i)] = 1;
+  ASSERT_EQ(api_->Post("/api/v1/content/import", op_, words).status, 200);
+  auto wide = api_->Post("/api/v1/content/publish", op_, {{"message", "501 words"}});
+  ASSERT_EQ(wide.status, 202) << wide.body;
+  auto wide_listed = api_->Get("/api/v1/content/publish-requests", reviewer);
+  EXPECT_EQ(wide_listed.json[0]["reviewable"], false) << wide_listed.json[0]["changes"].dump().substr(0, 300);
+  EXPECT_EQ(api_->Post("/api/v1/content/publish-requests/" + wide.json["request_id"].dump() + "/approve", reviewer).status, 409);
 }
 
 // An author who publishes over a saved example's objection needs the reviewer to agree, knowingly.

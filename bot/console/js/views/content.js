@@ -437,8 +437,12 @@ export async function contentView(root, { flash, user }) {
     // Everything the value holds (an example's intent and urgency, an answer's sources), with
     // invisible direction marks made visible (not the ZWNJ Persian words need): two texts that look alike must not hide
     // a changed digit or a reversed phone number.
-    const visible = (t) => t.replace(/[\u200B\u200D-\u200F\u202A-\u202E\u2066-\u2069\uFEFF]/g, (ch) => `⟨U+${ch.charCodeAt(0).toString(16).toUpperCase().padStart(4, '0')}⟩`);
-    const show = (v) => (v === null || v === undefined ? '—' : visible(typeof v === 'string' ? v : JSON.stringify(v, null, 1)));
+    // Cyrillic and Greek letters have no place in English, Dari or Pashto: an "о" that is not an "o"
+    // in a link or a queue is shown too.
+    const visible = (t) => t.replace(/[\u200B\u202A-\u202E\uFEFF\u0370-\u03FF\u0400-\u04FF]/g, (ch) => `⟨U+${ch.charCodeAt(0).toString(16).toUpperCase().padStart(4, '0')}⟩`);
+    // The server's own text of each value: the browser's JSON parser would turn 10.0 into 10.
+    const show = (text, v) => (text === null || text === undefined ? (v === null || v === undefined ? '—' : visible(JSON.stringify(v, null, 1)))
+      : visible(typeof v === 'string' ? v : text));
     try {
       const requests = await get('/api/v1/content/publish-requests');
       if (!requests.length) { replace(requestsBox, h('p', { class: 'muted small', id: 'no-requests' }, 'No publish request is waiting.')); return; }
@@ -480,9 +484,9 @@ export async function contentView(root, { flash, user }) {
             c.too_large_to_show ? h('span', { class: 'muted' }, ' (too large to show here)')
               : c.change === 'reordered' ? h('span', { class: 'muted' }, ' (the same entries in another order)')
               : c.entries !== undefined ? h('span', null, ` (all ${c.entries} entries)`)
-              : c.change === 'added' ? h('div', { dir: 'auto', class: 'change-after' }, show(c.after))
-              : c.change === 'removed' ? h('div', { dir: 'auto', class: 'change-before' }, show(c.before))
-              : [h('div', { dir: 'auto', class: 'change-before' }, show(c.before)), h('div', { dir: 'auto', class: 'change-after' }, show(c.after))]))),
+              : c.change === 'added' ? h('div', { dir: 'auto', class: 'change-after' }, show(c.after_text, c.after))
+              : c.change === 'removed' ? h('div', { dir: 'auto', class: 'change-before' }, show(c.before_text, c.before))
+              : [h('div', { dir: 'auto', class: 'change-before' }, show(c.before_text, c.before)), h('div', { dir: 'auto', class: 'change-after' }, show(c.after_text, c.after))]))),
           (r.changes || []).length ? null : h('p', { class: 'small muted' }, 'It changes nothing against the live content.'),
           h('div', { class: 'row wrap' }, approve, rejectForm), details, err);
       }));
