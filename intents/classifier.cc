@@ -749,14 +749,20 @@ Result<std::shared_ptr<const Classifier>> Classifier::Build(const json& content)
 
   if (content.contains("engine") && content["engine"].is_object()) {
     const json& e = content["engine"];
+    // A setting of the wrong type is an error, not a silent fall-back to the default ("0.5" as
+    // text would quietly undo a tuned threshold).
+    for (const char* k : {"min_score", "urgent_min_score", "lid_min_score", "lid_min_margin"})
+      if (e.contains(k) && !e[k].is_number()) return Status::InvalidArgument(std::string("engine: \"") + k + "\" must be a number");
+    if (e.contains("suppressed_urgent_intent") && !e["suppressed_urgent_intent"].is_string())
+      return Status::InvalidArgument("engine: \"suppressed_urgent_intent\" must be an intent id");
     auto num = [&e](const char* k, double& into) {
-      if (e.contains(k) && e[k].is_number()) into = e[k].get<double>();
+      if (e.contains(k)) into = e[k].get<double>();
     };
     num("min_score", impl->settings.min_score);
     num("urgent_min_score", impl->settings.urgent_min_score);
     num("lid_min_score", impl->settings.lid_min_score);
     num("lid_min_margin", impl->settings.lid_min_margin);
-    if (e.contains("suppressed_urgent_intent") && e["suppressed_urgent_intent"].is_string())
+    if (e.contains("suppressed_urgent_intent"))
       impl->settings.suppressed_urgent_intent = e["suppressed_urgent_intent"].get<std::string>();
     if (e.contains("example_model")) {
       const json& em = e["example_model"];

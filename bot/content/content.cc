@@ -351,12 +351,16 @@ std::vector<Problem> Validate(const json& doc, const std::string& today) {
   }
   // Fields the bot reads with a type: a wrong type is silently ignored there (an intent with
   // "urgent": "true" is not urgent, "menu": 10.0 is not in the menu), so it must not get in.
+  std::set<int64_t> menu_places;
   for (const json& it : Get(doc, "intents")) {
     if (!it.is_object()) continue;
     const std::string item = "intent " + StrOr(it, "id");
     if (it.contains("urgent") && !it["urgent"].is_boolean()) out.push_back({item, "\"urgent\" is true or false"});
-    if (it.contains("menu") && !it["menu"].is_null() && !it["menu"].is_number_integer())
-      out.push_back({item, "\"menu\" is a whole number (its place in the main menu) or null"});
+    if (it.contains("menu") && !it["menu"].is_null() &&
+        (!it["menu"].is_number_integer() || it["menu"].get<int64_t>() < 1 || it["menu"].get<int64_t>() > 99))
+      out.push_back({item, "\"menu\" is a whole number from 1 to 99 (its place in the main menu) or null"});
+    else if (it.contains("menu") && it["menu"].is_number_integer() && !menu_places.insert(it["menu"].get<int64_t>()).second)
+      out.push_back({item, "\"menu\" " + it["menu"].dump() + " is another intent's place too"});
     if (it.contains("queue") && !it["queue"].is_null()) {
       bool ok = it["queue"].is_string() && !it["queue"].get<std::string>().empty();
       if (ok)
@@ -381,7 +385,16 @@ std::vector<Problem> Validate(const json& doc, const std::string& today) {
     for (const auto& [lang, v] : by_lang.items()) {
       if (std::find(kLanguages.begin(), kLanguages.end(), lang) == kLanguages.end())
         out.push_back({std::string(section) + " " + lang, "is not a language of the helpline (en, prs, ps)"});
+      if (std::string(section) == "messages" && !v.is_object()) out.push_back({std::string("messages ") + lang, "must be an object"});
       if (std::string(section) == "lexicon" || !v.is_object()) continue;
+      if (std::string(section) == "messages")
+        for (const auto& [k, list] : v.items())
+          if (k.size() > 6 && k.compare(k.size() - 6, 6, "_words") == 0) {
+            bool strings = list.is_array();
+            if (strings)
+              for (const auto& w : list) strings = strings && w.is_string();
+            if (!strings) out.push_back({"words " + lang + "/" + k, "is a list of words (text)"});
+          }
       for (const auto& [k, inner] : v.items()) {
         if (!plain_key(k)) out.push_back({std::string(section) + " " + lang + "/" + k, "a key is letters, digits, _ . - only"});
         if (std::string(section) == "messages" && (k == "messages" || k == "menu") && inner.is_object())
@@ -391,15 +404,20 @@ std::vector<Problem> Validate(const json& doc, const std::string& today) {
     }
   }
 
-  // Embeddings and overrides (U+202A–202E) are invisible and can make a phone number or a date
-  // read backwards on the person's screen (text pasted from elsewhere carries them). The isolates
-  // (U+2066–2069) the shipped text wraps numbers in are the safe way and are not reported. A
-  // warning, not a block.
+  // Direction marks, embeddings, overrides and right-to-left isolates are invisible and can make
+  // a phone number or a date read backwards on the person's screen (text pasted from elsewhere
+  // carries them). The left-to-right isolates (U+2066 … U+2069) the shipped text wraps numbers in
+  // are the safe way and are not reported. A warning, not a block.
   auto has_direction_controls = [](const std::string& text) {
-    for (size_t i = 0; i + 2 < text.size(); ++i)  // U+202A–U+202E are E2 80 AA–AE in UTF-8
-      if (static_cast<unsigned char>(text[i]) == 0xE2 && static_cast<unsigned char>(text[i + 1]) == 0x80 &&
-          static_cast<unsigned char>(text[i + 2]) >= 0xAA && static_cast<unsigned char>(text[i + 2]) <= 0xAE)
-        return true;
+    for (size_t i = 0; i + 1 < text.size(); ++i) {
+      const auto b0 = static_cast<unsigned char>(text[i]), b1 = static_cast<unsigned char>(text[i + 1]);
+      if (b0 == 0xD8 && b1 == 0x9C) return true;  // U+061C arabic letter mark
+      if (i + 2 >= text.size() || b0 != 0xE2) continue;
+      const auto b2 = static_cast<unsigned char>(text[i + 2]);
+      if (b1 == 0x80 && (b2 == 0x8E || b2 == 0x8F)) return true;             // U+200E, U+200F
+      if (b1 == 0x80 && b2 >= 0xAA && b2 <= 0xAE) return true;              // U+202A–202E
+      if (b1 == 0x81 && (b2 == 0xA7 || b2 == 0xA8)) return true;             // U+2067, U+2068
+    }
     return false;
   };
   static const json kNoAnswers = json::object();
@@ -407,17 +425,17 @@ std::vector<Problem> Validate(const json& doc, const std::string& today) {
     const json& answers = Get(Get(doc, "answers"), lang);
     for (const auto& [id, a] : (answers.is_object() ? answers : kNoAnswers).items())
       if (has_direction_controls(a.dump(-1, ' ', false, json::error_handler_t::replace)))
-        out.push_back({"answer " + lang + "/" + id, "contains invisible direction overrides (U+202A–202E): check that numbers read the right way", false});
+        out.push_back({"answer " + lang + "/" + id, "contains invisible direction controls (U+200E/F, U+061C, U+202A–202E, U+2067/8): check that numbers read the right way", false});
   }
   for (const auto& lang : kLanguages)
     if (has_direction_controls(Get(Get(doc, "messages"), lang).dump(-1, ' ', false, json::error_handler_t::replace)))
-      out.push_back({"messages " + lang, "contain invisible direction overrides (U+202A–202E): check that numbers read the right way", false});
+      out.push_back({"messages " + lang, "contain invisible direction controls (U+200E/F, U+061C, U+202A–202E, U+2067/8): check that numbers read the right way", false});
   for (const json& t : Get(doc, "templates"))
     if (has_direction_controls(t.dump(-1, ' ', false, json::error_handler_t::replace)))
-      out.push_back({"template " + StrOr(t, "name"), "contains invisible direction overrides (U+202A–202E)", false});
+      out.push_back({"template " + StrOr(t, "name"), "contains invisible direction controls (U+200E/F, U+061C, U+202A–202E, U+2067/8)", false});
   for (const json& f : Get(doc, "facts"))
     if (has_direction_controls(f.dump(-1, ' ', false, json::error_handler_t::replace)))
-      out.push_back({"fact " + StrOr(f, "id"), "contains invisible direction overrides (U+202A–202E): check that numbers read the right way", false});
+      out.push_back({"fact " + StrOr(f, "id"), "contains invisible direction controls (U+200E/F, U+061C, U+202A–202E, U+2067/8): check that numbers read the right way", false});
 
   // WhatsApp templates: what officers may send once the 24-hour window has closed.
   std::set<std::string> template_names;

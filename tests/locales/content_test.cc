@@ -112,10 +112,15 @@ TEST(ShippedContentTest, TheFollowUpTemplateShipsUnapprovedInThreeLanguages) {
   bad["templates"][0]["languages"]["en"]["body"] = "Hello {{1}}";
   bad["templates"][0]["approved"] = "true";
   bad["answers"]["en"]["por_card"]["text"] = "Call 0300\u202E1234567";  // reads backwards on a phone
-  bool direction_warning = false;
+  bad["answers"]["prs"]["por_card"]["text"] = "شماره \u200F0300-1234567";   // a right-to-left mark
+  int direction_warnings = 0;
   for (const auto& p : content::Validate(bad, "2026-11-23"))
-    direction_warning = direction_warning || (p.item == "answer en/por_card" && !p.blocking && p.message.find("direction") != std::string::npos);
-  EXPECT_TRUE(direction_warning);
+    direction_warnings += (p.item == "answer en/por_card" || p.item == "answer prs/por_card") && !p.blocking &&
+                          p.message.find("direction") != std::string::npos;
+  EXPECT_EQ(direction_warnings, 2);
+  int shipped_direction_warnings = 0;
+  for (const auto& p : content::Validate(doc, "2026-11-23")) shipped_direction_warnings += p.message.find("direction") != std::string::npos;
+  EXPECT_EQ(shipped_direction_warnings, 0) << "the isolates around numbers in the shipped text are the safe way";
   bad["templates"].push_back(bad["templates"][0]);
   int blocking = 0;
   for (const auto& p : content::Validate(bad, "2026-11-23")) blocking += p.blocking && p.item.rfind("template", 0) == 0;

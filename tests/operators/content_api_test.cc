@@ -6,6 +6,8 @@
 #include <fstream>
 #include <thread>
 
+#include <httplib.h>
+
 #include "bot/content/content.h"
 #include "tests/support/api_client.h"
 #include "tests/support/db_probe.h"
@@ -441,6 +443,30 @@ TEST_F(ContentApiTest, NoChangeReachesPeopleWithoutTheReviewerSeeingIt) {
   for (int i = 0; i < 40; ++i) at = &((*at)["notes"] = json::object());
   EXPECT_TRUE(refused_with(deep, "import")) << "nested 40 levels";
   EXPECT_EQ(api_->Post("/api/v1/content/regressions", op_, {{"text", "salam"}, {"intent", "greeting"}, {"urgent", "yes"}}).status, 400);
+  EXPECT_TRUE(refused_with(with_intent("menu", 0), "1 to 99"));
+  std::string other_menu_intent;
+  int taken = 0;
+  for (const auto& it : draft["intents"])
+    if (it.contains("menu") && it["menu"].is_number_integer() && it["id"] != menu_intent && other_menu_intent.empty()) {
+      other_menu_intent = it["id"];
+      taken = it["menu"];
+    }
+  EXPECT_TRUE(refused_with(with_intent("menu", taken), "another intent's place"));
+  json text_threshold = draft;
+  text_threshold["engine"]["min_score"] = "0.5";  // would fall back to the built-in default
+  EXPECT_TRUE(refused_with(text_threshold, "must be a number"));
+  json number_word = draft;
+  number_word["messages"]["en"]["yes_words"].push_back(2);
+  EXPECT_TRUE(refused_with(number_word, "list of words"));
+  // A value nested 100,000 deep in one item: refused before anything copies it; the server lives.
+  std::string deep_value(100000, '[');
+  deep_value += std::string(100000, ']');
+  httplib::Client raw("127.0.0.1", server_->admin_port());
+  auto put = raw.Put("/api/v1/content/items/engine", {{"Authorization", "Bearer " + op_}}, "{\"value\": " + deep_value + "}",
+                     "application/json");
+  ASSERT_TRUE(put);
+  EXPECT_EQ(put->status, 400);
+  EXPECT_EQ(api_->Get("/api/v1/me", op_).status, 200) << "the server is still up";
 
   json typed = draft;
   std::string long_rule;
@@ -511,6 +537,27 @@ TEST_F(ContentApiTest, NoChangeReachesPeopleWithoutTheReviewerSeeingIt) {
   auto wide_listed = api_->Get("/api/v1/content/publish-requests", reviewer);
   EXPECT_EQ(wide_listed.json[0]["reviewable"], false) << wide_listed.json[0]["changes"].dump().substr(0, 300);
   EXPECT_EQ(api_->Post("/api/v1/content/publish-requests/" + wide.json["request_id"].dump() + "/approve", reviewer).status, 409);
+}
+
+// Going back a long way (more than a reviewer could read entry by entry) is still possible under
+// four-eyes: a restore returns to content people were already told, and is approved from its
+// summary.
+TEST_F(ContentApiTest, ARestoreFarBackCanBeApprovedFromItsSummary) {
+  const std::string admin = api_->Token("admin", kPassword);
+  json words = api_->Get("/api/v1/content/draft", op_).json;
+  for (int i = 0; i < 501; ++i) words["lexicon"]["en"]["zzword" + std::to_string(i)] = 1;
+  ASSERT_EQ(api_->Post("/api/v1/content/import", op_, words).status, 200);
+  ASSERT_EQ(api_->Post("/api/v1/content/publish", op_, {{"message", "many words"}}).status, 200);
+  ASSERT_EQ(api_->Call("PUT", "/api/v1/content/settings", admin, {{"four_eyes", true}}).status, 200);
+  const std::string oldest = api_->Get("/api/v1/content/versions", op_).json.back()["version"].dump();
+  auto restore = api_->Post("/api/v1/content/versions/" + oldest + "/restore", op_, {{"message", "back to before the words"}});
+  ASSERT_EQ(restore.status, 202) << restore.body;
+  auto listed = api_->Get("/api/v1/content/publish-requests", admin);
+  EXPECT_EQ(listed.json[0]["kind"], "restore");
+  EXPECT_EQ(listed.json[0]["reviewable"], true);
+  auto approved = api_->Post("/api/v1/content/publish-requests/" + restore.json["request_id"].dump() + "/approve",
+                             api_->Token("operator2", kPassword));
+  EXPECT_EQ(approved.status, 200) << approved.body;
 }
 
 // An author who publishes over a saved example's objection needs the reviewer to agree, knowingly.

@@ -437,12 +437,20 @@ export async function contentView(root, { flash, user }) {
     // Everything the value holds (an example's intent and urgency, an answer's sources), with
     // invisible direction marks made visible (not the ZWNJ Persian words need): two texts that look alike must not hide
     // a changed digit or a reversed phone number.
-    // Cyrillic and Greek letters have no place in English, Dari or Pashto: an "о" that is not an "o"
-    // in a link or a queue is shown too.
-    const visible = (t) => t.replace(/[\u200B\u202A-\u202E\uFEFF\u0370-\u03FF\u0400-\u04FF]/g, (ch) => `⟨U+${ch.charCodeAt(0).toString(16).toUpperCase().padStart(4, '0')}⟩`);
-    // The server's own text of each value: the browser's JSON parser would turn 10.0 into 10.
-    const show = (text, v) => (text === null || text === undefined ? (v === null || v === undefined ? '—' : visible(JSON.stringify(v, null, 1)))
-      : visible(typeof v === 'string' ? v : text));
+    // Invisible formatting characters are shown as ⟨U+…⟩, except the three the shipped Dari and
+    // Pashto use on purpose (ZWNJ inside words, the left-to-right isolate around numbers); so are
+    // Cyrillic and Greek letters, which have no place in English, Dari or Pashto (an "о" that is
+    // not an "o" in a link).
+    const keep = new Set([0x200C, 0x2066, 0x2069]);
+    const visible = (t) => String(t).replace(/[\p{Cf}\u0370-\u03FF\u0400-\u04FF]/gu, (ch) => (keep.has(ch.codePointAt(0)) ? ch
+      : `⟨U+${ch.codePointAt(0).toString(16).toUpperCase().padStart(4, '0')}⟩`));
+    // A string is shown as it reads, unless the other side is not a string: then both as the server
+    // wrote them ("0.5" against 0.5; the browser's JSON parser would also print 10.0 as 10).
+    const show = (text, v, other) => {
+      if (text === null || text === undefined) return v === null || v === undefined ? '—' : visible(JSON.stringify(v, null, 1));
+      const plain = typeof v === 'string' && (other === null || other === undefined || typeof other === 'string');
+      return visible(plain ? v : text);
+    };
     try {
       const requests = await get('/api/v1/content/publish-requests');
       if (!requests.length) { replace(requestsBox, h('p', { class: 'muted small', id: 'no-requests' }, 'No publish request is waiting.')); return; }
@@ -480,13 +488,14 @@ export async function contentView(root, { flash, user }) {
             r.reviewable ? null : badge('a change is too large to show: cannot be approved here', 'warning')),
           overrides.length ? regressionList(`Its author published over ${overrides.length} saved example(s) that change:`, overrides) : null,
           h('ul', { class: 'changes small' }, (r.changes || []).map((c) => h('li', { class: `change-${c.change}` },
-            h('code', null, c.item), ` ${c.change}`,
+            h('code', null, visible(c.item)), ` ${c.change}`,
             c.too_large_to_show ? h('span', { class: 'muted' }, ' (too large to show here)')
               : c.change === 'reordered' ? h('span', { class: 'muted' }, ' (the same entries in another order)')
               : c.entries !== undefined ? h('span', null, ` (all ${c.entries} entries)`)
               : c.change === 'added' ? h('div', { dir: 'auto', class: 'change-after' }, show(c.after_text, c.after))
               : c.change === 'removed' ? h('div', { dir: 'auto', class: 'change-before' }, show(c.before_text, c.before))
-              : [h('div', { dir: 'auto', class: 'change-before' }, show(c.before_text, c.before)), h('div', { dir: 'auto', class: 'change-after' }, show(c.after_text, c.after))]))),
+              : [h('div', { dir: 'auto', class: 'change-before' }, show(c.before_text, c.before, c.after)),
+                h('div', { dir: 'auto', class: 'change-after' }, show(c.after_text, c.after, c.before))]))),
           (r.changes || []).length ? null : h('p', { class: 'small muted' }, 'It changes nothing against the live content.'),
           h('div', { class: 'row wrap' }, approve, rejectForm), details, err);
       }));
