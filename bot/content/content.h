@@ -71,6 +71,8 @@ class Snapshot {
 // Content documents nest a few levels (answers → language → intent → text); anything deeper than
 // this is refused, since reviewing, dumping and comparing it walks it recursively.
 inline constexpr size_t kMaxNesting = 32;
+// How deep `doc` nests (a scalar is 1), without recursion; it stops at the first level beyond
+// kMaxNesting and returns that (kMaxNesting + 1), so compare the result only with kMaxNesting.
 size_t NestingDepth(const nlohmann::json& doc);
 
 // Every problem with a document, for publish and for the console: missing answers or

@@ -486,7 +486,7 @@ namespace {
 // crashed the server when it was copied).
 json ParseContentBody(const std::string& text) {
   json body = json::parse(text, nullptr, false);
-  if (!body.is_discarded() && content::NestingDepth(body) > content::kMaxNesting + 2) return json(json::value_t::discarded);
+  if (!body.is_discarded() && content::NestingDepth(body) > content::kMaxNesting) return json(json::value_t::discarded);
   return body;
 }
 

@@ -466,6 +466,7 @@ TEST_F(ContentApiTest, NoChangeReachesPeopleWithoutTheReviewerSeeingIt) {
                      "application/json");
   ASSERT_TRUE(put);
   EXPECT_EQ(put->status, 400);
+  EXPECT_NE(put->body.find("the body must be"), std::string::npos) << "refused as a body, before any copy: " << put->body;
   EXPECT_EQ(api_->Get("/api/v1/me", op_).status, 200) << "the server is still up";
 
   json typed = draft;
