@@ -159,18 +159,8 @@ Status ContentService::Publish(const std::string& author, const std::string& mes
   std::lock_guard lock(mutex_);
   auto draft = Draft();
   if (!draft.ok()) return draft.status();
-  for (auto& p : content::Validate(*draft, Today()))
-    if (p.blocking) outcome.problems.push_back(p);
-  if (!outcome.problems.empty())
-    return Status::InvalidArgument(outcome.problems[0].item + ": " + outcome.problems[0].message);
-  BOT_RETURN_IF_ERROR(CheckQueuesExist(*draft));
-  auto snapshot = content::Snapshot::Build(*draft, 0);
-  if (!snapshot.ok()) return snapshot.status();
-  auto examples = store_.RegressionExamples();
-  if (!examples.ok()) return examples.status();
-  std::vector<content::RegressionExample> ex;
-  for (const auto& r : *examples) ex.push_back({r.id, r.text, r.intent, r.urgent});
-  outcome.regressions = content::CheckRegressions(**snapshot, ex);
+  BOT_RETURN_IF_ERROR(CheckBlockingProblems(*draft, outcome));
+  BOT_RETURN_IF_ERROR(CheckRegressionExamples(*draft, outcome));
   if (!outcome.regressions.empty()) {
     if (!override_regressions)
       return Status::Conflict(std::to_string(outcome.regressions.size()) +
@@ -183,6 +173,28 @@ Status ContentService::Publish(const std::string& author, const std::string& mes
   BOT_RETURN_IF_ERROR(PublishDocument(*draft, author, message, outcome.version));
   (void)store_.Audit(author, "content_publish", "version:" + std::to_string(outcome.version), json{{"message", message}}.dump(),
                      clock_.NowMillis());
+  return Status::Ok();
+}
+
+// What blocks any publish, the author's or an approver's: validation's blocking problems (into
+// outcome.problems) and queues that do not exist.
+Status ContentService::CheckBlockingProblems(const json& doc, PublishOutcome& outcome) {
+  for (auto& p : content::Validate(doc, Today()))
+    if (p.blocking) outcome.problems.push_back(p);
+  if (!outcome.problems.empty()) return Status::InvalidArgument(outcome.problems[0].item + ": " + outcome.problems[0].message);
+  return CheckQueuesExist(doc);
+}
+
+// The saved regression examples `doc` would flip, into outcome.regressions; the caller decides
+// whether an override allows them.
+Status ContentService::CheckRegressionExamples(const json& doc, PublishOutcome& outcome) {
+  auto snapshot = content::Snapshot::Build(doc, 0);
+  if (!snapshot.ok()) return snapshot.status();
+  auto examples = store_.RegressionExamples();
+  if (!examples.ok()) return examples.status();
+  std::vector<content::RegressionExample> ex;
+  for (const auto& r : *examples) ex.push_back({r.id, r.text, r.intent, r.urgent});
+  outcome.regressions = content::CheckRegressions(**snapshot, ex);
   return Status::Ok();
 }
 
@@ -370,10 +382,7 @@ Status ContentService::Approve(int64_t request_id, const std::string& approver, 
                             " to publish again from the current draft");
   json doc = json::parse(req->document, nullptr, false);
   if (doc.is_discarded()) return Status::Internal("publish request " + std::to_string(request_id) + " holds no valid document");
-  for (auto& p : content::Validate(doc, Today()))
-    if (p.blocking) outcome.problems.push_back(p);
-  if (!outcome.problems.empty()) return Status::InvalidArgument(outcome.problems[0].item + ": " + outcome.problems[0].message);
-  BOT_RETURN_IF_ERROR(CheckQueuesExist(doc));
+  BOT_RETURN_IF_ERROR(CheckBlockingProblems(doc, outcome));
   // The reviewer approves what they could read: nothing hidden behind "too large to show". A
   // restore goes back to a version people were already told (reviewed when it was published), so
   // a long way back may be approved from its summary.
@@ -381,15 +390,9 @@ Status ContentService::Approve(int64_t request_id, const std::string& approver, 
     if (c.value("too_large_to_show", false))
       return Status::Conflict("request " + std::to_string(request_id) + " changes " + c["item"].get<std::string>() +
                               " in a way too large to show for review; ask " + req->author + " to split the change");
-  auto snapshot = content::Snapshot::Build(doc, 0);
-  if (!snapshot.ok()) return snapshot.status();
   // The regression examples are checked again now (they may have changed since the request), and an
   // override needs the approver's own confirmation as well as the author's.
-  auto examples = store_.RegressionExamples();
-  if (!examples.ok()) return examples.status();
-  std::vector<content::RegressionExample> ex;
-  for (const auto& r : *examples) ex.push_back({r.id, r.text, r.intent, r.urgent});
-  outcome.regressions = content::CheckRegressions(**snapshot, ex);
+  BOT_RETURN_IF_ERROR(CheckRegressionExamples(doc, outcome));
   if (!outcome.regressions.empty()) {
     if (!confirm_override)
       return Status::Conflict(std::to_string(outcome.regressions.size()) +

@@ -51,6 +51,8 @@ class ContentService {
   Status Restore(int64_t version_id, const std::string& author, const std::string& message, PublishOutcome& outcome);
   bool FourEyes();  // every publish and restore waits for a second operator
   Status CheckQueuesExist(const nlohmann::json& doc);
+  Status CheckBlockingProblems(const nlohmann::json& doc, PublishOutcome& outcome);
+  Status CheckRegressionExamples(const nlohmann::json& doc, PublishOutcome& outcome);
   // Pending (or all) requests, each with the items it changes against the published content.
   Result<nlohmann::json> PublishRequests(const std::string& status);
   nlohmann::json Conflicts();
