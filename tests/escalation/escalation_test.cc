@@ -46,6 +46,19 @@ class EscalationTest : public ::testing::Test {
     ASSERT_FALSE(admin_.empty());
   }
   std::string db() const { return dir_.File("rahnama.db"); }
+  // Changes the test's database behind the server's back (ageing a case or a contact): true when
+  // `sql` ran.
+  bool Exec(const std::string& sql) const {
+    sqlite3* raw = nullptr;
+    bool ok = sqlite3_open(db().c_str(), &raw) == SQLITE_OK;
+#ifdef RAHNAMA_SQLCIPHER  // the SQLCipher build's tests run with RAHNAMA_DB_KEY (tests/CMakeLists.txt)
+    if (const char* key = std::getenv("RAHNAMA_DB_KEY")) sqlite3_key(raw, key, static_cast<int>(std::strlen(key)));
+#endif
+    sqlite3_busy_timeout(raw, 5000);
+    ok = ok && sqlite3_exec(raw, sql.c_str(), nullptr, nullptr, nullptr) == SQLITE_OK;
+    sqlite3_close(raw);
+    return ok;
+  }
 
   // Sends a text from `from` and waits until the bot has answered it (its turn committed).
   void Say(const std::string& from, const std::string& text) {
@@ -477,14 +490,7 @@ TEST_F(EscalationTest, StaleCaseWritesAndLoginsRacingAResetAreRefused) {
   handed.assignee = "iom_only";
   EXPECT_EQ((*store)->UpdateCaseIf(*now, handed, 2).code(), StatusCode::kConflict) << "not an officer of this queue";
   // The bot recorded consent after the officer read the case: the officer's write keeps it.
-  sqlite3* raw = nullptr;
-  ASSERT_EQ(sqlite3_open(db().c_str(), &raw), SQLITE_OK);
-#ifdef RAHNAMA_SQLCIPHER
-  if (const char* key = std::getenv("RAHNAMA_DB_KEY")) sqlite3_key(raw, key, static_cast<int>(std::strlen(key)));
-#endif
-  sqlite3_busy_timeout(raw, 5000);
-  ASSERT_EQ(sqlite3_exec(raw, ("UPDATE cases SET consent = 'yes' WHERE id = " + std::to_string(id)).c_str(), nullptr, nullptr, nullptr), SQLITE_OK);
-  sqlite3_close(raw);
+  ASSERT_TRUE(Exec("UPDATE cases SET consent = 'yes' WHERE id = " + std::to_string(id)));
   Case released = *now;
   released.status = "open";
   released.assignee.clear();
@@ -509,14 +515,7 @@ TEST_F(EscalationTest, AfterTheWindowClosesTheOfficerSendsTheApprovedFollowUpTem
   Say(me, "با یک نفر صحبت کنم");  // a person, please
   const int64_t id = OnlyCaseOf(me);
   const std::string path = "/api/v1/cases/" + std::to_string(id);
-  sqlite3* raw = nullptr;
-  ASSERT_EQ(sqlite3_open(db().c_str(), &raw), SQLITE_OK);
-#ifdef RAHNAMA_SQLCIPHER  // the SQLCipher build's tests run with RAHNAMA_DB_KEY (tests/CMakeLists.txt)
-  if (const char* key = std::getenv("RAHNAMA_DB_KEY")) sqlite3_key(raw, key, static_cast<int>(std::strlen(key)));
-#endif
-  sqlite3_busy_timeout(raw, 5000);
-  ASSERT_EQ(sqlite3_exec(raw, "UPDATE contacts SET last_inbound_at = last_inbound_at - 25 * 3600 * 1000", nullptr, nullptr, nullptr), SQLITE_OK);
-  sqlite3_close(raw);
+  ASSERT_TRUE(Exec("UPDATE contacts SET last_inbound_at = last_inbound_at - 25 * 3600 * 1000"));
   const std::string info = api_->Token("admin", kPassword);
 
   auto view = api_->Get(path, info);
@@ -577,14 +576,7 @@ TEST_F(EscalationTest, OverdueUrgentCasesAreFlaggedInTheApiAndMetrics) {
   ASSERT_EQ(api_->Call("PUT", "/api/v1/queues/unhcr_protection", admin_, {{"partner", "UNHCR"}, {"sla_minutes", 1}}).status, 200);
   Say("923000000060", "police arrested my brother right now, please help");
   // Age the case past its one-minute SLA.
-  sqlite3* raw = nullptr;
-  ASSERT_EQ(sqlite3_open(db().c_str(), &raw), SQLITE_OK);
-#ifdef RAHNAMA_SQLCIPHER  // the SQLCipher build's tests run with RAHNAMA_DB_KEY (tests/CMakeLists.txt)
-  if (const char* key = std::getenv("RAHNAMA_DB_KEY")) sqlite3_key(raw, key, static_cast<int>(std::strlen(key)));
-#endif
-  sqlite3_busy_timeout(raw, 5000);
-  ASSERT_EQ(sqlite3_exec(raw, "UPDATE cases SET opened_at = opened_at - 120000", nullptr, nullptr, nullptr), SQLITE_OK);
-  sqlite3_close(raw);
+  ASSERT_TRUE(Exec("UPDATE cases SET opened_at = opened_at - 120000"));
   json list = CasesFor(unhcr_);
   ASSERT_EQ(list.size(), 1u);
   EXPECT_TRUE(list[0]["overdue"].get<bool>());
