@@ -498,6 +498,14 @@ void Send(httplib::Response& res, const json& j, int status = 200) {
   res.set_content(j.dump(), "application/json");
 }
 
+// A refused publish or approval: the error, and what caused it (blocking problems, flipped examples).
+void SendPublishError(httplib::Response& res, const Status& st, const ContentService::PublishOutcome& out) {
+  res.status = HttpStatusOf(st);
+  res.set_content(json{{"error", st.message()}, {"problems", ProblemsJson(out.problems)},
+                       {"regressions", RegressionsJson(out.regressions)}}.dump(),
+                  "application/json");
+}
+
 // What the bot would decide and answer for `text` under one content version.
 json PreviewWith(const content::Snapshot& c, const std::string& text, const std::string& language) {
   intents::Explanation ex;
@@ -644,13 +652,7 @@ void ContentApi::Register(httplib::Server& svr) {
       return SendError(res, Status::InvalidArgument("\"override_regressions\" is true or false"));
     ContentService::PublishOutcome out;
     Status st = service_.Publish(s->user.username, body["message"], body.value("override_regressions", false), out);
-    if (!st.ok()) {
-      res.status = HttpStatusOf(st);
-      res.set_content(json{{"error", st.message()}, {"problems", ProblemsJson(out.problems)},
-                           {"regressions", RegressionsJson(out.regressions)}}.dump(),
-                      "application/json");
-      return;
-    }
+    if (!st.ok()) return SendPublishError(res, st, out);
     if (out.request_id != 0)
       return Send(res, {{"status", "awaiting approval"}, {"request_id", out.request_id}}, 202);
     Send(res, {{"status", "published"}, {"version", out.version}, {"overridden", RegressionsJson(out.regressions)}});
@@ -672,13 +674,7 @@ void ContentApi::Register(httplib::Server& svr) {
       return SendError(res, Status::InvalidArgument("the body is {} or {\"confirm_override\": true}"));
     ContentService::PublishOutcome out;
     Status st = service_.Approve(std::stoll(req.matches[1]), s->user.username, body.value("confirm_override", false), out);
-    if (!st.ok()) {
-      res.status = HttpStatusOf(st);
-      res.set_content(json{{"error", st.message()}, {"problems", ProblemsJson(out.problems)},
-                           {"regressions", RegressionsJson(out.regressions)}}.dump(),
-                      "application/json");
-      return;
-    }
+    if (!st.ok()) return SendPublishError(res, st, out);
     Send(res, {{"status", "published"}, {"version", out.version}});
   });
   svr.Post(R"(/api/v1/content/publish-requests/(\d{1,18})/reject)", [this, guard](const httplib::Request& req, httplib::Response& res) {
