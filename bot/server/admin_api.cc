@@ -9,6 +9,7 @@
 
 #include "bot/channels/outbound.h"
 #include "bot/channels/signature.h"
+#include "bot/content/content.h"
 #include "bot/core/log.h"
 #include "bot/escalation/routing.h"
 
@@ -37,6 +38,12 @@ void SendError(httplib::Response& res, const Status& s) {
                   "application/json");
 }
 
+json ParseRequestJson(const std::string& text) {
+  json body = json::parse(text, nullptr, false);
+  if (!body.is_discarded() && content::NestingDepth(body) > content::kMaxNesting) return json(json::value_t::discarded);
+  return body;
+}
+
 namespace {
 
 constexpr const char* kCookie = "rahnama_session";
@@ -47,7 +54,7 @@ void SendJson(httplib::Response& res, const json& j, int status = 200) {
 }
 
 Result<json> ParseBody(const httplib::Request& req) {
-  json j = json::parse(req.body, nullptr, false);
+  json j = ParseRequestJson(req.body);
   if (j.is_discarded() || !j.is_object()) return Status::InvalidArgument("the body must be a JSON object");
   return j;
 }

@@ -66,6 +66,11 @@ class AdminApi {
 int HttpStatusOf(const Status& s);
 void SendError(httplib::Response& res, const Status& s);
 
+// Every request body of the admin and content APIs: parsed (nlohmann parses iteratively) and
+// "discarded" when it is not JSON or nests deeper than content ever does, before anything copies or
+// walks it recursively (a 300,000-deep value crashed the server when it was copied).
+nlohmann::json ParseRequestJson(const std::string& text);
+
 }  // namespace bot::server
 
 #endif  // BOT_SERVER_ADMIN_API_H_

@@ -484,15 +484,6 @@ ContentApi::ContentApi(ContentService& service, AdminApi& auth, db::SqliteStore&
 
 namespace {
 
-// Every content request body: parsed (iteratively, by nlohmann) and refused when nested deeper
-// than content ever is, before anything copies or walks it recursively (a 300,000-deep value
-// crashed the server when it was copied).
-json ParseContentBody(const std::string& text) {
-  json body = json::parse(text, nullptr, false);
-  if (!body.is_discarded() && content::NestingDepth(body) > content::kMaxNesting) return json(json::value_t::discarded);
-  return body;
-}
-
 void Send(httplib::Response& res, const json& j, int status = 200) {
   res.status = status;
   res.set_content(j.dump(), "application/json");
@@ -580,7 +571,7 @@ void ContentApi::Register(httplib::Server& svr) {
     const std::string key = req.matches[1];
     json value = nullptr;
     if (!remove) {
-      json body = ParseContentBody(req.body);
+      json body = ParseRequestJson(req.body);
       if (body.is_discarded() || !body.is_object() || !body.contains("value"))
         return SendError(res, Status::InvalidArgument("the body must be {\"value\": …}"));
       value = body["value"];
@@ -629,7 +620,7 @@ void ContentApi::Register(httplib::Server& svr) {
   });
   svr.Post("/api/v1/content/preview", [this, guard](const httplib::Request& req, httplib::Response& res) {
     if (!guard(req, res)) return;
-    json body = ParseContentBody(req.body);
+    json body = ParseRequestJson(req.body);
     if (body.is_discarded() || !body.is_object() || !body.contains("text") || !body["text"].is_string())
       return SendError(res, Status::InvalidArgument("\"text\" (a string) is required"));
     if (body.contains("language") && !body["language"].is_string())
@@ -644,7 +635,7 @@ void ContentApi::Register(httplib::Server& svr) {
   svr.Post("/api/v1/content/publish", [this, guard](const httplib::Request& req, httplib::Response& res) {
     auto s = guard(req, res);
     if (!s) return;
-    json body = ParseContentBody(req.body);
+    json body = ParseRequestJson(req.body);
     if (body.is_discarded() || !body.is_object() || !body.contains("message") || !body["message"].is_string() ||
         body["message"].get<std::string>().empty())
       return SendError(res, Status::InvalidArgument("\"message\" (what changed and why) is required"));
@@ -669,7 +660,7 @@ void ContentApi::Register(httplib::Server& svr) {
   svr.Post(R"(/api/v1/content/publish-requests/(\d{1,18})/approve)", [this, guard](const httplib::Request& req, httplib::Response& res) {
     auto s = guard(req, res);
     if (!s) return;
-    json body = req.body.empty() ? json::object() : ParseContentBody(req.body);
+    json body = req.body.empty() ? json::object() : ParseRequestJson(req.body);
     if (!body.is_object() || (body.contains("confirm_override") && !body["confirm_override"].is_boolean()))
       return SendError(res, Status::InvalidArgument("the body is {} or {\"confirm_override\": true}"));
     ContentService::PublishOutcome out;
@@ -680,7 +671,7 @@ void ContentApi::Register(httplib::Server& svr) {
   svr.Post(R"(/api/v1/content/publish-requests/(\d{1,18})/reject)", [this, guard](const httplib::Request& req, httplib::Response& res) {
     auto s = guard(req, res);
     if (!s) return;
-    json body = ParseContentBody(req.body);
+    json body = ParseRequestJson(req.body);
     if (body.is_discarded() || !body.is_object() || !body.contains("reason") || !body["reason"].is_string() ||
         body["reason"].get<std::string>().find_first_not_of(" \t\r\n") == std::string::npos)
       return SendError(res, Status::InvalidArgument("\"reason\" (why it should not be published) is required"));
@@ -697,7 +688,7 @@ void ContentApi::Register(httplib::Server& svr) {
     auto s = auth_.Authenticate(req);
     if (!s.ok()) return SendError(res, s.status());
     if (s->user.role != "admin") return SendError(res, Status::PermissionDenied("only admins change content settings"));
-    json body = ParseContentBody(req.body);
+    json body = ParseRequestJson(req.body);
     if (body.is_discarded() || !body.is_object() || !body.contains("four_eyes") || !body["four_eyes"].is_boolean())
       return SendError(res, Status::InvalidArgument("{\"four_eyes\": true|false} expected"));
     Status st = store_.PutSetting(kFourEyesKey, body["four_eyes"].get<bool>() ? "true" : "false");
@@ -725,7 +716,7 @@ void ContentApi::Register(httplib::Server& svr) {
   svr.Post(R"(/api/v1/content/versions/(\d{1,18})/restore)", [this, guard](const httplib::Request& req, httplib::Response& res) {
     auto s = guard(req, res);
     if (!s) return;
-    json body = ParseContentBody(req.body.empty() ? "{}" : req.body);
+    json body = ParseRequestJson(req.body.empty() ? "{}" : req.body);
     ContentService::PublishOutcome out;
     if (!body.is_object() || (body.contains("message") && !body["message"].is_string()))
       return SendError(res, Status::InvalidArgument("the body is {\"message\": \"why\"} (optional)"));
@@ -763,7 +754,7 @@ void ContentApi::Register(httplib::Server& svr) {
       if (!imported.ok()) return SendError(res, imported.status());
       doc = *imported;
     } else {
-      doc = ParseContentBody(req.body);
+      doc = ParseRequestJson(req.body);
       if (doc.is_discarded()) return SendError(res, Status::InvalidArgument("the file is not valid JSON"));
     }
     Status st = service_.SaveDraft(doc);
@@ -784,7 +775,7 @@ void ContentApi::Register(httplib::Server& svr) {
   svr.Post("/api/v1/content/regressions", [this, guard](const httplib::Request& req, httplib::Response& res) {
     auto s = guard(req, res);
     if (!s) return;
-    json body = ParseContentBody(req.body);
+    json body = ParseRequestJson(req.body);
     if (body.is_discarded() || !body.is_object() || !body.contains("text") || !body["text"].is_string() ||
         !body.contains("intent") || !body["intent"].is_string() || (body.contains("urgent") && !body["urgent"].is_boolean()))
       return SendError(res, Status::InvalidArgument("{\"text\", \"intent\", \"urgent\": true|false?} expected"));

@@ -555,6 +555,20 @@ TEST_F(EscalationTest, AfterTheWindowClosesTheOfficerSendsTheApprovedFollowUpTem
   EXPECT_EQ(pashto.status, 400) << "no WhatsApp code for Pashto yet: " << pashto.body;
 }
 
+// A request body nested 300,000 deep (a case note here) is refused before it is copied; the
+// server goes on.
+TEST_F(EscalationTest, ADeeplyNestedRequestBodyIsRefusedAndTheServerGoesOn) {
+  Say("923000000044", "police arrested my brother right now, please help");
+  const int64_t id = OnlyCaseOf("923000000044");
+  const std::string deep = "{\"text\": " + std::string(300000, '[') + std::string(300000, ']') + "}";
+  httplib::Client raw("127.0.0.1", server_->admin_port());
+  auto r = raw.Post(("/api/v1/cases/" + std::to_string(id) + "/notes").c_str(), {{"Authorization", "Bearer " + unhcr_}}, deep,
+                    "application/json");
+  ASSERT_TRUE(r);
+  EXPECT_EQ(r->status, 400) << r->body;
+  EXPECT_EQ(api_->Get("/api/v1/me", unhcr_).status, 200) << "the server is still up";
+}
+
 TEST_F(EscalationTest, OneOpenCasePerPersonPerQueueAndReferralMovesIt) {
   const std::string me = "923000000050";
   Say(me, "police arrested my brother right now, please help");
