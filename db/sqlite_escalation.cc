@@ -147,15 +147,6 @@ Result<bool> SqliteStore::HumanMode(int64_t case_id) {
   return *row && st->Int(0) != 0;
 }
 
-Status SqliteStore::SetHumanMode(int64_t case_id, bool on) {
-  std::lock_guard lock(db_->mutex());
-  DurableScope durable(*db_, durable_ingest_);  // officers' and operators' actions are few: fsync them
-  auto st = db_->Prepare("UPDATE cases SET human_mode = ?2 WHERE id = ?1");
-  if (!st.ok()) return st.status();
-  st->Bind(1, case_id).Bind(2, on ? 1 : 0);
-  return st->Run();
-}
-
 Result<std::vector<Queue>> SqliteStore::Queues() {
   std::lock_guard lock(db_->mutex());
   auto st = db_->Prepare(
@@ -349,6 +340,23 @@ Status SqliteStore::UpdateCaseIf(const Case& seen, const Case& c, int64_t now_ms
   std::lock_guard lock(db_->mutex());
   DurableScope durable(*db_, durable_ingest_);
   return WriteCase(c, &seen, now_ms);
+}
+
+Status SqliteStore::UpdateCaseIfAndTell(const Case& seen, const Case& c, const std::vector<OutboundRecord>& messages,
+                                        bool human_mode, int64_t now_ms) {
+  std::lock_guard lock(db_->mutex());
+  DurableScope durable(*db_, durable_ingest_);
+  Transaction tx(*db_);
+  BOT_RETURN_IF_ERROR(tx.status());
+  BOT_RETURN_IF_ERROR(WriteCase(c, &seen, now_ms));
+  if (human_mode) {
+    auto st = db_->Prepare("UPDATE cases SET human_mode = 1 WHERE id = ?1");
+    if (!st.ok()) return st.status();
+    st->Bind(1, c.id);
+    BOT_RETURN_IF_ERROR(st->Run());
+  }
+  BOT_RETURN_IF_ERROR(QueueReplies(c.contact_id, c.id, messages, now_ms));
+  return tx.Commit();
 }
 
 Status SqliteStore::WriteCase(const Case& c, const Case* seen, int64_t now_ms) {

@@ -358,16 +358,6 @@ Status SqliteStore::QueueReplies(int64_t contact_id, int64_t case_id, const std:
   return Status::Ok();
 }
 
-Status SqliteStore::EnqueueForContact(int64_t contact_id, int64_t case_id, const std::vector<OutboundRecord>& replies,
-                                      int64_t now_ms) {
-  std::lock_guard lock(db_->mutex());
-  DurableScope durable(*db_, durable_ingest_);  // officers' and operators' actions are few: fsync them
-  Transaction tx(*db_);
-  BOT_RETURN_IF_ERROR(tx.status());
-  BOT_RETURN_IF_ERROR(QueueReplies(contact_id, case_id, replies, now_ms));
-  return tx.Commit();
-}
-
 Result<std::vector<OutboxItem>> SqliteStore::ClaimDue(int64_t now_ms, int limit) {
   std::lock_guard lock(db_->mutex());
   Transaction tx(*db_);

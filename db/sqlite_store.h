@@ -56,9 +56,6 @@ class SqliteStore final : public InboundStore,
   // its own, as a savepoint) are committed together at the end, or all rolled back when `work`
   // fails. Other users of the store wait until the batch ends: keep batches short.
   Status RunBatch(const std::function<Status()>& work);
-  // Queues messages to a person outside a turn (officer replies, claim notices).
-  Status EnqueueForContact(int64_t contact_id, int64_t case_id, const std::vector<OutboundRecord>& replies,
-                           int64_t now_ms);
 
   // OutboxStore
   Result<std::vector<OutboxItem>> ClaimDue(int64_t now_ms, int limit) override;
@@ -89,6 +86,11 @@ class SqliteStore final : public InboundStore,
   // officer's action read it (another officer, or an account change, may have moved it since), and
   // a claimed case's assignee is an enabled account: kConflict otherwise.
   Status UpdateCaseIf(const Case& seen, const Case& c, int64_t now_ms);
+  // UpdateCaseIf, the messages to the person and (when `human_mode`) the case's human mode, in one
+  // transaction: a case never records a first response, a claim notice or a resolution whose
+  // message to the person was not queued, and a refused write queues nothing.
+  Status UpdateCaseIfAndTell(const Case& seen, const Case& c, const std::vector<OutboundRecord>& messages,
+                             bool human_mode, int64_t now_ms);
   Status AddNote(int64_t case_id, const std::string& author, const std::string& body, int64_t now_ms) override;
   Result<int64_t> AddUser(const User& u, int64_t now_ms) override;
   Result<User> UserByName(const std::string& username) override;
@@ -104,7 +106,6 @@ class SqliteStore final : public InboundStore,
   Result<ReportData> Report(int64_t from_ms, int64_t to_ms) override;
   // Human mode of a case (an officer replied; the bot stays quiet until the person asks for it).
   Result<bool> HumanMode(int64_t case_id);
-  Status SetHumanMode(int64_t case_id, bool on);
   // A signed notification to the case's partner, through the outbox (sent by the partner lane).
   Status QueuePartnerNotification(int64_t case_id, const std::string& payload_json, int64_t now_ms);
 

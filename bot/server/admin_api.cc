@@ -279,16 +279,17 @@ void AdminApi::CaseAction(const httplib::Request& req, httplib::Response& res, c
     if (!b.ok()) return SendError(res, b.status());
     body = *b;
   }
-  auto tell_person = [&](const std::string& text, bool from_officer, const std::string& author) -> Status {
+  Case updated = *c;
+  // A message from the bot to the person about their case, written with the case change it
+  // announces (UpdateCaseIfAndTell): both or neither.
+  auto notice = [&](const std::string& text) {
     OutboundMessage m;
     m.text = text;
-    m.from_officer = from_officer;
-    OutboundRecord rec;
-    rec.payloads = channels::FormatOutbound(c->channel, m, c->contact_address);
-    rec.message = m;
-    rec.author = author;
-    Status s = store_.EnqueueForContact(c->contact_id, c->id, {rec}, now);
-    if (s.ok() && wake_sender_) wake_sender_();
+    return OutboundRecord{m, channels::FormatOutbound(c->channel, m, c->contact_address), "bot"};
+  };
+  auto write_and_tell = [&](const std::vector<OutboundRecord>& messages, bool human_mode) -> Status {
+    Status s = store_.UpdateCaseIfAndTell(*c, updated, messages, human_mode, now);
+    if (s.ok() && !messages.empty() && wake_sender_) wake_sender_();
     return s;
   };
   auto audit = [&](const json& details) {
@@ -297,19 +298,16 @@ void AdminApi::CaseAction(const httplib::Request& req, httplib::Response& res, c
   if (c->status == "resolved" && action != "notes")
     return SendError(res, Status::Conflict("case " + std::to_string(id) + " is resolved"));
 
-  Case updated = *c;
   if (action == "claim") {
     if (c->status == "claimed" && c->assignee != me.username)
       return SendError(res, Status::Conflict("already claimed by " + c->assignee));
     updated.status = "claimed";
     updated.assignee = me.username;
-    Status s = store_.UpdateCaseIf(*c, updated, now);
+    std::vector<OutboundRecord> messages;
+    if (c->status != "claimed")
+      messages.push_back(notice(snapshot->Message("officer_claimed", person_language, {{"partner", partner}})));
+    Status s = write_and_tell(messages, false);
     if (!s.ok()) return SendError(res, s);
-    if (c->status != "claimed") {
-      Status t = tell_person(snapshot->Message("officer_claimed", c->language.empty() ? "en" : c->language, {{"partner", partner}}),
-                             false, "bot");
-      if (!t.ok()) return SendError(res, t);
-    }
     audit({});
   } else if (action == "release") {
     if (c->assignee != me.username && me.role != "admin")
@@ -379,21 +377,17 @@ void AdminApi::CaseAction(const httplib::Request& req, httplib::Response& res, c
       }
       m.text = *text;
     }
-    // The case first: if someone else changed it meanwhile (or this account was just disabled),
-    // nothing is sent, so a retry cannot send the reply twice.
+    // Case, reply and human mode in one transaction: if someone else changed the case meanwhile
+    // (or this account was just disabled) nothing is queued, so a retry cannot send the reply
+    // twice; and a first response is never counted for a reply that was not queued.
     if (updated.first_response_at == 0) updated.first_response_at = now;
     if (updated.status == "open") {
       updated.status = "claimed";
       updated.assignee = me.username;
     }
-    Status s = store_.UpdateCaseIf(*c, updated, now);
-    if (!s.ok()) return SendError(res, s);
     OutboundRecord rec{m, channels::FormatOutbound(c->channel, m, c->contact_address), "officer:" + me.username};
-    Status sent = store_.EnqueueForContact(c->contact_id, c->id, {rec}, now);
-    if (!sent.ok()) return SendError(res, sent);
-    if (wake_sender_) wake_sender_();
-    Status hm = store_.SetHumanMode(c->id, true);
-    if (!hm.ok()) return SendError(res, hm);
+    Status s = write_and_tell({rec}, true);
+    if (!s.ok()) return SendError(res, s);
     audit({{"chars", m.text.size()}, {"template", m.template_name.empty() ? json(nullptr) : json(m.template_name)}});
   } else if (action == "notes") {
     auto text = RequiredString(body, "text", 8192);
@@ -408,10 +402,8 @@ void AdminApi::CaseAction(const httplib::Request& req, httplib::Response& res, c
     updated.outcome = *outcome;
     updated.resolved_at = now;
     if (updated.assignee.empty()) updated.assignee = me.username;
-    Status s = store_.UpdateCaseIf(*c, updated, now);
+    Status s = write_and_tell({notice(snapshot->Message("case_resolved", person_language))}, false);
     if (!s.ok()) return SendError(res, s);
-    Status t = tell_person(snapshot->Message("case_resolved", c->language.empty() ? "en" : c->language), false, "bot");
-    if (!t.ok()) return SendError(res, t);
     audit({{"outcome", *outcome}});
   } else if (action == "refer") {
     auto to = RequiredString(body, "queue", 100);

@@ -197,6 +197,43 @@ TEST_F(EscalationTest, AnOfficersReplyReachesThePersonAndMutesTheBotUntilResolve
   EXPECT_EQ(api_->Post(base + "/replies", unhcr_, {{"text", "late"}}).status, 409);
 }
 
+// The case change and the message to the person are one write: when the message cannot be
+// queued, the case does not claim a first response, a claim or a resolution the person never heard
+// of, and the officer can simply try again.
+TEST_F(EscalationTest, ACaseChangeWhoseMessageCannotBeQueuedLeavesTheCaseAsItWas) {
+  const std::string me = "923000000031";
+  Say(me, "police arrested my brother right now, please help");
+  const int64_t id = OnlyCaseOf(me);
+  const std::string base = "/api/v1/cases/" + std::to_string(id);
+  const std::string officer_rows = "SELECT COUNT(*) FROM messages WHERE author LIKE 'officer:%' AND contact_id = "
+                                   "(SELECT contact_id FROM cases WHERE id = " + std::to_string(id) + ")";
+  ASSERT_TRUE(Exec("CREATE TRIGGER outbox_full BEFORE INSERT ON outbox BEGIN SELECT RAISE(ABORT, 'outbox full'); END"));
+
+  auto claim = api_->Post(base + "/claim", unhcr_);
+  EXPECT_NE(claim.status, 200) << claim.body;
+  EXPECT_TRUE(claim.json.contains("error")) << claim.body;
+  auto reply = api_->Post(base + "/replies", unhcr_, {{"text", "We are calling a lawyer now."}});
+  EXPECT_NE(reply.status, 200) << reply.body;
+  auto resolve = api_->Post(base + "/resolve", unhcr_, {{"outcome", "released"}});
+  EXPECT_NE(resolve.status, 200) << resolve.body;
+  auto view = api_->Get(base, unhcr_);
+  ASSERT_EQ(view.status, 200) << view.body;
+  EXPECT_EQ(view.json["status"], "open");
+  EXPECT_EQ(view.json["assignee"], nullptr);
+  EXPECT_EQ(view.json["first_response_at"], nullptr) << "no first response counted for a reply never queued";
+  EXPECT_EQ(QueryInt(db(), "SELECT human_mode FROM cases WHERE id=" + std::to_string(id)), 0);
+  EXPECT_EQ(QueryInt(db(), officer_rows), 0) << "no reply row without its outbox row";
+
+  ASSERT_TRUE(Exec("DROP TRIGGER outbox_full"));
+  auto again = api_->Post(base + "/replies", unhcr_, {{"text", "We are calling a lawyer now."}});
+  ASSERT_EQ(again.status, 200) << again.body;
+  EXPECT_EQ(again.json["status"], "claimed");
+  EXPECT_NE(again.json["first_response_at"], nullptr);
+  EXPECT_TRUE(WaitForText(me, "We are calling a lawyer now."));
+  EXPECT_EQ(QueryInt(db(), officer_rows), 1);
+  EXPECT_EQ(QueryInt(db(), "SELECT human_mode FROM cases WHERE id=" + std::to_string(id)), 1);
+}
+
 // A message no rule finds urgent but the example model does (written for this test, in no
 // evaluation set): it reaches the protection queue like any urgent one, and the case says why.
 TEST_F(EscalationTest, AnUrgentMessageOnlyTheExampleModelCaughtReachesTheQueueWithANoteSayingSo) {
@@ -425,7 +462,9 @@ TEST_F(EscalationTest, TheLastEnabledAdminCannotBeDisabledOrDemoted) {
   EXPECT_NE(demote.json.value("error", "").find("last enabled admin"), std::string::npos) << demote.body;
   auto users = api_->Get("/api/v1/users", admin2);
   for (const auto& u : users.json)
-    if (u["username"] == "admin2") EXPECT_EQ(u["role"], "admin") << "the refused change left nothing behind";
+    if (u["username"] == "admin2") {
+      EXPECT_EQ(u["role"], "admin") << "the refused change left nothing behind";
+    }
 }
 
 // Changing one's own password needs the current one and ends one's other sessions.

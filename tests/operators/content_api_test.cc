@@ -486,7 +486,9 @@ TEST_F(ContentApiTest, NoChangeReachesPeopleWithoutTheReviewerSeeingIt) {
   for (const auto& c : listed.json[0]["changes"]) items.insert(c["item"].get<std::string>() + " " + c["change"].get<std::string>());
   EXPECT_TRUE(items.count("rule/" + long_rule + "/patterns added")) << listed.json[0]["changes"].dump();
   for (const auto& c : listed.json[0]["changes"])
-    if (c["change"] == "added") EXPECT_TRUE(c["after_text"].is_string()) << "each value as the server writes it";
+    if (c["change"] == "added") {
+      EXPECT_TRUE(c["after_text"].is_string()) << "each value as the server writes it";
+    }
   EXPECT_EQ(listed.json[0]["reviewable"], true);
   ASSERT_EQ(api_->Post("/api/v1/content/publish-requests/" + listed.json[0]["id"].dump() + "/reject", reviewer,
                        {{"reason", "menu must stay an integer"}}).status, 200);
