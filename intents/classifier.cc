@@ -579,6 +579,8 @@ void Classifier::Impl::AddVariants(const std::string& key, bool latin, std::vect
       if (letters >= pre.letters + 3 && StartsWith(k, pre.text)) add_if_known(k.substr(pre.text.size()), kQualityStem);
   }
   if (!out.empty() && out.front().quality >= kQualityExact) return;  // exact: no guessing
+  // A word of the lexicon is a real word, not a typo: "pending" is not "pounding".
+  if (lexicon_index.Find(k) != nullptr) return;
   thread_local std::u32string w;
   w = ToU32(k);
   if (latin && k.size() >= 4) {
@@ -1263,7 +1265,9 @@ Decision Classifier::Classify(std::string_view text, Explanation* explain) const
   }
   // The example model's second opinion: it may raise urgency the rules missed and name an intent
   // where the rules found none. It never lowers urgency and never overrides a rule's intent.
-  if (!urgent && m.model_enabled) {
+  // A message without letters ("6", "۱۰", "👍") is a menu pick or a reaction: the model, which
+  // has seen few of them, may not make it urgent.
+  if (!urgent && m.model_enabled && n.latin_letters + n.arabic_letters > 0) {
     thread_local ModelInput input;
     const double known_words = m.model->Encode(n, &input);
     const double p = m.model->Urgency(input);

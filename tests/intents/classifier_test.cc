@@ -67,6 +67,16 @@ TEST(ClassifierTest, KeywordsMatchAcrossKeyboardsSpacingAndTypos) {
   EXPECT_EQ(c->Classify("deportaion").intent, "por_card");        // one typo in a long word
 }
 
+// A word the lexicon knows is a real word: it is never read as a typo of a keyword.
+TEST(ClassifierTest, AWordOfTheLexiconIsNotTakenForATypo) {
+  json doc = Rules(json::array({{{"id", "u"}, {"intent", "urgent_protection"}, {"keywords", {"pounding"}}}}));
+  EXPECT_TRUE(Build(doc)->Classify("my case is pending").urgent) << "without the lexicon word, a typo";
+  doc["lexicon"]["en"]["pending"] = 1;
+  auto c = Build(doc);
+  EXPECT_FALSE(c->Classify("my case is pending").urgent);
+  EXPECT_TRUE(c->Classify("they are poundng on the door").urgent) << "other typos still match";
+}
+
 TEST(ClassifierTest, RequiresAndExcludesGateARule) {
   auto c = Build(Rules(json::array({{{"id", "u"}, {"intent", "urgent_protection"}, {"keywords", {"police"}},
                                      {"requires", {"took", "arrested"}}, {"excludes", {"movie"}}}})));
@@ -174,6 +184,19 @@ TEST_F(ShippedRulesTest, QuestionsAboutWhatWouldHappenAreNotUrgent) {
     auto d = Classify(t);
     EXPECT_FALSE(d.urgent) << t;
     EXPECT_NE(d.intent, "unknown") << t;
+  }
+}
+
+// Found by a fresh labelled set (session 5): a romanized spelling without the vowel after g, a
+// case-status word read as a typo of an urgent keyword, and menu numbers the example model called
+// urgent (6-12 could not be picked from the menu).
+TEST_F(ShippedRulesTest, SpellingsAndMenuNumbersFoundInAFreshSetAreDecidedRight) {
+  EXPECT_TRUE(Classify("bradaram ra polis greftan az sobh khabar nadarim").urgent);
+  EXPECT_TRUE(Classify("polis mara greft").urgent);
+  EXPECT_FALSE(Classify("my p2 case is pending since 2022 no update from rsc, any news?").urgent);
+  for (const char* t : {"6", "7", "8", "9", "10", "11", "12", "۱۰", "٦", "👍"}) {
+    auto d = Classify(t);
+    EXPECT_FALSE(d.urgent) << t;
   }
 }
 
