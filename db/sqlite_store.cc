@@ -332,6 +332,18 @@ Status SqliteStore::QueueReplies(int64_t contact_id, int64_t case_id, const std:
   const std::string channel = who->Text(0), recipient = who->Text(1), business_id = who->Text(2);
   BOT_RETURN_IF_ERROR(who->Run());
 
+  // Replies to one person leave in order: an urgent reply must not wait behind an earlier one
+  // backing off after an error, so that one is tried again now.
+  for (const OutboundRecord& r : replies) {
+    if (!r.message.urgent) continue;
+    auto due = db_->Prepare(
+        "UPDATE outbox SET next_attempt_at = ?3 WHERE recipient = ?1 AND channel = ?2 AND state = 'pending' "
+        "AND next_attempt_at > ?3");
+    if (!due.ok()) return due.status();
+    due->Bind(1, recipient).Bind(2, channel).Bind(3, now_ms);
+    BOT_RETURN_IF_ERROR(due->Run());
+    break;
+  }
   for (const OutboundRecord& r : replies) {
     auto msg = db_->Prepare(
         "INSERT INTO messages(contact_id, direction, channel, kind, body, payload, author, status, urgent, created_at, "
@@ -364,7 +376,7 @@ Result<std::vector<OutboxItem>> SqliteStore::ClaimDue(int64_t now_ms, int limit)
   BOT_RETURN_IF_ERROR(tx.status());
   // Only the head of each recipient's queue: replies to one person leave in order.
   auto st = db_->Prepare(
-      "SELECT id, message_id, channel, recipient, business_id, payload, priority, attempts FROM outbox o "
+      "SELECT id, message_id, channel, recipient, business_id, payload, priority, attempts, created_at FROM outbox o "
       "WHERE state = 'pending' AND next_attempt_at <= ?1 AND NOT EXISTS (SELECT 1 FROM outbox p "
       "WHERE p.recipient = o.recipient AND p.channel = o.channel AND p.state IN ('pending', 'in_flight') "
       "AND p.id < o.id) ORDER BY priority DESC, id LIMIT ?2");
@@ -381,6 +393,7 @@ Result<std::vector<OutboxItem>> SqliteStore::ClaimDue(int64_t now_ms, int limit)
     it.payload = row.Text(5);
     it.priority = static_cast<int>(row.Int(6));
     it.attempts = static_cast<int>(row.Int(7)) + 1;
+    it.created_at = row.Int(8);
     items.push_back(std::move(it));
   }));
   for (const OutboxItem& it : items) {

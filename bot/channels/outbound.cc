@@ -69,13 +69,26 @@ SendOutcome ClassifySendResponse(bool network_error, int http_status, std::strin
   } else {
     out.error = "HTTP " + std::to_string(http_status);
   }
-  // Throttling and Meta-side trouble pass with time; everything else (131047 outside the 24-hour
-  // window, bad parameters, blocked or expired tokens) fails until a person changes something.
-  static constexpr int kTransient[] = {1, 2, 4, 613, 80007, 130429, 131000, 131016, 131048, 131056, 131057};
+  // Throttling and Meta-side trouble pass with time. So does trouble with our own account (an
+  // expired token, a lost permission, a temporary policy block): failing the replies for good
+  // would drop every safety reply queued until an operator fixes it, so they wait instead.
+  // Everything else (131047 outside the 24-hour window, 551 person unavailable, bad parameters)
+  // is about this one message and fails.
+  static constexpr int kTransient[] = {1, 2, 4, 613, 1200, 80007, 130429, 131000, 131016, 131048, 131056, 131057};
+  static constexpr int kAccount[] = {10, 190, 200, 368};
+  static constexpr int kMessengerWindowClosed[] = {2018278, 1545041};
   bool transient = http_status == 429 || http_status >= 500 || http_status == 0;
   for (int c : kTransient)
     if (out.error_code == c) transient = true;
-  out.kind = transient ? SendOutcome::Kind::kRetry : SendOutcome::Kind::kFailed;
+  for (int c : kAccount)
+    if (out.error_code == c) out.account_problem = true;
+  if (out.error_code == 0 && (http_status == 401 || http_status == 403)) out.account_problem = true;
+  if (const nlohmann::json* e = Obj(j, "error")) {
+    const int64_t sub = detail::Int(*e, "error_subcode").value_or(0);
+    for (int c : kMessengerWindowClosed)
+      if (sub == c || out.error_code == c) out.account_problem = false, transient = false;
+  }
+  out.kind = transient || out.account_problem ? SendOutcome::Kind::kRetry : SendOutcome::Kind::kFailed;
   return out;
 }
 

@@ -22,15 +22,19 @@ struct SendOutcome {
   std::string message_id;
   int error_code = 0;
   std::string error;  // "131047: Re-engagement message" for logs and officers
+  // The sending account is refused (expired or revoked token, missing permission, a policy
+  // block): every message waits, retried, until an operator fixes the account.
+  bool account_problem = false;
 };
 
 // How a provider's answer to a send request must be handled (Graph API errors are the same
 // shape for WhatsApp and Messenger). kSent with `message_id` for WhatsApp's messages[0].id or
 // Messenger's message_id (empty for mark-as-read {"success":true} and sender actions). An
 // {"error":{...}} object means failure even under HTTP 200. kRetry for network errors, HTTP 429
-// and 5xx, and the transient codes (1, 2, 4, 613, 80007, 130429, 131000, 131016, 131048, 131056,
-// 131057); kFailed for everything else, 131047 (outside the 24-hour window) included, and for a
-// 2xx that is not a send answer. Never throws.
+// and 5xx, the transient codes (1, 2, 4, 613, 1200, 80007, 130429, 131000, 131016, 131048,
+// 131056, 131057) and account problems (10, 190, 200, 368, or a bare 401/403: `account_problem`);
+// kFailed for everything else, 131047 and Messenger's closed window (subcode 2018278, 1545041)
+// included, and for a 2xx that is not a send answer. Never throws.
 SendOutcome ClassifySendResponse(bool network_error, int http_status, std::string_view body);
 
 // JSON nesting deeper than `max_depth` (arrays/objects), checked before parsing untrusted bodies.

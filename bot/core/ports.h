@@ -89,6 +89,7 @@ struct OutboxItem {
   std::string payload;
   int priority = 0;
   int attempts = 0;  // including this one
+  int64_t created_at = 0;
 };
 
 // The inbound side: idempotent storage of what webhooks carry.

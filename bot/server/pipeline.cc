@@ -500,10 +500,11 @@ void Sender::Throttle(const std::string& business_id) {
     int64_t wait_ms = 0;
     {
       std::lock_guard lock(throttle_mutex_);
-      auto& [tokens, last] = buckets_.try_emplace(business_id, options_.send_rate_per_number, clock_.NowMillis())
-                                 .first->second;
+      // The bucket holds at least one send, or a rate below 1 per second would never send.
+      const double capacity = std::max(1.0, options_.send_rate_per_number);
+      auto& [tokens, last] = buckets_.try_emplace(business_id, capacity, clock_.NowMillis()).first->second;
       const int64_t now = clock_.NowMillis();
-      tokens = std::min(options_.send_rate_per_number,
+      tokens = std::min(capacity,
                         tokens + static_cast<double>(now - last) * options_.send_rate_per_number / 1000.0);
       last = now;
       if (tokens >= 1) {
@@ -559,9 +560,15 @@ void Sender::Deliver(GraphClient& client, const OutboxItem& item) {
       break;
     case channels::SendOutcome::Kind::kRetry: {
       metrics_.Add("rahnama_send_failures_total", "code=\"" + std::to_string(outcome.error_code) + "\"");
-      if (item.attempts >= options_.max_attempts) {
+      if (now - item.created_at >= options_.give_up_after_ms) {
         s = store_.MarkFailed(item.id, "gave up after " + std::to_string(item.attempts) + " attempts: " + outcome.error, now);
         break;
+      }
+      if (outcome.account_problem) {
+        // Not this message's fault: every reply waits until an operator fixes the account.
+        metrics_.Add("rahnama_send_account_errors_total", "code=\"" + std::to_string(outcome.error_code) + "\"");
+        log::Error("send_account_refused", {{"outbox", std::to_string(item.id)}, {"error", outcome.error},
+                                            {"action", "check the access token and the app's permissions; replies wait"}});
       }
       // Exponential backoff with ±25 % jitter, so a recovering Graph API is not hit in lockstep.
       thread_local std::mt19937_64 rng(std::random_device{}());

@@ -82,7 +82,9 @@ struct PipelineOptions {
   double send_rate_per_number = 80;  // messages per second per sending number
   int64_t retry_base_ms = 1000;
   int64_t retry_max_ms = 10 * 60 * 1000;
-  int max_attempts = 25;
+  // A reply that still cannot be sent this long after it was queued is given up (WhatsApp's
+  // window has closed by then; Meta would refuse it anyway).
+  int64_t give_up_after_ms = 24LL * 3600 * 1000;
   bool dev = false;
 };
 

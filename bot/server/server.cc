@@ -345,6 +345,7 @@ Result<std::unique_ptr<Server>> Server::Start(Config config) {
   po.sender_threads = config.sender_threads;
   po.send_rate_per_number = config.send_rate_per_number;
   po.retry_base_ms = config.retry_base_ms;
+  po.give_up_after_ms = config.give_up_after_ms;
   po.dev = config.dev;
   impl->sender = std::make_unique<Sender>(*impl->store, graph, po, impl->clock(), impl->metrics);
   impl->ingest_pressure = std::make_unique<IngestPressure>(config.ingest_backoff);

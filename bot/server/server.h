@@ -34,6 +34,7 @@ struct Config {
   int sender_threads = 4;
   double send_rate_per_number = 80;
   int64_t retry_base_ms = 1000;
+  int64_t give_up_after_ms = 24LL * 3600 * 1000;  // a reply still unsent this long after queueing fails
   int retention_days = 90;           // message bodies of people with no open case
   int resolved_case_days = 180;      // personal fields of resolved cases
   IngestBackoff ingest_backoff;      // when the ordinary lane gives webhooks the cores

@@ -410,8 +410,8 @@ const std::map<std::string, ResponseRow>& ResponseTable() {
       {"whatsapp/outbound/resp_error_131009_param_invalid_courier.json", {400, K::kFailed, "", 131009, false}},
       {"whatsapp/outbound/resp_error_131053_media_upload_courier.json", {400, K::kFailed, "", 131053, false}},
       {"whatsapp/outbound/resp_error_object_131053_pywa.json", {400, K::kFailed, "", 131053, true}},
-      {"whatsapp/outbound/resp_error_368_policy_block_courier.json", {403, K::kFailed, "", 368, false}},
-      {"whatsapp/outbound/resp_error_object_190_expired_token_pywa.json", {401, K::kFailed, "", 190, true}},
+      {"whatsapp/outbound/resp_error_368_policy_block_courier.json", {403, K::kRetry, "", 368, false}},
+      {"whatsapp/outbound/resp_error_object_190_expired_token_pywa.json", {401, K::kRetry, "", 190, true}},
       {"whatsapp/outbound/resp_graph_error_100_subcode33_bindambc.json", {400, K::kFailed, "", 100, false}},
       // Media endpoints, not sends: no message id, so never taken for a delivered message.
       {"whatsapp/outbound/resp_media_upload_bindambc.json", {200, K::kFailed, "", 0, false}},
@@ -489,6 +489,20 @@ TEST(SendResponseTest, OutsideTheWindowFailsForGoodButThrottlingAndServerErrorsA
   EXPECT_EQ(channels::ClassifySendResponse(false, 503, "<html>Service Unavailable</html>").kind, K::kRetry);
   EXPECT_EQ(channels::ClassifySendResponse(true, 0, "").kind, K::kRetry);
   EXPECT_EQ(channels::ClassifySendResponse(false, 400, "not json").kind, K::kFailed);
+  // Our own account's trouble: every reply waits for the operator's fix instead of failing.
+  for (const char* body : {R"({"error":{"code":190,"error_subcode":463,"message":"Session has expired"}})",
+                           R"({"error":{"code":10,"message":"Application does not have permission"}})",
+                           R"({"error":{"code":368,"message":"Temporarily blocked for policies violations"}})"}) {
+    auto out = channels::ClassifySendResponse(false, 400, body);
+    EXPECT_EQ(out.kind, K::kRetry) << body;
+    EXPECT_TRUE(out.account_problem) << body;
+  }
+  EXPECT_TRUE(channels::ClassifySendResponse(false, 401, "").account_problem);
+  // Messenger's closed window is about the message, whatever the code says.
+  EXPECT_EQ(channels::ClassifySendResponse(false, 400, R"({"error":{"code":10,"error_subcode":2018278,"message":"outside of allowed window"}})").kind,
+            K::kFailed);
+  EXPECT_EQ(channels::ClassifySendResponse(false, 400, R"({"error":{"code":551,"message":"This person isn't available right now"}})").kind,
+            K::kFailed);
   EXPECT_EQ(channels::ClassifySendResponse(false, 200, R"({"error":"string"})").kind, K::kFailed);
   EXPECT_EQ(channels::ClassifySendResponse(false, 200, R"({"messages":[5]})").kind, K::kFailed);
   EXPECT_EQ(channels::ClassifySendResponse(false, 200, R"({"success":false})").kind, K::kFailed);

@@ -30,10 +30,11 @@ std::string StatusWebhook(const std::string& wamid, const std::string& status, i
 
 class DeliveryTest : public ::testing::Test {
  protected:
-  void Start(double send_rate = 80) {
+  void Start(double send_rate = 80, const std::function<void(server::Config&)>& adjust = nullptr) {
     AddUser(db(), "admin", "admin", {}, kPassword);
     server::Config c = TestConfig(db(), graph_.url());
     c.send_rate_per_number = send_rate;
+    if (adjust) adjust(c);
     auto s = server::Server::Start(c);
     ASSERT_TRUE(s.ok()) << s.status().ToString();
     server_ = std::move(*s);
@@ -99,6 +100,54 @@ TEST_F(DeliveryTest, OutsideTheWindowFailsForGoodAndThrottlingIsRetried) {
   EXPECT_EQ(graph_.Attempts(), 4);
 }
 
+// An expired token refuses every send. The replies, the safety reply among them, wait and leave
+// once the token works again, instead of failing for good.
+TEST_F(DeliveryTest, RepliesRefusedForAnExpiredTokenWaitAndLeaveOnceItIsFixed) {
+  const std::string expired = R"({"error":{"message":"Error validating access token: Session has expired","type":"OAuthException","code":190,"error_subcode":463}})";
+  graph_.Plan({{401, expired}, {401, expired}, {401, expired}, {401, expired}});
+  Start();
+  Post("923220000004", "police arrested my brother right now, please help");
+  ASSERT_TRUE(graph_.WaitFor(2, "923220000004", 10000)) << "the safety reply and the intake question arrive";
+  EXPECT_EQ(QueryInt(db(), "SELECT COUNT(*) FROM outbox WHERE state='failed'"), 0);
+  EXPECT_EQ(QueryInt(db(), "SELECT COUNT(*) FROM outbox WHERE state='sent'"), 2);
+  EXPECT_GE(graph_.Attempts(), 6);
+  httplib::Client admin("127.0.0.1", server_->admin_port());
+  auto metrics = admin.Get("/metrics");
+  ASSERT_TRUE(metrics);
+  EXPECT_NE(metrics->body.find("rahnama_send_account_errors_total{code=\"190\"} 4"), std::string::npos) << metrics->body;
+}
+
+// A reply that cannot leave within the give-up time fails, with the reason kept.
+TEST_F(DeliveryTest, AReplyStillUnsentAfterTheGiveUpTimeFails) {
+  std::vector<FakeGraph::Answer> errors(200, {503, "<html>Service Unavailable</html>"});
+  graph_.Plan(errors);
+  Start(80, [](server::Config& c) { c.give_up_after_ms = 400; });
+  Post("923220000005", "what is the PoR card?");
+  for (int i = 0; i < 300 && QueryInt(db(), "SELECT COUNT(*) FROM outbox WHERE state='failed'") < 1; ++i)
+    std::this_thread::sleep_for(std::chrono::milliseconds(20));
+  ASSERT_EQ(QueryInt(db(), "SELECT COUNT(*) FROM outbox WHERE state='failed'"), 1);
+  EXPECT_EQ(Query(db(), "SELECT last_error FROM outbox WHERE state='failed'")[0].rfind("gave up after ", 0), 0u);
+}
+
+// Replies to one person leave in order, so a safety reply would wait behind an earlier reply that
+// is backing off after an error. Queueing the safety reply makes that one due again at once.
+TEST_F(DeliveryTest, ASafetyReplyDoesNotWaitBehindAnEarlierReplyBackingOff) {
+  graph_.Plan({{503, "<html>Service Unavailable</html>"}});
+  Start(80, [](server::Config& c) { c.retry_base_ms = 60000; });
+  const std::string me = "923220000006";
+  Post(me, "what is the PoR card?");
+  for (int i = 0; i < 300 && QueryInt(db(), "SELECT COUNT(*) FROM outbox WHERE attempts=1 AND state='pending'") < 1; ++i)
+    std::this_thread::sleep_for(std::chrono::milliseconds(20));
+  ASSERT_EQ(QueryInt(db(), "SELECT COUNT(*) FROM outbox WHERE attempts=1 AND state='pending'"), 1) << "first reply backing off";
+  const auto sent_at = std::chrono::steady_clock::now();
+  Post(me, "police arrested my brother right now, please help");
+  ASSERT_TRUE(graph_.WaitFor(3, me, 10000)) << "the earlier reply, then the safety reply";
+  EXPECT_LT(std::chrono::duration<double>(std::chrono::steady_clock::now() - sent_at).count(), 5.0);
+  auto sent = graph_.RequestsTo(me);
+  EXPECT_EQ(sent[0].body.find("Your safety comes first"), std::string::npos) << "the earlier reply first";
+  EXPECT_NE(sent[1].body.find("Your safety comes first"), std::string::npos) << sent[1].body;
+}
+
 TEST_F(DeliveryTest, SendsPerNumberAreThrottledToTheConfiguredRate) {
   Start(/*send_rate=*/5);
   for (int i = 0; i < 6; ++i) Post("92322000010" + std::to_string(i), "salam");  // two replies each
@@ -107,6 +156,16 @@ TEST_F(DeliveryTest, SendsPerNumberAreThrottledToTheConfiguredRate) {
   const double seconds = std::chrono::duration<double>(std::chrono::steady_clock::now() - start).count();
   // A full bucket of 5, then 5 per second: the 12th send cannot leave before ~1.4 s.
   EXPECT_GE(seconds, 1.2);
+}
+
+// A rate below one per second still sends (the bucket once never filled to one send).
+TEST_F(DeliveryTest, ARateBelowOnePerSecondStillSends) {
+  Start(/*send_rate=*/0.5);
+  Post("923220000007", "salam");  // two replies: the welcome and the language question
+  const auto start = std::chrono::steady_clock::now();
+  ASSERT_TRUE(graph_.WaitFor(2, "923220000007", 8000));
+  EXPECT_GE(std::chrono::duration<double>(std::chrono::steady_clock::now() - start).count(), 1.2)
+      << "one send, then one every 2 s";
 }
 
 TEST_F(DeliveryTest, OneContactsMessagesAreProcessedOneAtATimeInOrder) {
