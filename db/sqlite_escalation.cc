@@ -933,6 +933,43 @@ Status SqliteStore::EraseContact(int64_t contact_id, const std::string& actor, i
   DurableScope durable(*db_, durable_ingest_);  // officers' and operators' actions are few: fsync them
   Transaction tx(*db_);
   BOT_RETURN_IF_ERROR(tx.status());
+  // Messages the person sent that are not answered yet (written after "delete", or while an
+  // operator erased the contact) are not part of what was erased: they move, unread, to a fresh
+  // contact with the same address, and are answered as a new conversation. An urgent message
+  // sent right after "delete" must reach the desk, and replies must go to the real number.
+  auto pending = db_->Prepare("SELECT COUNT(*) FROM messages WHERE contact_id = ?1 AND direction = 'in' AND status = 'pending'");
+  if (!pending.ok()) return pending.status();
+  pending->Bind(1, contact_id);
+  auto counted = pending->Step();
+  if (!counted.ok()) return counted.status();
+  const int64_t waiting = *counted ? pending->Int(0) : 0;
+  BOT_RETURN_IF_ERROR(pending->Run());
+  if (waiting > 0) {
+    auto old = db_->Prepare("SELECT channel, external_id, business_id, last_inbound_at FROM contacts WHERE id = ?1");
+    if (!old.ok()) return old.status();
+    old->Bind(1, contact_id);
+    auto found = old->Step();
+    if (!found.ok()) return found.status();
+    if (!*found) return Status::NotFound("contact " + std::to_string(contact_id));
+    const std::string channel = old->Text(0), address = old->Text(1), business_id = old->Text(2);
+    const int64_t last_inbound = old->Int(3);
+    BOT_RETURN_IF_ERROR(old->Run());
+    auto rename = db_->Prepare("UPDATE contacts SET external_id = 'erased:' || id WHERE id = ?1");
+    if (!rename.ok()) return rename.status();
+    rename->Bind(1, contact_id);
+    BOT_RETURN_IF_ERROR(rename->Run());
+    auto fresh = db_->Prepare(
+        "INSERT INTO contacts(channel, external_id, business_id, created_at, last_inbound_at) VALUES (?1, ?2, ?3, ?4, ?5)");
+    if (!fresh.ok()) return fresh.status();
+    fresh->Bind(1, channel).Bind(2, address).Bind(3, business_id).Bind(4, now_ms).Bind(5, last_inbound);
+    BOT_RETURN_IF_ERROR(fresh->Run());
+    const int64_t moved_to = db_->LastInsertId();
+    auto move = db_->Prepare(
+        "UPDATE messages SET contact_id = ?2 WHERE contact_id = ?1 AND direction = 'in' AND status = 'pending'");
+    if (!move.ok()) return move.status();
+    move->Bind(1, contact_id).Bind(2, moved_to);
+    BOT_RETURN_IF_ERROR(move->Run());
+  }
   const std::vector<std::string> statements = {
       "UPDATE messages SET body = '', payload = '{}', redacted_at = ?2 WHERE contact_id = ?1",
       "DELETE FROM outbox WHERE state IN ('sent', 'failed') AND message_id IN (SELECT id FROM messages WHERE contact_id = ?1)",

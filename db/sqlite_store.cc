@@ -158,6 +158,21 @@ Result<std::vector<std::vector<bool>>> SqliteStore::StoreWebhooks(std::span<cons
     for (const InboundMessage& m : batch->messages) {
       const std::string channel(ChannelName(m.channel));
       const int64_t sent_ms = m.timestamp > 0 ? m.timestamp * 1000 : now_ms;
+      // A message delivered again touches nothing, not even its contact: after an erasure, a
+      // redelivery would otherwise bring back the person's number and name.
+      if (!m.provider_id.empty()) {
+        auto seen = db_->Prepare("SELECT 1 FROM messages WHERE channel = ?1 AND provider_id = ?2 AND direction = 'in'");
+        if (!seen.ok()) return seen.status();
+        seen->Bind(1, channel).Bind(2, m.provider_id);
+        auto row = seen->Step();
+        if (!row.ok()) return row.status();
+        const bool duplicate = *row;
+        BOT_RETURN_IF_ERROR(seen->Run());
+        if (duplicate) {
+          fresh.push_back(false);
+          continue;
+        }
+      }
       auto contact_id = UpsertContact(channel, m, now_ms, sent_ms);
       if (!contact_id.ok()) return contact_id.status();
 

@@ -293,11 +293,15 @@ void Processor::Lane(bool urgent) {
 }
 
 Status Processor::ProcessContactMessages(const std::vector<PendingInbound>& messages) {
-  for (const auto& p : messages) BOT_RETURN_IF_ERROR(ProcessOne(p));
+  for (const auto& p : messages) {
+    bool erased = false;
+    BOT_RETURN_IF_ERROR(ProcessOne(p, &erased));
+    if (erased) break;  // the rest belong to a fresh contact now
+  }
   return Status::Ok();
 }
 
-Status Processor::ProcessOne(const PendingInbound& p) {
+Status Processor::ProcessOne(const PendingInbound& p, bool* erased) {
   auto started = std::chrono::steady_clock::now();
   std::shared_ptr<const content::Snapshot> snapshot = content_.Get();  // this turn keeps its version
   const int64_t now = clock_.NowMillis();
@@ -425,6 +429,7 @@ Status Processor::ProcessOne(const PendingInbound& p) {
   if (!committed.ok()) return committed.status();
   if (out.erase) {
     BOT_RETURN_IF_ERROR(store_.EraseContact(p.contact.id, "person", now));
+    *erased = true;
     metrics_.Add("rahnama_erasures_total", "by=\"person\"");
   }
   metrics_.Add("rahnama_messages_classified_total",

@@ -114,7 +114,9 @@ class Processor {
   bool IngestSaturated() const;
   void PauseWhileIngestSaturated();
   Status ProcessContactMessages(const std::vector<PendingInbound>& messages);
-  Status ProcessOne(const PendingInbound& p);
+  // `erased`: the turn erased the contact; its later messages moved to a fresh contact and are
+  // loaded again from there.
+  Status ProcessOne(const PendingInbound& p, bool* erased);
 
   db::SqliteStore& store_;
   const ContentHolder& content_;

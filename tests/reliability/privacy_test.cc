@@ -135,6 +135,42 @@ TEST_F(PrivacyTest, ErasureOnRequestRemovesMessagesCaseDetailsAndIdentifiersButT
   EXPECT_EQ(QueryInt(db(), "SELECT COUNT(*) FROM contacts WHERE external_id='" + me + "'"), 1);
 }
 
+// "delete", then at once a report of an arrest (both in one webhook, so the second waits while the
+// first erases): the report is not erased with the rest. It is answered as a new conversation, at
+// the real number, and its case can be worked. Meta delivering the first webhook again afterwards
+// brings nothing of the erased person back.
+TEST_F(PrivacyTest, AMessageSentRightAfterDeleteIsAnsweredAndNotErased) {
+  const std::string me = "923110000030";
+  const std::string hello = WhatsAppText(me, "wamid.priv-hello", "hello");
+  ASSERT_EQ(hooks_->PostSigned(hello)->status, 200);
+  ASSERT_TRUE(WaitProcessed(db(), "wamid.priv-hello"));
+  Say(me, "stop");
+  json both = json::parse(WhatsAppText(me, "wamid.priv-delete", "delete"));
+  json urgent = json::parse(WhatsAppText(me, "wamid.priv-urgent", "the police are at my door right now, help"));
+  auto& list = both["entry"][0]["changes"][0]["value"]["messages"];
+  list.push_back(urgent["entry"][0]["changes"][0]["value"]["messages"][0]);
+  ASSERT_EQ(hooks_->PostSigned(both.dump())->status, 200);
+  ASSERT_TRUE(WaitProcessed(db(), "wamid.priv-delete"));
+  ASSERT_TRUE(WaitProcessed(db(), "wamid.priv-urgent"));
+
+  EXPECT_EQ(Query(db(), "SELECT body FROM messages WHERE provider_id='wamid.priv-urgent'")[0],
+            "the police are at my door right now, help") << "the report was not part of what was erased";
+  EXPECT_EQ(Query(db(), "SELECT body FROM messages WHERE provider_id='wamid.priv-hello'")[0], "");
+  EXPECT_EQ(Query(db(), "SELECT c.external_id FROM cases k JOIN contacts c ON c.id = k.contact_id")[0], me)
+      << "the urgent case belongs to a contact officers can reach";
+  EXPECT_EQ(QueryInt(db(), "SELECT COUNT(*) FROM outbox WHERE recipient LIKE 'erased:%'"), 0);
+  bool safety = false;
+  for (int i = 0; i < 300 && !safety; ++i) {
+    for (const auto& r : graph_.RequestsTo(me)) safety = safety || TextOf(r.json).find("Your safety comes first") != std::string::npos;
+    std::this_thread::sleep_for(std::chrono::milliseconds(10));
+  }
+  EXPECT_TRUE(safety) << "the safety reply reached the real number";
+
+  ASSERT_EQ(hooks_->PostSigned(hello)->status, 200);  // Meta redelivers the first message
+  EXPECT_EQ(QueryInt(db(), "SELECT COUNT(*) FROM contacts WHERE display_name = 'Test Person'"), 0)
+      << "a redelivery brought back the erased person's name";
+}
+
 TEST_F(PrivacyTest, AnAdminCanEraseThePersonBehindACase) {
   Say("923110000020", "police arrested my brother right now, please help");
   auto cases = api_->Get("/api/v1/cases", admin_);
