@@ -26,8 +26,8 @@ std::string AsNumberedText(const OutboundMessage& m) {
   int n = 0;
   for (const auto& row : m.rows) {
     ++n;
-    // Our menu rows carry their number already when it is the menu; number the rest.
-    out += "\n" + std::to_string(n) + ". " + row.title;
+    // A menu row carries the number the conversation accepts for it; number the rest in order.
+    out += "\n" + std::to_string(row.number > 0 ? row.number : n) + ". " + row.title;
   }
   for (const auto& b : m.buttons) {
     ++n;

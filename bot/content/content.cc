@@ -512,7 +512,8 @@ std::vector<Problem> Validate(const json& doc, const std::string& today) {
     for (const auto& [key, v] : Get(m, "messages").items())
       if (v.is_string()) CheckText("message " + lang + "/" + key, lang, v.get<std::string>(), fact_ids, 4096, out);
     for (const auto& [intent, entry] : Get(m, "menu").items()) {
-      CheckText("menu " + lang + "/" + intent + " title", lang, StrOr(entry, "title"), fact_ids, 24, out);
+      // WhatsApp shows at most 24 characters, "10. " of them the number.
+      CheckText("menu " + lang + "/" + intent + " title", lang, StrOr(entry, "title"), fact_ids, 20, out);
       CheckText("menu " + lang + "/" + intent + " description", lang, StrOr(entry, "description"), fact_ids, 72, out);
     }
     const std::string button = StrOr(Get(m, "messages"), "menu_button");

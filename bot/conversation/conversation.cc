@@ -78,7 +78,7 @@ OutboundMessage MenuMessage(const Snapshot& c, const std::string& language) {
   m.footer = c.Message("menu_footer", language);
   m.list_button = c.Message("menu_button", language);
   for (const auto& item : c.Menu(language))
-    m.rows.push_back({"menu:" + item.intent, item.title, item.description});
+    m.rows.push_back({"menu:" + item.intent, item.title, item.description, item.number});
   return m;
 }
 
@@ -103,11 +103,16 @@ TurnOutput Converse(const Snapshot& c, const TurnInput& in) {
 
   // Language of the reply: an explicit choice, then a confident detection on a message with
   // substance, then what we knew, then the script.
+  // A language the person chose stays until they choose another: "ok thanks" or "PoR کارت" from
+  // someone who chose Dari is not a request for English. Only writing in Dari or Pashto script
+  // after choosing English moves the reply to the language they write.
   std::string lang = st.language;
   if (!d.language.empty()) {
     auto n = intents::Normalize(text);
     const size_t words = n.ok() ? n->tokens.size() : 0;
-    if (lang.empty() || (words >= 2 && d.language != lang)) lang = d.language;
+    const bool arabic_script = n.ok() && n->arabic_letters > n->latin_letters;
+    const bool may_switch = !st.language_chosen || (lang == "en" && arabic_script && d.language != "en");
+    if (lang.empty() || (words >= 2 && d.language != lang && may_switch)) lang = d.language;
   }
   if (lang.empty()) lang = LanguageByScript(msg.text);
   auto reply = [&](OutboundMessage m) { out.replies.push_back(std::move(m)); };
@@ -140,6 +145,8 @@ TurnOutput Converse(const Snapshot& c, const TurnInput& in) {
   if (d.urgent && !answering_intake) {
     st.misses = 0;
     st.welcomed = true;
+    // Asking for help ends an opt-out: the intake answers that follow must be heard.
+    st.opted_out = false;
     std::string safety;
     std::string body = c.Answer(d.intent, lang);
     const std::string queue = d.queue.empty() ? "unhcr_protection" : d.queue;
@@ -242,10 +249,22 @@ TurnOutput Converse(const Snapshot& c, const TurnInput& in) {
       return finish();
     }
     if (d.intent == "opt_out") st.stage = "idle";  // "stop" is never taken as an answer
+    if (d.intent == "human_agent" && in.active_case) {
+      // Someone asking for a person is not answering a form: the case's officer is that person.
+      st.stage = "idle";
+      reply(Text(c.Message("case_open_waiting", lang)));
+      return finish();
+    }
   }
+  // A new threat written while answering the intake questions is recorded as the answer (the
+  // officer reads it there and in the conversation), and the person is told it was heard.
+  auto acknowledge_if_urgent = [&]() {
+    if (d.urgent && !d.urgent_from_model) reply(Text(c.Message("intake_urgent_noted", lang), /*urgent=*/true));
+  };
   if (st.stage.rfind("intake_", 0) == 0 || st.stage.rfind("iom_", 0) == 0) {
     if (st.stage == "intake_city") {
       out.case_fields.emplace_back("city", answer_text());
+      acknowledge_if_urgent();
       reply(Text(c.Message("intake_who", lang)));
       st.stage = "intake_who";
       return finish();
@@ -253,6 +272,7 @@ TurnOutput Converse(const Snapshot& c, const TurnInput& in) {
     if (st.stage == "intake_who") {
       const char* who[] = {"", "self", "family", "child"};
       out.case_fields.emplace_back("at_risk", number >= 1 && number <= 3 ? std::string(who[number]) : answer_text());
+      acknowledge_if_urgent();
       reply(Text(c.Message("intake_detained", lang)));
       st.stage = "intake_detained";
       return finish();
@@ -262,6 +282,7 @@ TurnOutput Converse(const Snapshot& c, const TurnInput& in) {
       if (number == 1 || c.IsWord("yes_words", "", text)) v = "yes";
       else if (number == 2 || c.IsWord("no_words", "", text)) v = "no";
       out.case_fields.emplace_back("detained_now", v);
+      acknowledge_if_urgent();
       reply(Text(c.Message("intake_done", lang)));
       ask_consent_or_idle();
       return finish();
@@ -327,6 +348,16 @@ TurnOutput Converse(const Snapshot& c, const TurnInput& in) {
     }
   }
 
+  // An open case: a greeting, a request for a person or a message we do not understand ("any
+  // news?") gets where the case stands, not the welcome, the fallback menu or silence.
+  if (in.active_case && st.welcomed &&
+      (d.intent == "unknown" || d.intent == "greeting" || d.intent == "human_agent")) {
+    st.misses = 0;
+    if (st.stage == "awaiting_language") st.stage = "idle";
+    reply(Text(c.Message("case_open_waiting", lang)));
+    return finish();
+  }
+
   // 4. First contact.
   const std::string& intent = d.intent;
   const bool substantive = intent != "unknown" && intent != "greeting" && intent != "thanks" &&
@@ -363,6 +394,7 @@ TurnOutput Converse(const Snapshot& c, const TurnInput& in) {
     return finish();
   }
   st.misses = 0;
+  if (st.stage == "awaiting_language") st.stage = "idle";  // a question answered: "2" is the menu's now
   if (intent == "language_choice") {
     std::string detected = d.language.empty() ? lang : d.language;
     // "Dari please" written in English asks for Dari: the words name the language.
@@ -383,7 +415,7 @@ TurnOutput Converse(const Snapshot& c, const TurnInput& in) {
   }
   if (intent == "opt_out") {
     st.opted_out = true;
-    reply(Text(c.Message("opt_out_confirm", lang)));
+    reply(Text(c.Message(in.active_case ? "opt_out_case_open" : "opt_out_confirm", lang)));
     return finish();
   }
   answer(intent);

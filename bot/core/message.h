@@ -77,6 +77,7 @@ struct ListRow {
   std::string id;
   std::string title;
   std::string description;
+  int number = 0;  // the number the person may type instead of tapping (menu rows); 0: none
 };
 
 // What the conversation wants sent. A channel adapter turns it into the provider's JSON and

@@ -82,7 +82,8 @@ TEST_P(ConversationFlowTest, WelcomeLanguageMenuAnswerNumberFallbackTwiceThenAPe
   EXPECT_EQ(rows.size(), c->Menu(lang).size());
   EXPECT_LE(rows.size(), 10u);
   for (const auto& row : rows) EXPECT_LE(channels::CharCount(row["title"].get<std::string>()), 24u);
-  EXPECT_EQ(rows[0]["title"], c->Menu(lang)[0].title);
+  // Each row shows the number the footer says the person may type.
+  EXPECT_EQ(rows[0]["title"], std::to_string(c->Menu(lang)[0].number) + ". " + c->Menu(lang)[0].title);
   EXPECT_EQ(QueryInt(dir_.File("c.db"), "SELECT COUNT(*) FROM contacts WHERE language='" + lang + "'"), 1);
 
   // A question gets its answer in the chosen language.
@@ -177,6 +178,133 @@ TEST(ConversationRulesTest, OptOutSilencesAllButUrgentAndTheMenuWordBringsThePer
   out = conversation::Converse(*c, in);
   EXPECT_FALSE(out.state.opted_out);
   EXPECT_FALSE(out.replies.empty());
+}
+
+// Found in session 5's review: what the conversation did with people who were already in a case,
+// opted out, mid-intake, or had chosen a language.
+conversation::TurnInput Welcomed(const std::string& language, const std::string& text) {
+  conversation::TurnInput in;
+  in.state.language = language;
+  in.state.language_chosen = true;
+  in.state.welcomed = true;
+  in.message.text = text;
+  return in;
+}
+conversation::ActiveCase UrgentCase() { return conversation::ActiveCase{7, "unhcr_protection", "UNHCR", "unknown", false, false}; }
+
+TEST(ConversationRulesTest, EveryMenuNumberPicksItsTopicAndNeverRaisesAnAlarm) {
+  auto c = Shipped();
+  for (const auto& item : c->Menu("en")) {
+    for (const std::string typed : {std::to_string(item.number), item.number == 10 ? std::string("۱۰") : std::to_string(item.number)}) {
+      auto out = conversation::Converse(*c, Welcomed("en", typed));
+      if (item.intent == "human_agent") {  // the hand-off message comes with the new case
+        ASSERT_TRUE(out.open_case.has_value()) << typed;
+        EXPECT_EQ(out.open_case->priority, "normal");
+      } else {
+        ASSERT_FALSE(out.replies.empty()) << typed;
+        EXPECT_FALSE(out.replies[0].urgent) << typed;
+        EXPECT_FALSE(out.open_case.has_value() && out.open_case->priority == "urgent") << typed;
+        EXPECT_EQ(out.replies[0].text, c->Answer(item.intent, "en")) << typed;
+      }
+    }
+  }
+}
+
+TEST(ConversationRulesTest, AThreatFromSomeoneWhoOptedOutEndsTheOptOutSoTheirAnswersAreHeard) {
+  auto c = Shipped();
+  auto in = Welcomed("en", "police arrested my brother right now, please help");
+  in.state.opted_out = true;
+  auto out = conversation::Converse(*c, in);
+  ASSERT_TRUE(out.open_case.has_value());
+  EXPECT_FALSE(out.state.opted_out);
+  EXPECT_EQ(out.state.stage, "intake_city");
+  in.state = out.state;
+  in.active_case = UrgentCase();
+  in.message.text = "Peshawar";
+  out = conversation::Converse(*c, in);
+  ASSERT_EQ(out.case_fields.size(), 1u);
+  EXPECT_EQ(out.case_fields[0], (std::pair<std::string, std::string>{"city", "Peshawar"}));
+  EXPECT_EQ(out.replies.back().text, c->Message("intake_who", "en"));
+}
+
+TEST(ConversationRulesTest, ANewThreatWrittenDuringTheIntakeIsRecordedAndAcknowledged) {
+  auto c = Shipped();
+  auto in = Welcomed("en", "they are beating me now");
+  in.state.stage = "intake_city";
+  in.active_case = UrgentCase();
+  auto out = conversation::Converse(*c, in);
+  ASSERT_EQ(out.case_fields.size(), 1u);
+  EXPECT_EQ(out.case_fields[0].second, "they are beating me now");
+  ASSERT_EQ(out.replies.size(), 2u);
+  EXPECT_EQ(out.replies[0].text, c->Message("intake_urgent_noted", "en"));
+  EXPECT_TRUE(out.replies[0].urgent);
+  EXPECT_EQ(out.replies[1].text, c->Message("intake_who", "en"));
+  // An ordinary answer gets no acknowledgement.
+  in.message.text = "Quetta";
+  out = conversation::Converse(*c, in);
+  ASSERT_EQ(out.replies.size(), 1u);
+  EXPECT_EQ(out.replies[0].text, c->Message("intake_who", "en"));
+}
+
+TEST(ConversationRulesTest, WithAnOpenCaseAGreetingARequestForAPersonOrAnUnclearMessageHearsWhereTheCaseStands) {
+  auto c = Shipped();
+  for (const char* text : {"hello", "human", "xq zzv blorp"}) {
+    auto in = Welcomed("en", text);
+    in.active_case = UrgentCase();
+    auto out = conversation::Converse(*c, in);
+    ASSERT_EQ(out.replies.size(), 1u) << text;
+    EXPECT_EQ(out.replies[0].text, c->Message("case_open_waiting", "en")) << text;
+    EXPECT_FALSE(out.open_case.has_value()) << text;
+  }
+  // Asking for a person in the middle of the intake questions is not taken as an answer.
+  auto in = Welcomed("prs", "کارمند");
+  in.state.stage = "intake_city";
+  in.active_case = UrgentCase();
+  auto out = conversation::Converse(*c, in);
+  EXPECT_TRUE(out.case_fields.empty());
+  ASSERT_EQ(out.replies.size(), 1u);
+  EXPECT_EQ(out.replies[0].text, c->Message("case_open_waiting", "prs"));
+  EXPECT_EQ(out.state.stage, "idle");
+  // Stopping messages says the case stays open.
+  in = Welcomed("en", "stop");
+  in.active_case = UrgentCase();
+  out = conversation::Converse(*c, in);
+  EXPECT_TRUE(out.state.opted_out);
+  ASSERT_EQ(out.replies.size(), 1u);
+  EXPECT_EQ(out.replies[0].text, c->Message("opt_out_case_open", "en"));
+}
+
+TEST(ConversationRulesTest, AChosenLanguageStaysUntilThePersonChoosesAnother) {
+  auto c = Shipped();
+  for (const char* text : {"ok thanks", "PoR کارت", "what is a PoR card"}) {
+    auto out = conversation::Converse(*c, Welcomed("prs", text));
+    EXPECT_EQ(out.language, "prs") << text;
+    EXPECT_EQ(out.state.language, "prs") << text;
+  }
+  EXPECT_EQ(conversation::Converse(*c, Welcomed("prs", "English please")).language, "en");
+  // Someone who chose English and writes Dari gets Dari.
+  EXPECT_EQ(conversation::Converse(*c, Welcomed("en", "کارت پی او آر چیست؟")).language, "prs");
+  // Not chosen, only detected: the language follows what the person writes.
+  auto in = Welcomed("prs", "what is a PoR card");
+  in.state.language_chosen = false;
+  EXPECT_EQ(conversation::Converse(*c, in).language, "en");
+}
+
+TEST(ConversationRulesTest, AQuestionAnsweredAtTheLanguagePromptMakesTheNextNumberAMenuPick) {
+  auto c = Shipped();
+  conversation::TurnInput in;
+  in.message.text = "salam";
+  auto out = conversation::Converse(*c, in);
+  ASSERT_EQ(out.state.stage, "awaiting_language");
+  in.state = out.state;
+  in.message.text = "what is a PoR card";
+  out = conversation::Converse(*c, in);
+  EXPECT_EQ(out.state.stage, "idle");
+  in.state = out.state;
+  in.message.text = "2";
+  out = conversation::Converse(*c, in);
+  ASSERT_EQ(out.replies.size(), 1u);
+  EXPECT_EQ(out.replies[0].text, c->Answer("por_card", out.language));
 }
 
 TEST(ConversationRulesTest, DigitsInEveryScriptAreNumbers) {

@@ -70,8 +70,9 @@ TEST(PrometheusRulesTest, TheExampleConfigLoadsTheRules) {
 TEST(PrometheusRulesTest, EveryMetricTheAlertsNameIsExportedByTheServer) {
   TempDir dir;
   FakeGraph graph;
-  // One failed send (so the failure counter exists), then success.
-  graph.Plan({{500, R"({"error":{"message":"boom","code":1}})"}});
+  // One failed send and one refused for the account (so the failure counters exist), then success.
+  graph.Plan({{500, R"({"error":{"message":"boom","code":1}})"},
+              {401, R"({"error":{"message":"Session has expired","code":190,"error_subcode":463}})"}});
   auto s = server::Server::Start(TestConfig(dir.File("rahnama.db"), graph.url()));
   ASSERT_TRUE(s.ok()) << s.status().ToString();
   Webhooks hooks((*s)->port());

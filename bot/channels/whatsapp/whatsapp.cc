@@ -309,7 +309,9 @@ class Formatter {
   void List(const OutboundMessage& m, const std::vector<ListRow>& rows) {
     json j_rows = json::array();
     for (const ListRow& r : rows) {
-      json row = {{"id", Truncate(r.id, kMaxRowIdChars)}, {"title", Truncate(r.title, kMaxRowTitleChars)}};
+      // The number too, for people who type it (the menu's footer says they may).
+      const std::string title = r.number > 0 ? std::to_string(r.number) + ". " + r.title : r.title;
+      json row = {{"id", Truncate(r.id, kMaxRowIdChars)}, {"title", Truncate(title, kMaxRowTitleChars)}};
       if (!r.description.empty()) row["description"] = Truncate(r.description, kMaxRowDescriptionChars);
       j_rows.push_back(std::move(row));
     }
