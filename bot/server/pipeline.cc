@@ -557,16 +557,18 @@ void Sender::Deliver(GraphClient& client, const OutboxItem& item) {
   }
   metrics_.Observe("rahnama_send_seconds", "", std::chrono::duration<double>(std::chrono::steady_clock::now() - started).count());
   const int64_t now = clock_.NowMillis();
-  Status s;
+  // Counted and logged once; the store write may be repeated (below).
+  std::function<Status()> write_outcome;
   switch (outcome.kind) {
     case channels::SendOutcome::Kind::kSent:
-      s = store_.MarkSent(item.id, outcome.message_id, now);
       metrics_.Add("rahnama_messages_sent_total", "channel=\"" + std::string(ChannelName(item.channel)) + "\"");
+      write_outcome = [&] { return store_.MarkSent(item.id, outcome.message_id, now); };
       break;
     case channels::SendOutcome::Kind::kRetry: {
       metrics_.Add("rahnama_send_failures_total", "code=\"" + std::to_string(outcome.error_code) + "\"");
       if (now - item.created_at >= options_.give_up_after_ms) {
-        s = store_.MarkFailed(item.id, "gave up after " + std::to_string(item.attempts) + " attempts: " + outcome.error, now);
+        const std::string why = "gave up after " + std::to_string(item.attempts) + " attempts: " + outcome.error;
+        write_outcome = [&, why] { return store_.MarkFailed(item.id, why, now); };
         break;
       }
       if (outcome.account_problem) {
@@ -580,18 +582,29 @@ void Sender::Deliver(GraphClient& client, const OutboxItem& item) {
       double backoff = static_cast<double>(options_.retry_base_ms) * std::pow(2.0, item.attempts - 1);
       backoff = std::min(backoff, static_cast<double>(options_.retry_max_ms));
       backoff *= std::uniform_real_distribution<double>(0.75, 1.25)(rng);
-      s = store_.MarkRetry(item.id, now + static_cast<int64_t>(backoff), outcome.error, now);
+      const int64_t next = now + static_cast<int64_t>(backoff);
+      write_outcome = [&, next] { return store_.MarkRetry(item.id, next, outcome.error, now); };
       log::Warn("send_retry", {{"outbox", std::to_string(item.id)}, {"error", outcome.error},
                                {"attempt", std::to_string(item.attempts)}});
       break;
     }
     case channels::SendOutcome::Kind::kFailed:
       metrics_.Add("rahnama_send_failures_total", "code=\"" + std::to_string(outcome.error_code) + "\"");
-      s = store_.MarkFailed(item.id, outcome.error, now);
+      write_outcome = [&] { return store_.MarkFailed(item.id, outcome.error, now); };
       log::Warn("send_failed", {{"outbox", std::to_string(item.id)}, {"error", outcome.error}});
       break;
   }
-  if (!s.ok()) log::Error("outbox_update_failed", {{"error", s.ToString()}});
+  Status s = write_outcome();
+  // The outcome must be written: a row left in_flight holds back every later reply to this person
+  // until a restart, which would then send it again. Keep trying (the database may be locked or
+  // the disk full for a while); only a shutdown leaves it to the restart.
+  for (int attempt = 1; !s.ok(); ++attempt) {
+    log::Error("outbox_update_failed", {{"outbox", std::to_string(item.id)}, {"error", s.ToString()},
+                                        {"attempt", std::to_string(attempt)}});
+    if (!running_) return;
+    std::this_thread::sleep_for(std::chrono::milliseconds(std::min(200 * attempt, 5000)));
+    s = write_outcome();
+  }
 }
 
 }  // namespace bot::server

@@ -48,17 +48,7 @@ class EscalationTest : public ::testing::Test {
   std::string db() const { return dir_.File("rahnama.db"); }
   // Changes the test's database behind the server's back (ageing a case or a contact): true when
   // `sql` ran.
-  bool Exec(const std::string& sql) const {
-    sqlite3* raw = nullptr;
-    bool ok = sqlite3_open(db().c_str(), &raw) == SQLITE_OK;
-#ifdef RAHNAMA_SQLCIPHER  // the SQLCipher build's tests run with RAHNAMA_DB_KEY (tests/CMakeLists.txt)
-    if (const char* key = std::getenv("RAHNAMA_DB_KEY")) sqlite3_key(raw, key, static_cast<int>(std::strlen(key)));
-#endif
-    sqlite3_busy_timeout(raw, 5000);
-    ok = ok && sqlite3_exec(raw, sql.c_str(), nullptr, nullptr, nullptr) == SQLITE_OK;
-    sqlite3_close(raw);
-    return ok;
-  }
+  bool Exec(const std::string& sql) const { return ExecBehindTheServer(db(), sql); }
 
   // Sends a text from `from` and waits until the bot has answered it (its turn committed).
   void Say(const std::string& from, const std::string& text) {

@@ -117,6 +117,27 @@ TEST_F(DeliveryTest, RepliesRefusedForAnExpiredTokenWaitAndLeaveOnceItIsFixed) {
   EXPECT_NE(metrics->body.find("rahnama_send_account_errors_total{code=\"190\"} 4"), std::string::npos) << metrics->body;
 }
 
+// Meta took the reply but recording that failed for a while (a locked database, a full disk): the
+// sender keeps trying to record it. Left in flight, the row held back every later reply to the
+// person until a restart, which then sent it again.
+TEST_F(DeliveryTest, ASendWhoseRecordingFailsIsRecordedLaterAndHoldsNothingBack) {
+  Start();
+  ASSERT_TRUE(ExecBehindTheServer(db(), "CREATE TRIGGER sent_fails BEFORE UPDATE ON outbox WHEN NEW.state = 'sent' "
+                                        "BEGIN SELECT RAISE(ABORT, 'disk I/O error'); END"));
+  const std::string me = "923220000008";
+  Post(me, "what is the PoR card?");
+  ASSERT_TRUE(graph_.WaitFor(1, me, 5000));
+  std::this_thread::sleep_for(std::chrono::milliseconds(600));
+  EXPECT_EQ(QueryInt(db(), "SELECT COUNT(*) FROM outbox WHERE state = 'in_flight'"), 1) << "still trying to record it";
+  ASSERT_TRUE(ExecBehindTheServer(db(), "DROP TRIGGER sent_fails"));
+  Post(me, "what is the ACC card?");
+  ASSERT_TRUE(graph_.WaitFor(2, me, 10000)) << "the next reply was held back";
+  for (int i = 0; i < 300 && QueryInt(db(), "SELECT COUNT(*) FROM outbox WHERE state = 'sent'") < 2; ++i)
+    std::this_thread::sleep_for(std::chrono::milliseconds(20));
+  EXPECT_EQ(QueryInt(db(), "SELECT COUNT(*) FROM outbox WHERE state = 'sent'"), 2);
+  EXPECT_EQ(graph_.RequestsTo(me).size(), 2u) << "each reply sent once";
+}
+
 // A reply that cannot leave within the give-up time fails, with the reason kept.
 TEST_F(DeliveryTest, AReplyStillUnsentAfterTheGiveUpTimeFails) {
   std::vector<FakeGraph::Answer> errors(200, {503, "<html>Service Unavailable</html>"});

@@ -1,4 +1,4 @@
-// Read-only queries against a test's SQLite file, to check what was (not) stored.
+// Queries against a test's SQLite file, to check what was (not) stored; one helper that writes.
 #ifndef TESTS_SUPPORT_DB_PROBE_H_
 #define TESTS_SUPPORT_DB_PROBE_H_
 
@@ -36,6 +36,20 @@ inline std::vector<std::string> Query(const std::string& db_path, const std::str
   sqlite3_finalize(st);
   sqlite3_close(db);
   return out;
+}
+
+// Changes a test's database behind the server's back (ageing a row, adding a trigger that makes a
+// write fail): true when `sql` ran.
+inline bool ExecBehindTheServer(const std::string& db_path, const std::string& sql) {
+  sqlite3* db = nullptr;
+  bool ok = sqlite3_open(db_path.c_str(), &db) == SQLITE_OK;
+#ifdef RAHNAMA_SQLCIPHER
+  if (const char* key = std::getenv("RAHNAMA_DB_KEY")) sqlite3_key(db, key, static_cast<int>(std::strlen(key)));
+#endif
+  sqlite3_busy_timeout(db, 5000);
+  ok = ok && sqlite3_exec(db, sql.c_str(), nullptr, nullptr, nullptr) == SQLITE_OK;
+  sqlite3_close(db);
+  return ok;
 }
 
 inline long QueryInt(const std::string& db_path, const std::string& sql) {
