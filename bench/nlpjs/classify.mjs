@@ -1,12 +1,12 @@
 // NLP.js (node-nlp 4.27.0) on the same task as rahnama's intent engine: trained on every labelled
-// set the rules were tuned on (locales/examples/eval.jsonl + extra.jsonl + fresh.jsonl), timed on the
+// set the rules were tuned on (every locales/examples/*.jsonl, as rahnama's example model), timed on the
 // messages bench_classify times (eval + extra), scored on the held-back set
 // tests/data/heldout.jsonl. Prints one JSON object.
 //
 // Locale: NLP.js needs one per document and has no Pashto; language guessing ranks Pashto as
 // Persian (shared/research/peer-bench.md §3). So a message in Arabic script goes to 'fa' and a
 // Latin one to 'en' — decided from the text alone, as rahnama must, never from the label.
-import { readFileSync } from 'node:fs';
+import { readFileSync, readdirSync } from 'node:fs';
 import { createRequire } from 'node:module';
 const require = createRequire(import.meta.url);
 const { NlpManager } = require('node-nlp');
@@ -16,7 +16,8 @@ const heldoutDir = process.argv[3] || '../../tests/data';
 const readIn = (dir, f) => readFileSync(`${dir}/${f}`, 'utf8').split('\n').filter(Boolean).map((l) => JSON.parse(l));
 const read = (f) => readIn(data, f);
 const timed = [...read('eval.jsonl'), ...read('extra.jsonl')];
-const train = [...timed, ...read('fresh.jsonl')];
+const others = readdirSync(data).filter((f) => f.endsWith('.jsonl') && f !== 'eval.jsonl' && f !== 'extra.jsonl').sort();
+const train = [...timed, ...others.flatMap(read)];
 const heldout = readIn(heldoutDir, 'heldout.jsonl');
 // A second held-out set, written later by another independent writer (also never tuned on).
 let heldout2 = [];
