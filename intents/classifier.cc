@@ -223,6 +223,7 @@ struct CompiledRule {
   double weight = 1.0;
   bool always_urgent = false;
   bool fuzzy = true;  // false: keywords match only as written (no typos, affixes or skeletons)
+  std::string answer;  // a more specific answer than the intent's ("urgent_self_harm"), or ""
   std::vector<uint32_t> keywords, requires_, excludes;  // term ids
   std::vector<std::unique_ptr<RE2>> patterns;
   std::vector<std::string> pattern_shown;  // "/pattern/" as the operator wrote it
@@ -839,6 +840,11 @@ Result<std::shared_ptr<const Classifier>> Classifier::Build(const json& content)
       }
       rule.always_urgent = r.contains("always_urgent") && r["always_urgent"].is_boolean() &&
                            r["always_urgent"].get<bool>();
+      if (r.contains("answer")) {
+        if (!r["answer"].is_string() || r["answer"].get<std::string>().empty())
+          return Status::InvalidArgument("rule " + rule.id + ": answer must be the id of an answer");
+        rule.answer = r["answer"].get<std::string>();
+      }
       if (r.contains("fuzzy")) {
         if (!r["fuzzy"].is_boolean()) return Status::InvalidArgument("rule " + rule.id + ": fuzzy must be true or false");
         rule.fuzzy = r["fuzzy"].get<bool>();
@@ -1309,6 +1315,12 @@ Decision Classifier::Classify(std::string_view text, Explanation* explain) const
   }
   d.intent = m.intents[chosen].id;
   d.queue = m.intents[chosen].queue;
+  // The strongest rule of the chosen intent that names its own answer (hits are best first).
+  for (const Hit& h : s.hits)
+    if (m.rules[h.rule].intent == chosen && !m.rules[h.rule].answer.empty()) {
+      d.answer = m.rules[h.rule].answer;
+      break;
+    }
 
   double lang_scores[3];
   m.LanguageScores(n, s.lexicon_of.data(), s.hits, lang_scores);

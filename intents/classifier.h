@@ -24,6 +24,9 @@ struct Decision {
   double score = 0;
   // Urgent only because the example model said so (the rules did not): officers are told.
   bool urgent_from_model = false;
+  // The answer to give instead of the intent's, named by the rule that decided (self-harm gets
+  // its own words within urgent_protection); "" for the intent's answer.
+  std::string answer;
 };
 
 struct RuleHit {

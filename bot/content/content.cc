@@ -493,15 +493,21 @@ std::vector<Problem> Validate(const json& doc, const std::string& today) {
           out.push_back({"fact " + id, std::string("contains an Arabic ي or ك in ") + lang});
   }
 
-  for (const json& it : Get(doc, "intents")) {
-    const std::string id = StrOr(it, "id");
-    if (id == "unknown") continue;
+  // Every intent's answer, and every answer a rule names instead (self-harm), in each language.
+  std::vector<std::string> answer_ids;
+  for (const json& it : Get(doc, "intents"))
+    if (StrOr(it, "id") != "unknown") answer_ids.push_back(StrOr(it, "id"));
+  for (const json& r : Get(doc, "rules"))
+    if (!StrOr(r, "answer").empty() &&
+        std::find(answer_ids.begin(), answer_ids.end(), StrOr(r, "answer")) == answer_ids.end())
+      answer_ids.push_back(StrOr(r, "answer"));
+  for (const std::string& id : answer_ids) {
     for (const auto& lang : kLanguages) {
       const json& a = Get(Get(Get(doc, "answers"), lang), id);
       const std::string text = a.is_string() ? a.get<std::string>() : StrOr(a, "text");
       const std::string item = "answer " + lang + "/" + id;
       if (text.empty()) {
-        out.push_back({item, "is missing: every intent needs an answer in en, prs and ps"});
+        out.push_back({item, "is missing: every intent, and every answer a rule names, needs an answer in en, prs and ps"});
         continue;
       }
       CheckText(item, lang, text, fact_ids, 4096, out);

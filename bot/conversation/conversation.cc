@@ -148,7 +148,8 @@ TurnOutput Converse(const Snapshot& c, const TurnInput& in) {
     // Asking for help ends an opt-out: the intake answers that follow must be heard.
     st.opted_out = false;
     std::string safety;
-    std::string body = c.Answer(d.intent, lang);
+    std::string body = d.answer.empty() ? "" : c.Answer(d.answer, lang);
+    if (body.empty()) body = c.Answer(d.intent, lang);
     const std::string queue = d.queue.empty() ? "unhcr_protection" : d.queue;
     safety = c.Message("safety_reply_prefix", lang, {{"partner", PartnerName(c, lang, in, queue)}});
     reply(Text(safety.empty() ? body : safety + "\n\n" + body, /*urgent=*/true));

@@ -192,6 +192,18 @@ conversation::TurnInput Welcomed(const std::string& language, const std::string&
 }
 conversation::ActiveCase UrgentCase() { return conversation::ActiveCase{7, "unhcr_protection", "UNHCR", "unknown", false, false}; }
 
+TEST(ConversationRulesTest, SomeoneWhoMayHarmThemselvesGetsWordsForThemNotPoliceAdvice) {
+  auto c = Shipped();
+  auto out = conversation::Converse(*c, Welcomed("prs", "می‌خواهم خودم را بکشم"));
+  ASSERT_FALSE(out.replies.empty());
+  EXPECT_TRUE(out.replies[0].urgent);
+  EXPECT_NE(out.replies[0].text.find(c->Answer("urgent_self_harm", "prs")), std::string::npos);
+  EXPECT_EQ(out.replies[0].text.find(c->Answer("urgent_protection", "prs")), std::string::npos);
+  ASSERT_TRUE(out.open_case.has_value());
+  EXPECT_EQ(out.open_case->queue, "unhcr_protection");
+  EXPECT_EQ(out.open_case->priority, "urgent");
+}
+
 TEST(ConversationRulesTest, EveryMenuNumberPicksItsTopicAndNeverRaisesAnAlarm) {
   auto c = Shipped();
   for (const auto& item : c->Menu("en")) {

@@ -161,6 +161,29 @@ TEST(ShippedContentTest, NoPhoneNumberIsInventedPlaceholdersAreMarked) {
   }
 }
 
+// Self-harm gets its own answer (not the urgent one, which opens with what to do if police
+// question you); a rule naming an answer that some language lacks is refused.
+TEST(ShippedContentTest, SelfHarmHasItsOwnAnswerInEveryLanguageAndARuleCannotNameAMissingOne) {
+  json doc = Document();
+  for (const auto& lang : content::kLanguages) {
+    const std::string text = doc["answers"][lang]["urgent_self_harm"].value("text", "");
+    EXPECT_FALSE(text.empty()) << lang;
+    EXPECT_EQ(text.find("police"), std::string::npos) << lang;
+  }
+  auto snapshot = *content::Snapshot::Build(doc, 1);
+  for (const char* t : {"I want to kill myself", "می‌خواهم خودم را بکشم", "غواړم ځان ووژنم"}) {
+    auto d = snapshot->classifier().Classify(t);
+    EXPECT_TRUE(d.urgent) << t;
+    EXPECT_EQ(d.answer, "urgent_self_harm") << t;
+  }
+  EXPECT_EQ(snapshot->classifier().Classify("police arrested my brother right now").answer, "");
+  doc["answers"]["ps"].erase("urgent_self_harm");
+  bool refused = false;
+  for (const auto& p : content::Validate(doc, "2026-11-23"))
+    refused = refused || (p.blocking && p.item == "answer ps/urgent_self_harm");
+  EXPECT_TRUE(refused);
+}
+
 TEST(ShippedContentTest, ValidationFindsNoBlockingProblem) {
   json doc = Document();
   for (const auto& p : content::Validate(doc, "2026-11-23"))
