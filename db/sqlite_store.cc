@@ -303,7 +303,7 @@ Result<int64_t> SqliteStore::CommitTurn(const Turn& turn, int64_t now_ms) {
     if (!mark.ok()) return mark.status();
     mark->Bind(1, turn.message_id).Bind(2, turn.intent).Bind(3, turn.language).Bind(4, turn.urgent ? 1 : 0).Bind(5, now_ms);
     BOT_RETURN_IF_ERROR(mark->Run());
-    if (db_->Changes() == 0) return int64_t{0};  // processed already: this turn is a repeat
+    if (db_->Changes() == 0) return kTurnRepeated;  // processed already: nothing is written
   }
   ConversationState state = turn.state;
   int64_t case_id = 0;

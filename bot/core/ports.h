@@ -109,8 +109,10 @@ class ConversationStore {
   // Up to `limit` pending inbound messages, oldest first.
   virtual Result<std::vector<PendingInbound>> LoadPending(int limit) = 0;
   virtual Result<ConversationState> LoadConversation(int64_t contact_id) = 0;
-  // Returns the id of the case the turn touched (0 if none).
+  // Returns the id of the case the turn touched (0 if none), or kTurnRepeated when the message
+  // was processed already (another lane, a retried batch): nothing was written.
   virtual Result<int64_t> CommitTurn(const Turn& turn, int64_t now_ms) = 0;
+  static constexpr int64_t kTurnRepeated = -1;
 };
 
 class OutboxStore {

@@ -355,6 +355,7 @@ Status Processor::ProcessOne(const PendingInbound& p, bool* erased) {
 
   const intents::Entities entities = intents::ExtractEntities(p.message.text);
   CaseChange change;
+  std::string opened;  // the escalation metric's labels, counted once the turn is committed
   const Case* target = active;
   if (out.open_case) {
     auto rules = store_.RoutingRules();
@@ -389,7 +390,7 @@ Status Processor::ProcessOne(const PendingInbound& p, bool* erased) {
                                   {"sla", SlaText(*snapshot, out.language, q->sla_minutes)}});
       if (!m.text.empty()) replies.push_back(std::move(m));
     }
-    metrics_.Add("rahnama_escalations_opened_total", "queue=\"" + change.queue + "\",priority=\"" + change.priority + "\"");
+    if (change.open) opened = change.queue + "\",priority=\"" + change.priority;
   } else if (active != nullptr) {
     change.case_id = active->id;
   }
@@ -427,6 +428,9 @@ Status Processor::ProcessOne(const PendingInbound& p, bool* erased) {
   }
   auto committed = store_.CommitTurn(turn, now);
   if (!committed.ok()) return committed.status();
+  // A repeat wrote nothing: it is not a turn to count or log (the first one was).
+  if (*committed == ConversationStore::kTurnRepeated) return Status::Ok();
+  if (!opened.empty()) metrics_.Add("rahnama_escalations_opened_total", "queue=\"" + opened + "\"");
   if (out.erase) {
     BOT_RETURN_IF_ERROR(store_.EraseContact(p.contact.id, "person", now));
     *erased = true;

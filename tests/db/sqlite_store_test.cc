@@ -135,6 +135,30 @@ TEST_F(SqliteStoreTest, ConversationStateIsCreatedByTheFirstTurnAndReplacedByThe
   }
 }
 
+// A message another lane (or a retried batch) already answered: the second turn writes nothing
+// and says so, so it is neither sent nor counted again.
+TEST_F(SqliteStoreTest, ASecondTurnForTheSameMessageWritesNothingAndSaysItIsARepeat) {
+  WebhookBatch b;
+  b.messages = {Message("wamid.r1", "923004")};
+  Store({b});
+  auto pending = Pending();
+  ASSERT_EQ(pending.size(), 1u);
+  Turn t;
+  t.message_id = pending[0].message_id;
+  t.contact_id = pending[0].contact.id;
+  OutboundRecord r;
+  r.message.text = "hello";
+  r.payloads = {R"({"text":"hello"})"};
+  t.replies = {r};
+  auto first = store_->CommitTurn(t, kNow);
+  ASSERT_TRUE(first.ok());
+  EXPECT_EQ(*first, 0);
+  auto second = store_->CommitTurn(t, kNow + 1);
+  ASSERT_TRUE(second.ok());
+  EXPECT_EQ(*second, ConversationStore::kTurnRepeated);
+  EXPECT_EQ(QueryInt(dir_.File("s.db"), "SELECT COUNT(*) FROM outbox"), 1);
+}
+
 TEST_F(SqliteStoreTest, PutSettingAddsThenReplaces) {
   EXPECT_EQ(store_->GetSetting("content_draft").status().code(), StatusCode::kNotFound);
   ASSERT_TRUE(store_->PutSetting("content_draft", "one").ok());
