@@ -55,6 +55,22 @@ TEST(MessengerWebhookTest, PostbackIsAChoiceKeyedByItsMid) {
   EXPECT_EQ(b.messages[0].text, "Get Started");
 }
 
+// Meta's message_edits example (developers.facebook.com, message-edits webhook reference).
+TEST(MessengerWebhookTest, AnEditedMessageIsReadAsWhatItNowSaysEachEditItsOwnMessage) {
+  const std::string first = Page(R"([{"sender":{"id":"U"},"recipient":{"id":"PAGE"},"timestamp":1458668856463,)"
+                                 R"("message_edit":{"mid":"m_orig","text":"police took my brother now","num_edit":1}}])");
+  WebhookBatch b = ParseOk(first);
+  ASSERT_EQ(b.messages.size(), 1u);
+  EXPECT_EQ(b.messages[0].kind, InboundKind::kText);
+  EXPECT_EQ(b.messages[0].text, "police took my brother now");
+  EXPECT_EQ(b.messages[0].reply_to, "m_orig");
+  EXPECT_EQ(b.messages[0].provider_id, "m_orig#edit1");
+  const std::string second = Page(R"([{"sender":{"id":"U"},"recipient":{"id":"PAGE"},"timestamp":1458668857463,)"
+                                  R"("message_edit":{"mid":"m_orig","text":"x","num_edit":"2"}}])");
+  EXPECT_EQ(ParseOk(second).messages.at(0).provider_id, "m_orig#edit2");
+  EXPECT_TRUE(ParseOk(Page(R"([{"sender":{"id":"U"},"message_edit":{"text":"no mid"}}])")).messages.empty());
+}
+
 TEST(MessengerWebhookTest, PostbackWithoutMidGetsAnIdStableAcrossRetries) {
   const std::string body = Page(R"([{"sender":{"id":"U"},"recipient":{"id":"PAGE"},"timestamp":1472028006107,)"
                                 R"("postback":{"payload":"DEVELOPED_DEFINED_PAYLOAD"}}])");

@@ -150,6 +150,17 @@ WebhookBatch Walk(const json& root) {
         m.text = Str(*pb, "title");
         m.provider_id = Str(*pb, "mid");
         if (m.provider_id.empty()) m.provider_id = PostbackId(psid, Str(ev, "timestamp"));
+      } else if (const json* edit = Obj(ev, "message_edit")) {
+        // The person edited a message (pages subscribed to message_edits): read as what it now
+        // says, pointing at the message it replaces; each edit is its own message ("police took
+        // him" added by an edit must not be lost). Meta documents num_edit as an integer; accept a
+        // string too.
+        m.kind = InboundKind::kText;
+        m.text = Str(*edit, "text");
+        m.reply_to = Str(*edit, "mid");
+        std::string n = Str(*edit, "num_edit");
+        if (n.empty()) n = std::to_string(detail::Int(*edit, "num_edit").value_or(0));
+        if (!m.reply_to.empty()) m.provider_id = m.reply_to + "#edit" + n;
       } else if (const json* reaction = Obj(ev, "reaction")) {
         m.kind = InboundKind::kReaction;
         m.text = Str(*reaction, "emoji");
