@@ -933,6 +933,11 @@ Status SqliteStore::EraseContact(int64_t contact_id, const std::string& actor, i
   DurableScope durable(*db_, durable_ingest_);  // officers' and operators' actions are few: fsync them
   Transaction tx(*db_);
   BOT_RETURN_IF_ERROR(tx.status());
+  BOT_RETURN_IF_ERROR(EraseContactLocked(contact_id, actor, now_ms));
+  return tx.Commit();
+}
+
+Status SqliteStore::EraseContactLocked(int64_t contact_id, const std::string& actor, int64_t now_ms) {
   // Messages the person sent that are not answered yet (written after "delete", or while an
   // operator erased the contact) are not part of what was erased: they move, unread, to a fresh
   // contact with the same address, and are answered as a new conversation. An urgent message
@@ -989,8 +994,7 @@ Status SqliteStore::EraseContact(int64_t contact_id, const std::string& actor, i
   auto audit = db_->Prepare("INSERT INTO audit_log(at, actor, action, target, details) VALUES (?1, ?2, 'contact_erased', ?3, '{}')");
   if (!audit.ok()) return audit.status();
   audit->Bind(1, now_ms).Bind(2, actor).Bind(3, "contact:" + std::to_string(contact_id));
-  BOT_RETURN_IF_ERROR(audit->Run());
-  return tx.Commit();
+  return audit->Run();
 }
 
 Result<int64_t> SqliteStore::ContactOfCase(int64_t case_id) {

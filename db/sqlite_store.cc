@@ -299,11 +299,14 @@ Result<int64_t> SqliteStore::CommitTurn(const Turn& turn, int64_t now_ms) {
   if (turn.message_id != 0) {
     auto mark = db_->Prepare(
         "UPDATE messages SET status = 'processed', intent = ?2, language = ?3, urgent = ?4, processed_at = ?5 "
-        "WHERE id = ?1 AND status = 'pending'");
+        "WHERE id = ?1 AND status = 'pending' AND contact_id = ?6");
     if (!mark.ok()) return mark.status();
-    mark->Bind(1, turn.message_id).Bind(2, turn.intent).Bind(3, turn.language).Bind(4, turn.urgent ? 1 : 0).Bind(5, now_ms);
+    mark->Bind(1, turn.message_id).Bind(2, turn.intent).Bind(3, turn.language).Bind(4, turn.urgent ? 1 : 0).Bind(5, now_ms)
+        .Bind(6, turn.contact_id);
     BOT_RETURN_IF_ERROR(mark->Run());
-    if (db_->Changes() == 0) return kTurnRepeated;  // processed already: nothing is written
+    // Processed already, or moved to a fresh contact by an erasure since it was loaded (the lane
+    // holds a copy with the old contact): nothing is written; the lane loads it again.
+    if (db_->Changes() == 0) return kTurnRepeated;
   }
   ConversationState state = turn.state;
   int64_t case_id = 0;
@@ -331,6 +334,8 @@ Result<int64_t> SqliteStore::CommitTurn(const Turn& turn, int64_t now_ms) {
     BOT_RETURN_IF_ERROR(contact->Run());
   }
   BOT_RETURN_IF_ERROR(QueueReplies(turn.contact_id, case_id, turn.replies, now_ms));
+  // In the same transaction: the person is never told their data is deleted while it is not.
+  if (turn.erase) BOT_RETURN_IF_ERROR(EraseContactLocked(turn.contact_id, "person", now_ms));
   BOT_RETURN_IF_ERROR(tx.Commit());
   return case_id;
 }

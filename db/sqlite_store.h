@@ -197,6 +197,8 @@ class SqliteStore final : public InboundStore,
   Result<int64_t> UpsertContact(const std::string& channel, const InboundMessage& m, int64_t now_ms, int64_t sent_ms);
   // REQUIRES: inside a transaction holding the mutex.
   Status QueueReplies(int64_t contact_id, int64_t case_id, const std::vector<OutboundRecord>& replies, int64_t now_ms);
+  // EraseContact's statements, inside the caller's transaction and lock.
+  Status EraseContactLocked(int64_t contact_id, const std::string& actor, int64_t now_ms);
   Result<int64_t> ApplyCaseChange(int64_t contact_id, int64_t message_id, const CaseChange& change, int64_t now_ms);
   // REQUIRES: holding the mutex. `seen` null: unconditional.
   Status WriteCase(const Case& c, const Case* seen, int64_t now_ms);

@@ -1315,12 +1315,27 @@ Decision Classifier::Classify(std::string_view text, Explanation* explain) const
   }
   d.intent = m.intents[chosen].id;
   d.queue = m.intents[chosen].queue;
-  // The strongest rule of the chosen intent that names its own answer (hits are best first).
-  for (const Hit& h : s.hits)
-    if (m.rules[h.rule].intent == chosen && !m.rules[h.rule].answer.empty()) {
-      d.answer = m.rules[h.rule].answer;
-      break;
-    }
+  // A rule's own answer (self-harm) only when no other kind of report fired with it: "police
+  // raided us, my brother jumped from the roof" needs the whole urgent answer (helplines, legal
+  // aid), not only the self-harm words. Other always-urgent rules (threats to life) do not count:
+  // "I want to kill myself" also fires those.
+  // A word inside the self-harm words ("وژنم" in "ځان ووژنم") is not another report either.
+  bool other_report = false;
+  for (const Hit& h : s.hits) {
+    const CompiledRule& rule = m.rules[h.rule];
+    if (rule.intent == chosen && !rule.answer.empty() && d.answer.empty()) d.answer = rule.answer;  // best first
+  }
+  for (const Hit& h : s.hits) {
+    const CompiledRule& rule = m.rules[h.rule];
+    if (d.answer.empty() || rule.intent != chosen || !rule.answer.empty() || rule.always_urgent) continue;
+    bool inside = false;
+    for (const Hit& a : s.hits)
+      if (!m.rules[a.rule].answer.empty() && a.matched && h.matched && !h.matched->empty() &&
+          a.matched->find(*h.matched) != std::string::npos)
+        inside = true;
+    if (!inside) other_report = true;
+  }
+  if (other_report) d.answer.clear();
 
   double lang_scores[3];
   m.LanguageScores(n, s.lexicon_of.data(), s.hits, lang_scores);

@@ -104,14 +104,14 @@ TurnOutput Converse(const Snapshot& c, const TurnInput& in) {
   // Language of the reply: an explicit choice, then a confident detection on a message with
   // substance, then what we knew, then the script.
   // A language the person chose stays until they choose another: "ok thanks" or "PoR کارت" from
-  // someone who chose Dari is not a request for English. Only writing in Dari or Pashto script
-  // after choosing English moves the reply to the language they write.
+  // someone who chose Dari is not a request for English. Only a message in Arabic script detected
+  // as Dari or Pashto moves the reply to the language they write (a wrong choice is undone).
   std::string lang = st.language;
   if (!d.language.empty()) {
     auto n = intents::Normalize(text);
     const size_t words = n.ok() ? n->tokens.size() : 0;
     const bool arabic_script = n.ok() && n->arabic_letters > n->latin_letters;
-    const bool may_switch = !st.language_chosen || (lang == "en" && arabic_script && d.language != "en");
+    const bool may_switch = !st.language_chosen || (arabic_script && d.language != "en");
     if (lang.empty() || (words >= 2 && d.language != lang && may_switch)) lang = d.language;
   }
   if (lang.empty()) lang = LanguageByScript(msg.text);
@@ -140,7 +140,8 @@ TurnOutput Converse(const Snapshot& c, const TurnInput& in) {
 
   // 1. Urgent: safety first, always — except that an answer to an intake question of the urgent
   // case already open is recorded as the answer (the officer sees it; the safety reply was sent).
-  const bool answering_intake = st.stage.rfind("intake_", 0) == 0 && in.active_case &&
+  // A message with its own safety answer (self-harm) is never taken as an intake answer.
+  const bool answering_intake = st.stage.rfind("intake_", 0) == 0 && in.active_case && d.answer.empty() &&
                                 in.active_case->queue == (d.queue.empty() ? "unhcr_protection" : d.queue);
   if (d.urgent && !answering_intake) {
     st.misses = 0;

@@ -78,6 +78,9 @@ struct Turn {
   ConversationState state;
   std::vector<OutboundRecord> replies;
   std::optional<CaseChange> case_change;
+  // The person asked to delete their data: erased in the turn's transaction, after its replies
+  // (the confirmation) are queued to the real address.
+  bool erase = false;
 };
 
 struct OutboxItem {
@@ -110,7 +113,8 @@ class ConversationStore {
   virtual Result<std::vector<PendingInbound>> LoadPending(int limit) = 0;
   virtual Result<ConversationState> LoadConversation(int64_t contact_id) = 0;
   // Returns the id of the case the turn touched (0 if none), or kTurnRepeated when the message
-  // was processed already (another lane, a retried batch): nothing was written.
+  // is no longer this contact's pending message (processed already by another lane or a retried
+  // batch, or moved to a fresh contact by an erasure): nothing was written.
   virtual Result<int64_t> CommitTurn(const Turn& turn, int64_t now_ms) = 0;
   static constexpr int64_t kTurnRepeated = -1;
 };

@@ -294,14 +294,14 @@ void Processor::Lane(bool urgent) {
 
 Status Processor::ProcessContactMessages(const std::vector<PendingInbound>& messages) {
   for (const auto& p : messages) {
-    bool erased = false;
-    BOT_RETURN_IF_ERROR(ProcessOne(p, &erased));
-    if (erased) break;  // the rest belong to a fresh contact now
+    bool stop = false;
+    BOT_RETURN_IF_ERROR(ProcessOne(p, &stop));
+    if (stop) break;  // the rest may belong to a fresh contact now
   }
   return Status::Ok();
 }
 
-Status Processor::ProcessOne(const PendingInbound& p, bool* erased) {
+Status Processor::ProcessOne(const PendingInbound& p, bool* stop) {
   auto started = std::chrono::steady_clock::now();
   std::shared_ptr<const content::Snapshot> snapshot = content_.Get();  // this turn keeps its version
   const int64_t now = clock_.NowMillis();
@@ -426,14 +426,18 @@ Status Processor::ProcessOne(const PendingInbound& p, bool* erased) {
     rec.message = std::move(r);
     turn.replies.push_back(std::move(rec));
   }
+  turn.erase = out.erase;
   auto committed = store_.CommitTurn(turn, now);
   if (!committed.ok()) return committed.status();
-  // A repeat wrote nothing: it is not a turn to count or log (the first one was).
-  if (*committed == ConversationStore::kTurnRepeated) return Status::Ok();
+  // A repeat wrote nothing: it is not a turn to count or log (the first one was). The contact's
+  // later messages in hand may be stale too (moved by an erasure): stop and load them again.
+  if (*committed == ConversationStore::kTurnRepeated) {
+    *stop = true;
+    return Status::Ok();
+  }
   if (!opened.empty()) metrics_.Add("rahnama_escalations_opened_total", "queue=\"" + opened + "\"");
-  if (out.erase) {
-    BOT_RETURN_IF_ERROR(store_.EraseContact(p.contact.id, "person", now));
-    *erased = true;
+  if (out.erase) {  // erased with the turn (CommitTurn)
+    *stop = true;
     metrics_.Add("rahnama_erasures_total", "by=\"person\"");
   }
   metrics_.Add("rahnama_messages_classified_total",

@@ -114,9 +114,9 @@ class Processor {
   bool IngestSaturated() const;
   void PauseWhileIngestSaturated();
   Status ProcessContactMessages(const std::vector<PendingInbound>& messages);
-  // `erased`: the turn erased the contact; its later messages moved to a fresh contact and are
-  // loaded again from there.
-  Status ProcessOne(const PendingInbound& p, bool* erased);
+  // `stop`: the contact's other messages in hand must not be processed now (the turn erased the
+  // contact, or found its message already handled or moved): they are loaded again.
+  Status ProcessOne(const PendingInbound& p, bool* stop);
 
   db::SqliteStore& store_;
   const ContentHolder& content_;

@@ -498,6 +498,18 @@ TEST(SendResponseTest, OutsideTheWindowFailsForGoodButThrottlingAndServerErrorsA
     EXPECT_TRUE(out.account_problem) << body;
   }
   EXPECT_TRUE(channels::ClassifySendResponse(false, 401, "").account_problem);
+  EXPECT_TRUE(channels::ClassifySendResponse(false, 400, R"({"error":{"code":131031,"message":"Account has been locked"}})").account_problem);
+  EXPECT_TRUE(channels::ClassifySendResponse(false, 400, R"({"error":{"code":0,"message":"AuthException"}})").account_problem);
+  EXPECT_EQ(channels::ClassifySendResponse(false, 400, R"({"error":{"message":"no code at all"}})").kind, K::kFailed);
+  // A permission code with a subcode is about one person (Messenger): it fails, nobody is paged.
+  auto one_person = channels::ClassifySendResponse(
+      false, 400, R"({"error":{"code":200,"error_subcode":1545041,"message":"This person isn't available right now"}})");
+  EXPECT_EQ(one_person.kind, K::kFailed);
+  EXPECT_FALSE(one_person.account_problem);
+  auto refused = channels::ClassifySendResponse(
+      false, 403, R"({"error":{"code":10,"error_subcode":2018108,"message":"This person isn't receiving messages from you right now"}})");
+  EXPECT_EQ(refused.kind, K::kFailed);
+  EXPECT_FALSE(refused.account_problem);
   // Messenger's closed window is about the message, whatever the code says.
   EXPECT_EQ(channels::ClassifySendResponse(false, 400, R"({"error":{"code":10,"error_subcode":2018278,"message":"outside of allowed window"}})").kind,
             K::kFailed);

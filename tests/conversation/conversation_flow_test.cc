@@ -202,6 +202,14 @@ TEST(ConversationRulesTest, SomeoneWhoMayHarmThemselvesGetsWordsForThemNotPolice
   ASSERT_TRUE(out.open_case.has_value());
   EXPECT_EQ(out.open_case->queue, "unhcr_protection");
   EXPECT_EQ(out.open_case->priority, "urgent");
+  // Written while answering the intake questions: the same safety words, not taken as an answer.
+  auto in = Welcomed("en", "I want to kill myself");
+  in.state.stage = "intake_city";
+  in.active_case = UrgentCase();
+  out = conversation::Converse(*c, in);
+  EXPECT_TRUE(out.case_fields.empty());
+  ASSERT_FALSE(out.replies.empty());
+  EXPECT_NE(out.replies[0].text.find(c->Answer("urgent_self_harm", "en")), std::string::npos);
 }
 
 TEST(ConversationRulesTest, EveryMenuNumberPicksItsTopicAndNeverRaisesAnAlarm) {
@@ -296,6 +304,8 @@ TEST(ConversationRulesTest, AChosenLanguageStaysUntilThePersonChoosesAnother) {
   EXPECT_EQ(conversation::Converse(*c, Welcomed("prs", "English please")).language, "en");
   // Someone who chose English and writes Dari gets Dari.
   EXPECT_EQ(conversation::Converse(*c, Welcomed("en", "کارت پی او آر چیست؟")).language, "prs");
+  // A wrong choice is undone by writing: Pashto written after Dari was chosen gets Pashto.
+  EXPECT_EQ(conversation::Converse(*c, Welcomed("prs", "د پی او آر کارت څه شی دی؟")).language, "ps");
   // Not chosen, only detected: the language follows what the person writes.
   auto in = Welcomed("prs", "what is a PoR card");
   in.state.language_chosen = false;

@@ -159,6 +159,60 @@ TEST_F(SqliteStoreTest, ASecondTurnForTheSameMessageWritesNothingAndSaysItIsARep
   EXPECT_EQ(QueryInt(dir_.File("s.db"), "SELECT COUNT(*) FROM outbox"), 1);
 }
 
+// An operator erases a contact while a lane holds a copy of its pending message: the lane's turn
+// is refused (the message moved to a fresh contact), so it is answered there, at the real address.
+TEST_F(SqliteStoreTest, ATurnForAMessageAnErasureMovedIsRefusedAndTheMessageWaitsOnTheFreshContact) {
+  WebhookBatch b;
+  b.messages = {Message("wamid.e1", "923005")};
+  Store({b});
+  auto held = Pending();
+  ASSERT_EQ(held.size(), 1u);
+  ASSERT_TRUE(store_->EraseContact(held[0].contact.id, "admin", kNow).ok());
+  Turn t;
+  t.message_id = held[0].message_id;
+  t.contact_id = held[0].contact.id;
+  OutboundRecord r;
+  r.message.text = "hello";
+  r.payloads = {R"({"text":"hello"})"};
+  t.replies = {r};
+  auto stale = store_->CommitTurn(t, kNow + 1);
+  ASSERT_TRUE(stale.ok());
+  EXPECT_EQ(*stale, ConversationStore::kTurnRepeated);
+  EXPECT_EQ(QueryInt(dir_.File("s.db"), "SELECT COUNT(*) FROM outbox"), 0);
+  auto again = Pending();
+  ASSERT_EQ(again.size(), 1u);
+  EXPECT_NE(again[0].contact.id, held[0].contact.id);
+  EXPECT_EQ(again[0].contact.address, "923005");
+}
+
+// "delete": the confirmation is queued and the data erased in one transaction, so a failed
+// erasure leaves the message pending (tried again) and tells the person nothing yet.
+TEST_F(SqliteStoreTest, AnErasureThatFailsLeavesTheDeleteRequestPendingAndUnanswered) {
+  WebhookBatch b;
+  b.messages = {Message("wamid.e2", "923006")};
+  Store({b});
+  auto held = Pending();
+  ASSERT_EQ(held.size(), 1u);
+  ASSERT_TRUE(ExecBehindTheServer(dir_.File("s.db"), "CREATE TRIGGER erase_fails BEFORE INSERT ON audit_log "
+                                                     "BEGIN SELECT RAISE(ABORT, 'disk full'); END"));
+  Turn t;
+  t.message_id = held[0].message_id;
+  t.contact_id = held[0].contact.id;
+  OutboundRecord r;
+  r.message.text = "Your data has been deleted.";
+  r.payloads = {R"({"text":"deleted"})"};
+  t.replies = {r};
+  t.erase = true;
+  EXPECT_FALSE(store_->CommitTurn(t, kNow).ok());
+  EXPECT_EQ(QueryInt(dir_.File("s.db"), "SELECT COUNT(*) FROM outbox"), 0);
+  EXPECT_EQ(Pending().size(), 1u);
+  ASSERT_TRUE(ExecBehindTheServer(dir_.File("s.db"), "DROP TRIGGER erase_fails"));
+  auto done = store_->CommitTurn(t, kNow + 1);
+  ASSERT_TRUE(done.ok()) << done.status().ToString();
+  EXPECT_EQ(QueryInt(dir_.File("s.db"), "SELECT COUNT(*) FROM outbox WHERE recipient = '923006'"), 1);
+  EXPECT_EQ(QueryInt(dir_.File("s.db"), "SELECT COUNT(*) FROM contacts WHERE external_id = '923006'"), 0);
+}
+
 TEST_F(SqliteStoreTest, PutSettingAddsThenReplaces) {
   EXPECT_EQ(store_->GetSetting("content_draft").status().code(), StatusCode::kNotFound);
   ASSERT_TRUE(store_->PutSetting("content_draft", "one").ok());

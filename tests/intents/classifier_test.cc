@@ -194,6 +194,7 @@ TEST_F(ShippedRulesTest, SpellingsAndMenuNumbersFoundInAFreshSetAreDecidedRight)
   EXPECT_TRUE(Classify("bradaram ra polis greftan az sobh khabar nadarim").urgent);
   EXPECT_TRUE(Classify("polis mara greft").urgent);
   EXPECT_FALSE(Classify("my p2 case is pending since 2022 no update from rsc, any news?").urgent);
+  EXPECT_TRUE(Classify("🆘").urgent) << "an SOS sent as an emoji";
   // Romanized Dari "dari" is also "you have": asking for a number is not asking for Dari.
   EXPECT_NE(Classify("shomara telefon e polis ra dari?").intent, "language_choice");
   EXPECT_EQ(Classify("dari please").intent, "language_choice");

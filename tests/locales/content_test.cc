@@ -176,7 +176,15 @@ TEST(ShippedContentTest, SelfHarmHasItsOwnAnswerInEveryLanguageAndARuleCannotNam
     EXPECT_TRUE(d.urgent) << t;
     EXPECT_EQ(d.answer, "urgent_self_harm") << t;
   }
-  EXPECT_EQ(snapshot->classifier().Classify("police arrested my brother right now").answer, "");
+  for (const char* t : {"khudkushi mekonam", "I want to end my life"}) EXPECT_EQ(snapshot->classifier().Classify(t).answer, "urgent_self_harm") << t;
+  // Any other kind of report with it gets the whole urgent answer (helplines, legal aid).
+  for (const char* t : {"police arrested my brother right now", "they will kill me tonight",
+                        "police raided our house at night, my brother had to jump from the roof and broke his leg",
+                        "they beat my son and he says he wants to die"}) {
+    auto d = snapshot->classifier().Classify(t);
+    EXPECT_TRUE(d.urgent) << t;
+    EXPECT_EQ(d.answer, "") << t;
+  }
   doc["answers"]["ps"].erase("urgent_self_harm");
   bool refused = false;
   for (const auto& p : content::Validate(doc, "2026-11-23"))
