@@ -1283,8 +1283,12 @@ Decision Classifier::Classify(std::string_view text, Explanation* explain) const
     }
     // Where the rules saw urgent words and a marker saying it is a question or long past, the
     // model needs more certainty to overrule them: those look-alikes are what it confuses most.
-    const double needed = judged_not_urgent ? std::max(m.settings.model_urgent_threshold, m.settings.model_overrule_threshold)
-                                            : m.settings.model_urgent_threshold;
+    // So does a message of one or two words ("نه", "کمپ کجاست"): too little to go on, and "no" is
+    // a common answer to a question.
+    const bool short_message = n.tokens.size() < 3;
+    const double needed = judged_not_urgent || short_message
+                              ? std::max(m.settings.model_urgent_threshold, m.settings.model_overrule_threshold)
+                              : m.settings.model_urgent_threshold;
     if (p >= needed && m.model_urgent_intent != kNone) {
       chosen = m.model_urgent_intent;
       d.urgent = true;
@@ -1306,7 +1310,9 @@ Decision Classifier::Classify(std::string_view text, Explanation* explain) const
       // intent it may pick (its best guess can be "unknown", which changes nothing).
       const bool usable = best_class >= 0 && known_words >= 0.5 && m.model_class_pickable[static_cast<size_t>(best_class)];
       if (explain) explain->model_intent_usable = usable;
-      if (usable && best_p >= m.settings.model_intent_threshold) {
+      const double intent_needed = short_message ? std::max(m.settings.model_intent_threshold, m.settings.model_overrule_threshold)
+                                                 : m.settings.model_intent_threshold;
+      if (usable && best_p >= intent_needed) {
         chosen = m.model_class_intent[static_cast<size_t>(best_class)];
         d.score = best_p;
         if (explain) explain->notes.push_back("no rule decided; the example model names the intent");
@@ -1315,27 +1321,16 @@ Decision Classifier::Classify(std::string_view text, Explanation* explain) const
   }
   d.intent = m.intents[chosen].id;
   d.queue = m.intents[chosen].queue;
-  // A rule's own answer (self-harm) only when no other kind of report fired with it: "police
-  // raided us, my brother jumped from the roof" needs the whole urgent answer (helplines, legal
-  // aid), not only the self-harm words. Other always-urgent rules (threats to life) do not count:
-  // "I want to kill myself" also fires those.
-  // A word inside the self-harm words ("وژنم" in "ځان ووژنم") is not another report either.
-  bool other_report = false;
+  // The answer a firing rule of the chosen intent names (self-harm), the strongest first. Whatever
+  // else the message reports, someone who may harm themselves gets those words first; that answer
+  // also carries the protection helpline and legal aid, for a raid or an arrest told with it.
   for (const Hit& h : s.hits) {
     const CompiledRule& rule = m.rules[h.rule];
-    if (rule.intent == chosen && !rule.answer.empty() && d.answer.empty()) d.answer = rule.answer;  // best first
+    if (rule.intent == chosen && !rule.answer.empty()) {
+      d.answer = rule.answer;
+      break;
+    }
   }
-  for (const Hit& h : s.hits) {
-    const CompiledRule& rule = m.rules[h.rule];
-    if (d.answer.empty() || rule.intent != chosen || !rule.answer.empty() || rule.always_urgent) continue;
-    bool inside = false;
-    for (const Hit& a : s.hits)
-      if (!m.rules[a.rule].answer.empty() && a.matched && h.matched && !h.matched->empty() &&
-          a.matched->find(*h.matched) != std::string::npos)
-        inside = true;
-    if (!inside) other_report = true;
-  }
-  if (other_report) d.answer.clear();
 
   double lang_scores[3];
   m.LanguageScores(n, s.lexicon_of.data(), s.hits, lang_scores);

@@ -75,27 +75,25 @@ SendOutcome ClassifySendResponse(bool network_error, int http_status, std::strin
   // Everything else (131047 outside the 24-hour window, 551 person unavailable, bad parameters)
   // is about this one message and fails.
   static constexpr int kTransient[] = {1, 2, 4, 613, 1200, 80007, 130429, 131000, 131016, 131048, 131056, 131057};
-  // Account codes (Meta's error-code list): 0 auth, 3 capability, 190 token, 368 policy block,
-  // 131005 access denied, 131031 account locked, 131042 payment. 10 and 200 (permissions) count
-  // only without a subcode: Messenger sends them with a subcode for one person ("isn't receiving
-  // messages from you", a closed window), which is about that message.
-  static constexpr int kAccount[] = {0, 3, 190, 368, 131005, 131031, 131042};
-  static constexpr int kPermission[] = {10, 200};
-  static constexpr int kMessengerWindowClosed[] = {2018278, 1545041};
+  // Account codes (Meta's error-code list): 0 auth, 3 capability, 10/200 permissions, 190 token,
+  // 368 policy block, 131005 access denied, 131031 account locked, 131042 payment. Messenger also
+  // sends 10/200 for one person (subcodes below: not receiving messages from you, unavailable, a
+  // closed window): those are about that message.
+  static constexpr int kAccount[] = {0, 3, 10, 190, 200, 368, 131005, 131031, 131042};
+  static constexpr int kOnePerson[] = {2018108, 2018065, 1545041, 2018278};
   bool transient = http_status == 429 || http_status >= 500 || http_status == 0;
   for (int c : kTransient)
     if (out.error_code == c) transient = true;
   const nlohmann::json* e = Obj(j, "error");
   const int64_t sub = e != nullptr ? detail::Int(*e, "error_subcode").value_or(0) : 0;
-  if (e != nullptr && detail::Int(*e, "code").has_value()) {  // a missing code is not code 0
+  const bool has_code = e != nullptr && detail::Int(*e, "code").has_value();  // a missing code is not code 0
+  if (has_code)
     for (int c : kAccount)
       if (out.error_code == c) out.account_problem = true;
-    for (int c : kPermission)
-      if (out.error_code == c && sub == 0) out.account_problem = true;
-  }
-  if (out.error_code == 0 && e == nullptr && (http_status == 401 || http_status == 403)) out.account_problem = true;
-  for (int c : kMessengerWindowClosed)
+  if (!has_code && (http_status == 401 || http_status == 403)) out.account_problem = true;
+  for (int c : kOnePerson)
     if (sub == c || out.error_code == c) out.account_problem = false, transient = false;
+
   out.kind = transient || out.account_problem ? SendOutcome::Kind::kRetry : SendOutcome::Kind::kFailed;
   return out;
 }

@@ -32,10 +32,10 @@ struct SendOutcome {
 // Messenger's message_id (empty for mark-as-read {"success":true} and sender actions). An
 // {"error":{...}} object means failure even under HTTP 200. kRetry for network errors, HTTP 429
 // and 5xx, the transient codes (1, 2, 4, 613, 1200, 80007, 130429, 131000, 131016, 131048,
-// 131056, 131057) and account problems (0, 3, 190, 368, 131005, 131031, 131042, 10 and 200 without
-// a subcode, or a bare 401/403: `account_problem`);
-// kFailed for everything else, 131047 and Messenger's closed window (subcode 2018278, 1545041)
-// included, and for a 2xx that is not a send answer. Never throws.
+// 131056, 131057) and account problems (0, 3, 10, 190, 200, 368, 131005, 131031, 131042, or a
+// 401/403 without a code: `account_problem`); kFailed for everything else, 131047 and Messenger's
+// one-person subcodes (2018108, 2018065, 1545041, 2018278) included, and for a 2xx that is not a
+// send answer. Never throws.
 SendOutcome ClassifySendResponse(bool network_error, int http_status, std::string_view body);
 
 // JSON nesting deeper than `max_depth` (arrays/objects), checked before parsing untrusted bodies.

@@ -203,13 +203,15 @@ TEST(ConversationRulesTest, SomeoneWhoMayHarmThemselvesGetsWordsForThemNotPolice
   EXPECT_EQ(out.open_case->queue, "unhcr_protection");
   EXPECT_EQ(out.open_case->priority, "urgent");
   // Written while answering the intake questions: the same safety words, not taken as an answer.
-  auto in = Welcomed("en", "I want to kill myself");
-  in.state.stage = "intake_city";
-  in.active_case = UrgentCase();
-  out = conversation::Converse(*c, in);
-  EXPECT_TRUE(out.case_fields.empty());
-  ASSERT_FALSE(out.replies.empty());
-  EXPECT_NE(out.replies[0].text.find(c->Answer("urgent_self_harm", "en")), std::string::npos);
+  for (const char* text : {"I want to kill myself", "I will kill myself", "police took my husband, I want to kill myself"}) {
+    auto in = Welcomed("en", text);
+    in.state.stage = "intake_city";
+    in.active_case = UrgentCase();
+    out = conversation::Converse(*c, in);
+    EXPECT_TRUE(out.case_fields.empty()) << text;
+    ASSERT_FALSE(out.replies.empty()) << text;
+    EXPECT_NE(out.replies[0].text.find(c->Answer("urgent_self_harm", "en")), std::string::npos) << text;
+  }
 }
 
 TEST(ConversationRulesTest, EveryMenuNumberPicksItsTopicAndNeverRaisesAnAlarm) {

@@ -176,11 +176,18 @@ TEST(ShippedContentTest, SelfHarmHasItsOwnAnswerInEveryLanguageAndARuleCannotNam
     EXPECT_TRUE(d.urgent) << t;
     EXPECT_EQ(d.answer, "urgent_self_harm") << t;
   }
-  for (const char* t : {"khudkushi mekonam", "I want to end my life"}) EXPECT_EQ(snapshot->classifier().Classify(t).answer, "urgent_self_harm") << t;
-  // Any other kind of report with it gets the whole urgent answer (helplines, legal aid).
-  for (const char* t : {"police arrested my brother right now", "they will kill me tonight",
-                        "police raided our house at night, my brother had to jump from the roof and broke his leg",
-                        "they beat my son and he says he wants to die"}) {
+  // Whatever else the message says, self-harm words get the self-harm answer; it also carries the
+  // protection helpline and legal aid, for a raid or an arrest told with it.
+  for (const char* t : {"khudkushi mekonam", "I want to end my life", "I will kill myself", "خودم را میکشم",
+                        "please help me, I want to kill myself", "SOS I want to die", "khudkushi mekonam, komak konid zood",
+                        "police raided our house at night, my brother had to jump from the roof and broke his leg"})
+    EXPECT_EQ(snapshot->classifier().Classify(t).answer, "urgent_self_harm") << t;
+  for (const auto& lang : content::kLanguages) {
+    const std::string text = doc["answers"][lang]["urgent_self_harm"].value("text", "");
+    EXPECT_NE(text.find("{contact.unhcr_protection_helpline}"), std::string::npos) << lang;
+    EXPECT_NE(text.find("{contact.legal_aid_contact}"), std::string::npos) << lang;
+  }
+  for (const char* t : {"police arrested my brother right now", "they will kill me tonight"}) {
     auto d = snapshot->classifier().Classify(t);
     EXPECT_TRUE(d.urgent) << t;
     EXPECT_EQ(d.answer, "") << t;
