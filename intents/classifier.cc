@@ -1283,12 +1283,12 @@ Decision Classifier::Classify(std::string_view text, Explanation* explain) const
     }
     // Where the rules saw urgent words and a marker saying it is a question or long past, the
     // model needs more certainty to overrule them: those look-alikes are what it confuses most.
-    // So does a message of one or two words ("نه", "کمپ کجاست"): too little to go on, and "no" is
-    // a common answer to a question.
+    // (A short plea, "کمک" or "madad karo", is often caught only here: short messages keep the
+    // usual threshold for urgency. A bare yes or no is the conversation's to judge.)
+    const double needed = judged_not_urgent ? std::max(m.settings.model_urgent_threshold, m.settings.model_overrule_threshold)
+                                            : m.settings.model_urgent_threshold;
+    // Naming an intent from one or two words ("نه" → deportation_info) needs more certainty.
     const bool short_message = n.tokens.size() < 3;
-    const double needed = judged_not_urgent || short_message
-                              ? std::max(m.settings.model_urgent_threshold, m.settings.model_overrule_threshold)
-                              : m.settings.model_urgent_threshold;
     if (p >= needed && m.model_urgent_intent != kNone) {
       chosen = m.model_urgent_intent;
       d.urgent = true;

@@ -91,8 +91,9 @@ SendOutcome ClassifySendResponse(bool network_error, int http_status, std::strin
     for (int c : kAccount)
       if (out.error_code == c) out.account_problem = true;
   if (!has_code && (http_status == 401 || http_status == 403)) out.account_problem = true;
+  const bool permission_code = out.error_code == 10 || out.error_code == 200;
   for (int c : kOnePerson)
-    if (sub == c || out.error_code == c) out.account_problem = false, transient = false;
+    if ((permission_code && sub == c) || out.error_code == c) out.account_problem = false, transient = false;
 
   out.kind = transient || out.account_problem ? SendOutcome::Kind::kRetry : SendOutcome::Kind::kFailed;
   return out;

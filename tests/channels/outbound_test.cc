@@ -504,6 +504,8 @@ TEST(SendResponseTest, OutsideTheWindowFailsForGoodButThrottlingAndServerErrorsA
   EXPECT_TRUE(channels::ClassifySendResponse(false, 401, R"({"error":{"message":"no code, but unauthorized"}})").account_problem);
   // An unknown subcode under a permission code is still the account's problem: retried, paged.
   EXPECT_TRUE(channels::ClassifySendResponse(false, 400, R"({"error":{"code":200,"error_subcode":2534041,"message":"App access removed"}})").account_problem);
+  EXPECT_TRUE(channels::ClassifySendResponse(false, 401, R"({"error":{"code":190,"error_subcode":2018108,"message":"token"}})").account_problem)
+      << "a one-person subcode does not make a bad token one person's problem";
   // A permission code with a subcode is about one person (Messenger): it fails, nobody is paged.
   auto one_person = channels::ClassifySendResponse(
       false, 400, R"({"error":{"code":200,"error_subcode":1545041,"message":"This person isn't available right now"}})");

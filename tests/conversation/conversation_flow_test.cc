@@ -214,6 +214,20 @@ TEST(ConversationRulesTest, SomeoneWhoMayHarmThemselvesGetsWordsForThemNotPolice
   }
 }
 
+// "نه" (no) scored 0.76 for urgency in the example model: an answer to a question opened an urgent
+// case. A bare yes or no is never urgent unless the rules say so.
+TEST(ConversationRulesTest, ABareYesOrNoIsAnAnswerNotAnAlarm) {
+  auto c = Shipped();
+  for (const char* text : {"نه", "نخیر", "no", "هو", "بلی"}) {
+    auto in = Welcomed("prs", text);
+    in.state.stage = "offered_human";
+    auto out = conversation::Converse(*c, in);
+    EXPECT_FALSE(out.decision.urgent) << text;
+    EXPECT_FALSE(out.open_case.has_value() && out.open_case->priority == "urgent") << text;
+    for (const auto& r : out.replies) EXPECT_FALSE(r.urgent) << text;
+  }
+}
+
 TEST(ConversationRulesTest, EveryMenuNumberPicksItsTopicAndNeverRaisesAnAlarm) {
   auto c = Shipped();
   for (const auto& item : c->Menu("en")) {
