@@ -942,23 +942,19 @@ Status SqliteStore::EraseContactLocked(int64_t contact_id, const std::string& ac
   // operator erased the contact) are not part of what was erased: they move, unread, to a fresh
   // contact with the same address, and are answered as a new conversation. An urgent message
   // sent right after "delete" must reach the desk, and replies must go to the real number.
-  auto pending = db_->Prepare("SELECT COUNT(*) FROM messages WHERE contact_id = ?1 AND direction = 'in' AND status = 'pending'");
-  if (!pending.ok()) return pending.status();
-  pending->Bind(1, contact_id);
-  auto counted = pending->Step();
-  if (!counted.ok()) return counted.status();
-  const int64_t waiting = *counted ? pending->Int(0) : 0;
-  BOT_RETURN_IF_ERROR(pending->Run());
-  if (waiting > 0) {
-    auto old = db_->Prepare("SELECT channel, external_id, business_id, last_inbound_at FROM contacts WHERE id = ?1");
-    if (!old.ok()) return old.status();
-    old->Bind(1, contact_id);
-    auto found = old->Step();
-    if (!found.ok()) return found.status();
-    if (!*found) return Status::NotFound("contact " + std::to_string(contact_id));
-    const std::string channel = old->Text(0), address = old->Text(1), business_id = old->Text(2);
-    const int64_t last_inbound = old->Int(3);
-    BOT_RETURN_IF_ERROR(old->Run());
+  auto old = db_->Prepare(
+      "SELECT channel, external_id, business_id, last_inbound_at, EXISTS (SELECT 1 FROM messages WHERE contact_id = ?1 "
+      "AND direction = 'in' AND status = 'pending') FROM contacts WHERE id = ?1");
+  if (!old.ok()) return old.status();
+  old->Bind(1, contact_id);
+  auto found = old->Step();
+  if (!found.ok()) return found.status();
+  const bool waiting = *found && old->Int(4) != 0;
+  const std::string channel = waiting ? old->Text(0) : "", address = waiting ? old->Text(1) : "",
+                    business_id = waiting ? old->Text(2) : "";
+  const int64_t last_inbound = waiting ? old->Int(3) : 0;
+  BOT_RETURN_IF_ERROR(old->Run());
+  if (waiting) {
     auto rename = db_->Prepare("UPDATE contacts SET external_id = 'erased:' || id WHERE id = ?1");
     if (!rename.ok()) return rename.status();
     rename->Bind(1, contact_id);

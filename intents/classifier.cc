@@ -1283,12 +1283,8 @@ Decision Classifier::Classify(std::string_view text, Explanation* explain) const
     }
     // Where the rules saw urgent words and a marker saying it is a question or long past, the
     // model needs more certainty to overrule them: those look-alikes are what it confuses most.
-    // (A short plea, "کمک" or "madad karo", is often caught only here: short messages keep the
-    // usual threshold for urgency. A bare yes or no is the conversation's to judge.)
     const double needed = judged_not_urgent ? std::max(m.settings.model_urgent_threshold, m.settings.model_overrule_threshold)
                                             : m.settings.model_urgent_threshold;
-    // Naming an intent from one or two words ("نه" → deportation_info) needs more certainty.
-    const bool short_message = n.tokens.size() < 3;
     if (p >= needed && m.model_urgent_intent != kNone) {
       chosen = m.model_urgent_intent;
       d.urgent = true;
@@ -1310,6 +1306,9 @@ Decision Classifier::Classify(std::string_view text, Explanation* explain) const
       // intent it may pick (its best guess can be "unknown", which changes nothing).
       const bool usable = best_class >= 0 && known_words >= 0.5 && m.model_class_pickable[static_cast<size_t>(best_class)];
       if (explain) explain->model_intent_usable = usable;
+      // Naming an intent from one or two words ("نه" → deportation_info) needs more certainty.
+      // (Urgency keeps the usual threshold there: a short plea, "کمک", is often caught only here.)
+      const bool short_message = n.tokens.size() < 3;
       const double intent_needed = short_message ? std::max(m.settings.model_intent_threshold, m.settings.model_overrule_threshold)
                                                  : m.settings.model_intent_threshold;
       if (usable && best_p >= intent_needed) {

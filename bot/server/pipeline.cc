@@ -355,7 +355,6 @@ Status Processor::ProcessOne(const PendingInbound& p, bool* stop) {
 
   const intents::Entities entities = intents::ExtractEntities(p.message.text);
   CaseChange change;
-  std::string opened;  // the escalation metric's labels, counted once the turn is committed
   const Case* target = active;
   if (out.open_case) {
     auto rules = store_.RoutingRules();
@@ -390,7 +389,6 @@ Status Processor::ProcessOne(const PendingInbound& p, bool* stop) {
                                   {"sla", SlaText(*snapshot, out.language, q->sla_minutes)}});
       if (!m.text.empty()) replies.push_back(std::move(m));
     }
-    if (change.open) opened = change.queue + "\",priority=\"" + change.priority;
   } else if (active != nullptr) {
     change.case_id = active->id;
   }
@@ -435,7 +433,8 @@ Status Processor::ProcessOne(const PendingInbound& p, bool* stop) {
     *stop = true;
     return Status::Ok();
   }
-  if (!opened.empty()) metrics_.Add("rahnama_escalations_opened_total", "queue=\"" + opened + "\"");
+  if (change.open)
+    metrics_.Add("rahnama_escalations_opened_total", "queue=\"" + change.queue + "\",priority=\"" + change.priority + "\"");
   if (out.erase) {  // erased with the turn (CommitTurn)
     *stop = true;
     metrics_.Add("rahnama_erasures_total", "by=\"person\"");

@@ -135,6 +135,18 @@ TEST_F(SqliteStoreTest, ConversationStateIsCreatedByTheFirstTurnAndReplacedByThe
   }
 }
 
+// A turn for `p` that queues one reply.
+Turn TurnWithOneReply(const PendingInbound& p, const std::string& text, const std::string& payload) {
+  Turn t;
+  t.message_id = p.message_id;
+  t.contact_id = p.contact.id;
+  OutboundRecord r;
+  r.message.text = text;
+  r.payloads = {payload};
+  t.replies = {r};
+  return t;
+}
+
 // A message another lane (or a retried batch) already answered: the second turn writes nothing
 // and says so, so it is neither sent nor counted again.
 TEST_F(SqliteStoreTest, ASecondTurnForTheSameMessageWritesNothingAndSaysItIsARepeat) {
@@ -143,13 +155,7 @@ TEST_F(SqliteStoreTest, ASecondTurnForTheSameMessageWritesNothingAndSaysItIsARep
   Store({b});
   auto pending = Pending();
   ASSERT_EQ(pending.size(), 1u);
-  Turn t;
-  t.message_id = pending[0].message_id;
-  t.contact_id = pending[0].contact.id;
-  OutboundRecord r;
-  r.message.text = "hello";
-  r.payloads = {R"({"text":"hello"})"};
-  t.replies = {r};
+  Turn t = TurnWithOneReply(pending[0], "hello", R"({"text":"hello"})");
   auto first = store_->CommitTurn(t, kNow);
   ASSERT_TRUE(first.ok());
   EXPECT_EQ(*first, 0);
@@ -168,13 +174,7 @@ TEST_F(SqliteStoreTest, ATurnForAMessageAnErasureMovedIsRefusedAndTheMessageWait
   auto held = Pending();
   ASSERT_EQ(held.size(), 1u);
   ASSERT_TRUE(store_->EraseContact(held[0].contact.id, "admin", kNow).ok());
-  Turn t;
-  t.message_id = held[0].message_id;
-  t.contact_id = held[0].contact.id;
-  OutboundRecord r;
-  r.message.text = "hello";
-  r.payloads = {R"({"text":"hello"})"};
-  t.replies = {r};
+  Turn t = TurnWithOneReply(held[0], "hello", R"({"text":"hello"})");
   auto stale = store_->CommitTurn(t, kNow + 1);
   ASSERT_TRUE(stale.ok());
   EXPECT_EQ(*stale, ConversationStore::kTurnRepeated);
@@ -195,13 +195,7 @@ TEST_F(SqliteStoreTest, AnErasureThatFailsLeavesTheDeleteRequestPendingAndUnansw
   ASSERT_EQ(held.size(), 1u);
   ASSERT_TRUE(ExecBehindTheServer(dir_.File("s.db"), "CREATE TRIGGER erase_fails BEFORE INSERT ON audit_log "
                                                      "BEGIN SELECT RAISE(ABORT, 'disk full'); END"));
-  Turn t;
-  t.message_id = held[0].message_id;
-  t.contact_id = held[0].contact.id;
-  OutboundRecord r;
-  r.message.text = "Your data has been deleted.";
-  r.payloads = {R"({"text":"deleted"})"};
-  t.replies = {r};
+  Turn t = TurnWithOneReply(held[0], "Your data has been deleted.", R"({"text":"deleted"})");
   t.erase = true;
   EXPECT_FALSE(store_->CommitTurn(t, kNow).ok());
   EXPECT_EQ(QueryInt(dir_.File("s.db"), "SELECT COUNT(*) FROM outbox"), 0);
