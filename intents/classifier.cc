@@ -341,6 +341,9 @@ struct Classifier::Impl {
   std::vector<char> model_class_pickable;    // may the model answer with this class?
   uint32_t model_urgent_intent = kNone;      // what a message the model finds urgent is
   bool model_enabled = false;                // trained, and engine.json lets it decide something
+  // Key forms of the content's yes_words and no_words: a message that is only one of them is an
+  // answer, and the example model may not make it urgent.
+  std::set<std::string> answer_words;
 
   Status TrainExampleModel(const json& content);
   // The examples of `list`, checked and normalised; class_of: intent index → model class.
@@ -787,6 +790,13 @@ Result<std::shared_ptr<const Classifier>> Classifier::Build(const json& content)
     }
   }
   if (Status st = impl->TrainExampleModel(content); !st.ok()) return st;
+  if (content.contains("messages") && content["messages"].is_object())
+    for (const auto& [lang, messages] : content["messages"].items())
+      for (const char* list : {"yes_words", "no_words"})
+        if (messages.is_object() && messages.contains(list) && messages[list].is_array())
+          for (const json& w : messages[list])
+            if (w.is_string())
+              if (std::string k = KeyOf(w.get<std::string>()); !k.empty()) impl->answer_words.insert(std::move(k));
   impl->suppressed_intent = impl->IntentIndex(impl->settings.suppressed_urgent_intent);
   if (impl->suppressed_intent != kNone && impl->intents[impl->suppressed_intent].modifier)
     impl->suppressed_intent = kNone;
@@ -1273,7 +1283,11 @@ Decision Classifier::Classify(std::string_view text, Explanation* explain) const
   // where the rules found none. It never lowers urgency and never overrides a rule's intent.
   // A message without letters ("6", "۱۰", "👍") is a menu pick or a reaction: the model, which
   // has seen few of them, may not make it urgent.
-  if (!urgent && m.model_enabled && n.latin_letters + n.arabic_letters > 0) {
+  // A bare yes or no ("نه") is an answer to a question, never an alarm on its own: the model,
+  // which has seen few such words, scored "نه" 0.76. Only a rule can make it urgent.
+  const bool bare_answer = m.answer_words.count(n.key) > 0;
+  if (bare_answer && explain) explain->notes.push_back("a bare yes or no: the example model may not make it urgent");
+  if (!urgent && m.model_enabled && n.latin_letters + n.arabic_letters > 0 && !bare_answer) {
     thread_local ModelInput input;
     const double known_words = m.model->Encode(n, &input);
     const double p = m.model->Urgency(input);

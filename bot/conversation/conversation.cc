@@ -95,15 +95,6 @@ TurnOutput Converse(const Snapshot& c, const TurnInput& in) {
     return in.text_decision ? *in.text_decision : c.classifier().Classify(msg.text);
   };
   if (textual && msg.kind == InboundKind::kText) out.decision = classify_text();
-  // A bare yes or no ("نه") is an answer, never an alarm on its own: the example model, which has
-  // seen few such words, scored "نه" 0.76. Only the rules can make it urgent.
-  if (out.decision.urgent_from_model &&
-      (c.IsWord("yes_words", "", msg.text) || c.IsWord("no_words", "", msg.text))) {
-    out.decision.urgent = false;
-    out.decision.urgent_from_model = false;
-    out.decision.intent = "unknown";
-    out.decision.queue.clear();
-  }
   if (msg.kind == InboundKind::kImage || msg.kind == InboundKind::kDocument || msg.kind == InboundKind::kVideo) {
     // A caption is text the person wrote: an urgent caption must not be missed.
     if (!msg.text.empty()) out.decision = classify_text();

@@ -208,6 +208,20 @@ TEST_F(ShippedRulesTest, SpellingsAndMenuNumbersFoundInAFreshSetAreDecidedRight)
   }
 }
 
+// A bare yes or no (the content's yes_words and no_words) answers a question; the example model,
+// which scored "نه" 0.76, may not make it urgent. Decided in the classifier, so the ingest's urgent
+// hint and `rahnama classify` agree with the conversation. A rule still can: "yes, police are here".
+TEST_F(ShippedRulesTest, ABareYesOrNoIsNeverUrgentByTheExampleModelAlone) {
+  for (const char* t : {"نه", "نخیر", "no", "na", "هو", "بلی", "yes", "ok"}) {
+    auto d = Classify(t);
+    EXPECT_FALSE(d.urgent) << t;
+    EXPECT_FALSE(d.urgent_from_model) << t;
+    EXPECT_NE(d.queue, "unhcr_protection") << t;
+  }
+  EXPECT_TRUE(Classify("yes, police are at our door now").urgent);
+  EXPECT_TRUE(Classify("نه، پولیس برادرم را گرفت").urgent);
+}
+
 TEST_F(ShippedRulesTest, TheLanguageOfTheMessageIsDetected) {
   EXPECT_EQ(Classify("what is the PoR card?").language, "en");
   EXPECT_EQ(Classify("کارت پی او آر چیست؟").language, "prs");
