@@ -2,6 +2,7 @@
 // workflow, partner notifications, and every way in that must be refused.
 #include <gtest/gtest.h>
 
+#include <array>
 #include <thread>
 
 #include "bot/channels/signature.h"
@@ -242,6 +243,26 @@ TEST_F(EscalationTest, AnUrgentMessageOnlyTheExampleModelCaughtReachesTheQueueWi
   Say(other, "police arrested my brother right now, please help");
   auto ruled = api_->Get("/api/v1/cases/" + std::to_string(OnlyCaseOf(other)), unhcr_);
   EXPECT_EQ(ruled.json["notes"].size(), 0u) << ruled.body;
+}
+
+// Someone handed to the desk gets the warning the human_agent answer carries (that answer is never
+// sent: the hand-off message is), in their language: document numbers only when an officer asks.
+TEST_F(EscalationTest, APersonHandedToTheDeskIsWarnedNotToSendDocumentNumbers) {
+  const std::vector<std::array<std::string, 3>> people = {
+      {"923000000041", "I want to talk to a person", "Do not send passport, PoR card or other document numbers"},
+      {"923000000042", "میخواهم با یک کارمند صحبت کنم", "شماره پاسپورت، کارت پی او آر یا اسناد دیگر خود را نفرستید"},
+      {"923000000043", "زه غواړم له یو انسان سره خبرې وکړم", "د پاسپورټ، PoR کارت یا نورو اسنادو شمېرې مه لېږئ"}};
+  for (const auto& [me, text, warning] : people) {
+    Say(me, text);
+    ASSERT_EQ(QueryInt(db(), "SELECT count(*) FROM cases c JOIN contacts k ON k.id=c.contact_id WHERE k.external_id='" + me +
+                                 "' AND c.queue='info_desk'"), 1) << text;
+    bool warned = false;
+    for (int i = 0; i < 500 && !warned; ++i) {
+      for (const auto& t : Received(me)) warned = warned || t.find(warning) != std::string::npos;
+      if (!warned) std::this_thread::sleep_for(std::chrono::milliseconds(10));
+    }
+    EXPECT_TRUE(warned) << text;
+  }
 }
 
 TEST_F(EscalationTest, TheMenuWordBringsTheBotBackDuringHumanMode) {
