@@ -344,6 +344,9 @@ struct Classifier::Impl {
   // Key forms of the content's yes_words and no_words: a message that is only one of them is an
   // answer, and the example model may not make it urgent.
   std::set<std::string> answer_words;
+  // Words of a language we do not answer in, as written (unfolded): Urdu "ہے", "نہیں". Urdu shares
+  // script and much vocabulary with Dari and Pashto; a message full of these has no language of ours.
+  StringTable other_language_words;
 
   Status TrainExampleModel(const json& content);
   // The examples of `list`, checked and normalised; class_of: intent index → model class.
@@ -801,6 +804,19 @@ Result<std::shared_ptr<const Classifier>> Classifier::Build(const json& content)
   if (impl->suppressed_intent != kNone && impl->intents[impl->suppressed_intent].modifier)
     impl->suppressed_intent = kNone;
 
+  if (content.contains("engine") && content["engine"].is_object() && content["engine"].contains("other_language_words")) {
+    const json& other = content["engine"]["other_language_words"];
+    if (!other.is_object()) return Status::InvalidArgument("engine: \"other_language_words\" must be an object of word lists by language");
+    for (const auto& [lang, words] : other.items()) {
+      if (!words.is_array()) return Status::InvalidArgument("engine: other_language_words." + lang + " must be a list of words");
+      for (const json& w : words) {
+        auto n = w.is_string() ? Normalize(w.get<std::string>()) : Result<NormalizedText>(Status::InvalidArgument(""));
+        if (!n.ok() || n->tokens.size() != 1)
+          return Status::InvalidArgument("engine: other_language_words." + lang + ": " + w.dump() + " must be one word");
+        impl->other_language_words.Insert(n->tokens[0].clean, 0);
+      }
+    }
+  }
   if (content.contains("lexicon") && content["lexicon"].is_object()) {
     for (const auto& [lang, words] : content["lexicon"].items()) {
       if (!kLanguages.count(lang) || !words.is_object())
@@ -1347,7 +1363,18 @@ Decision Classifier::Classify(std::string_view text, Explanation* explain) const
 
   double lang_scores[3];
   m.LanguageScores(n, s.lexicon_of.data(), s.hits, lang_scores);
-  const int lang = m.PickLanguage(lang_scores);
+  int lang = m.PickLanguage(lang_scores);
+  // Written in another language (Urdu): at least two of its own words, weighing at least as much
+  // as the evidence for Dari or Pashto. No language of ours then: the person's stored one stays.
+  if (lang > 0 && m.other_language_words.size() > 0) {
+    int other = 0;
+    for (const Token& t : n.tokens)
+      if (!t.latin && !t.digits && m.other_language_words.Find(t.clean)) ++other;
+    if (other >= 2 && 2.0 * other >= lang_scores[lang]) {
+      lang = -1;
+      if (explain) explain->notes.push_back("written in a language we do not answer in (Urdu words): no language detected");
+    }
+  }
   if (lang >= 0) d.language = kLanguageIds[lang];
   if (explain) {
     explain->normalized = n;

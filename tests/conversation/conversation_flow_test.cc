@@ -326,6 +326,12 @@ TEST(ConversationRulesTest, AChosenLanguageStaysUntilThePersonChoosesAnother) {
   auto in = Welcomed("prs", "what is a PoR card");
   in.state.language_chosen = false;
   EXPECT_EQ(conversation::Converse(*c, in).language, "en");
+  // A Dari speaker who writes or forwards Urdu is answered in Dari (it was taken for Pashto).
+  auto urdu = Welcomed("prs", "پولیس نے میرے بھائی کو گرفتار کر لیا ہے");
+  urdu.state.language_chosen = false;
+  auto urdu_out = conversation::Converse(*c, urdu);
+  EXPECT_EQ(urdu_out.language, "prs");
+  EXPECT_TRUE(urdu_out.decision.urgent);
 }
 
 TEST(ConversationRulesTest, AQuestionAnsweredAtTheLanguagePromptMakesTheNextNumberAMenuPick) {

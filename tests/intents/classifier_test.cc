@@ -146,6 +146,28 @@ TEST(ClassifierTest, ANumberOrOkCarriesNoLanguage) {
   EXPECT_EQ(c->DetectLanguage("من در پشاور است"), "prs");
 }
 
+// Urdu shares the script and many words with Dari and Pashto: an Urdu notice someone forwards was
+// detected as Pashto, and a Dari speaker then got Pashto. Words of a language we do not answer in
+// (engine.other_language_words) take the detection away, so the person's own language stays.
+TEST(ClassifierTest, AMessageInAnotherLanguageOfTheScriptCarriesNoLanguageOfOurs) {
+  json doc = Rules(json::array({{{"id", "u"}, {"intent", "urgent_protection"}, {"keywords", {"گرفتار"}}}}));
+  doc["engine"]["other_language_words"] = {{"ur", {"ہے", "نے", "کو", "میرے"}}};
+  auto c = Build(doc);
+  Decision urdu = c->Classify("پولیس نے میرے بھائی کو گرفتار کر لیا ہے");
+  EXPECT_EQ(urdu.language, "");
+  EXPECT_TRUE(urdu.urgent) << "the language is unknown, the threat is not";
+  // One Urdu-looking word inside Dari or Pashto does not: evidence for ours outweighs it.
+  EXPECT_EQ(c->Classify("من در پشاور است و برادرم گرفتار ہے").language, "prs");
+  EXPECT_EQ(c->DetectLanguage("زه په پېښور کې یم"), "ps");
+
+  doc["engine"]["other_language_words"] = {{"ur", {"two words"}}};
+  auto bad = Classifier::Build(doc);
+  ASSERT_FALSE(bad.ok());
+  EXPECT_NE(bad.status().message().find("other_language_words.ur"), std::string::npos) << bad.status().message();
+  doc["engine"]["other_language_words"] = json::array({"ہے"});
+  EXPECT_FALSE(Classifier::Build(doc).ok());
+}
+
 // The shipped rules, on behaviour people depend on.
 class ShippedRulesTest : public ::testing::Test {
  protected:
@@ -223,6 +245,10 @@ TEST_F(ShippedRulesTest, ABareYesOrNoIsNeverUrgentByTheExampleModelAlone) {
 }
 
 TEST_F(ShippedRulesTest, TheLanguageOfTheMessageIsDetected) {
+  // Urdu (a notice forwarded, a neighbour's message) is none of ours: not Pashto, as it was.
+  for (const char* t : {"حکومت پاکستان نے تمام غیر قانونی غیر ملکیوں کو یکم نومبر تک ملک چھوڑنے کا حکم دیا ہے",
+                        "پولیس نے میرے بھائی کو گرفتار کر لیا ہے", "مجھے آپ کی مدد چاہیے"})
+    EXPECT_EQ(Classify(t).language, "") << t;
   EXPECT_EQ(Classify("what is the PoR card?").language, "en");
   EXPECT_EQ(Classify("کارت پی او آر چیست؟").language, "prs");
   EXPECT_EQ(Classify("د پی او آر کارت څه شی دی؟").language, "ps");
