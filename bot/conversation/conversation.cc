@@ -95,10 +95,10 @@ TurnOutput Converse(const Snapshot& c, const TurnInput& in) {
     return in.text_decision ? *in.text_decision : c.classifier().Classify(msg.text);
   };
   if (textual && msg.kind == InboundKind::kText) out.decision = classify_text();
-  if (msg.kind == InboundKind::kImage || msg.kind == InboundKind::kDocument || msg.kind == InboundKind::kVideo) {
-    // A caption is text the person wrote: an urgent caption must not be missed.
-    if (!msg.text.empty()) out.decision = classify_text();
-  }
+  // A caption (or any text that came with a photo, file, voice note or link) is text the person
+  // wrote: an urgent caption must not be missed. A reaction's emoji and a system notice are not.
+  if (!textual && !msg.text.empty() && msg.kind != InboundKind::kReaction && msg.kind != InboundKind::kSystem)
+    out.decision = classify_text();
   const intents::Decision& d = out.decision;
 
   // Language of the reply: an explicit choice, then a confident detection on a message with
@@ -172,6 +172,14 @@ TurnOutput Converse(const Snapshot& c, const TurnInput& in) {
       return finish();
     }
     if (st.opted_out) return finish();
+    // A first message that is a voice note or a photo says nothing about the language: say it in
+    // all three and keep the welcome and the language choice for their first text (a guessed
+    // English stuck to someone who then wrote «سلام»).
+    if (!st.welcomed && st.language.empty() && msg.text.empty()) {
+      reply(Text(JoinLanguages(c, "non_text")));
+      out.language = "";
+      return out;
+    }
     reply(Text(c.Message("non_text", lang)));
     st.welcomed = true;
     return finish();
@@ -191,8 +199,13 @@ TurnOutput Converse(const Snapshot& c, const TurnInput& in) {
       st.opted_out = false;
       st.stage = "idle";
       reply(MenuMessage(c, lang));
+      return finish();
     }
-    return finish();
+    // A tap on a row or button of an earlier menu ("talk to a person") is coming back too: it is
+    // answered as the tap it is.
+    if (msg.kind != InboundKind::kChoice || msg.payload_id.rfind("menu:", 0) != 0) return finish();
+    st.opted_out = false;
+    st.stage = "idle";
   }
 
   // 3. Human mode: the officer answers; the bot only brings the menu back when asked.

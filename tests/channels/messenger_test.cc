@@ -153,6 +153,23 @@ TEST(MessengerWebhookTest, AttachmentsMapToKinds) {
   }
 }
 
+TEST(MessengerWebhookTest, ALinkSharedWithTextIsTheTextThePersonTyped) {
+  for (const char* type : {"fallback", "share", "post"}) {
+    WebhookBatch b = ParseOk(Page(std::string(R"([{"sender":{"id":"U"},"message":{"mid":"m1","text":"police took my husband )"
+                                              R"(https://example.invalid/a","attachments":[{"type":")") +
+                                  type + R"(","payload":{"url":"https://example.invalid/a","title":"A"}}]}}])"));
+    ASSERT_EQ(b.messages.size(), 1u) << type;
+    EXPECT_EQ(b.messages[0].kind, InboundKind::kText) << type;
+    EXPECT_EQ(b.messages[0].text, "police took my husband https://example.invalid/a") << type;
+  }
+  // A photo sent with text stays a photo; its text is its caption.
+  WebhookBatch img = ParseOk(Page(R"([{"sender":{"id":"U"},"message":{"mid":"m2","text":"my card","attachments":[{"type":"image",)"
+                                  R"("payload":{"url":"https://example.invalid/p.png"}}]}}])"));
+  ASSERT_EQ(img.messages.size(), 1u);
+  EXPECT_EQ(img.messages[0].kind, InboundKind::kImage);
+  EXPECT_EQ(img.messages[0].text, "my card");
+}
+
 TEST(MessengerWebhookTest, SameMidInTwoEntriesIsOneMessage) {
   const std::string ev = R"({"sender":{"id":"U"},"recipient":{"id":"PAGE"},"message":{"mid":"m1","text":"x"}})";
   WebhookBatch b = ParseOk(R"({"object":"page","entry":[{"id":"PAGE","messaging":[)" + ev +

@@ -159,6 +159,45 @@ TEST(ConversationRulesTest, NonTextMessagesGetAKindReplyAndAreKeptForAnOpenCase)
   EXPECT_EQ(out.replies[0].text, c->Message("non_text_case_open", "ps"));
 }
 
+// Text that came with a voice note, a sticker or a link is read: an urgent one is not answered
+// "I can only read text".
+TEST(ConversationRulesTest, TextThatCameWithAnyAttachmentIsReadForThreats) {
+  auto c = Shipped();
+  for (InboundKind kind : {InboundKind::kAudio, InboundKind::kSticker, InboundKind::kLocation, InboundKind::kUnsupported}) {
+    conversation::TurnInput in;
+    in.state.language = "en";
+    in.state.welcomed = true;
+    in.message.kind = kind;
+    in.message.text = "police arrested my brother right now, please help";
+    auto out = conversation::Converse(*c, in);
+    EXPECT_TRUE(out.decision.urgent) << static_cast<int>(kind);
+    ASSERT_TRUE(out.open_case.has_value()) << static_cast<int>(kind);
+    EXPECT_EQ(out.open_case->priority, "urgent");
+  }
+}
+
+// A voice note or photo as the very first message says nothing about the language: the reply is
+// in all three, and the welcome with the language choice waits for their first text.
+TEST(ConversationRulesTest, AFirstMessageWithoutTextIsAnsweredInAllThreeLanguagesAndTheWelcomeWaits) {
+  auto c = Shipped();
+  conversation::TurnInput in;
+  in.message.kind = InboundKind::kAudio;
+  auto out = conversation::Converse(*c, in);
+  ASSERT_EQ(out.replies.size(), 1u);
+  for (const char* lang : {"en", "prs", "ps"})
+    EXPECT_NE(out.replies[0].text.find(c->Message("non_text", lang)), std::string::npos) << lang;
+  EXPECT_EQ(out.state.language, "");
+  EXPECT_FALSE(out.state.welcomed);
+  in.state = out.state;
+  in.message = {};
+  in.message.kind = InboundKind::kText;
+  in.message.text = "سلام";
+  out = conversation::Converse(*c, in);
+  EXPECT_EQ(out.language, "prs");
+  ASSERT_FALSE(out.replies.empty());
+  EXPECT_NE(out.replies[0].text.find(c->Message("welcome", "prs")), std::string::npos) << "the welcome, then the language choice";
+}
+
 TEST(ConversationRulesTest, OptOutSilencesAllButUrgentAndTheMenuWordBringsThePersonBack) {
   auto c = Shipped();
   conversation::TurnInput in;
@@ -174,6 +213,20 @@ TEST(ConversationRulesTest, OptOutSilencesAllButUrgentAndTheMenuWordBringsThePer
   EXPECT_TRUE(conversation::Converse(*c, in).replies.empty());
   in.message.text = "police arrested my brother right now, please help";
   EXPECT_FALSE(conversation::Converse(*c, in).replies.empty()) << "urgent safety replies still go out";
+  // A tap on a row of an earlier menu comes back too, and is answered as that tap: "talk to a
+  // person" hands them to the desk (it was silence).
+  conversation::TurnInput tap = in;
+  tap.message.kind = InboundKind::kChoice;
+  tap.message.text = "Talk to a person";
+  tap.message.payload_id = "menu:human_agent";
+  auto tapped = conversation::Converse(*c, tap);
+  EXPECT_FALSE(tapped.state.opted_out);
+  ASSERT_TRUE(tapped.open_case.has_value());
+  EXPECT_EQ(tapped.open_case->queue, "info_desk");
+  tap.message.payload_id = "menu:por_card";
+  tapped = conversation::Converse(*c, tap);
+  ASSERT_FALSE(tapped.replies.empty());
+  EXPECT_NE(tapped.replies[0].text.find(c->Answer("por_card", "en").substr(0, 40)), std::string::npos);
   in.message.text = "0";
   out = conversation::Converse(*c, in);
   EXPECT_FALSE(out.state.opted_out);

@@ -98,5 +98,30 @@ TEST(MessengerConversationTest, WelcomeMenuEscalationAndAnOfficerReplyWithTheHum
   EXPECT_EQ(view.json["channel"], "messenger");
 }
 
+// A link shared on Messenger arrives as the typed text plus a "fallback" attachment: the text is
+// what the person wrote. It was answered "I can only read text" and its threat was missed.
+TEST(MessengerConversationTest, ATextWithASharedLinkIsReadAsTextAndItsThreatReachesTheProtectionQueue) {
+  TempDir dir;
+  FakeGraph graph;
+  const std::string db = dir.File("m.db");
+  auto server = server::Server::Start(TestConfig(db, graph.url()));
+  ASSERT_TRUE(server.ok()) << server.status().ToString();
+  Webhooks hooks((*server)->port());
+  const std::string psid = "6254117574598899";
+  json body = json::parse(MessengerText(psid, "m_link_1", "police arrested my husband last night, please help https://example.invalid/news"));
+  body["entry"][0]["messaging"][0]["message"]["attachments"] =
+      json::array({{{"type", "fallback"}, {"payload", {{"url", "https://example.invalid/news"}, {"title", "News"}}}}});
+  auto r = hooks.PostSigned(body.dump(), "/webhooks/messenger");
+  ASSERT_TRUE(r);
+  ASSERT_EQ(r->status, 200) << r->body;
+  ASSERT_TRUE(WaitProcessed(db, "m_link_1"));
+  EXPECT_EQ(QueryInt(db, "SELECT count(*) FROM cases WHERE queue='unhcr_protection' AND priority='urgent'"), 1);
+  EXPECT_EQ(QueryInt(db, "SELECT kind='text' FROM messages WHERE provider_id='m_link_1'"), 1);
+  ASSERT_TRUE(graph.WaitFor(1, psid, 5000));
+  bool urgent_reply = false;
+  for (const auto& req : graph.RequestsTo(psid)) urgent_reply = urgent_reply || req.body.find("protection") != std::string::npos;
+  EXPECT_TRUE(urgent_reply) << "the safety reply";
+}
+
 }  // namespace
 }  // namespace bot::testing

@@ -53,7 +53,11 @@ void FillMessage(const json& msg, InboundMessage& m) {
   const json& a = (*atts)[0];
   const std::string type = Str(a, "type");
   const json* payload = Obj(a, "payload");
-  m.kind = AttachmentKind(type);
+  const InboundKind attached = AttachmentKind(type);
+  // A shared link comes as the text the person typed plus a "fallback" (or "share", "post")
+  // attachment: the text is the message ("police took my husband https://…").
+  if (attached == InboundKind::kUnsupported && !m.text.empty()) return;
+  m.kind = attached;
   // The like button is an image whose payload names a sticker.
   if (payload != nullptr && payload->contains("sticker_id")) m.kind = InboundKind::kSticker;
   if (payload == nullptr) return;
