@@ -319,6 +319,39 @@ size_t NestingDepth(const json& doc) {
   return deepest;
 }
 
+const std::vector<SafetyCanary> kSafetyCanaries = {
+    {"police arrested my brother right now, please help", true},
+    {"police are at our door now", true},
+    {"I want to kill myself", true},
+    {"پولیس همین حالا برادرم را گرفت، کمک کنید", true},
+    {"میخواهم خودم را بکشم", true},
+    {"پولیسو همدا اوس زما ورور ونیو، مرسته وکړئ", true},
+    {"غواړم ځان ووژنم", true},
+    {"polis bradar mara greft, komak konid", true},
+    {"polisu zama wror os niwalay", true},
+    {"hello", false},
+    {"سلام", false},
+    {"what is a PoR card?", false},
+    {"کارت پی او آر چیست؟", false},
+    {"د پی او آر کارت څه شی دی؟", false},
+};
+
+std::vector<Problem> SafetyProblems(const Snapshot& content) {
+  std::vector<Problem> out;
+  for (const SafetyCanary& canary : kSafetyCanaries) {
+    const intents::Decision d = content.classifier().Classify(canary.text);
+    if (canary.urgent && !d.urgent)
+      out.push_back({std::string("safety \"") + canary.text + "\"",
+                     "must be urgent and is not (now " + d.intent + "): this change would stop threats from reaching the protection queue"});
+    else if (canary.urgent && d.queue.empty())
+      out.push_back({std::string("safety \"") + canary.text + "\"", "is urgent but reaches no queue (intent " + d.intent + ")"});
+    else if (!canary.urgent && d.urgent)
+      out.push_back({std::string("safety \"") + canary.text + "\"",
+                     "must not be urgent and is: this change would raise alarms for ordinary messages"});
+  }
+  return out;
+}
+
 std::vector<Problem> Validate(const json& doc, const std::string& today) {
   std::vector<Problem> out;
   if (NestingDepth(doc) > kMaxNesting) {

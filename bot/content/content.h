@@ -80,6 +80,19 @@ size_t NestingDepth(const nlohmann::json& doc);
 // ي/ك in Dari/Pashto, rules that do not compile. `today` is an ISO date (YYYY-MM-DD).
 std::vector<Problem> Validate(const nlohmann::json& document, const std::string& today);
 
+// Messages whose urgency no content may change, in each way people write: a threat or self-harm
+// must stay urgent and reach a queue; a greeting or a plain card question must not raise an alarm.
+// Fixed here, not in the content, so that no edit (a rule deleted, "urgent" taken off an intent, a
+// threshold set to 1000 or -1) can publish an engine that misses them.
+struct SafetyCanary {
+  const char* text;
+  bool urgent;
+};
+extern const std::vector<SafetyCanary> kSafetyCanaries;
+
+// The canaries `content` decides wrongly, as blocking problems ("safety <text>").
+std::vector<Problem> SafetyProblems(const Snapshot& content);
+
 }  // namespace bot::content
 
 #endif  // BOT_CONTENT_CONTENT_H_

@@ -82,8 +82,11 @@ Status ContentService::LoadAtStart() {
           conflicts.push_back({{"key", c.key}, {"shipped_before", c.shipped_before}, {"shipped_now", c.shipped_now},
                                {"current", c.current}});
         if (!merged.applied.empty()) {
-          auto built = content::Snapshot::Build(merged.document, 0);
-          if (built.ok()) {
+          // The merge of a release and operators' edits is published only if it passes what any
+          // publish must (validation, the safety canaries, the queues).
+          PublishOutcome checked;
+          Status publishable = CheckBlockingProblems(merged.document, checked);
+          if (publishable.ok()) {
             auto id = store_.PublishContent("system", "shipped content upgrade: " + std::to_string(merged.applied.size()) +
                                                           " items updated, " + std::to_string(merged.conflicts.size()) +
                                                           " conflicts kept for review",
@@ -92,7 +95,7 @@ Status ContentService::LoadAtStart() {
             document = merged.document;
             version = *id;
           } else {
-            conflicts.push_back({{"key", "release"}, {"error", built.status().message()}});
+            conflicts.push_back({{"key", "release"}, {"error", publishable.message()}});
           }
         }
         // An unpublished draft gets the same merge, so it does not resurrect the old release.
@@ -181,6 +184,11 @@ Status ContentService::Publish(const std::string& author, const std::string& mes
 Status ContentService::CheckBlockingProblems(const json& doc, PublishOutcome& outcome) {
   for (auto& p : content::Validate(doc, Today()))
     if (p.blocking) outcome.problems.push_back(p);
+  if (outcome.problems.empty()) {
+    auto snapshot = content::Snapshot::Build(doc, 0);
+    if (!snapshot.ok()) return snapshot.status();
+    for (auto& p : content::SafetyProblems(**snapshot)) outcome.problems.push_back(p);
+  }
   if (!outcome.problems.empty()) return Status::InvalidArgument(outcome.problems[0].item + ": " + outcome.problems[0].message);
   return CheckQueuesExist(doc);
 }
@@ -433,6 +441,8 @@ Status ContentService::Restore(int64_t version_id, const std::string& author, co
   if (!v.ok()) return v.status();
   json doc = json::parse(v->document, nullptr, false);
   const std::string what = message.empty() ? "restore version " + std::to_string(version_id) : message;
+  // An old version is checked like any publish: it may predate a check, or the queues have changed.
+  BOT_RETURN_IF_ERROR(CheckBlockingProblems(doc, outcome));
   // Four-eyes covers a restore too: going back to an old version changes what people are told. The
   // draft (others' unpublished edits) stays until it is approved.
   if (FourEyes()) return RequestPublish(doc, author, what, "restore", json::array(), outcome);

@@ -39,6 +39,22 @@ TEST(ShippedContentTest, EveryIntentHasAnAnswerInEveryLanguageWithNoUnresolvedPl
   }
 }
 
+// The safety canaries hold for what we ship; otherwise no release could be published or merged.
+TEST(ShippedContentTest, KeepsTheUrgencyOfEverySafetyCanary) {
+  auto snapshot = content::Snapshot::Build(Document(), 0);
+  ASSERT_TRUE(snapshot.ok()) << snapshot.status().ToString();
+  for (const auto& p : content::SafetyProblems(**snapshot)) ADD_FAILURE() << p.item << ": " << p.message;
+  // And the check finds something when it should: the same content without the urgent intent.
+  json doc = Document();
+  for (auto& it : doc["intents"])
+    if (it["id"] == "urgent_protection") it["urgent"] = false;
+  auto broken = content::Snapshot::Build(doc, 0);
+  ASSERT_TRUE(broken.ok());
+  size_t urgent_canaries = 0;
+  for (const auto& c : content::kSafetyCanaries) urgent_canaries += c.urgent ? 1 : 0;
+  EXPECT_EQ(content::SafetyProblems(**broken).size(), urgent_canaries);
+}
+
 TEST(ShippedContentTest, EveryAnswerFitsWhatsAppAndTheShortTarget) {
   json doc = Document();
   for (const auto& lang : content::kLanguages)

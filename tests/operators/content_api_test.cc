@@ -161,6 +161,56 @@ TEST_F(ContentApiTest, ARegressionExampleThatWouldFlipBlocksPublishUnlessOverrid
   EXPECT_TRUE(logged);
 }
 
+// One accepted edit could switch urgent detection off ("urgent": false on urgent_protection, a
+// threshold of 1000) or make every greeting an alarm (a threshold of -1), and publish. Fixed
+// messages in every way people write (content::kSafetyCanaries) must keep their urgency in any
+// content that is published, restored or merged from a release.
+TEST_F(ContentApiTest, NoEditPublishesContentThatMissesAThreatOrAlarmsOnAGreeting) {
+  const long versions_before = QueryInt(db(), "SELECT count(*) FROM content_versions");
+  auto refused_for_safety = [&](const std::string& why) {
+    auto r = api_->Post("/api/v1/content/publish", op_, {{"message", why}});
+    EXPECT_EQ(r.status, 400) << why << ": " << r.body;
+    bool named = false;
+    for (const auto& p : r.json["problems"]) named = named || p["item"].get<std::string>().rfind("safety ", 0) == 0;
+    EXPECT_TRUE(named) << why << ": " << r.body;
+  };
+  json intent = api_->Get("/api/v1/content/items/intent/urgent_protection", op_).json["value"];
+  ASSERT_TRUE(intent.is_object()) << intent.dump();
+  json not_urgent = intent;
+  not_urgent["urgent"] = false;
+  ASSERT_EQ(Put("intent/urgent_protection", not_urgent).status, 200);
+  refused_for_safety("urgent off");
+  ASSERT_EQ(Put("intent/urgent_protection", intent).status, 200);
+
+  json engine = api_->Get("/api/v1/content/items/engine", op_).json["value"];
+  ASSERT_TRUE(engine.is_object()) << engine.dump();
+  json deaf = engine;
+  deaf["urgent_min_score"] = 1000;
+  deaf["example_model"]["urgent_threshold"] = 50;
+  ASSERT_EQ(Put("engine", deaf).status, 200);
+  refused_for_safety("thresholds too high");
+  json jumpy = engine;
+  jumpy["urgent_min_score"] = -1;
+  ASSERT_EQ(Put("engine", jumpy).status, 200);
+  refused_for_safety("threshold below zero");
+  EXPECT_EQ(QueryInt(db(), "SELECT count(*) FROM content_versions"), versions_before) << "nothing was published";
+  // People still get the safety reply.
+  EXPECT_NE(AskAs("923007000001", "police arrested my brother right now, please help").find("protection"), std::string::npos);
+
+  // A version that got into the history unchecked (an old release, a hand edit) is not restored.
+  json unsafe = json::parse(Query(db(), "SELECT document FROM content_versions ORDER BY id DESC LIMIT 1")[0]);
+  for (auto& it : unsafe["intents"])
+    if (it["id"] == "urgent_protection") it["urgent"] = false;
+  std::string quoted = unsafe.dump();
+  for (size_t at = quoted.find('\''); at != std::string::npos; at = quoted.find('\'', at + 2)) quoted.insert(at, 1, '\'');
+  ASSERT_TRUE(ExecBehindTheServer(db(), "INSERT INTO content_versions(author, message, document, created_at) VALUES "
+                                        "('test', 'unsafe', '" + quoted + "', 0)"));
+  const std::string unsafe_id = Query(db(), "SELECT max(id) FROM content_versions")[0];
+  auto restore = api_->Post("/api/v1/content/versions/" + unsafe_id + "/restore", op_, {{"message", "go back"}});
+  EXPECT_EQ(restore.status, 400) << restore.body;
+  EXPECT_NE(restore.body.find("safety"), std::string::npos) << restore.body;
+}
+
 TEST_F(ContentApiTest, ExportThenImportRoundTripsByteForByte) {
   auto json1 = api_->Get("/api/v1/content/export?format=json", op_);
   ASSERT_EQ(json1.status, 200);
@@ -624,6 +674,33 @@ TEST_F(ContentApiTest, AShippedUpgradeUpdatesUntouchedItemsAndReportsEditedOnesA
   ASSERT_EQ(conflicts.json.size(), 1u) << conflicts.body;
   EXPECT_EQ(conflicts.json[0]["key"], "answer/en/acc_card");
   EXPECT_EQ(conflicts.json[0]["shipped_now"]["text"], "Release 2 ACC answer.");
+}
+
+// A release merged with operators' edits is published only if it passes what any publish must:
+// here the release itself takes "urgent" off the urgent intent, so the running content stays.
+TEST_F(ContentApiTest, AReleaseThatWouldMissThreatsIsNotMergedAndSaysWhy) {
+  TempDir other;
+  StopAndCopyLocalesInto(other);
+  std::filesystem::remove(db());
+  AddUser(db(), "operator", "operator", {}, kPassword);
+  Start();
+  const long versions_before = QueryInt(db(), "SELECT count(*) FROM content_versions");
+  server_->Stop();
+  server_.reset();
+  const std::string path = locales_ + "/intents.json";
+  std::ifstream in(path);
+  json intents = json::parse(in);
+  in.close();
+  for (auto& it : intents["intents"])
+    if (it["id"] == "urgent_protection") it["urgent"] = false;
+  std::ofstream(path) << intents.dump(1);
+  Start();
+  EXPECT_EQ(QueryInt(db(), "SELECT count(*) FROM content_versions"), versions_before) << "nothing published";
+  auto conflicts = api_->Get("/api/v1/content/conflicts", op_);
+  bool said = false;
+  for (const auto& c : conflicts.json) said = said || (c.value("key", "") == "release" && c.value("error", "").find("safety") != std::string::npos);
+  EXPECT_TRUE(said) << conflicts.body;
+  EXPECT_NE(AskAs("923007000002", "police arrested my brother right now, please help").find("protection"), std::string::npos);
 }
 
 // A release that adds the example model's examples and settings reaches a database whose content
