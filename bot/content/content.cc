@@ -37,6 +37,20 @@ std::string StrOr(const json& j, const std::string& key, const std::string& fall
   return v.is_string() ? v.get<std::string>() : fallback;
 }
 
+// A fact operators still have to fill in: marked so, or an operator's "[[TO FILL …]]" as its value
+// or as any language's value.
+bool IsPlaceholderFact(const json& fact) {
+  const json& p = Get(fact, "placeholder");
+  if (p.is_boolean() && p.get<bool>()) return true;
+  auto marked = [](const json& v) { return v.is_string() && v.get_ref<const std::string&>().rfind("[[", 0) == 0; };
+  const json& v = Get(fact, "value");
+  if (marked(v)) return true;
+  if (v.is_object())
+    for (const auto& [lang, text] : v.items())
+      if (marked(text)) return true;
+  return false;
+}
+
 // Placeholders are {name} or {contact.id} / {fact.id}: letters, digits, _ and one dot. A plain
 // scanner, not std::regex: libstdc++'s regex recurses per character and a long operator text
 // overflowed the stack (found by the content fuzzer).
@@ -179,14 +193,14 @@ std::string Snapshot::ResolveFacts(const std::string& text, const std::string& l
         for (const json& f : facts) {
           if (StrOr(f, "id") != id) continue;
           const json& v = Get(f, "value");
-          const json& ph = Get(f, "placeholder");
-          if ((ph.is_boolean() && ph.get<bool>()) || (v.is_string() && v.get<std::string>().rfind("[[", 0) == 0)) {
-            // Never show people an operator's "[[TO FILL …]]": say honestly it is not confirmed.
+          if (IsPlaceholderFact(f)) {
+            // Never show people an operator's "[[TO FILL …]]": say honestly it is not confirmed, in
+            // their language, else in English, else in words no edit can remove.
             std::string unavailable = StrOr(Get(Get(Get(document_, "messages"), language), "messages"), "placeholder_contact");
-            if (!unavailable.empty()) {
-              replacement = unavailable;
-              break;
-            }
+            if (unavailable.empty())
+              unavailable = StrOr(Get(Get(Get(document_, "messages"), "en"), "messages"), "placeholder_contact");
+            replacement = unavailable.empty() ? "(not confirmed yet)" : unavailable;
+            break;
           }
           if (v.is_string()) replacement = v.get<std::string>();
           else if (v.is_object()) replacement = StrOr(v, language, StrOr(v, "en", replacement));
@@ -258,8 +272,7 @@ std::string Snapshot::QueueOf(const std::string& intent) const {
 std::vector<std::string> Snapshot::PlaceholderFacts() const {
   std::vector<std::string> out;
   for (const json& f : Get(document_, "facts")) {
-    const json& p = Get(f, "placeholder");
-    if ((p.is_boolean() && p.get<bool>()) || StrOr(f, "value").rfind("[[", 0) == 0) out.push_back(StrOr(f, "id"));
+    if (IsPlaceholderFact(f)) out.push_back(StrOr(f, "id"));
   }
   return out;
 }
@@ -512,10 +525,8 @@ std::vector<Problem> Validate(const json& doc, const std::string& today) {
   for (const json& f : Get(doc, "facts")) {
     const std::string id = StrOr(f, "id");
     fact_ids.insert(id);
-    const json& p = Get(f, "placeholder");
     const json& v = Get(f, "value");
-    bool placeholder = (p.is_boolean() && p.get<bool>()) || (v.is_string() && v.get<std::string>().rfind("[[", 0) == 0);
-    if (placeholder)
+    if (IsPlaceholderFact(f))
       out.push_back({"fact " + id, "still holds a placeholder value; fill it in before relying on it", false});
     const std::string until = StrOr(f, "valid_until");
     if (!until.empty() && until < today)
@@ -524,6 +535,9 @@ std::vector<Problem> Validate(const json& doc, const std::string& today) {
       for (const auto& lang : {"prs", "ps"})
         if (HasArabicYehOrKaf(StrOr(v, lang)))
           out.push_back({"fact " + id, std::string("contains an Arabic ي or ك in ") + lang});
+    // One value for every language reaches Dari and Pashto replies as it is.
+    if (v.is_string() && HasArabicYehOrKaf(v.get<std::string>()))
+      out.push_back({"fact " + id, "contains an Arabic ي or ك (its one value is shown in Dari and Pashto too)"});
   }
 
   // Every intent's answer, and every answer a rule names instead (self-harm), in each language.

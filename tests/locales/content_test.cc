@@ -2,6 +2,7 @@
 // Persian letters. Runs on locales/ exactly as the server loads it.
 #include <gtest/gtest.h>
 
+#include <algorithm>
 #include <regex>
 #include <set>
 
@@ -37,6 +38,37 @@ TEST(ShippedContentTest, EveryIntentHasAnAnswerInEveryLanguageWithNoUnresolvedPl
       EXPECT_EQ(a.find("[[TO FILL"), std::string::npos) << lang << "/" << id << " shows an operator's placeholder to people";
     }
   }
+}
+
+// An operator's "[[TO FILL …]]" never reaches a person: not when the language's
+// placeholder_contact was deleted (it fell through to the raw note), not when the note is one
+// language's value of a fact not marked as a placeholder.
+TEST(ShippedContentTest, AnUnfilledContactNeverShowsTheOperatorsNote) {
+  json doc = Document();
+  doc["messages"]["prs"]["messages"].erase("placeholder_contact");
+  for (auto& f : doc["facts"])
+    if (f["id"] == "legal_aid_contact") {
+      f["placeholder"] = false;
+      f["value"] = {{"en", "[[TO FILL: legal aid]]"}, {"prs", "[[TO FILL: legal aid]]"}, {"ps", "[[TO FILL: legal aid]]"}};
+    }
+  auto snapshot = content::Snapshot::Build(doc, 0);
+  ASSERT_TRUE(snapshot.ok()) << snapshot.status().ToString();
+  for (const char* lang : {"en", "prs", "ps"}) {
+    const std::string text = (*snapshot)->Answer("urgent_self_harm", lang);
+    ASSERT_FALSE(text.empty()) << lang;
+    EXPECT_EQ(text.find("[["), std::string::npos) << lang << ": " << text;
+  }
+  EXPECT_NE((*snapshot)->Answer("urgent_self_harm", "prs").find((*snapshot)->Message("placeholder_contact", "en")),
+            std::string::npos) << "the English words, when Dari has none";
+  const auto placeholders = (*snapshot)->PlaceholderFacts();
+  EXPECT_NE(std::find(placeholders.begin(), placeholders.end(), "legal_aid_contact"), placeholders.end())
+      << "the console lists it as a contact to fill in";
+  // A plain (all-language) fact value with an Arabic ي is refused like a Dari one.
+  json arabic = Document();
+  arabic["facts"][0]["value"] = "دفتر يو ان";
+  bool refused = false;
+  for (const auto& p : content::Validate(arabic, "2026-11-24")) refused = refused || (p.blocking && p.message.find("Arabic") != std::string::npos);
+  EXPECT_TRUE(refused);
 }
 
 // The safety canaries hold for what we ship; otherwise no release could be published or merged.
