@@ -250,7 +250,10 @@ std::string ExportCsvUnchecked(const json& doc) {
   return out;
 }
 
-Result<json> ImportCsvUnchecked(const json& base, const std::string& csv) {
+Result<json> ImportCsvUnchecked(const json& base, const std::string& csv_file) {
+  // Excel's "CSV UTF-8" (what the error below asks translators to save as) starts with a BOM.
+  const std::string_view bom = "\xEF\xBB\xBF";
+  const std::string csv = csv_file.compare(0, bom.size(), bom) == 0 ? csv_file.substr(bom.size()) : csv_file;
   auto rows = ParseCsv(csv);
   if (!rows.ok()) return rows.status();
   if (rows->empty() || (*rows)[0].size() != 4 || (*rows)[0][0] != "key" || (*rows)[0][1] != "en" ||

@@ -132,6 +132,15 @@ Result<json> ContentService::Draft() {
   return holder_.Get()->document();  // no draft yet: it starts as the published content
 }
 
+Status ContentService::EditDraft(const std::function<Status(json& draft)>& change) {
+  std::lock_guard lock(draft_mutex_);
+  auto draft = Draft();
+  if (!draft.ok()) return draft.status();
+  json doc = std::move(*draft);
+  BOT_RETURN_IF_ERROR(change(doc));
+  return SaveDraft(doc);
+}
+
 Status ContentService::SaveDraft(const json& document) {
   if (!document.is_object() || !document.contains("intents"))
     return Status::InvalidArgument("a content document must be an object with \"intents\"");
@@ -416,7 +425,10 @@ Status ContentService::Approve(int64_t request_id, const std::string& approver, 
   auto versioned = content::Snapshot::Build(std::move(doc), *version);
   if (!versioned.ok()) return versioned.status();
   holder_.Set(*versioned);  // new messages use it from now on
-  if (req->kind == "restore") BOT_RETURN_IF_ERROR(store_.PutSetting(kDraftKey, req->document));  // edits go on from it
+  if (req->kind == "restore") {  // edits go on from it
+    std::lock_guard draft_lock(draft_mutex_);
+    BOT_RETURN_IF_ERROR(store_.PutSetting(kDraftKey, req->document));
+  }
   (void)store_.Audit(approver, "content_publish_approved", "version:" + std::to_string(outcome.version),
                      json{{"request", request_id}, {"author", req->author}, {"kind", req->kind}}.dump(), clock_.NowMillis());
   return Status::Ok();
@@ -449,6 +461,7 @@ Status ContentService::Restore(int64_t version_id, const std::string& author, co
   BOT_RETURN_IF_ERROR(PublishDocument(doc, author, what, outcome.version));
   (void)store_.Audit(author, "content_restore", "version:" + std::to_string(outcome.version),
                      json{{"restored_from", version_id}}.dump(), clock_.NowMillis());
+  std::lock_guard draft_lock(draft_mutex_);
   return store_.PutSetting(kDraftKey, doc.dump());  // edits go on from the restored content
 }
 
@@ -587,30 +600,28 @@ void ContentApi::Register(httplib::Server& svr) {
       value = body["value"];
       if (value.is_null()) return SendError(res, Status::InvalidArgument("use DELETE to remove an item"));
     }
-    auto draft = service_.Draft();
-    if (!draft.ok()) return SendError(res, draft.status());
-    json updated = *draft;
-    if (remove && content::GetItem(updated, key).is_null()) return SendError(res, Status::NotFound("no item " + key));
-    Status st = content::SetItem(updated, key, value);
-    if (!st.ok()) return SendError(res, st);
-    // Refuse what this change breaks: new blocking problems, or rules that stop compiling.
-    const std::string today = service_.Today();
-    std::set<std::string> before;
-    for (const auto& p : content::Validate(*draft, today))
-      if (p.blocking) before.insert(p.item + "|" + p.message);
     json fresh = json::array();
     std::string first;
-    for (const auto& p : content::Validate(updated, today)) {
-      if (!p.blocking || before.count(p.item + "|" + p.message)) continue;
-      fresh.push_back({{"item", p.item}, {"message", p.message}});
-      if (first.empty()) first = p.item + ": " + p.message;
-    }
+    Status st = service_.EditDraft([&](json& updated) -> Status {
+      if (remove && content::GetItem(updated, key).is_null()) return Status::NotFound("no item " + key);
+      // Refuse what this change breaks: new blocking problems, or rules that stop compiling.
+      const std::string today = service_.Today();
+      std::set<std::string> before;
+      for (const auto& p : content::Validate(updated, today))
+        if (p.blocking) before.insert(p.item + "|" + p.message);
+      BOT_RETURN_IF_ERROR(content::SetItem(updated, key, value));
+      for (const auto& p : content::Validate(updated, today)) {
+        if (!p.blocking || before.count(p.item + "|" + p.message)) continue;
+        fresh.push_back({{"item", p.item}, {"message", p.message}});
+        if (first.empty()) first = p.item + ": " + p.message;
+      }
+      return fresh.empty() ? Status::Ok() : Status::InvalidArgument(first);
+    });
     if (!fresh.empty()) {
       res.status = 400;
       res.set_content(json{{"error", first}, {"problems", fresh}}.dump(), "application/json");
       return;
     }
-    st = service_.SaveDraft(updated);
     if (!st.ok()) return SendError(res, st);
     (void)store_.Audit(s->user.username, remove ? "content_item_delete" : "content_item_put", key,
                        remove ? "{}" : json{{"value", value}}.dump(), clock_.NowMillis());
@@ -756,18 +767,19 @@ void ContentApi::Register(httplib::Server& svr) {
   svr.Post("/api/v1/content/import", [this, guard](const httplib::Request& req, httplib::Response& res) {
     auto s = guard(req, res);
     if (!s) return;
-    auto d = service_.Draft();
-    if (!d.ok()) return SendError(res, d.status());
     json doc;
-    if (req.get_param_value("format") == "csv") {
-      auto imported = content::ImportCsv(*d, req.body);
-      if (!imported.ok()) return SendError(res, imported.status());
-      doc = *imported;
-    } else {
-      doc = ParseRequestJson(req.body);
-      if (doc.is_discarded()) return SendError(res, Status::InvalidArgument("the file is not valid JSON"));
-    }
-    Status st = service_.SaveDraft(doc);
+    Status st = service_.EditDraft([&](json& draft) -> Status {
+      if (req.get_param_value("format") == "csv") {
+        auto imported = content::ImportCsv(draft, req.body);
+        if (!imported.ok()) return imported.status();
+        doc = *imported;
+      } else {
+        doc = ParseRequestJson(req.body);
+        if (doc.is_discarded()) return Status::InvalidArgument("the file is not valid JSON");
+      }
+      draft = doc;
+      return Status::Ok();
+    });
     if (!st.ok()) return SendError(res, st);
     (void)store_.Audit(s->user.username, "content_import", "", json{{"format", req.get_param_value("format")}}.dump(),
                        clock_.NowMillis());

@@ -5,6 +5,7 @@
 #ifndef BOT_SERVER_CONTENT_API_H_
 #define BOT_SERVER_CONTENT_API_H_
 
+#include <functional>
 #include <mutex>
 #include <string>
 
@@ -27,7 +28,9 @@ class ContentService {
   Status LoadAtStart();
 
   Result<nlohmann::json> Draft();
-  Status SaveDraft(const nlohmann::json& document);
+  // Reads the draft, lets `change` edit it and saves it, with no other edit in between (two
+  // operators saving at once each kept only their own change). Nothing is saved if `change` fails.
+  Status EditDraft(const std::function<Status(nlohmann::json& draft)>& change);
 
   struct PublishOutcome {
     int64_t version = 0;         // 0 when it waits for approval
@@ -69,7 +72,9 @@ class ContentService {
   ContentHolder& holder_;
   const Clock& clock_;
   std::string locales_dir_;
-  std::mutex mutex_;
+  Status SaveDraft(const nlohmann::json& document);
+  std::mutex mutex_;        // publish, approve, reject, restore
+  std::mutex draft_mutex_;  // every write of the draft; taken after mutex_ when both are held
 };
 
 class ContentApi {

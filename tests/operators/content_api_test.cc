@@ -238,6 +238,12 @@ TEST_F(ContentApiTest, ExportThenImportRoundTripsByteForByte) {
   auto imp2 = c.Post("/api/v1/content/import?format=csv", h, edited, "text/csv");
   ASSERT_EQ(imp2->status, 200);
   EXPECT_EQ(api_->Get("/api/v1/content/items/message/en/consent_no", op_).json["value"].get<std::string>().rfind("EDITED ", 0), 0u);
+  // Saved from Excel as "CSV UTF-8", which puts a byte-order mark first.
+  std::string excel = "\xEF\xBB\xBF" + edited;
+  excel.replace(excel.find("EDITED "), 7, "EXCEL ");
+  auto imp3 = c.Post("/api/v1/content/import?format=csv", h, excel, "text/csv");
+  ASSERT_EQ(imp3->status, 200) << imp3->body;
+  EXPECT_EQ(api_->Get("/api/v1/content/items/message/en/consent_no", op_).json["value"].get<std::string>().rfind("EXCEL ", 0), 0u);
   auto broken = c.Post("/api/v1/content/import?format=csv", h, "key,en\n\"unclosed", "text/csv");
   EXPECT_EQ(broken->status, 400);
 }
@@ -248,6 +254,24 @@ TEST_F(ContentApiTest, AnOfficerIsRefusedAndAnonymousIsRefused) {
   EXPECT_EQ(api_->Post("/api/v1/content/publish", officer, {{"message", "x"}}).status, 403);
   EXPECT_EQ(Put("answer/en/por_card", {{"text", "x"}}, officer).status, 403);
   EXPECT_EQ(api_->Get("/api/v1/content/draft", "").status, 401);
+}
+
+// Two operators saving at once each read the draft, changed one item and wrote it all back: every
+// save answered "saved", and all but the last were lost.
+TEST_F(ContentApiTest, OperatorsSavingAtTheSameTimeKeepEachOthersEdits) {
+  const std::vector<std::string> keys = {"welcome", "fallback", "consent_no", "non_text", "opt_out_confirm", "language_set"};
+  std::vector<std::thread> threads;
+  std::atomic<int> saved{0};
+  for (size_t i = 0; i < keys.size(); ++i)
+    threads.emplace_back([&, i] {
+      ApiClient client(server_->admin_port());
+      auto r = client.Call("PUT", "/api/v1/content/items/message/en/" + keys[i], op_, {{"value", "EDITED " + keys[i]}});
+      if (r.status == 200) ++saved;
+    });
+  for (auto& t : threads) t.join();
+  EXPECT_EQ(saved.load(), static_cast<int>(keys.size()));
+  for (const auto& k : keys)
+    EXPECT_EQ(api_->Get("/api/v1/content/items/message/en/" + k, op_).json["value"], "EDITED " + k) << k;
 }
 
 TEST_F(ContentApiTest, ConcurrentPublishesKeepTheVersionHistoryWhole) {
