@@ -216,7 +216,7 @@ Result<int64_t> SqliteStore::UpsertContact(const std::string& channel, const Inb
     const int64_t id = find->Int(0);
     BOT_RETURN_IF_ERROR(find->Run());
     auto up = db_->Prepare(
-        "UPDATE contacts SET business_id = CASE WHEN ?2 != '' THEN ?2 ELSE business_id END, "
+        "UPDATE contacts SET business_id = CASE WHEN ?2 != '' AND ?4 >= last_inbound_at THEN ?2 ELSE business_id END, "
         "display_name = CASE WHEN ?3 != '' THEN ?3 ELSE display_name END, "
         "last_inbound_at = MAX(last_inbound_at, ?4) WHERE id = ?1");
     if (!up.ok()) return up.status();
@@ -333,7 +333,7 @@ Result<int64_t> SqliteStore::CommitTurn(const Turn& turn, int64_t now_ms) {
     contact->Bind(1, turn.contact_id).Bind(2, state.language).Bind(3, state.opted_out ? 1 : 0);
     BOT_RETURN_IF_ERROR(contact->Run());
   }
-  BOT_RETURN_IF_ERROR(QueueReplies(turn.contact_id, case_id, turn.replies, now_ms));
+  BOT_RETURN_IF_ERROR(QueueReplies(turn.contact_id, case_id, turn.replies, now_ms, turn.business_id));
   // In the same transaction: the person is never told their data is deleted while it is not.
   if (turn.erase) BOT_RETURN_IF_ERROR(EraseContactLocked(turn.contact_id, "person", now_ms));
   BOT_RETURN_IF_ERROR(tx.Commit());
@@ -341,7 +341,7 @@ Result<int64_t> SqliteStore::CommitTurn(const Turn& turn, int64_t now_ms) {
 }
 
 Status SqliteStore::QueueReplies(int64_t contact_id, int64_t case_id, const std::vector<OutboundRecord>& replies,
-                                 int64_t now_ms) {
+                                 int64_t now_ms, const std::string& from_business_id) {
   if (replies.empty()) return Status::Ok();
   auto who = db_->Prepare("SELECT channel, external_id, business_id FROM contacts WHERE id = ?1");
   if (!who.ok()) return who.status();
@@ -349,7 +349,9 @@ Status SqliteStore::QueueReplies(int64_t contact_id, int64_t case_id, const std:
   auto row = who->Step();
   if (!row.ok()) return row.status();
   if (!*row) return Status::NotFound("contact " + std::to_string(contact_id));
-  const std::string channel = who->Text(0), recipient = who->Text(1), business_id = who->Text(2);
+  // A reply leaves from the number the message came to; an officer's from the latest one.
+  const std::string channel = who->Text(0), recipient = who->Text(1);
+  const std::string business_id = from_business_id.empty() ? who->Text(2) : from_business_id;
   BOT_RETURN_IF_ERROR(who->Run());
 
   // Replies to one person leave in order: an urgent reply must not wait behind an earlier one

@@ -196,7 +196,9 @@ class SqliteStore final : public InboundStore,
   // transaction holding the mutex.
   Result<int64_t> UpsertContact(const std::string& channel, const InboundMessage& m, int64_t now_ms, int64_t sent_ms);
   // REQUIRES: inside a transaction holding the mutex.
-  Status QueueReplies(int64_t contact_id, int64_t case_id, const std::vector<OutboundRecord>& replies, int64_t now_ms);
+  // from_business_id: the number or page to send from; empty = the contact's latest.
+  Status QueueReplies(int64_t contact_id, int64_t case_id, const std::vector<OutboundRecord>& replies, int64_t now_ms,
+                      const std::string& from_business_id = "");
   // EraseContact's statements, inside the caller's transaction and lock.
   Status EraseContactLocked(int64_t contact_id, const std::string& actor, int64_t now_ms);
   Result<int64_t> ApplyCaseChange(int64_t contact_id, int64_t message_id, const CaseChange& change, int64_t now_ms);

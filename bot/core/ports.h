@@ -72,6 +72,9 @@ struct CaseChange {
 struct Turn {
   int64_t message_id = 0;
   int64_t contact_id = 0;
+  // The number or page the message was written to: its replies go out from it (empty: the
+  // contact's latest one).
+  std::string business_id;
   std::string intent;
   std::string language;
   bool urgent = false;

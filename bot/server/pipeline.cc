@@ -347,6 +347,7 @@ Status Processor::ProcessOne(const PendingInbound& p, bool* stop) {
   Turn turn;
   turn.message_id = p.message_id;
   turn.contact_id = p.contact.id;
+  turn.business_id = p.message.business_id;
   turn.intent = out.decision.intent;
   turn.language = out.language;
   turn.urgent = out.decision.urgent;

@@ -107,6 +107,54 @@ TEST_F(SqliteStoreTest, AContactIsCreatedOnceAndKeptUpToDate) {
   EXPECT_EQ(pending[2].contact.display_name, "Gul Bibi");
   EXPECT_EQ(pending[2].contact.business_id, "phone-2");
   EXPECT_EQ(pending[2].contact.last_inbound_ms, kNow + 60000);
+  // A late redelivery of an older message to the first number does not move the contact back to
+  // it: officers' replies keep going out from the number the person wrote to last.
+  InboundMessage redelivered = Message("wamid.4", "923002");
+  redelivered.business_id = "phone-1";
+  redelivered.timestamp = kNow / 1000 - 7200;
+  WebhookBatch b4;
+  b4.messages = {redelivered};
+  Store({b4});
+  EXPECT_EQ(Pending().back().contact.business_id, "phone-2");
+}
+
+// Someone who writes to two of the helpline's numbers is answered on each from the number each
+// message came to (replies went out from the number they wrote to last).
+TEST_F(SqliteStoreTest, AReplyLeavesFromTheNumberItsMessageCameTo) {
+  InboundMessage to_a = Message("wamid.a", "923009");
+  to_a.business_id = "phone-A";
+  to_a.timestamp = kNow / 1000;
+  InboundMessage to_b = Message("wamid.b", "923009");
+  to_b.business_id = "phone-B";
+  to_b.timestamp = kNow / 1000 + 1;
+  WebhookBatch batch;
+  batch.messages = {to_a, to_b};
+  Store({batch});
+  auto pending = Pending();
+  ASSERT_EQ(pending.size(), 2u);
+  for (const auto& p : pending) {
+    Turn turn;
+    turn.message_id = p.message_id;
+    turn.contact_id = p.contact.id;
+    turn.business_id = p.message.business_id;
+    OutboundRecord r;
+    r.message.text = "reply to " + p.message.provider_id;
+    r.payloads = {R"({"text":"reply"})"};
+    turn.replies = {r};
+    ASSERT_TRUE(store_->CommitTurn(turn, kNow).ok());
+  }
+  auto due = store_->ClaimDue(kNow + 1, 10);
+  ASSERT_TRUE(due.ok());
+  std::vector<std::string> from;
+  for (const auto& it : *due) from.push_back(it.business_id);
+  // One at a time per person: the second waits for the first to be sent.
+  ASSERT_EQ(from.size(), 1u);
+  EXPECT_EQ(from[0], "phone-A");
+  ASSERT_TRUE(store_->MarkSent((*due)[0].id, "wamid.out-1", kNow + 2).ok());
+  due = store_->ClaimDue(kNow + 3, 10);
+  ASSERT_TRUE(due.ok());
+  ASSERT_EQ(due->size(), 1u);
+  EXPECT_EQ((*due)[0].business_id, "phone-B");
 }
 
 TEST_F(SqliteStoreTest, ConversationStateIsCreatedByTheFirstTurnAndReplacedByTheNext) {
