@@ -26,6 +26,7 @@ json PayloadOf(const InboundMessage& m) {
   if (m.kind == InboundKind::kLocation) p["location"] = {{"latitude", m.latitude}, {"longitude", m.longitude}};
   p["timestamp"] = m.timestamp;
   p["business_id"] = m.business_id;
+  if (!m.new_address.empty()) p["new_address"] = m.new_address;
   if (!m.raw_json.empty()) p["raw"] = m.raw_json;
   return p;
 }
@@ -38,6 +39,7 @@ void FillFromPayload(const std::string& text, InboundMessage& m) {
   m.reply_to = str("reply_to");
   m.business_id = str("business_id");
   m.raw_json = str("raw");
+  m.new_address = str("new_address");
   if (p.contains("timestamp") && p["timestamp"].is_number_integer()) m.timestamp = p["timestamp"].get<int64_t>();
   if (p.contains("media") && p["media"].is_object()) {
     const json& md = p["media"];
@@ -334,10 +336,37 @@ Result<int64_t> SqliteStore::CommitTurn(const Turn& turn, int64_t now_ms) {
     BOT_RETURN_IF_ERROR(contact->Run());
   }
   BOT_RETURN_IF_ERROR(QueueReplies(turn.contact_id, case_id, turn.replies, now_ms, turn.business_id));
+  if (!turn.new_address.empty()) BOT_RETURN_IF_ERROR(MoveContactAddress(turn.contact_id, turn.new_address));
   // In the same transaction: the person is never told their data is deleted while it is not.
   if (turn.erase) BOT_RETURN_IF_ERROR(EraseContactLocked(turn.contact_id, "person", now_ms));
   BOT_RETURN_IF_ERROR(tx.Commit());
   return case_id;
+}
+
+Status SqliteStore::MoveContactAddress(int64_t contact_id, const std::string& new_address) {
+  auto who = db_->Prepare("SELECT channel, external_id FROM contacts WHERE id = ?1 AND erased_at IS NULL");
+  if (!who.ok()) return who.status();
+  who->Bind(1, contact_id);
+  auto row = who->Step();
+  if (!row.ok()) return row.status();
+  if (!*row) return Status::Ok();  // erased: nothing to move
+  const std::string channel = who->Text(0), old_address = who->Text(1);
+  BOT_RETURN_IF_ERROR(who->Run());
+  if (old_address == new_address) return Status::Ok();
+  // A new number that already wrote to us has its own contact: two histories are not merged here
+  // (an officer sees both; the old one keeps its case).
+  auto move = db_->Prepare(
+      "UPDATE contacts SET external_id = ?2 WHERE id = ?1 AND NOT EXISTS "
+      "(SELECT 1 FROM contacts other WHERE other.channel = ?3 AND other.external_id = ?2)");
+  if (!move.ok()) return move.status();
+  move->Bind(1, contact_id).Bind(2, new_address).Bind(3, channel);
+  BOT_RETURN_IF_ERROR(move->Run());
+  if (db_->Changes() == 0) return Status::Ok();
+  // Replies not yet sent go to the number the person has now.
+  auto outbox = db_->Prepare("UPDATE outbox SET recipient = ?2 WHERE channel = ?3 AND recipient = ?1 AND state = 'pending'");
+  if (!outbox.ok()) return outbox.status();
+  outbox->Bind(1, old_address).Bind(2, new_address).Bind(3, channel);
+  return outbox->Run();
 }
 
 Status SqliteStore::QueueReplies(int64_t contact_id, int64_t case_id, const std::vector<OutboundRecord>& replies,

@@ -196,6 +196,9 @@ class SqliteStore final : public InboundStore,
   // transaction holding the mutex.
   Result<int64_t> UpsertContact(const std::string& channel, const InboundMessage& m, int64_t now_ms, int64_t sent_ms);
   // REQUIRES: inside a transaction holding the mutex.
+  // The contact's address becomes `new_address` (a WhatsApp number change), with its pending
+  // replies; not when another contact has that address already. Inside the caller's transaction.
+  Status MoveContactAddress(int64_t contact_id, const std::string& new_address);
   // from_business_id: the number or page to send from; empty = the contact's latest.
   Status QueueReplies(int64_t contact_id, int64_t case_id, const std::vector<OutboundRecord>& replies, int64_t now_ms,
                       const std::string& from_business_id = "");

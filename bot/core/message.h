@@ -46,6 +46,7 @@ struct InboundMessage {
   std::string reply_to;      // provider id of the message this one answers (context)
   std::optional<MediaRef> media;
   double latitude = 0, longitude = 0;
+  std::string new_address;   // WhatsApp "user_changed_number": the person's new number
   std::string raw_json;      // this message's JSON as received, kept for officers
   bool urgent_hint = false;  // set at ingest by a quick classification: the urgent lane's key
 };

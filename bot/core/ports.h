@@ -81,6 +81,9 @@ struct Turn {
   ConversationState state;
   std::vector<OutboundRecord> replies;
   std::optional<CaseChange> case_change;
+  // WhatsApp told us the person changed number: the contact (case, language, opt-out, pending
+  // replies) moves to it, unless the new number already has a contact of its own.
+  std::string new_address;
   // The person asked to delete their data: erased in the turn's transaction, after its replies
   // (the confirmation) are queued to the real address.
   bool erase = false;

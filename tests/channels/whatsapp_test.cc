@@ -229,6 +229,18 @@ TEST(WhatsAppWebhookTest, RevokedMessageIsASystemNoticePointingAtTheDeletedOne) 
   EXPECT_EQ(m.reply_to, "wamid.old");
 }
 
+TEST(WhatsAppWebhookTest, ANumberChangeCarriesTheNewNumber) {
+  InboundMessage m = OnlyMessage(Webhook(
+      R"([{"id":"w1","from":"972987654321","type":"system","system":{"body":"User A changed from 972987654321 to )"
+      R"(972912345678","wa_id":"972912345678","type":"user_changed_number"}}])"));
+  EXPECT_EQ(m.kind, InboundKind::kSystem);
+  EXPECT_EQ(m.sender, "972987654321");
+  EXPECT_EQ(m.new_address, "972912345678");
+  InboundMessage other = OnlyMessage(Webhook(
+      R"([{"id":"w2","from":"1","type":"system","system":{"body":"x","wa_id":"2","type":"customer_identity_changed"}}])"));
+  EXPECT_EQ(other.new_address, "") << "only a number change moves the contact";
+}
+
 TEST(WhatsAppWebhookTest, EditedMessageIsReadAsWhatItNowSays) {
   InboundMessage m = OnlyMessage(Webhook(
       R"([{"id":"w1","from":"1","type":"edit","edit":{"original_message_id":"wamid.old",)"

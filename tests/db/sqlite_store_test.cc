@@ -118,6 +118,35 @@ TEST_F(SqliteStoreTest, AContactIsCreatedOnceAndKeptUpToDate) {
   EXPECT_EQ(Pending().back().contact.business_id, "phone-2");
 }
 
+// A number change whose new number already wrote to us leaves both contacts as they are (merging
+// two histories is for an officer); an erased contact is never given an address again.
+TEST_F(SqliteStoreTest, ANumberChangeToANumberWeKnowOrOfAnErasedContactChangesNothing) {
+  WebhookBatch b;
+  b.messages = {Message("wamid.n1", "923101"), Message("wamid.n2", "923102")};
+  Store({b});
+  auto pending = Pending();
+  ASSERT_EQ(pending.size(), 2u);
+  Turn t;
+  t.message_id = pending[0].message_id;
+  t.contact_id = pending[0].contact.id;
+  t.new_address = "923102";
+  ASSERT_TRUE(store_->CommitTurn(t, kNow).ok());
+  WebhookBatch again;
+  again.messages = {Message("wamid.n3", "923101")};
+  Store({again});
+  EXPECT_EQ(Pending().back().contact.id, pending[0].contact.id) << "923101 is still that contact";
+  ASSERT_TRUE(store_->EraseContact(pending[1].contact.id, "test", kNow).ok());
+  Turn erased;
+  erased.message_id = 0;
+  erased.contact_id = pending[1].contact.id;
+  erased.new_address = "923199";
+  ASSERT_TRUE(store_->CommitTurn(erased, kNow).ok());
+  WebhookBatch from_new;
+  from_new.messages = {Message("wamid.n4", "923199")};
+  Store({from_new});
+  EXPECT_NE(Pending().back().contact.id, pending[1].contact.id);
+}
+
 // Someone who writes to two of the helpline's numbers is answered on each from the number each
 // message came to (replies went out from the number they wrote to last).
 TEST_F(SqliteStoreTest, AReplyLeavesFromTheNumberItsMessageCameTo) {

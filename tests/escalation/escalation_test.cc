@@ -265,6 +265,32 @@ TEST_F(EscalationTest, APersonHandedToTheDeskIsWarnedNotToSendDocumentNumbers) {
   }
 }
 
+// WhatsApp's "user_changed_number": the case, the conversation and the officer's replies follow
+// the person to the new number (they stayed on the old one, and the new number started over).
+TEST_F(EscalationTest, APersonWhoChangesNumberKeepsTheirCaseAndHearsTheOfficerOnTheNewNumber) {
+  const std::string old_number = "923000000051", new_number = "923000000052";
+  Say(old_number, "police arrested my brother right now, please help");
+  const int64_t id = OnlyCaseOf(old_number);
+  json change = json::parse(WhatsAppText(old_number, "wamid.esc-change", "x"));
+  json& m = change["entry"][0]["changes"][0]["value"]["messages"][0];
+  m.erase("text");
+  m["type"] = "system";
+  m["system"] = {{"body", "User A changed from " + old_number + " to " + new_number}, {"wa_id", new_number},
+                 {"type", "user_changed_number"}};
+  auto r = hooks_->PostSigned(change.dump());
+  ASSERT_TRUE(r);
+  ASSERT_EQ(r->status, 200) << r->body;
+  ASSERT_TRUE(WaitProcessed(db(), "wamid.esc-change"));
+  EXPECT_EQ(OnlyCaseOf(new_number), id) << "the case is the new number's";
+  ASSERT_EQ(api_->Post("/api/v1/cases/" + std::to_string(id) + "/replies", unhcr_, {{"text", "I am with you."}}).status, 200);
+  EXPECT_TRUE(WaitForText(new_number, "I am with you."));
+  // Writing from the new number continues the same conversation and case.
+  Say(new_number, "they took him to the thana in G-9");
+  EXPECT_EQ(QueryInt(db(), "SELECT count(*) FROM contacts WHERE external_id IN ('" + old_number + "','" + new_number + "')"), 1);
+  EXPECT_EQ(QueryInt(db(), "SELECT count(DISTINCT case_id) FROM messages m JOIN contacts c ON c.id=m.contact_id "
+                           "WHERE c.external_id='" + new_number + "' AND m.case_id IS NOT NULL"), 1);
+}
+
 TEST_F(EscalationTest, TheMenuWordBringsTheBotBackDuringHumanMode) {
   const std::string me = "923000000021";
   Say(me, "police arrested my brother right now, please help");

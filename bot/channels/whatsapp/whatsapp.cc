@@ -123,7 +123,11 @@ void FillContent(const json& m, InboundMessage& out, int depth) {
     }
   } else if (type == "system") {
     out.kind = InboundKind::kSystem;
-    if (const json* s = Obj(m, "system")) out.text = Str(*s, "body");
+    if (const json* s = Obj(m, "system")) {
+      out.text = Str(*s, "body");
+      // The person moved to a new number: their case, language and opt-out go with them.
+      if (Str(*s, "type") == "user_changed_number") out.new_address = Str(*s, "wa_id");
+    }
   } else if (type == "revoke") {
     // The person deleted a message: nothing to answer, but officers should see it happened.
     out.kind = InboundKind::kSystem;
