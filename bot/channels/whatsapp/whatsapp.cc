@@ -126,7 +126,10 @@ void FillContent(const json& m, InboundMessage& out, int depth) {
     if (const json* s = Obj(m, "system")) {
       out.text = Str(*s, "body");
       // The person moved to a new number: their case, language and opt-out go with them.
-      if (Str(*s, "type") == "user_changed_number") out.new_address = Str(*s, "wa_id");
+      // Only a phone number that is not ours (some captures carry placeholders or our own id).
+      const std::string wa_id = Str(*s, "wa_id");
+      const bool digits = !wa_id.empty() && wa_id.find_first_not_of("0123456789") == std::string::npos;
+      if (Str(*s, "type") == "user_changed_number" && digits && wa_id != out.business_id) out.new_address = wa_id;
     }
   } else if (type == "revoke") {
     // The person deleted a message: nothing to answer, but officers should see it happened.
