@@ -42,7 +42,7 @@ std::string StrOr(const json& j, const std::string& key, const std::string& fall
 bool IsPlaceholderFact(const json& fact) {
   const json& p = Get(fact, "placeholder");
   if (p.is_boolean() && p.get<bool>()) return true;
-  auto marked = [](const json& v) { return v.is_string() && v.get_ref<const std::string&>().rfind("[[", 0) == 0; };
+  auto marked = [](const json& v) { return v.is_string() && v.get_ref<const std::string&>().find("[[") != std::string::npos; };
   const json& v = Get(fact, "value");
   if (marked(v)) return true;
   if (v.is_object())
@@ -193,7 +193,12 @@ std::string Snapshot::ResolveFacts(const std::string& text, const std::string& l
         for (const json& f : facts) {
           if (StrOr(f, "id") != id) continue;
           const json& v = Get(f, "value");
-          if (IsPlaceholderFact(f)) {
+          // What this reader would see: their language's value, else the English one.
+          const json& shown = v.is_object() ? (Get(v, language).is_string() ? Get(v, language) : Get(v, "en")) : v;
+          const json& flag = Get(f, "placeholder");
+          const bool unfilled = (flag.is_boolean() && flag.get<bool>()) ||
+                                (shown.is_string() && shown.get_ref<const std::string&>().find("[[") != std::string::npos);
+          if (unfilled) {
             // Never show people an operator's "[[TO FILL …]]": say honestly it is not confirmed, in
             // their language, else in English, else in words no edit can remove.
             std::string unavailable = StrOr(Get(Get(Get(document_, "messages"), language), "messages"), "placeholder_contact");

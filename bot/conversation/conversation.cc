@@ -96,8 +96,10 @@ TurnOutput Converse(const Snapshot& c, const TurnInput& in) {
   };
   if (textual && msg.kind == InboundKind::kText) out.decision = classify_text();
   // A caption (or any text that came with a photo, file, voice note or link) is text the person
-  // wrote: an urgent caption must not be missed. A reaction's emoji and a system notice are not.
-  if (!textual && !msg.text.empty() && msg.kind != InboundKind::kReaction && msg.kind != InboundKind::kSystem)
+  // wrote: an urgent caption must not be missed. A reaction's emoji, a system notice and a
+  // location's place name ("Central Jail Peshawar" pinned on a map) are not.
+  if (!textual && !msg.text.empty() && msg.kind != InboundKind::kReaction && msg.kind != InboundKind::kSystem &&
+      msg.kind != InboundKind::kLocation)
     out.decision = classify_text();
   const intents::Decision& d = out.decision;
 
@@ -175,7 +177,7 @@ TurnOutput Converse(const Snapshot& c, const TurnInput& in) {
     // A first message that is a voice note or a photo says nothing about the language: say it in
     // all three and keep the welcome and the language choice for their first text (a guessed
     // English stuck to someone who then wrote «سلام»).
-    if (!st.welcomed && st.language.empty() && msg.text.empty()) {
+    if (!st.welcomed && st.language.empty() && d.language.empty()) {
       reply(Text(JoinLanguages(c, "non_text")));
       out.language = "";
       return out;

@@ -81,6 +81,7 @@ Status ContentService::LoadAtStart() {
         for (const auto& c : merged.conflicts)
           conflicts.push_back({{"key", c.key}, {"shipped_before", c.shipped_before}, {"shipped_now", c.shipped_now},
                                {"current", c.current}});
+        bool refused = false;
         if (!merged.applied.empty()) {
           // The merge of a release and operators' edits is published only if it passes what any
           // publish must (validation, the safety canaries, the queues).
@@ -95,23 +96,32 @@ Status ContentService::LoadAtStart() {
             document = merged.document;
             version = *id;
           } else {
+            // Refused: nothing of this release is taken, and it is tried again at the next start
+            // (the release it came from stays the one operators' edits are compared with).
             conflicts.push_back({{"key", "release"}, {"error", publishable.message()}});
+            BOT_RETURN_IF_ERROR(store_.PutSetting(kConflictsKey, conflicts.dump()));
+            (void)store_.Audit("system", "content_upgrade_refused", "", json{{"error", publishable.message()}}.dump(),
+                               clock_.NowMillis());
+            log::Error("content_upgrade_refused", {{"error", publishable.message()}});
+            refused = true;
           }
         }
         // An unpublished draft gets the same merge, so it does not resurrect the old release.
-        if (auto draft_text = store_.GetSetting(kDraftKey); draft_text.ok()) {
+        if (auto draft_text = store_.GetSetting(kDraftKey); !refused && draft_text.ok()) {
           json draft = json::parse(*draft_text, nullptr, false);
           if (!draft.is_discarded()) {
             auto merged_draft = content::MergeShippedUpgrade(before, *shipped_now, draft);
             BOT_RETURN_IF_ERROR(store_.PutSetting(kDraftKey, merged_draft.document.dump()));
           }
         }
-        BOT_RETURN_IF_ERROR(store_.PutSetting(kConflictsKey, conflicts.dump()));
-        BOT_RETURN_IF_ERROR(store_.PutSetting(kShippedKey, shipped_now->dump()));
-        (void)store_.Audit("system", "content_upgrade", "",
-                           json{{"applied", merged.applied}, {"conflicts", conflicts.size()}}.dump(), clock_.NowMillis());
-        log::Warn("content_upgrade", {{"applied", std::to_string(merged.applied.size())},
-                                      {"conflicts", std::to_string(merged.conflicts.size())}});
+        if (!refused) {
+          BOT_RETURN_IF_ERROR(store_.PutSetting(kConflictsKey, conflicts.dump()));
+          BOT_RETURN_IF_ERROR(store_.PutSetting(kShippedKey, shipped_now->dump()));
+          (void)store_.Audit("system", "content_upgrade", "",
+                             json{{"applied", merged.applied}, {"conflicts", conflicts.size()}}.dump(), clock_.NowMillis());
+          log::Warn("content_upgrade", {{"applied", std::to_string(merged.applied.size())},
+                                        {"conflicts", std::to_string(merged.conflicts.size())}});
+        }
       }
     }
   }

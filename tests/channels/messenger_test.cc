@@ -162,6 +162,11 @@ TEST(MessengerWebhookTest, ALinkSharedWithTextIsTheTextThePersonTyped) {
     EXPECT_EQ(b.messages[0].kind, InboundKind::kText) << type;
     EXPECT_EQ(b.messages[0].text, "police took my husband https://example.invalid/a") << type;
   }
+  // A link shared without a word typed is not text to answer.
+  WebhookBatch bare = ParseOk(Page(R"([{"sender":{"id":"U"},"message":{"mid":"m3","text":"https://example.invalid/a",)"
+                                   R"("attachments":[{"type":"fallback","payload":{"url":"https://example.invalid/a"}}]}}])"));
+  ASSERT_EQ(bare.messages.size(), 1u);
+  EXPECT_EQ(bare.messages[0].kind, InboundKind::kUnsupported);
   // A photo sent with text stays a photo; its text is its caption.
   WebhookBatch img = ParseOk(Page(R"([{"sender":{"id":"U"},"message":{"mid":"m2","text":"my card","attachments":[{"type":"image",)"
                                   R"("payload":{"url":"https://example.invalid/p.png"}}]}}])"));

@@ -163,7 +163,7 @@ TEST(ConversationRulesTest, NonTextMessagesGetAKindReplyAndAreKeptForAnOpenCase)
 // "I can only read text".
 TEST(ConversationRulesTest, TextThatCameWithAnyAttachmentIsReadForThreats) {
   auto c = Shipped();
-  for (InboundKind kind : {InboundKind::kAudio, InboundKind::kSticker, InboundKind::kLocation, InboundKind::kUnsupported}) {
+  for (InboundKind kind : {InboundKind::kAudio, InboundKind::kSticker, InboundKind::kUnsupported}) {
     conversation::TurnInput in;
     in.state.language = "en";
     in.state.welcomed = true;
@@ -173,6 +173,20 @@ TEST(ConversationRulesTest, TextThatCameWithAnyAttachmentIsReadForThreats) {
     EXPECT_TRUE(out.decision.urgent) << static_cast<int>(kind);
     ASSERT_TRUE(out.open_case.has_value()) << static_cast<int>(kind);
     EXPECT_EQ(out.open_case->priority, "urgent");
+  }
+  // A location's text is the place's name, not the person's words: a pin on a police station or
+  // a jail is not a report of an arrest.
+  conversation::TurnInput pin;
+  pin.state.language = "en";
+  pin.state.welcomed = true;
+  pin.message.kind = InboundKind::kLocation;
+  for (const char* place : {"Central Jail Peshawar", "Hayatabad Police Station", "UNHCR Sub Office Peshawar"}) {
+    pin.message.text = place;
+    auto out = conversation::Converse(*c, pin);
+    EXPECT_FALSE(out.decision.urgent) << place;
+    EXPECT_FALSE(out.open_case.has_value()) << place;
+    ASSERT_EQ(out.replies.size(), 1u) << place;
+    EXPECT_EQ(out.replies[0].text, c->Message("non_text", "en")) << place;
   }
 }
 
@@ -196,6 +210,17 @@ TEST(ConversationRulesTest, AFirstMessageWithoutTextIsAnsweredInAllThreeLanguage
   EXPECT_EQ(out.language, "prs");
   ASSERT_FALSE(out.replies.empty());
   EXPECT_NE(out.replies[0].text.find(c->Message("welcome", "prs")), std::string::npos) << "the welcome, then the language choice";
+  // The same for a first photo whose caption says nothing about the language, or a first pin.
+  for (auto [kind, text] : {std::pair{InboundKind::kImage, "📄"}, std::pair{InboundKind::kLocation, "Peshawar"}}) {
+    conversation::TurnInput first;
+    first.message.kind = kind;
+    first.message.text = text;
+    auto o = conversation::Converse(*c, first);
+    ASSERT_EQ(o.replies.size(), 1u) << text;
+    EXPECT_NE(o.replies[0].text.find(c->Message("non_text", "ps")), std::string::npos) << text;
+    EXPECT_FALSE(o.state.welcomed) << text;
+    EXPECT_EQ(o.state.language, "") << text;
+  }
 }
 
 TEST(ConversationRulesTest, OptOutSilencesAllButUrgentAndTheMenuWordBringsThePersonBack) {

@@ -214,12 +214,19 @@ TEST(ExampleModelTest, AMessageThatIsOnlyAPleaIsUrgentByTheRulesAlone) {
   ASSERT_TRUE(without);
   for (const char* t : {"help", "Help!!!", "pls help us", "please help me now", "helpp", "کمک", "کمک کنید",
                         "مدد کنید لطفا", "komak", "komak konid", "lotfan komak", "madad", "مرسته", "مرسته وکړئ",
-                        "زما مرسته وکړئ", "zama marasta", "marasta wakrai"}) {
+                        "زما مرسته وکړئ", "zama marasta", "marasta wakrai",
+                        // Found missing by the review of the first version of these rules.
+                        "need help", "we need help", "need help urgently", "help needed", "help help", "please please help",
+                        "heelp", "مدد مدد", "به ما کمک کنید", "به من کمک کنید", "مرا کمک کنید", "کومک کنید", "کمک کمک",
+                        "ba ma komak konid", "plz komak", "marasta wakri", "mrasta wakri", "ma sara marasta waka",
+                        "زما سره مرسته وکړئ", "ما سره مرسته وکړئ", "zama sara marasta wakrai", "مهربانی مرسته وکړئ",
+                        "marasta wakrai plz"}) {
     Decision d = without->Classify(t);
     EXPECT_TRUE(d.urgent) << t;
     EXPECT_EQ(d.queue, "unhcr_protection") << t;
   }
-  for (const char* t : {"can you help me with my visa extension", "مرسته غواړم د پاسپورت لپاره", "help me find the iom office"})
+  for (const char* t : {"can you help me with my visa extension", "مرسته غواړم د پاسپورت لپاره", "help me find the iom office",
+                        "I need help with my PoR card", "کمک مالی میخواهم", "komak baraye tazkira"})
     EXPECT_FALSE(without->Classify(t).urgent) << t;
 }
 

@@ -63,6 +63,22 @@ TEST(ShippedContentTest, AnUnfilledContactNeverShowsTheOperatorsNote) {
   const auto placeholders = (*snapshot)->PlaceholderFacts();
   EXPECT_NE(std::find(placeholders.begin(), placeholders.end(), "legal_aid_contact"), placeholders.end())
       << "the console lists it as a contact to fill in";
+  // Filled in one language and not yet in another: each reader sees what is true for them. A note
+  // anywhere in the value (after the number, inside direction marks) is a note.
+  json partial = Document();
+  for (auto& f : partial["facts"])
+    if (f["id"] == "unhcr_protection_helpline") {
+      f["placeholder"] = false;
+      f["value"] = {{"en", "0300 0000000"}, {"prs", "0300 0000000 [[TO FILL: confirm]]"}, {"ps", "\u2066[[TO FILL]]\u2069"}};
+    }
+  auto filled = content::Snapshot::Build(partial, 0);
+  ASSERT_TRUE(filled.ok());
+  EXPECT_NE((*filled)->Answer("urgent_self_harm", "en").find("0300 0000000"), std::string::npos);
+  for (const char* lang : {"prs", "ps"}) {
+    const std::string text = (*filled)->Answer("urgent_self_harm", lang);
+    EXPECT_EQ(text.find("[["), std::string::npos) << lang << ": " << text;
+    EXPECT_NE(text.find((*filled)->Message("placeholder_contact", lang)), std::string::npos) << lang;
+  }
   // A plain (all-language) fact value with an Arabic ي is refused like a Dari one.
   json arabic = Document();
   arabic["facts"][0]["value"] = "دفتر يو ان";

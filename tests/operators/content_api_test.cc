@@ -725,6 +725,11 @@ TEST_F(ContentApiTest, AReleaseThatWouldMissThreatsIsNotMergedAndSaysWhy) {
   for (const auto& c : conflicts.json) said = said || (c.value("key", "") == "release" && c.value("error", "").find("safety") != std::string::npos);
   EXPECT_TRUE(said) << conflicts.body;
   EXPECT_NE(AskAs("923007000002", "police arrested my brother right now, please help").find("protection"), std::string::npos);
+  // Refused, it is tried again at the next start (it was marked as taken and never came back).
+  server_->Stop();
+  server_.reset();
+  Start();
+  EXPECT_EQ(QueryInt(db(), "SELECT count(*) FROM audit_log WHERE action='content_upgrade_refused'"), 2);
 }
 
 // A release that adds the example model's examples and settings reaches a database whose content

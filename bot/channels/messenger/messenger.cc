@@ -38,6 +38,21 @@ InboundKind AttachmentKind(const std::string& type) {
   return InboundKind::kUnsupported;  // fallback (shared link), reel, ig_reel, template, …
 }
 
+// Text that is nothing but links (a link shared without a word typed): not something to answer.
+bool OnlyLinks(const std::string& text) {
+  bool any = false;
+  for (size_t i = 0; i < text.size();) {
+    const size_t start = text.find_first_not_of(" \t\r\n", i);
+    if (start == std::string::npos) break;
+    const size_t end = std::min(text.find_first_of(" \t\r\n", start), text.size());
+    const std::string_view word(text.data() + start, end - start);
+    if (word.rfind("http://", 0) != 0 && word.rfind("https://", 0) != 0 && word.rfind("www.", 0) != 0) return false;
+    any = true;
+    i = end;
+  }
+  return any;
+}
+
 // A user message: text, a quick reply, or attachments (the first one decides the kind).
 void FillMessage(const json& msg, InboundMessage& m) {
   m.provider_id = Str(msg, "mid");
@@ -56,7 +71,7 @@ void FillMessage(const json& msg, InboundMessage& m) {
   const InboundKind attached = AttachmentKind(type);
   // A shared link comes as the text the person typed plus a "fallback" (or "share", "post")
   // attachment: the text is the message ("police took my husband https://…").
-  if (attached == InboundKind::kUnsupported && !m.text.empty()) return;
+  if (attached == InboundKind::kUnsupported && !m.text.empty() && !OnlyLinks(m.text)) return;
   m.kind = attached;
   // The like button is an image whose payload names a sticker.
   if (payload != nullptr && payload->contains("sticker_id")) m.kind = InboundKind::kSticker;
