@@ -574,8 +574,13 @@ std::vector<Problem> Validate(const json& doc, const std::string& today) {
       CheckText("menu " + lang + "/" + intent + " title", lang, StrOr(entry, "title"), fact_ids, 20, out);
       CheckText("menu " + lang + "/" + intent + " description", lang, StrOr(entry, "description"), fact_ids, 72, out);
     }
-    const std::string button = StrOr(Get(m, "messages"), "menu_button");
-    if (Chars(button) > 20) out.push_back({"message " + lang + "/menu_button", "is longer than 20 characters"});
+    // WhatsApp cuts these silently (a Pashto button label can lose its meaning): the list's header
+    // and footer at 60 characters, a list button and a reply button at 20.
+    const std::pair<const char*, size_t> limits[] = {
+        {"menu_button", 20}, {"menu_title", 60}, {"menu_footer", 60}, {"human_button_yes", 20}, {"human_button_menu", 20}};
+    for (const auto& [key, limit] : limits)
+      if (Chars(StrOr(Get(m, "messages"), key)) > limit)
+        out.push_back({"message " + lang + "/" + key, "is longer than " + std::to_string(limit) + " characters"});
   }
   for (const json& r : Get(doc, "rules")) {
     const std::string lang = StrOr(r, "language");

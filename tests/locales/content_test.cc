@@ -87,6 +87,24 @@ TEST(ShippedContentTest, AnUnfilledContactNeverShowsTheOperatorsNote) {
   EXPECT_TRUE(refused);
 }
 
+// Texts WhatsApp would cut without a word: menu header and footer (60), list and reply buttons (20).
+TEST(ShippedContentTest, AButtonOrMenuHeaderLongerThanWhatsAppShowsIsRefused) {
+  for (const auto& [key, limit] : std::vector<std::pair<std::string, size_t>>{
+           {"menu_title", 60}, {"menu_footer", 60}, {"menu_button", 20}, {"human_button_yes", 20}, {"human_button_menu", 20}}) {
+    json doc = Document();
+    auto blocking_for = [&](const json& d) {
+      for (const auto& p : content::Validate(d, "2026-11-24"))
+        if (p.blocking && p.item == "message ps/" + key) return true;
+      return false;
+    };
+    EXPECT_FALSE(blocking_for(doc)) << key << ": the shipped text fits";
+    std::string longer;
+    for (size_t i = 0; i <= limit; ++i) longer += "ښ";
+    doc["messages"]["ps"]["messages"][key] = longer;
+    EXPECT_TRUE(blocking_for(doc)) << key;
+  }
+}
+
 // The safety canaries hold for what we ship; otherwise no release could be published or merged.
 TEST(ShippedContentTest, KeepsTheUrgencyOfEverySafetyCanary) {
   auto snapshot = content::Snapshot::Build(Document(), 0);
