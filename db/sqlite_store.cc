@@ -362,11 +362,24 @@ Status SqliteStore::MoveContactAddress(int64_t contact_id, const std::string& ne
   move->Bind(1, contact_id).Bind(2, new_address).Bind(3, channel);
   BOT_RETURN_IF_ERROR(move->Run());
   if (db_->Changes() == 0) return Status::Ok();
-  // Replies not yet sent go to the number the person has now.
-  auto outbox = db_->Prepare("UPDATE outbox SET recipient = ?2 WHERE channel = ?3 AND recipient = ?1 AND state = 'pending'");
-  if (!outbox.ok()) return outbox.status();
-  outbox->Bind(1, old_address).Bind(2, new_address).Bind(3, channel);
-  return outbox->Run();
+  // Replies not yet sent go to the number the person has now: the row's recipient and the "to"
+  // written into the request body it will be sent as.
+  auto queued = db_->Prepare("SELECT id, payload FROM outbox WHERE channel = ?2 AND recipient = ?1 AND state = 'pending'");
+  if (!queued.ok()) return queued.status();
+  queued->Bind(1, old_address).Bind(2, channel);
+  std::vector<std::pair<int64_t, std::string>> rewritten;
+  BOT_RETURN_IF_ERROR(ForEachRow(*queued, [&](const Statement& row) {
+    json body = json::parse(row.Text(1), nullptr, false);
+    if (body.is_object() && body.contains("to")) body["to"] = new_address;
+    rewritten.emplace_back(row.Int(0), body.is_discarded() ? row.Text(1) : body.dump());
+  }));
+  for (const auto& [id, payload] : rewritten) {
+    auto up = db_->Prepare("UPDATE outbox SET recipient = ?2, payload = ?3 WHERE id = ?1");
+    if (!up.ok()) return up.status();
+    up->Bind(1, id).Bind(2, new_address).Bind(3, payload);
+    BOT_RETURN_IF_ERROR(up->Run());
+  }
+  return Status::Ok();
 }
 
 Status SqliteStore::QueueReplies(int64_t contact_id, int64_t case_id, const std::vector<OutboundRecord>& replies,

@@ -196,7 +196,10 @@ std::string Snapshot::ResolveFacts(const std::string& text, const std::string& l
           // What this reader would see: their language's value, else the English one.
           const json& shown = v.is_object() ? (Get(v, language).is_string() ? Get(v, language) : Get(v, "en")) : v;
           const json& flag = Get(f, "placeholder");
-          const bool unfilled = (flag.is_boolean() && flag.get<bool>()) ||
+          // Unfilled too: no value for this reader at all, or an empty one (a blank where the number
+          // should be, or the literal placeholder, was shown).
+          const bool missing = shown.is_null() || (shown.is_string() && shown.get_ref<const std::string&>().empty());
+          const bool unfilled = (flag.is_boolean() && flag.get<bool>()) || missing ||
                                 (shown.is_string() && shown.get_ref<const std::string&>().find("[[") != std::string::npos);
           if (unfilled) {
             // Never show people an operator's "[[TO FILL …]]": say honestly it is not confirmed, in

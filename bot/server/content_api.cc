@@ -85,8 +85,18 @@ Status ContentService::LoadAtStart() {
         if (!merged.applied.empty()) {
           // The merge of a release and operators' edits is published only if it passes what any
           // publish must (validation, the safety canaries, the queues).
-          PublishOutcome checked;
-          Status publishable = CheckBlockingProblems(merged.document, checked);
+          // Only what the release brings counts: a problem the running content already has (an
+          // old long menu title) must not hold back every later release.
+          PublishOutcome now_checked, merged_checked;
+          const Status now_ok = CheckBlockingProblems(document, now_checked);
+          const Status merged_ok = CheckBlockingProblems(merged.document, merged_checked);
+          std::set<std::string> known;
+          for (const auto& p : now_checked.problems) known.insert(p.item + "|" + p.message);
+          std::string introduced;
+          for (const auto& p : merged_checked.problems)
+            if (introduced.empty() && !known.count(p.item + "|" + p.message)) introduced = p.item + ": " + p.message;
+          if (introduced.empty() && !merged_ok.ok() && now_ok.ok()) introduced = merged_ok.message();
+          const Status publishable = introduced.empty() ? Status::Ok() : Status::InvalidArgument(introduced);
           if (publishable.ok()) {
             auto id = store_.PublishContent("system", "shipped content upgrade: " + std::to_string(merged.applied.size()) +
                                                           " items updated, " + std::to_string(merged.conflicts.size()) +
@@ -203,10 +213,12 @@ Status ContentService::Publish(const std::string& author, const std::string& mes
 Status ContentService::CheckBlockingProblems(const json& doc, PublishOutcome& outcome) {
   for (auto& p : content::Validate(doc, Today()))
     if (p.blocking) outcome.problems.push_back(p);
-  if (outcome.problems.empty()) {
-    auto snapshot = content::Snapshot::Build(doc, 0);
-    if (!snapshot.ok()) return snapshot.status();
+  // The canaries run whatever else is wrong: a release merged into content with an old problem
+  // must still not switch urgency off.
+  if (auto snapshot = content::Snapshot::Build(doc, 0); snapshot.ok()) {
     for (auto& p : content::SafetyProblems(**snapshot)) outcome.problems.push_back(p);
+  } else if (outcome.problems.empty()) {
+    return snapshot.status();
   }
   if (!outcome.problems.empty()) return Status::InvalidArgument(outcome.problems[0].item + ": " + outcome.problems[0].message);
   return CheckQueuesExist(doc);

@@ -167,6 +167,7 @@ TEST(MessengerWebhookTest, ALinkSharedWithTextIsTheTextThePersonTyped) {
                                    R"("attachments":[{"type":"fallback","payload":{"url":"https://example.invalid/a"}}]}}])"));
   ASSERT_EQ(bare.messages.size(), 1u);
   EXPECT_EQ(bare.messages[0].kind, InboundKind::kUnsupported);
+  EXPECT_EQ(bare.messages[0].text, "") << "a news link's words are not the person's: nothing to classify";
   // A photo sent with text stays a photo; its text is its caption.
   WebhookBatch img = ParseOk(Page(R"([{"sender":{"id":"U"},"message":{"mid":"m2","text":"my card","attachments":[{"type":"image",)"
                                   R"("payload":{"url":"https://example.invalid/p.png"}}]}}])"));

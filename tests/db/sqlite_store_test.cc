@@ -14,6 +14,8 @@
 namespace bot::testing {
 namespace {
 
+using json = nlohmann::json;
+
 constexpr int64_t kNow = 1767225600000;  // 2026-01-01
 
 InboundMessage Message(const std::string& provider_id, const std::string& from, Channel channel = Channel::kWhatsApp) {
@@ -222,6 +224,28 @@ Turn TurnWithOneReply(const PendingInbound& p, const std::string& text, const st
   r.payloads = {payload};
   t.replies = {r};
   return t;
+}
+
+// Replies queued before a number change (held back by an outage, say) go to the new number: the
+// row's recipient and the "to" inside the request body it is sent as.
+TEST_F(SqliteStoreTest, RepliesQueuedBeforeANumberChangeGoToTheNewNumber) {
+  WebhookBatch b;
+  b.messages = {Message("wamid.q1", "923201"), Message("wamid.q2", "923201")};
+  Store({b});
+  auto pending = Pending();
+  ASSERT_EQ(pending.size(), 2u);
+  Turn reply = TurnWithOneReply(pending[0], "stay safe", R"({"messaging_product":"whatsapp","to":"923201","type":"text"})");
+  ASSERT_TRUE(store_->CommitTurn(reply, kNow).ok());
+  Turn change;
+  change.message_id = pending[1].message_id;
+  change.contact_id = pending[1].contact.id;
+  change.new_address = "923202";
+  ASSERT_TRUE(store_->CommitTurn(change, kNow + 1).ok());
+  auto due = store_->ClaimDue(kNow + 2, 10);
+  ASSERT_TRUE(due.ok());
+  ASSERT_EQ(due->size(), 1u);
+  EXPECT_EQ((*due)[0].recipient, "923202");
+  EXPECT_EQ(json::parse((*due)[0].payload)["to"], "923202");
 }
 
 // A message another lane (or a retried batch) already answered: the second turn writes nothing

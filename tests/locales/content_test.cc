@@ -79,6 +79,17 @@ TEST(ShippedContentTest, AnUnfilledContactNeverShowsTheOperatorsNote) {
     EXPECT_EQ(text.find("[["), std::string::npos) << lang << ": " << text;
     EXPECT_NE(text.find((*filled)->Message("placeholder_contact", lang)), std::string::npos) << lang;
   }
+  // No value for the reader's language and no English one, or an empty one: not a blank or the
+  // literal {contact.…}.
+  for (auto& f : partial["facts"])
+    if (f["id"] == "unhcr_protection_helpline") f["value"] = {{"prs", "0300 0000000"}, {"ps", ""}};
+  auto gaps = content::Snapshot::Build(partial, 0);
+  ASSERT_TRUE(gaps.ok());
+  for (const char* lang : {"en", "ps"}) {
+    const std::string text = (*gaps)->Answer("urgent_self_harm", lang);
+    EXPECT_EQ(text.find("{contact."), std::string::npos) << lang << ": " << text;
+    EXPECT_NE(text.find((*gaps)->Message("placeholder_contact", lang)), std::string::npos) << lang;
+  }
   // A plain (all-language) fact value with an Arabic ي is refused like a Dari one.
   json arabic = Document();
   arabic["facts"][0]["value"] = "دفتر يو ان";

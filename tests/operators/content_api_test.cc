@@ -732,6 +732,31 @@ TEST_F(ContentApiTest, AReleaseThatWouldMissThreatsIsNotMergedAndSaysWhy) {
   EXPECT_EQ(QueryInt(db(), "SELECT count(*) FROM audit_log WHERE action='content_upgrade_refused'"), 2);
 }
 
+// A problem the running content already has (here a Pashto menu header longer than a later check
+// allows) does not hold back a release that does not cause it.
+TEST_F(ContentApiTest, AnOldProblemInTheRunningContentDoesNotHoldBackARelease) {
+  TempDir other;
+  StopAndCopyLocalesInto(other);
+  std::filesystem::remove(db());
+  AddUser(db(), "operator", "operator", {}, kPassword);
+  Start();
+  server_->Stop();
+  server_.reset();
+  json live = json::parse(Query(db(), "SELECT document FROM content_versions ORDER BY id DESC LIMIT 1")[0]);
+  live["messages"]["ps"]["messages"]["menu_title"] = std::string(70, 'x');
+  std::string quoted = live.dump();
+  for (size_t at = quoted.find('\''); at != std::string::npos; at = quoted.find('\'', at + 2)) quoted.insert(at, 1, '\'');
+  ASSERT_TRUE(ExecBehindTheServer(db(), "UPDATE content_versions SET document = '" + quoted + "' WHERE id = (SELECT max(id) FROM content_versions)"));
+  const std::string path = locales_ + "/en/answers.json";
+  std::ifstream in(path);
+  json answers = json::parse(in);
+  in.close();
+  answers["answers"]["exit_permit"]["text"] = "Release 2 exit permit answer.";
+  std::ofstream(path) << answers.dump(1);
+  Start();
+  EXPECT_EQ(api_->Get("/api/v1/content/items/answer/en/exit_permit", op_).json["value"]["text"], "Release 2 exit permit answer.");
+}
+
 // A release that adds the example model's examples and settings reaches a database whose content
 // started before them, without touching what operators edited.
 TEST_F(ContentApiTest, AReleaseThatAddsTheExampleModelReachesContentStartedBeforeIt) {

@@ -71,7 +71,12 @@ void FillMessage(const json& msg, InboundMessage& m) {
   const InboundKind attached = AttachmentKind(type);
   // A shared link comes as the text the person typed plus a "fallback" (or "share", "post")
   // attachment: the text is the message ("police took my husband https://…").
-  if (attached == InboundKind::kUnsupported && !m.text.empty() && !OnlyLinks(m.text)) return;
+  if (attached == InboundKind::kUnsupported && !m.text.empty()) {
+    if (!OnlyLinks(m.text)) return;
+    // Only the link: no words of the person's to read (a news link about arrests is not a report
+    // of one); officers still see it in the raw message.
+    m.text.clear();
+  }
   m.kind = attached;
   // The like button is an image whose payload names a sticker.
   if (payload != nullptr && payload->contains("sticker_id")) m.kind = InboundKind::kSticker;
