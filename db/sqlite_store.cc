@@ -343,6 +343,16 @@ Result<int64_t> SqliteStore::CommitTurn(const Turn& turn, int64_t now_ms) {
   return case_id;
 }
 
+Result<bool> SqliteStore::HasContact(const std::string& channel, const std::string& address) {
+  std::lock_guard lock(db_->mutex());
+  auto st = db_->Prepare("SELECT 1 FROM contacts WHERE channel = ?1 AND external_id = ?2");
+  if (!st.ok()) return st.status();
+  st->Bind(1, channel).Bind(2, address);
+  auto row = st->Step();
+  if (!row.ok()) return row.status();
+  return *row;
+}
+
 Status SqliteStore::MoveContactAddress(int64_t contact_id, const std::string& new_address) {
   auto who = db_->Prepare("SELECT channel, external_id FROM contacts WHERE id = ?1 AND erased_at IS NULL");
   if (!who.ok()) return who.status();

@@ -180,6 +180,8 @@ class SqliteStore final : public InboundStore,
                                        int batch_rows = kRetentionBatchRows);
   // Irreversibly removes a person's messages, case details and identifiers; replies still queued
   // (the confirmation) are delivered and then deleted. The audit log keeps that it happened.
+  // Whether someone has written to us from `address` on `channel` (erased contacts are not found).
+  Result<bool> HasContact(const std::string& channel, const std::string& address);
   Status EraseContact(int64_t contact_id, const std::string& actor, int64_t now_ms);
   Result<int64_t> ContactOfCase(int64_t case_id);
 

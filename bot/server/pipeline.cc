@@ -393,6 +393,17 @@ Status Processor::ProcessOne(const PendingInbound& p, bool* stop) {
     }
   } else if (active != nullptr) {
     change.case_id = active->id;
+    // The officer must know where their replies go after a number change, and when the new number
+    // already has its own conversation (the two are not merged: the case stays on the old one).
+    if (!turn.new_address.empty()) {
+      auto known = store_.HasContact(std::string(ChannelName(p.contact.channel)), turn.new_address);
+      if (!known.ok()) return known.status();
+      change.system_note = *known ? "WhatsApp says the person changed number to " + turn.new_address +
+                                        ", which already has its own conversation with us. It was not merged: this case "
+                                        "stays on the old number. Check both."
+                                  : "WhatsApp says the person changed number to " + turn.new_address +
+                                        ". This case and your replies now go to the new number.";
+    }
   }
   if (change.open || change.case_id != 0) {
     const std::string intake_base = target ? target->intake : "{}";

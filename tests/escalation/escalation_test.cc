@@ -289,6 +289,32 @@ TEST_F(EscalationTest, APersonWhoChangesNumberKeepsTheirCaseAndHearsTheOfficerOn
   EXPECT_EQ(QueryInt(db(), "SELECT count(*) FROM contacts WHERE external_id IN ('" + old_number + "','" + new_number + "')"), 1);
   EXPECT_EQ(QueryInt(db(), "SELECT count(DISTINCT case_id) FROM messages m JOIN contacts c ON c.id=m.contact_id "
                            "WHERE c.external_id='" + new_number + "' AND m.case_id IS NOT NULL"), 1);
+  // The officer sees why their replies go elsewhere now.
+  auto view = api_->Get("/api/v1/cases/" + std::to_string(id), unhcr_);
+  bool noted = false;
+  for (const auto& n : view.json["notes"])
+    noted = noted || (n["author"] == "rahnama" && n["text"].get<std::string>().find(new_number) != std::string::npos);
+  EXPECT_TRUE(noted) << view.body;
+
+  // A new number that wrote to us before WhatsApp's notice arrived has its own conversation: not
+  // merged, and the officer is told so.
+  const std::string third = "923000000053", fourth = "923000000054";
+  Say(third, "police arrested my brother right now, please help");
+  const int64_t third_case = OnlyCaseOf(third);
+  Say(fourth, "salam");
+  json early = json::parse(WhatsAppText(third, "wamid.esc-change-2", "x"));
+  json& e = early["entry"][0]["changes"][0]["value"]["messages"][0];
+  e.erase("text");
+  e["type"] = "system";
+  e["system"] = {{"body", "User changed number"}, {"wa_id", fourth}, {"type", "user_changed_number"}};
+  ASSERT_EQ(hooks_->PostSigned(early.dump())->status, 200);
+  ASSERT_TRUE(WaitProcessed(db(), "wamid.esc-change-2"));
+  EXPECT_EQ(OnlyCaseOf(third), third_case) << "the case stays on the old number";
+  auto third_view = api_->Get("/api/v1/cases/" + std::to_string(third_case), unhcr_);
+  bool warned = false;
+  for (const auto& n : third_view.json["notes"])
+    warned = warned || n["text"].get<std::string>().find("not merged") != std::string::npos;
+  EXPECT_TRUE(warned) << third_view.body;
 }
 
 TEST_F(EscalationTest, TheMenuWordBringsTheBotBackDuringHumanMode) {
