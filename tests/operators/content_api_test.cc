@@ -3,6 +3,7 @@
 #include <gtest/gtest.h>
 
 #include <filesystem>
+#include <functional>
 #include <fstream>
 #include <thread>
 
@@ -35,6 +36,32 @@ class ContentApiTest : public ::testing::Test {
     server_.reset();
     locales_ = (dir.path() / "locales").string();
     std::filesystem::copy(std::string(RAHNAMA_SOURCE_DIR) + "/locales", locales_, std::filesystem::copy_options::recursive);
+  }
+  // A fresh database started from a copy of locales/ in `dir` that a test changes like a release.
+  void StartFreshOnACopyOfLocales(const TempDir& dir) {
+    StopAndCopyLocalesInto(dir);
+    std::filesystem::remove(db());
+    AddUser(db(), "operator", "operator", {}, kPassword);
+    Start();
+  }
+  void StopServer() {
+    server_->Stop();
+    server_.reset();
+  }
+  // Rewrites `file` (relative to the copied locales/) through `change`: the next release.
+  void ChangeShipped(const std::string& file, const std::function<void(json&)>& change) {
+    const std::string path = locales_ + "/" + file;
+    std::ifstream in(path);
+    json doc = json::parse(in);
+    in.close();
+    change(doc);
+    std::ofstream(path) << doc.dump(1);
+  }
+  // `doc` as a SQL string literal.
+  static std::string SqlText(const json& doc) {
+    std::string out = "'";
+    for (char c : doc.dump()) out += c == '\'' ? std::string("''") : std::string(1, c);
+    return out + "'";
   }
   void Start() {
     server::Config c = TestConfig(db(), graph_.url());
@@ -201,10 +228,8 @@ TEST_F(ContentApiTest, NoEditPublishesContentThatMissesAThreatOrAlarmsOnAGreetin
   json unsafe = json::parse(Query(db(), "SELECT document FROM content_versions ORDER BY id DESC LIMIT 1")[0]);
   for (auto& it : unsafe["intents"])
     if (it["id"] == "urgent_protection") it["urgent"] = false;
-  std::string quoted = unsafe.dump();
-  for (size_t at = quoted.find('\''); at != std::string::npos; at = quoted.find('\'', at + 2)) quoted.insert(at, 1, '\'');
   ASSERT_TRUE(ExecBehindTheServer(db(), "INSERT INTO content_versions(author, message, document, created_at) VALUES "
-                                        "('test', 'unsafe', '" + quoted + "', 0)"));
+                                        "('test', 'unsafe', " + SqlText(unsafe) + ", 0)"));
   const std::string unsafe_id = Query(db(), "SELECT max(id) FROM content_versions")[0];
   auto restore = api_->Post("/api/v1/content/versions/" + unsafe_id + "/restore", op_, {{"message", "go back"}});
   EXPECT_EQ(restore.status, 400) << restore.body;
@@ -670,25 +695,18 @@ TEST_F(ContentApiTest, AnOverriddenRegressionExampleNeedsTheReviewersOwnConfirma
 TEST_F(ContentApiTest, AShippedUpgradeUpdatesUntouchedItemsAndReportsEditedOnesAsConflicts) {
   // A fresh database started from a copy of locales/ we can change like a new release would.
   TempDir other;
-  StopAndCopyLocalesInto(other);
-  std::filesystem::remove(db());
-  AddUser(db(), "operator", "operator", {}, kPassword);
-  Start();
+  StartFreshOnACopyOfLocales(other);
   // The operator edits one English answer.
   json edited = api_->Get("/api/v1/content/items/answer/en/acc_card", op_).json["value"];
   edited["text"] = "Operator's own ACC answer. Type 0 for the menu.";
   ASSERT_EQ(Put("answer/en/acc_card", edited).status, 200);
   ASSERT_EQ(api_->Post("/api/v1/content/publish", op_, {{"message", "local ACC wording"}}).status, 200);
-  server_->Stop();
-  server_.reset();
+  StopServer();
   // The next release changes that answer and another one nobody touched.
-  const std::string path = locales_ + "/en/answers.json";
-  std::ifstream in(path);
-  json answers = json::parse(in);
-  in.close();
-  answers["answers"]["acc_card"]["text"] = "Release 2 ACC answer.";
-  answers["answers"]["exit_permit"]["text"] = "Release 2 exit permit answer.";
-  std::ofstream(path) << answers.dump(1);
+  ChangeShipped("en/answers.json", [](json& answers) {
+    answers["answers"]["acc_card"]["text"] = "Release 2 ACC answer.";
+    answers["answers"]["exit_permit"]["text"] = "Release 2 exit permit answer.";
+  });
   Start();
   auto acc = api_->Get("/api/v1/content/items/answer/en/acc_card", op_);
   EXPECT_EQ(acc.json["value"]["text"], "Operator's own ACC answer. Type 0 for the menu.");
@@ -704,20 +722,13 @@ TEST_F(ContentApiTest, AShippedUpgradeUpdatesUntouchedItemsAndReportsEditedOnesA
 // here the release itself takes "urgent" off the urgent intent, so the running content stays.
 TEST_F(ContentApiTest, AReleaseThatWouldMissThreatsIsNotMergedAndSaysWhy) {
   TempDir other;
-  StopAndCopyLocalesInto(other);
-  std::filesystem::remove(db());
-  AddUser(db(), "operator", "operator", {}, kPassword);
-  Start();
+  StartFreshOnACopyOfLocales(other);
   const long versions_before = QueryInt(db(), "SELECT count(*) FROM content_versions");
-  server_->Stop();
-  server_.reset();
-  const std::string path = locales_ + "/intents.json";
-  std::ifstream in(path);
-  json intents = json::parse(in);
-  in.close();
-  for (auto& it : intents["intents"])
-    if (it["id"] == "urgent_protection") it["urgent"] = false;
-  std::ofstream(path) << intents.dump(1);
+  StopServer();
+  ChangeShipped("intents.json", [](json& intents) {
+    for (auto& it : intents["intents"])
+      if (it["id"] == "urgent_protection") it["urgent"] = false;
+  });
   Start();
   EXPECT_EQ(QueryInt(db(), "SELECT count(*) FROM content_versions"), versions_before) << "nothing published";
   auto conflicts = api_->Get("/api/v1/content/conflicts", op_);
@@ -726,8 +737,7 @@ TEST_F(ContentApiTest, AReleaseThatWouldMissThreatsIsNotMergedAndSaysWhy) {
   EXPECT_TRUE(said) << conflicts.body;
   EXPECT_NE(AskAs("923007000002", "police arrested my brother right now, please help").find("protection"), std::string::npos);
   // Refused, it is tried again at the next start (it was marked as taken and never came back).
-  server_->Stop();
-  server_.reset();
+  StopServer();
   Start();
   EXPECT_EQ(QueryInt(db(), "SELECT count(*) FROM audit_log WHERE action='content_upgrade_refused'"), 2);
 }
@@ -736,23 +746,13 @@ TEST_F(ContentApiTest, AReleaseThatWouldMissThreatsIsNotMergedAndSaysWhy) {
 // allows) does not hold back a release that does not cause it.
 TEST_F(ContentApiTest, AnOldProblemInTheRunningContentDoesNotHoldBackARelease) {
   TempDir other;
-  StopAndCopyLocalesInto(other);
-  std::filesystem::remove(db());
-  AddUser(db(), "operator", "operator", {}, kPassword);
-  Start();
-  server_->Stop();
-  server_.reset();
+  StartFreshOnACopyOfLocales(other);
+  StopServer();
   json live = json::parse(Query(db(), "SELECT document FROM content_versions ORDER BY id DESC LIMIT 1")[0]);
   live["messages"]["ps"]["messages"]["menu_title"] = std::string(70, 'x');
-  std::string quoted = live.dump();
-  for (size_t at = quoted.find('\''); at != std::string::npos; at = quoted.find('\'', at + 2)) quoted.insert(at, 1, '\'');
-  ASSERT_TRUE(ExecBehindTheServer(db(), "UPDATE content_versions SET document = '" + quoted + "' WHERE id = (SELECT max(id) FROM content_versions)"));
-  const std::string path = locales_ + "/en/answers.json";
-  std::ifstream in(path);
-  json answers = json::parse(in);
-  in.close();
-  answers["answers"]["exit_permit"]["text"] = "Release 2 exit permit answer.";
-  std::ofstream(path) << answers.dump(1);
+  ASSERT_TRUE(ExecBehindTheServer(db(), "UPDATE content_versions SET document = " + SqlText(live) +
+                                            " WHERE id = (SELECT max(id) FROM content_versions)"));
+  ChangeShipped("en/answers.json", [](json& answers) { answers["answers"]["exit_permit"]["text"] = "Release 2 exit permit answer."; });
   Start();
   EXPECT_EQ(api_->Get("/api/v1/content/items/answer/en/exit_permit", op_).json["value"]["text"], "Release 2 exit permit answer.");
 }
