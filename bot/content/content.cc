@@ -39,15 +39,22 @@ std::string StrOr(const json& j, const std::string& key, const std::string& fall
 
 // A fact operators still have to fill in: marked so, or an operator's "[[TO FILL …]]" as its value
 // or as any language's value.
-bool IsPlaceholderFact(const json& fact) {
+bool MarkedPlaceholder(const json& fact) {
   const json& p = Get(fact, "placeholder");
-  if (p.is_boolean() && p.get<bool>()) return true;
-  auto marked = [](const json& v) { return v.is_string() && v.get_ref<const std::string&>().find("[[") != std::string::npos; };
+  return p.is_boolean() && p.get<bool>();
+}
+
+bool HoldsNote(const json& value) {
+  return value.is_string() && value.get_ref<const std::string&>().find("[[") != std::string::npos;
+}
+
+bool IsPlaceholderFact(const json& fact) {
+  if (MarkedPlaceholder(fact)) return true;
   const json& v = Get(fact, "value");
-  if (marked(v)) return true;
+  if (HoldsNote(v)) return true;
   if (v.is_object())
     for (const auto& [lang, text] : v.items())
-      if (marked(text)) return true;
+      if (HoldsNote(text)) return true;
   return false;
 }
 
@@ -195,13 +202,10 @@ std::string Snapshot::ResolveFacts(const std::string& text, const std::string& l
           const json& v = Get(f, "value");
           // What this reader would see: their language's value, else the English one.
           const json& shown = v.is_object() ? (Get(v, language).is_string() ? Get(v, language) : Get(v, "en")) : v;
-          const json& flag = Get(f, "placeholder");
           // Unfilled too: no value for this reader at all, or an empty one (a blank where the number
           // should be, or the literal placeholder, was shown).
           const bool missing = shown.is_null() || (shown.is_string() && shown.get_ref<const std::string&>().empty());
-          const bool unfilled = (flag.is_boolean() && flag.get<bool>()) || missing ||
-                                (shown.is_string() && shown.get_ref<const std::string&>().find("[[") != std::string::npos);
-          if (unfilled) {
+          if (MarkedPlaceholder(f) || missing || HoldsNote(shown)) {
             // Never show people an operator's "[[TO FILL …]]": say honestly it is not confirmed, in
             // their language, else in English, else in words no edit can remove.
             std::string unavailable = StrOr(Get(Get(Get(document_, "messages"), language), "messages"), "placeholder_contact");
@@ -210,9 +214,8 @@ std::string Snapshot::ResolveFacts(const std::string& text, const std::string& l
             replacement = unavailable.empty() ? "(not confirmed yet)" : unavailable;
             break;
           }
-          if (v.is_string()) replacement = v.get<std::string>();
-          else if (v.is_object()) replacement = StrOr(v, language, StrOr(v, "en", replacement));
-          else if (v.is_number()) replacement = v.dump();
+          if (shown.is_string()) replacement = shown.get<std::string>();
+          else if (shown.is_number()) replacement = shown.dump();
           break;
         }
       }

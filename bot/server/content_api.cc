@@ -50,6 +50,27 @@ std::string ContentService::Today() const {
   return buf;
 }
 
+namespace {
+
+// The problems in `after` that `before` does not have: what a change brings.
+std::vector<content::Problem> Introduced(const std::vector<content::Problem>& before,
+                                         const std::vector<content::Problem>& after) {
+  std::set<std::string> known;
+  for (const auto& p : before) known.insert(p.item + "|" + p.message);
+  std::vector<content::Problem> out;
+  for (const auto& p : after)
+    if (!known.count(p.item + "|" + p.message)) out.push_back(p);
+  return out;
+}
+
+std::vector<content::Problem> Blocking(std::vector<content::Problem> problems) {
+  problems.erase(std::remove_if(problems.begin(), problems.end(), [](const content::Problem& p) { return !p.blocking; }),
+                 problems.end());
+  return problems;
+}
+
+}  // namespace
+
 Status ContentService::LoadAtStart() {
   std::lock_guard lock(mutex_);
   auto shipped_now = content::LoadLocalesDirectory(locales_dir_);
@@ -90,11 +111,8 @@ Status ContentService::LoadAtStart() {
           PublishOutcome now_checked, merged_checked;
           const Status now_ok = CheckBlockingProblems(document, now_checked);
           const Status merged_ok = CheckBlockingProblems(merged.document, merged_checked);
-          std::set<std::string> known;
-          for (const auto& p : now_checked.problems) known.insert(p.item + "|" + p.message);
-          std::string introduced;
-          for (const auto& p : merged_checked.problems)
-            if (introduced.empty() && !known.count(p.item + "|" + p.message)) introduced = p.item + ": " + p.message;
+          const auto brought = Introduced(now_checked.problems, merged_checked.problems);
+          std::string introduced = brought.empty() ? "" : brought[0].item + ": " + brought[0].message;
           if (introduced.empty() && !merged_ok.ok() && now_ok.ok()) introduced = merged_ok.message();
           const Status publishable = introduced.empty() ? Status::Ok() : Status::InvalidArgument(introduced);
           if (publishable.ok()) {
@@ -628,12 +646,9 @@ void ContentApi::Register(httplib::Server& svr) {
       if (remove && content::GetItem(updated, key).is_null()) return Status::NotFound("no item " + key);
       // Refuse what this change breaks: new blocking problems, or rules that stop compiling.
       const std::string today = service_.Today();
-      std::set<std::string> before;
-      for (const auto& p : content::Validate(updated, today))
-        if (p.blocking) before.insert(p.item + "|" + p.message);
+      const auto before = Blocking(content::Validate(updated, today));
       BOT_RETURN_IF_ERROR(content::SetItem(updated, key, value));
-      for (const auto& p : content::Validate(updated, today)) {
-        if (!p.blocking || before.count(p.item + "|" + p.message)) continue;
+      for (const auto& p : Introduced(before, Blocking(content::Validate(updated, today)))) {
         fresh.push_back({{"item", p.item}, {"message", p.message}});
         if (first.empty()) first = p.item + ": " + p.message;
       }
