@@ -317,10 +317,24 @@ Status Processor::ProcessOne(const PendingInbound& p, bool* stop) {
     return nullptr;
   };
 
-  // The case this message belongs to: the one the conversation is working on, else the newest.
+  // The case this message belongs to: the one an officer is talking to the person on (with two
+  // open cases, the person's answer is for the officer who asked, and the bot must not talk over
+  // them), else the one the conversation is working on, else the newest.
   const Case* active = nullptr;
+  bool active_human_mode = false;
+  if (open_cases->size() > 1) {
+    for (const auto& c : *open_cases) {  // newest first
+      auto hm = store_.HumanMode(c.id);
+      if (!hm.ok()) return hm.status();
+      if (*hm) {
+        active = &c;
+        active_human_mode = true;
+        break;
+      }
+    }
+  }
   for (const auto& c : *open_cases)
-    if (c.id == state->case_id) active = &c;
+    if (active == nullptr && c.id == state->case_id) active = &c;
   if (active == nullptr && !open_cases->empty()) active = &open_cases->front();
   conversation::TurnInput in;
   in.state = *state;
@@ -333,9 +347,13 @@ Status Processor::ProcessOne(const PendingInbound& p, bool* stop) {
     ac.partner = q ? q->partner : active->queue;
     ac.consent = active->consent;
     ac.partner_webhook = q && !q->webhook_url.empty();
-    auto hm = store_.HumanMode(active->id);
-    if (!hm.ok()) return hm.status();
-    ac.human_mode = *hm;
+    if (active_human_mode) {
+      ac.human_mode = true;
+    } else {
+      auto hm = store_.HumanMode(active->id);
+      if (!hm.ok()) return hm.status();
+      ac.human_mode = *hm;
+    }
     in.active_case = ac;
   }
   if (decisions_ != nullptr) {

@@ -188,6 +188,34 @@ TEST_F(EscalationTest, AnOfficersReplyReachesThePersonAndMutesTheBotUntilResolve
   EXPECT_EQ(api_->Post(base + "/replies", unhcr_, {{"text", "late"}}).status, 409);
 }
 
+// A person with two open cases: the officer who asked a question gets the answer, on their case,
+// and the bot does not talk over them, whichever case the conversation was last working on.
+TEST_F(EscalationTest, WithTwoOpenCasesThePersonsAnswerGoesToTheOfficerWhoAskedAndTheBotStaysQuiet) {
+  const std::string me = "923000000025";
+  Say(me, "police arrested my brother right now, please help");
+  for (int i = 0; i < 4; ++i) Say(me, "skip");
+  Say(me, "I moved to Canada, I have a US refugee case, how do I update IOM with my new address?");
+  for (int i = 0; i < 3; ++i) Say(me, "skip");
+  auto ids = Query(db(), "SELECT c.id || ' ' || c.queue FROM cases c JOIN contacts k ON k.id=c.contact_id WHERE "
+                         "k.external_id='" + me + "' AND c.status != 'resolved' ORDER BY c.id");
+  ASSERT_EQ(ids.size(), 2u) << "the test needs two open cases";
+  ASSERT_NE(ids[0].find("unhcr_protection"), std::string::npos) << ids[0];
+  const std::string urgent_case = ids[0].substr(0, ids[0].find(' '));
+  const std::string base = "/api/v1/cases/" + urgent_case;
+  auto reply = api_->Post(base + "/replies", unhcr_, {{"text", "Which city are you in?"}});
+  ASSERT_EQ(reply.status, 200) << reply.body;
+  ASSERT_TRUE(WaitForText(me, "Which city are you in?"));
+  const int64_t seen_at = QueryInt(db(), "SELECT last_message_at FROM cases WHERE id = " + urgent_case);
+
+  const size_t before = graph_.RequestsTo(me).size();
+  Say(me, "Peshawar");
+  std::this_thread::sleep_for(std::chrono::milliseconds(400));
+  EXPECT_EQ(graph_.RequestsTo(me).size(), before) << "the bot talked over the officer: " << Received(me).back();
+  EXPECT_EQ(QueryInt(db(), "SELECT case_id FROM messages WHERE body = 'Peshawar'"), std::stoll(urgent_case));
+  EXPECT_GT(QueryInt(db(), "SELECT last_message_at FROM cases WHERE id = " + urgent_case), seen_at)
+      << "the officer's console polls on last_message_at";
+}
+
 // The case change and the message to the person are one write: when the message cannot be
 // queued, the case does not claim a first response, a claim or a resolution the person never heard
 // of, and the officer can simply try again.
