@@ -74,12 +74,16 @@ SendOutcome ClassifySendResponse(bool network_error, int http_status, std::strin
   // would drop every safety reply queued until an operator fixes it, so they wait instead.
   // Everything else (131047 outside the 24-hour window, 551 person unavailable, bad parameters)
   // is about this one message and fails.
-  static constexpr int kTransient[] = {1, 2, 4, 613, 1200, 80007, 130429, 131000, 131016, 131048, 131056, 131057};
-  // Account codes (Meta's error-code list): 0 auth, 3 capability, 10/200 permissions, 190 token,
-  // 368 policy block, 131005 access denied, 131031 account locked, 131042 payment. Messenger also
-  // sends 10/200 for one person (subcodes below: not receiving messages from you, unavailable, a
-  // closed window): those are about that message.
-  static constexpr int kAccount[] = {0, 3, 10, 190, 200, 368, 131005, 131031, 131042};
+  // Graph rate limits: 4 application, 17 user, 32 page, 613 custom; 80006/80007 Messenger and
+  // WhatsApp business-use-case limits.
+  static constexpr int kTransient[] = {1,      2,      4,      17,     32,     613,    1200,  80006,
+                                       80007, 130429, 131000, 131016, 131048, 131056, 131057};
+  // Account codes (Meta's error-code list): 0 auth, 3 capability, 10 and 200–299 permissions, 190
+  // token, 368 policy block, 131005 access denied, 131031 account locked, 131037 display name not
+  // approved, 131042 payment, 131045 registration certificate, 133010 number not registered.
+  // Messenger also sends permission codes for one person (subcodes below: not receiving messages
+  // from you, unavailable, a closed window): those are about that message.
+  static constexpr int kAccount[] = {0, 3, 10, 190, 368, 131005, 131031, 131037, 131042, 131045, 133010};
   static constexpr int kOnePerson[] = {2018108, 2018065, 1545041, 2018278};
   bool transient = http_status == 429 || http_status >= 500 || http_status == 0;
   for (int c : kTransient)
@@ -87,11 +91,13 @@ SendOutcome ClassifySendResponse(bool network_error, int http_status, std::strin
   const nlohmann::json* e = Obj(j, "error");
   const int64_t sub = e != nullptr ? detail::Int(*e, "error_subcode").value_or(0) : 0;
   const bool has_code = e != nullptr && detail::Int(*e, "code").has_value();  // a missing code is not code 0
-  if (has_code)
+  const bool permission_code = out.error_code == 10 || (out.error_code >= 200 && out.error_code <= 299);
+  if (has_code) {
     for (int c : kAccount)
       if (out.error_code == c) out.account_problem = true;
+    if (permission_code) out.account_problem = true;
+  }
   if (!has_code && (http_status == 401 || http_status == 403)) out.account_problem = true;
-  const bool permission_code = out.error_code == 10 || out.error_code == 200;
   for (int c : kOnePerson)
     if ((permission_code && sub == c) || out.error_code == c) out.account_problem = false, transient = false;
 

@@ -525,5 +525,32 @@ TEST(SendResponseTest, OutsideTheWindowFailsForGoodButThrottlingAndServerErrorsA
   EXPECT_EQ(channels::ClassifySendResponse(false, 200, R"({"success":false})").kind, K::kFailed);
 }
 
+// Trouble with our own number's registration or with a Graph rate limit is not about the message:
+// failing it for good would drop every reply (safety replies too) until it passes.
+TEST(SendResponseTest, RegistrationTroubleAndGraphRateLimitsAreRetriedNotDropped) {
+  using K = channels::SendOutcome::Kind;
+  for (const char* body : {R"({"error":{"code":131037,"message":"WhatsApp provided number needs display name approval"}})",
+                           R"({"error":{"code":131045,"message":"Incorrect certificate"}})",
+                           R"({"error":{"code":133010,"message":"Phone number not registered"}})",
+                           R"({"error":{"code":230,"message":"Permission denied"}})",
+                           R"({"error":{"code":299,"message":"Permission denied"}})"}) {
+    auto out = channels::ClassifySendResponse(false, 400, body);
+    EXPECT_EQ(out.kind, K::kRetry) << body;
+    EXPECT_TRUE(out.account_problem) << body;
+  }
+  for (const char* body : {R"({"error":{"code":17,"message":"User request limit reached"}})",
+                           R"({"error":{"code":32,"message":"Page request limit reached"}})",
+                           R"({"error":{"code":80006,"message":"There have been too many messages sent to this user"}})"}) {
+    auto out = channels::ClassifySendResponse(false, 400, body);
+    EXPECT_EQ(out.kind, K::kRetry) << body;
+    EXPECT_FALSE(out.account_problem) << body;
+  }
+  // A permission code from the 200 range with Messenger's one-person subcode is still that person's.
+  EXPECT_EQ(channels::ClassifySendResponse(false, 400, R"({"error":{"code":230,"error_subcode":1545041,"message":"unavailable"}})").kind,
+            K::kFailed);
+  EXPECT_EQ(channels::ClassifySendResponse(false, 400, R"({"error":{"code":300,"message":"not a permission code"}})").kind,
+            K::kFailed);
+}
+
 }  // namespace
 }  // namespace bot::testing
