@@ -406,8 +406,8 @@ Status SqliteStore::QueueReplies(int64_t contact_id, int64_t case_id, const std:
   const std::string business_id = from_business_id.empty() ? who->Text(2) : from_business_id;
   BOT_RETURN_IF_ERROR(who->Run());
 
-  // Replies to one person leave in order: an urgent reply must not wait behind an earlier one
-  // backing off after an error, so that one is tried again now.
+  // An earlier reply backing off after an error is tried again now, with the urgent one (which
+  // does not wait for it: ClaimDue), so the person's replies stay close to the order they were written in.
   for (const OutboundRecord& r : replies) {
     if (!r.message.urgent) continue;
     auto due = db_->Prepare(
@@ -448,12 +448,15 @@ Result<std::vector<OutboxItem>> SqliteStore::ClaimDue(int64_t now_ms, int limit)
   std::lock_guard lock(db_->mutex());
   Transaction tx(*db_);
   BOT_RETURN_IF_ERROR(tx.status());
-  // Only the head of each recipient's queue: replies to one person leave in order.
+  // Only the head of each recipient's queue: replies to one person leave in order. One exception:
+  // an urgent reply does not wait behind an ordinary one that has already failed and is backing off
+  // (it may keep failing for the day it is retried).
   auto st = db_->Prepare(
       "SELECT id, message_id, channel, recipient, business_id, payload, priority, attempts, created_at FROM outbox o "
       "WHERE state = 'pending' AND next_attempt_at <= ?1 AND NOT EXISTS (SELECT 1 FROM outbox p "
       "WHERE p.recipient = o.recipient AND p.channel = o.channel AND p.state IN ('pending', 'in_flight') "
-      "AND p.id < o.id) ORDER BY priority DESC, id LIMIT ?2");
+      "AND p.id < o.id AND NOT (p.priority < o.priority AND p.state = 'pending' AND p.attempts > 0)) "
+      "ORDER BY priority DESC, id LIMIT ?2");
   if (!st.ok()) return st.status();
   st->Bind(1, now_ms).Bind(2, limit);
   std::vector<OutboxItem> items;

@@ -53,6 +53,7 @@ class FakeGraph {
           a = planned_.front();
           planned_.pop_front();
         }
+        if (!refuse_containing_.empty() && req.body.find(refuse_containing_) != std::string::npos) a = refusal_;
         if (a.status >= 200 && a.status < 300) {
           requests_.push_back(r);
           if (a.body.empty())
@@ -94,6 +95,12 @@ class FakeGraph {
     for (auto& a : answers) planned_.push_back(a);
   }
   void SetDelayMs(int ms) { delay_ms_ = ms; }
+  // Every request whose body holds `needle` gets `answer`, however often it is tried.
+  void AlwaysAnswer(const std::string& needle, Answer answer) {
+    std::lock_guard lock(mutex_);
+    refuse_containing_ = needle;
+    refusal_ = std::move(answer);
+  }
   // A fixed answer for GET `path` (media lookups and downloads).
   void OnGet(const std::string& path, const std::string& content_type, const std::string& body) {
     std::lock_guard lock(mutex_);
@@ -139,6 +146,8 @@ class FakeGraph {
   std::thread thread_;
   mutable std::mutex mutex_;
   std::deque<Answer> planned_;
+  std::string refuse_containing_;
+  Answer refusal_{200, ""};
   std::vector<RecordedRequest> requests_, failed_;
   std::map<std::string, std::pair<std::string, std::string>> get_routes_;
   std::vector<std::string> gets_;
