@@ -17,7 +17,9 @@ using json = nlohmann::json;
 const char* kCaseColumns =
     "c.id, c.contact_id, c.queue, c.priority, c.status, c.intent, c.language, COALESCE(c.assignee, ''), c.consent, "
     "c.intake, c.entities, COALESCE(c.outcome, ''), c.opened_at, COALESCE(c.first_response_at, 0), "
-    "COALESCE(c.resolved_at, 0), c.last_message_at, k.channel, k.external_id, k.display_name, k.last_inbound_at";
+    "COALESCE(c.resolved_at, 0), c.last_message_at, k.channel, k.external_id, k.display_name, k.last_inbound_at, "
+    "COALESCE(c.referred_from, ''), COALESCE(c.queue_since, c.opened_at), "
+    "CASE WHEN c.queue_since IS NULL THEN COALESCE(c.first_response_at, 0) ELSE COALESCE(c.queue_response_at, 0) END";
 
 Case CaseFromRow(const Statement& st) {
   Case c;
@@ -41,6 +43,9 @@ Case CaseFromRow(const Statement& st) {
   c.contact_address = st.Text(17);
   c.contact_name = st.Text(18);
   c.contact_last_inbound_ms = st.Int(19);
+  c.referred_from = st.Text(20);
+  c.queue_since = st.Int(21);
+  c.queue_response_at = st.Int(22);
   return c;
 }
 
@@ -366,7 +371,9 @@ Status SqliteStore::WriteCase(const Case& c, const Case* seen, int64_t now_ms) {
       "UPDATE cases SET queue = ?2, priority = CASE WHEN ?11 = 1 THEN priority ELSE ?3 END, status = ?4, "
       "assignee = NULLIF(?5, ''), outcome = NULLIF(?6, ''), first_response_at = NULLIF(?7, 0), "
       "resolved_at = NULLIF(?8, 0), consent = CASE WHEN ?11 = 1 THEN consent ELSE ?9 END, updated_at = ?10, "
-      "human_mode = CASE WHEN ?4 = 'resolved' THEN 0 ELSE human_mode END WHERE id = ?1 AND (?11 = 0 OR "
+      "referred_from = NULLIF(?15, ''), queue_since = NULLIF(?16, 0), queue_response_at = NULLIF(?17, 0), "
+      // Resolved, released or referred: no officer has the conversation, so the bot answers again.
+      "human_mode = CASE WHEN ?4 IN ('resolved', 'open') THEN 0 ELSE human_mode END WHERE id = ?1 AND (?11 = 0 OR "
       "(status = ?12 AND COALESCE(assignee, '') = ?13 AND queue = ?14 AND "
       "(?4 != 'claimed' OR EXISTS (SELECT 1 FROM users u WHERE u.username = ?5 AND u.disabled = 0 AND "
       "(u.role = 'admin' OR (u.role = 'officer' AND EXISTS (SELECT 1 FROM user_queues q WHERE q.user_id = u.id AND q.queue = ?2)))))))");
@@ -374,7 +381,7 @@ Status SqliteStore::WriteCase(const Case& c, const Case* seen, int64_t now_ms) {
   st->Bind(1, c.id).Bind(2, c.queue).Bind(3, c.priority).Bind(4, c.status).Bind(5, c.assignee).Bind(6, c.outcome)
       .Bind(7, c.first_response_at).Bind(8, c.resolved_at).Bind(9, c.consent).Bind(10, now_ms)
       .Bind(11, seen ? 1 : 0).Bind(12, seen ? seen->status : "").Bind(13, seen ? seen->assignee : "")
-      .Bind(14, seen ? seen->queue : "");
+      .Bind(14, seen ? seen->queue : "").Bind(15, c.referred_from).Bind(16, c.queue_since).Bind(17, c.queue_response_at);
   Status s = st->Run();
   if (s.code() == StatusCode::kConflict)
     return Status::Conflict("the person already has an open case in queue " + c.queue);

@@ -70,6 +70,9 @@ struct Case {
   std::string contact_address;
   std::string contact_name;
   int64_t contact_last_inbound_ms = 0;
+  std::string referred_from;      // the queue it came from, if an officer referred it
+  int64_t queue_since = 0;        // when it entered its current queue: the service-level clock
+  int64_t queue_response_at = 0;  // the first officer reply since then (0: none yet)
   std::vector<CaseMessage> messages;  // filled by CaseById
   std::vector<CaseNote> notes;
 };

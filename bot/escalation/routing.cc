@@ -59,8 +59,11 @@ Result<bool> IsOpen(const std::string& hours, int64_t now_ms) {
 }
 
 bool IsOverdue(const Case& c, int sla_minutes, int64_t now_ms) {
-  if (c.status == "resolved" || c.first_response_at != 0 || sla_minutes <= 0) return false;
-  return now_ms - c.opened_at > static_cast<int64_t>(sla_minutes) * 60000;
+  // Measured in the queue the case is in now: a referred case is new to its officers.
+  const bool in_queue = c.queue_since != 0;
+  const bool answered = in_queue ? c.queue_response_at != 0 : c.first_response_at != 0;
+  if (c.status == "resolved" || answered || sla_minutes <= 0) return false;
+  return now_ms - (in_queue ? c.queue_since : c.opened_at) > static_cast<int64_t>(sla_minutes) * 60000;
 }
 
 std::string DescribeMinutes(int minutes) {

@@ -26,7 +26,7 @@ std::optional<Route> RouteCase(const std::vector<RoutingRule>& rules, const std:
 Result<bool> IsOpen(const std::string& hours, int64_t now_ms);
 Status CheckHoursSpec(const std::string& hours);
 
-// SLA passed with no human response yet.
+// SLA passed with no human response yet, in the queue the case is in now.
 bool IsOverdue(const Case& c, int sla_minutes, int64_t now_ms);
 
 // "15 minutes", "24 hours", "2 days" for people.

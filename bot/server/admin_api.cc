@@ -170,6 +170,8 @@ json CaseSummary(const Case& c, const Queue* q, int64_t now, bool full_contact) 
               {"contact", full_contact ? c.contact_address : log::Mask(c.contact_address)},
               {"opened_at", c.opened_at},
               {"first_response_at", c.first_response_at ? json(c.first_response_at) : json(nullptr)},
+              {"referred_from", c.referred_from.empty() ? json(nullptr) : json(c.referred_from)},
+              {"queue_since", c.queue_since ? c.queue_since : c.opened_at},
               {"resolved_at", c.resolved_at ? json(c.resolved_at) : json(nullptr)},
               {"last_message_at", c.last_message_at},
               {"consent", c.consent},
@@ -381,6 +383,7 @@ void AdminApi::CaseAction(const httplib::Request& req, httplib::Response& res, c
     // (or this account was just disabled) nothing is queued, so a retry cannot send the reply
     // twice; and a first response is never counted for a reply that was not queued.
     if (updated.first_response_at == 0) updated.first_response_at = now;
+    if (updated.queue_response_at == 0) updated.queue_response_at = now;
     if (updated.status == "open") {
       updated.status = "claimed";
       updated.assignee = me.username;
@@ -414,7 +417,14 @@ void AdminApi::CaseAction(const httplib::Request& req, httplib::Response& res, c
     updated.queue = *to;
     updated.status = "open";
     updated.assignee.clear();
-    Status s = store_.UpdateCaseIf(*c, updated, now);
+    // New to its officers: its service-level clock starts again, and the person hears who has it now.
+    updated.referred_from = c->queue;
+    updated.queue_since = now;
+    updated.queue_response_at = 0;
+    std::vector<OutboundRecord> messages;
+    if (const std::string text = HandoffText(*snapshot, *q, person_language, now); !text.empty())
+      messages.push_back(notice(text));
+    Status s = write_and_tell(messages, false);
     if (!s.ok()) return SendError(res, s);
     audit({{"from", c->queue}, {"to", *to}});
   } else {

@@ -136,6 +136,15 @@ std::string SlaText(const content::Snapshot& c, const std::string& lang, int min
 
 }  // namespace
 
+std::string HandoffText(const content::Snapshot& snapshot, const Queue& q, const std::string& lang, int64_t now_ms) {
+  auto open_now = escalation::IsOpen(q.hours, now_ms);
+  const std::string key = open_now.ok() && !*open_now ? "handoff_outside_hours" : "handoff";
+  std::string partner = snapshot.Message("partner_" + q.id, lang);
+  return snapshot.Message(key, lang,
+                          {{"partner", partner.empty() ? q.partner : partner},
+                           {"sla", SlaText(snapshot, lang, q.sla_minutes)}});
+}
+
 Processor::Processor(db::SqliteStore& store, const ContentHolder& content, const Clock& clock, Metrics& metrics,
                      std::function<void()> on_committed, DecisionCache* decisions, const IngestPressure* ingest)
     : store_(store),
@@ -400,13 +409,8 @@ Status Processor::ProcessOne(const PendingInbound& p, bool* stop) {
     const Queue* q = queue_of(change.queue);
     if (target == nullptr && change.priority != "urgent" && q != nullptr) {
       // A new hand-off: tell the person who will answer and when.
-      auto open_now = escalation::IsOpen(q->hours, now);
-      const std::string key = open_now.ok() && !*open_now ? "handoff_outside_hours" : "handoff";
       OutboundMessage m;
-      std::string partner = snapshot->Message("partner_" + q->id, out.language);
-      m.text = snapshot->Message(key, out.language,
-                                 {{"partner", partner.empty() ? q->partner : partner},
-                                  {"sla", SlaText(*snapshot, out.language, q->sla_minutes)}});
+      m.text = HandoffText(*snapshot, *q, out.language, now);
       if (!m.text.empty()) replies.push_back(std::move(m));
     }
   } else if (active != nullptr) {

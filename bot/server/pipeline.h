@@ -36,6 +36,10 @@
 
 namespace bot::server {
 
+// What a person is told when their case reaches queue `q`: who will answer and within what time
+// (or when the desk opens), in their language.
+std::string HandoffText(const content::Snapshot& snapshot, const Queue& q, const std::string& lang, int64_t now_ms);
+
 // Content currently published; swapped atomically, read without locks by the pipeline.
 class ContentHolder {
  public:

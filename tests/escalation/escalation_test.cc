@@ -716,6 +716,51 @@ TEST_F(EscalationTest, OneOpenCasePerPersonPerQueueAndReferralMovesIt) {
   EXPECT_EQ(api_->Post("/api/v1/cases/" + std::to_string(id) + "/refer", iom_, {{"queue", "nowhere"}}).status, 400);
 }
 
+// A referral hands the case to officers who have not seen it: their service-level clock starts
+// now, the person hears who has their case, and until someone there takes it the bot answers
+// (the referring officer's "human mode" would otherwise leave the person unanswered).
+TEST_F(EscalationTest, AReferredCaseTellsThePersonStartsItsClockAgainAndTheBotAnswersMeanwhile) {
+  ASSERT_EQ(api_->Call("PUT", "/api/v1/queues/iom", admin_, {{"partner", "IOM"}, {"sla_minutes", 60}}).status, 200);
+  const std::string me = "923000000051";
+  Say(me, "police arrested my brother right now, please help");
+  const int64_t id = OnlyCaseOf(me);
+  const std::string base = "/api/v1/cases/" + std::to_string(id);
+  ASSERT_EQ(api_->Post(base + "/replies", unhcr_, {{"text", "This is for IOM, I am passing it on."}}).status, 200);
+  ASSERT_TRUE(Exec("UPDATE cases SET opened_at = opened_at - 7200000"));  // opened two hours ago
+  auto refer = api_->Post(base + "/refer", unhcr_, {{"queue", "iom"}});
+  ASSERT_EQ(refer.status, 200) << refer.body;
+  EXPECT_EQ(refer.json["referred_from"], "unhcr_protection");
+  EXPECT_FALSE(refer.json["overdue"].get<bool>()) << "just arrived in the IOM queue";
+  auto content = ShippedContent();
+  const std::string told = content->Message("handoff", "en", {{"partner", "IOM"}, {"sla", "60 minutes"}});
+  ASSERT_FALSE(told.empty());
+  EXPECT_TRUE(WaitForText(me, told)) << "the person is told IOM has their case";
+
+  // Nobody at IOM has it yet: the bot answers the person.
+  const size_t before = graph_.RequestsTo(me).size();
+  Say(me, "what is a PoR card?");
+  EXPECT_TRUE(graph_.WaitFor(before + 1, me, 3000)) << "the person was left unanswered after the referral";
+
+  // No IOM officer answers within the hour: overdue in the IOM queue, though UNHCR answered.
+  ASSERT_TRUE(Exec("UPDATE cases SET queue_since = queue_since - 3660000"));
+  json list = CasesFor(iom_);
+  ASSERT_EQ(list.size(), 1u);
+  EXPECT_TRUE(list[0]["overdue"].get<bool>());
+  ASSERT_EQ(api_->Post(base + "/replies", iom_, {{"text", "IOM here: which city are you in?"}}).status, 200);
+  EXPECT_FALSE(CasesFor(iom_)[0]["overdue"].get<bool>());
+}
+
+TEST_F(EscalationTest, AReleasedCaseIsAnsweredByTheBotUntilAnOfficerTakesItAgain) {
+  const std::string me = "923000000052";
+  Say(me, "police arrested my brother right now, please help");
+  const std::string base = "/api/v1/cases/" + std::to_string(OnlyCaseOf(me));
+  ASSERT_EQ(api_->Post(base + "/replies", unhcr_, {{"text", "We are looking into it."}}).status, 200);
+  ASSERT_EQ(api_->Post(base + "/release", unhcr_).status, 200);
+  const size_t before = graph_.RequestsTo(me).size();
+  Say(me, "hello? is anyone there");
+  EXPECT_TRUE(graph_.WaitFor(before + 1, me, 3000)) << "the person was left unanswered after the release";
+}
+
 TEST_F(EscalationTest, OverdueUrgentCasesAreFlaggedInTheApiAndMetrics) {
   ASSERT_EQ(api_->Call("PUT", "/api/v1/queues/unhcr_protection", admin_, {{"partner", "UNHCR"}, {"sla_minutes", 1}}).status, 200);
   Say("923000000060", "police arrested my brother right now, please help");

@@ -113,11 +113,12 @@ export async function caseView(root, { params, user, flash }) {
     const now = Date.now();
     replace(head,
       h('h1', null, `Case #${c.id} `, h('span', { class: 'case-intent-title' }, c.intent || 'unknown')),
-      h('p', { class: 'case-badges' }, priorityBadge(c.priority), c.overdue ? badge('Overdue: no first response within SLA', 'overdue') : null,
+      h('p', { class: 'case-badges' }, priorityBadge(c.priority),
+        c.overdue ? badge(c.referred_from ? 'Overdue: no reply since it was referred here' : 'Overdue: no first response within SLA', 'overdue') : null,
         badge(c.status === 'claimed' ? `Claimed by ${c.assignee}` : c.status, c.status), windowBadge(c.window_open, c.channel)));
     const lastIn = c.last_inbound_at;
     const rows = [
-      ['Queue', c.queue],
+      ['Queue', c.referred_from ? h('span', { id: 'referred-from' }, `${c.queue} (referred from ${c.referred_from}, `, timeEl(c.queue_since), ')') : c.queue],
       ['Language', langName(c.language)],
       ['Channel', c.channel === 'messenger' ? 'Messenger' : 'WhatsApp'],
       ['Contact', h('span', null, h('span', { class: 'mono', dir: 'ltr' }, c.contact), c.contact_name ? h('span', { dir: 'auto' }, ' · ', c.contact_name) : null)],
