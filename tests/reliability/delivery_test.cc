@@ -186,6 +186,33 @@ TEST_F(DeliveryTest, ASafetyReplyOvertakesAnEarlierReplyThatKeepsFailing) {
       << "the failing reply is still retried";
 }
 
+// A second server started on the same database (by mistake, or a restart loop while the old one
+// drains) must not touch it: starting, it would put the first one's sends in flight back to
+// pending and they would go out twice.
+TEST_F(DeliveryTest, ASecondServerOnTheSameDatabaseIsRefusedAndNothingIsSentTwice) {
+  graph_.SetDelayMs(1500);
+  Start();
+  const std::string me = "923220000026";
+  Post(me, "what is the PoR card?");
+  for (int i = 0; i < 300 && QueryInt(db(), "SELECT COUNT(*) FROM outbox WHERE state='in_flight'") < 1; ++i)
+    std::this_thread::sleep_for(std::chrono::milliseconds(10));
+  ASSERT_EQ(QueryInt(db(), "SELECT COUNT(*) FROM outbox WHERE state='in_flight'"), 1) << "a send in flight";
+  auto second = server::Server::Start(TestConfig(db(), graph_.url()));
+  ASSERT_FALSE(second.ok()) << "two servers on one database";
+  EXPECT_NE(second.status().message().find("already using"), std::string::npos) << second.status().ToString();
+  EXPECT_EQ(QueryInt(db(), "SELECT requeued_after_crash FROM outbox WHERE state='in_flight'"), 0);
+  graph_.SetDelayMs(0);
+  for (int i = 0; i < 500 && QueryInt(db(), "SELECT COUNT(*) FROM outbox WHERE state!='sent'") > 0; ++i)
+    std::this_thread::sleep_for(std::chrono::milliseconds(10));
+  std::this_thread::sleep_for(std::chrono::milliseconds(300));
+  EXPECT_EQ(static_cast<int>(graph_.RequestsTo(me).size()), QueryInt(db(), "SELECT COUNT(*) FROM outbox"))
+      << "each reply sent once";
+  // The lock goes with the server: the next start on this database works.
+  server_.reset();
+  auto next = server::Server::Start(TestConfig(db(), graph_.url()));
+  EXPECT_TRUE(next.ok()) << next.status().ToString();
+}
+
 TEST_F(DeliveryTest, SendsPerNumberAreThrottledToTheConfiguredRate) {
   Start(/*send_rate=*/5);
   for (int i = 0; i < 6; ++i) Post("92322000010" + std::to_string(i), "salam");  // two replies each
