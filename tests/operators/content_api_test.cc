@@ -243,6 +243,7 @@ TEST_F(ContentApiTest, ExportThenImportRoundTripsByteForByte) {
   ASSERT_EQ(csv1.status, 200);
   EXPECT_EQ(csv1.body.rfind("key,en,prs,ps\n", 0), 0u);
   httplib::Client c("127.0.0.1", server_->admin_port());
+  c.set_read_timeout(30, 0);  // as ApiClient: an import checks the whole content, slow under the sanitizers
   httplib::Headers h = {{"Authorization", "Bearer " + op_}};
   auto imp = c.Post("/api/v1/content/import?format=json", h, json1.body, "application/json");
   ASSERT_TRUE(imp);
