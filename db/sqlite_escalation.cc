@@ -287,7 +287,8 @@ Result<Case> SqliteStore::CaseById(int64_t id) {
   if (!*row) return Status::NotFound("case " + std::to_string(id));
   Case c = CaseFromRow(*st);
   BOT_RETURN_IF_ERROR(st->Run());
-  // The whole conversation with the person since the case's first message, and everything on it.
+  // The conversation with the person since the case's first message, and everything on it: the
+  // latest 500 messages (a long case's newest replies matter most), oldest first.
   // Delivery reports are kept as they come (even before we recorded the send, in any order);
   // the state shown is the furthest one reached: failed > read > delivered > sent.
   auto msgs = db_->Prepare(
@@ -297,7 +298,7 @@ Result<Case> SqliteStore::CaseById(int64_t id) {
       "  WHERE o.message_id = m.id ORDER BY CASE d.status WHEN 'failed' THEN 4 WHEN 'read' THEN 3 WHEN 'played' THEN 3 "
       "  WHEN 'delivered' THEN 2 WHEN 'sent' THEN 1 ELSE 0 END DESC LIMIT 1), m.status) END, "
       "m.payload, m.created_at FROM messages m WHERE m.contact_id = ?1 AND "
-      "(m.case_id = ?2 OR m.id >= (SELECT MIN(id) FROM messages WHERE case_id = ?2)) ORDER BY m.id LIMIT 500");
+      "(m.case_id = ?2 OR m.id >= (SELECT MIN(id) FROM messages WHERE case_id = ?2)) ORDER BY m.id DESC LIMIT 500");
   if (!msgs.ok()) return msgs.status();
   msgs->Bind(1, c.contact_id).Bind(2, c.id);
   BOT_RETURN_IF_ERROR(ForEachRow(*msgs, [&](const Statement& row) {
@@ -312,6 +313,7 @@ Result<Case> SqliteStore::CaseById(int64_t id) {
     m.created_at = row.Int(7);
     c.messages.push_back(std::move(m));
   }));
+  std::reverse(c.messages.begin(), c.messages.end());
   auto notes = db_->Prepare("SELECT author, body, created_at FROM case_notes WHERE case_id = ?1 ORDER BY id");
   if (!notes.ok()) return notes.status();
   notes->Bind(1, c.id);

@@ -761,6 +761,26 @@ TEST_F(EscalationTest, AReleasedCaseIsAnsweredByTheBotUntilAnOfficerTakesItAgain
   EXPECT_TRUE(graph_.WaitFor(before + 1, me, 3000)) << "the person was left unanswered after the release";
 }
 
+TEST_F(EscalationTest, ALongCaseShowsItsLatestMessagesOldestFirst) {
+  const std::string me = "923000000053";
+  Say(me, "police arrested my brother right now, please help");
+  const int64_t id = OnlyCaseOf(me);
+  // Weeks of conversation on the case.
+  ASSERT_TRUE(Exec("WITH RECURSIVE n(i) AS (SELECT 1 UNION ALL SELECT i + 1 FROM n WHERE i < 600) "
+                   "INSERT INTO messages(contact_id, direction, channel, kind, body, status, created_at, case_id) "
+                   "SELECT c.contact_id, 'in', 'whatsapp', 'text', 'old message ' || n.i, 'processed', 0, c.id "
+                   "FROM n, cases c WHERE c.id = " + std::to_string(id)));
+  Say(me, "they moved him to another prison today");
+  auto view = api_->Get("/api/v1/cases/" + std::to_string(id), unhcr_);
+  ASSERT_EQ(view.status, 200) << view.body;
+  const json& msgs = view.json["messages"];
+  ASSERT_FALSE(msgs.empty());
+  bool latest_shown = false;
+  for (const auto& m : msgs) latest_shown |= m["text"] == "they moved him to another prison today";
+  EXPECT_TRUE(latest_shown) << "the person's latest message is missing from a long case";
+  EXPECT_LT(msgs.front()["id"].get<int64_t>(), msgs.back()["id"].get<int64_t>()) << "oldest first";
+}
+
 TEST_F(EscalationTest, OverdueUrgentCasesAreFlaggedInTheApiAndMetrics) {
   ASSERT_EQ(api_->Call("PUT", "/api/v1/queues/unhcr_protection", admin_, {{"partner", "UNHCR"}, {"sla_minutes", 1}}).status, 200);
   Say("923000000060", "police arrested my brother right now, please help");
