@@ -983,6 +983,11 @@ Status SqliteStore::EraseContactLocked(int64_t contact_id, const std::string& ac
   const std::vector<std::string> statements = {
       "UPDATE messages SET body = '', payload = '{}', redacted_at = ?2 WHERE contact_id = ?1",
       "DELETE FROM outbox WHERE state IN ('sent', 'failed') AND message_id IN (SELECT id FROM messages WHERE contact_id = ?1)",
+      // Nobody can be written to any more: an open case would sit in its queue, going overdue, and an
+      // officer's reply would go nowhere. It is closed as erased (the person's new messages, if any,
+      // start a new conversation and their own cases).
+      "UPDATE cases SET status = 'resolved', resolved_at = ?2, outcome = '[erased]', human_mode = 0 "
+      "WHERE contact_id = ?1 AND status != 'resolved'",
       "UPDATE cases SET intake = '{}', entities = '{}', outcome = CASE WHEN outcome IS NULL THEN NULL ELSE '[erased]' END, "
       "redacted_at = ?2 WHERE contact_id = ?1",
       "DELETE FROM case_notes WHERE case_id IN (SELECT id FROM cases WHERE contact_id = ?1)",

@@ -179,6 +179,13 @@ TEST_F(PrivacyTest, AnAdminCanEraseThePersonBehindACase) {
   EXPECT_EQ(api_->Post("/api/v1/cases/" + cases.json[0]["id"].dump() + "/erase", officer).status, 403);
   EXPECT_EQ(api_->Post("/api/v1/cases/" + cases.json[0]["id"].dump() + "/erase", admin_).status, 200);
   EXPECT_EQ(EverythingStored().find("923110000020"), std::string::npos);
+  // Nobody is left to write to: the case leaves the queue, closed as erased, and takes no replies.
+  EXPECT_TRUE(api_->Get("/api/v1/cases", admin_).json.empty()) << "an erased person's case stays in the queue";
+  auto view = api_->Get("/api/v1/cases/" + cases.json[0]["id"].dump(), admin_);
+  EXPECT_EQ(view.json["status"], "resolved");
+  EXPECT_EQ(view.json["outcome"], "[erased]");
+  EXPECT_EQ(api_->Post("/api/v1/cases/" + cases.json[0]["id"].dump() + "/replies", admin_, {{"text", "hello?"}}).status, 409);
+  EXPECT_EQ(QueryInt(db(), "SELECT COUNT(*) FROM outbox WHERE recipient LIKE 'erased:%'"), 0);
 }
 
 TEST(LogPrivacyTest, LogsNeverHoldAFullPhoneNumberOrAMessageBodyAtInfoLevel) {
