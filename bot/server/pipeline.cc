@@ -474,6 +474,9 @@ Status Processor::ProcessOne(const PendingInbound& p, bool* stop) {
     *stop = true;
     metrics_.Add("rahnama_erasures_total", "by=\"person\"");
   }
+  // Moved to a new number: the contact's messages in hand still carry the old one, and their
+  // replies would be addressed to it. Load them again.
+  if (!turn.new_address.empty()) *stop = true;
   metrics_.Add("rahnama_messages_classified_total",
                "intent=\"" + turn.intent + "\",language=\"" + (turn.language.empty() ? "none" : turn.language) + "\"");
   metrics_.Observe("rahnama_turn_seconds", "",

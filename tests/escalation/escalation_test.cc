@@ -345,6 +345,31 @@ TEST_F(EscalationTest, APersonWhoChangesNumberKeepsTheirCaseAndHearsTheOfficerOn
   EXPECT_TRUE(warned) << third_view.body;
 }
 
+// The number change and a message written before it arrive together: the answer to that message
+// goes to the number the person has now, not to the old one (which may be someone else's soon).
+TEST_F(EscalationTest, AMessageArrivingWithTheNumberChangeIsAnsweredOnTheNewNumber) {
+  const std::string old_number = "923000000055", new_number = "923000000056";
+  Say(old_number, "salam");
+  json both = json::parse(WhatsAppText(old_number, "wamid.esc-change-3", "x"));
+  json& m = both["entry"][0]["changes"][0]["value"]["messages"][0];
+  m.erase("text");
+  m["type"] = "system";
+  m["system"] = {{"body", "User changed number"}, {"wa_id", new_number}, {"type", "user_changed_number"}};
+  json text = json::parse(WhatsAppText(old_number, "wamid.esc-after-change", "what is a PoR card?"));
+  both["entry"][0]["changes"][0]["value"]["messages"].push_back(text["entry"][0]["changes"][0]["value"]["messages"][0]);
+  ASSERT_EQ(hooks_->PostSigned(both.dump())->status, 200);
+  ASSERT_TRUE(WaitProcessed(db(), "wamid.esc-after-change"));
+  bool answered = false;
+  for (int i = 0; i < 500 && !answered; ++i) {
+    for (const auto& r : graph_.RequestsTo(new_number)) answered |= r.body.find("Proof of Registration") != std::string::npos;
+    if (!answered) std::this_thread::sleep_for(std::chrono::milliseconds(10));
+  }
+  EXPECT_TRUE(answered) << "the answer did not reach the new number";
+  std::this_thread::sleep_for(std::chrono::milliseconds(300));
+  for (const auto& r : graph_.RequestsTo(old_number))
+    EXPECT_EQ(r.body.find("Proof of Registration"), std::string::npos) << "the answer went to the old number";
+}
+
 TEST_F(EscalationTest, TheMenuWordBringsTheBotBackDuringHumanMode) {
   const std::string me = "923000000021";
   Say(me, "police arrested my brother right now, please help");
