@@ -500,16 +500,20 @@ Status SqliteStore::MarkSent(int64_t id, const std::string& provider_message_id,
   if (!msg.ok()) return msg.status();
   msg->Bind(1, id).Bind(2, provider_message_id);
   BOT_RETURN_IF_ERROR(msg->Run());
-  // The last reply to an erased person (the confirmation) leaves no trace once delivered.
+  BOT_RETURN_IF_ERROR(ForgetIfErased(id));
+  return tx.Commit();
+}
+
+Status SqliteStore::ForgetIfErased(int64_t outbox_id) {
+  // The last reply to an erased person (the confirmation) leaves no trace once sent or failed.
   // Correlated on this row's message: an IN (SELECT …) here scanned every message per reply
   // (BENCHMARKS.md CR-6: 65% of server CPU while draining, ~100 ms per reply at 1M messages).
   auto gone = db_->Prepare(
       "DELETE FROM outbox WHERE id = ?1 AND EXISTS (SELECT 1 FROM messages m JOIN contacts c ON c.id = m.contact_id "
       "WHERE m.id = outbox.message_id AND c.erased_at IS NOT NULL)");
   if (!gone.ok()) return gone.status();
-  gone->Bind(1, id);
-  BOT_RETURN_IF_ERROR(gone->Run());
-  return tx.Commit();
+  gone->Bind(1, outbox_id);
+  return gone->Run();
 }
 
 Status SqliteStore::MarkRetry(int64_t id, int64_t next_attempt_ms, const std::string& error, int64_t now_ms) {
@@ -534,6 +538,7 @@ Status SqliteStore::MarkFailed(int64_t id, const std::string& error, int64_t now
   if (!msg.ok()) return msg.status();
   msg->Bind(1, id).Bind(2, error);
   BOT_RETURN_IF_ERROR(msg->Run());
+  BOT_RETURN_IF_ERROR(ForgetIfErased(id));
   return tx.Commit();
 }
 

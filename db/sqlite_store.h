@@ -201,6 +201,8 @@ class SqliteStore final : public InboundStore,
   // The contact's address becomes `new_address` (a WhatsApp number change), with its pending
   // replies; not when another contact has that address already. Inside the caller's transaction.
   Status MoveContactAddress(int64_t contact_id, const std::string& new_address);
+  // Deletes an outbox row once it is done with, if its person was erased (db mutex held).
+  Status ForgetIfErased(int64_t outbox_id);
   // from_business_id: the number or page to send from; empty = the contact's latest.
   Status QueueReplies(int64_t contact_id, int64_t case_id, const std::vector<OutboundRecord>& replies, int64_t now_ms,
                       const std::string& from_business_id = "");

@@ -135,6 +135,21 @@ TEST_F(PrivacyTest, ErasureOnRequestRemovesMessagesCaseDetailsAndIdentifiersButT
   EXPECT_EQ(QueryInt(db(), "SELECT COUNT(*) FROM contacts WHERE external_id='" + me + "'"), 1);
 }
 
+// The confirmation of an erasure that Meta refuses for good (the window closed meanwhile) must not
+// keep the person's number and words in the outbox until retention, months later.
+TEST_F(PrivacyTest, AnErasureConfirmationThatFailsLeavesNothingOfThePerson) {
+  const std::string me = "923110000011";
+  Say(me, "my name is Gul, what is a PoR card?");
+  Say(me, "stop");
+  graph_.AlwaysAnswer("deleted", {400, R"({"error":{"code":131047,"message":"Re-engagement message"}})"});
+  Say(me, "delete");
+  for (int i = 0; i < 500 && QueryInt(db(), "SELECT COUNT(*) FROM outbox WHERE state IN ('pending', 'in_flight')") > 0; ++i)
+    std::this_thread::sleep_for(std::chrono::milliseconds(10));
+  std::this_thread::sleep_for(std::chrono::milliseconds(200));
+  const std::string stored = EverythingStored();
+  EXPECT_EQ(stored.find(me), std::string::npos) << stored;
+}
+
 // "delete", then at once a report of an arrest (both in one webhook, so the second waits while the
 // first erases): the report is not erased with the rest. It is answered as a new conversation, at
 // the real number, and its case can be worked. Meta delivering the first webhook again afterwards
