@@ -300,9 +300,13 @@ void AdminApi::CaseAction(const httplib::Request& req, httplib::Response& res, c
   if (c->status == "resolved" && action != "notes")
     return SendError(res, Status::Conflict("case " + std::to_string(id) + " is resolved"));
 
+  // Another officer's claimed case changes hands only through its officer (release) or an admin
+  // (take over, assign): an officer may be in the middle of the conversation.
+  const bool someone_elses = c->status == "claimed" && c->assignee != me.username;
   if (action == "claim") {
-    if (c->status == "claimed" && c->assignee != me.username)
-      return SendError(res, Status::Conflict("already claimed by " + c->assignee));
+    if (someone_elses && me.role != "admin")
+      return SendError(res, Status::Conflict("already claimed by " + c->assignee +
+                                             "; ask them to release it, or an admin to assign it to you"));
     updated.status = "claimed";
     updated.assignee = me.username;
     std::vector<OutboundRecord> messages;
@@ -310,7 +314,7 @@ void AdminApi::CaseAction(const httplib::Request& req, httplib::Response& res, c
       messages.push_back(notice(snapshot->Message("officer_claimed", person_language, {{"partner", partner}})));
     Status s = write_and_tell(messages, false);
     if (!s.ok()) return SendError(res, s);
-    audit({});
+    audit(someone_elses ? json{{"took_over_from", c->assignee}} : json::object());
   } else if (action == "release") {
     if (c->assignee != me.username && me.role != "admin")
       return SendError(res, Status::PermissionDenied("only the assignee or an admin can release this case"));
@@ -320,6 +324,8 @@ void AdminApi::CaseAction(const httplib::Request& req, httplib::Response& res, c
     if (!s.ok()) return SendError(res, s);
     audit({});
   } else if (action == "assign") {
+    if (someone_elses && me.role != "admin")
+      return SendError(res, Status::PermissionDenied("only " + c->assignee + " or an admin can give this case to someone else"));
     auto who = RequiredString(body, "username", 100);
     if (!who.ok()) return SendError(res, who.status());
     auto target = store_.UserByName(*who);

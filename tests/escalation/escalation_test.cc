@@ -806,6 +806,29 @@ TEST_F(EscalationTest, ALongCaseShowsItsLatestMessagesOldestFirst) {
   EXPECT_LT(msgs.front()["id"].get<int64_t>(), msgs.back()["id"].get<int64_t>()) << "oldest first";
 }
 
+// A claimed case changes hands through its officer (release) or an admin (take over, assign):
+// another officer of the queue may help with notes and replies, but cannot take it from them.
+TEST_F(EscalationTest, AnotherOfficersClaimedCaseChangesHandsOnlyThroughThemOrAnAdmin) {
+  AddUser(db(), "unhcr_officer2", "officer", {"unhcr_protection"}, kPassword);
+  const std::string second = api_->Token("unhcr_officer2", kPassword);
+  ASSERT_FALSE(second.empty());
+  Say("923000000054", "police arrested my brother right now, please help");
+  const std::string base = "/api/v1/cases/" + std::to_string(OnlyCaseOf("923000000054"));
+  ASSERT_EQ(api_->Post(base + "/claim", unhcr_).status, 200);
+  auto grab = api_->Post(base + "/claim", second);
+  EXPECT_EQ(grab.status, 409);
+  EXPECT_NE(grab.body.find("ask them to release it"), std::string::npos) << grab.body;
+  EXPECT_EQ(api_->Post(base + "/assign", second, {{"username", "unhcr_officer2"}}).status, 403);
+  EXPECT_EQ(api_->Get(base, admin_).json["assignee"], "unhcr_officer");
+  // An admin (the desk's supervisor) can take it over, and give it back.
+  auto taken = api_->Post(base + "/claim", admin_);
+  ASSERT_EQ(taken.status, 200) << taken.body;
+  EXPECT_EQ(taken.json["assignee"], "admin");
+  EXPECT_EQ(api_->Post(base + "/assign", admin_, {{"username", "unhcr_officer2"}}).status, 200);
+  EXPECT_EQ(api_->Get(base, admin_).json["assignee"], "unhcr_officer2");
+  EXPECT_EQ(QueryInt(db(), "SELECT COUNT(*) FROM audit_log WHERE action='case_claim' AND details LIKE '%took_over_from%'"), 1);
+}
+
 TEST_F(EscalationTest, OverdueUrgentCasesAreFlaggedInTheApiAndMetrics) {
   ASSERT_EQ(api_->Call("PUT", "/api/v1/queues/unhcr_protection", admin_, {{"partner", "UNHCR"}, {"sla_minutes", 1}}).status, 200);
   Say("923000000060", "police arrested my brother right now, please help");

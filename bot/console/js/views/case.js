@@ -182,7 +182,10 @@ export async function caseView(root, { params, user, flash }) {
     const err = errorBox();
     const mine = c.assignee === user.username;
     const btns = h('div', { class: 'row wrap' });
-    if (!mine) btns.append(h('button', { type: 'button', class: 'btn btn-primary', id: 'claim', onclick: () => act('claim', {}, 'Case claimed; the person was told.') }, c.status === 'claimed' ? 'Take over' : 'Claim'));
+    // Another officer's case changes hands through them (release) or an admin (take over, assign).
+    const othersClaim = c.status === 'claimed' && !mine;
+    const mayMove = !othersClaim || user.role === 'admin';
+    if (!mine && mayMove) btns.append(h('button', { type: 'button', class: 'btn btn-primary', id: 'claim', onclick: () => act('claim', {}, othersClaim ? `Case taken over from ${c.assignee}.` : 'Case claimed; the person was told.') }, othersClaim ? 'Take over' : 'Claim'));
     if (c.assignee && (mine || user.role === 'admin')) btns.append(h('button', { type: 'button', class: 'btn', id: 'release', onclick: () => act('release', {}, 'Case released to the queue.') }, 'Release'));
 
     const outcome = h('input', { name: 'outcome', list: 'outcomes', required: true, id: 'resolve-outcome', placeholder: 'e.g. information given' });
@@ -208,7 +211,7 @@ export async function caseView(root, { params, user, flash }) {
       h('button', { type: 'submit', class: 'btn' }, 'Assign'));
     assignForm.addEventListener('submit', (e) => { e.preventDefault(); act('assign', { username: assignee.value.trim() }, `Case assigned to ${assignee.value.trim()}.`); });
 
-    replace(actions, btns, resolveForm, referForm, assignForm, err);
+    replace(actions, btns, resolveForm, referForm, mayMove ? assignForm : null, err);
 
     async function act(action, body, done) {
       err.show('');
