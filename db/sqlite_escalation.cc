@@ -265,7 +265,11 @@ Result<std::vector<Case>> SqliteStore::ListCases(const CaseFilter& f) {
     sql += " AND c.language = ?";
     binds.push_back(f.language);
   }
-  sql += " ORDER BY CASE c.priority WHEN 'urgent' THEN 0 WHEN 'high' THEN 1 ELSE 2 END, c.opened_at LIMIT " +
+  if (f.id != 0) sql += " AND c.id = " + std::to_string(f.id);
+  // Open cases: most pressing first, then oldest. Resolved ones: the latest first (the oldest
+  // would fill every page once a queue has a history).
+  sql += " ORDER BY c.status = 'resolved', CASE WHEN c.status = 'resolved' THEN -c.resolved_at ELSE 0 END, "
+         "CASE c.priority WHEN 'urgent' THEN 0 WHEN 'high' THEN 1 ELSE 2 END, c.opened_at LIMIT " +
          std::to_string(std::max(1, std::min(f.limit, 1000)));
   auto st = db_->Prepare(sql);
   if (!st.ok()) return st.status();

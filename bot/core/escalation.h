@@ -82,6 +82,7 @@ struct CaseFilter {
   std::string status;               // "" = not resolved
   std::string priority;
   std::string language;
+  int64_t id = 0;  // one case (the console's unaudited polling), 0 = any
   int limit = 200;
 };
 

@@ -574,6 +574,12 @@ void AdminApi::Register(httplib::Server& svr) {
     f.status = req.get_param_value("status");
     f.priority = req.get_param_value("priority");
     f.language = req.get_param_value("language");
+    if (req.has_param("id")) {
+      const std::string id = req.get_param_value("id");
+      if (id.empty() || id.size() > 18 || id.find_first_not_of("0123456789") != std::string::npos)
+        return SendError(res, Status::InvalidArgument("id must be a case number"));
+      f.id = std::stoll(id);
+    }
     auto cases = store_.ListCases(f);
     if (!cases.ok()) return SendError(res, cases.status());
     auto queues = store_.Queues();
@@ -586,9 +592,13 @@ void AdminApi::Register(httplib::Server& svr) {
         if (x.id == c.queue) q = &x;
       rows.push_back(CaseSummary(c, q, now, false));
     }
-    // Urgent first, then overdue, then oldest.
+    // Open cases: urgent first, then overdue, then oldest. Resolved ones after them, latest first
+    // (as listed).
     std::stable_sort(rows.begin(), rows.end(), [](const json& a, const json& b) {
-      auto rank = [](const json& j) { return (j["priority"] == "urgent" ? 0 : j["priority"] == "high" ? 2 : 4) + (j["overdue"].get<bool>() ? 0 : 1); };
+      auto rank = [](const json& j) {
+        if (j["status"] == "resolved") return 10;
+        return (j["priority"] == "urgent" ? 0 : j["priority"] == "high" ? 2 : 4) + (j["overdue"].get<bool>() ? 0 : 1);
+      };
       return rank(a) < rank(b);
     });
     SendJson(res, rows);

@@ -829,6 +829,33 @@ TEST_F(EscalationTest, AnotherOfficersClaimedCaseChangesHandsOnlyThroughThemOrAn
   EXPECT_EQ(QueryInt(db(), "SELECT COUNT(*) FROM audit_log WHERE action='case_claim' AND details LIKE '%took_over_from%'"), 1);
 }
 
+// A queue with a long history: the "resolved" list shows the latest, and a case view can follow
+// its own case (the console polls it with ?id=, which writes no audit row) however many there are.
+TEST_F(EscalationTest, ResolvedCasesAreListedLatestFirstAndOneCaseCanBeFollowedById) {
+  const std::string me = "923000000057";
+  Say(me, "police arrested my brother right now, please help");
+  const int64_t id = OnlyCaseOf(me);
+  ASSERT_TRUE(Exec("WITH RECURSIVE n(i) AS (SELECT 1 UNION ALL SELECT i + 1 FROM n WHERE i < 250) "
+                   "INSERT INTO cases(contact_id, queue, priority, status, opened_at, resolved_at, last_message_at, updated_at, outcome) "
+                   "SELECT contact_id, 'unhcr_protection', 'urgent', 'resolved', 1000 + n.i, 2000 + n.i, 2000 + n.i, 2000 + n.i, 'old' "
+                   "FROM n, cases WHERE cases.id = " + std::to_string(id)));
+  const int64_t audits = QueryInt(db(), "SELECT COUNT(*) FROM audit_log");
+  json one = CasesFor(unhcr_, "?id=" + std::to_string(id) + "&status=all");
+  ASSERT_EQ(one.size(), 1u) << "the case view's own case is missing from its poll";
+  EXPECT_EQ(one[0]["id"], id);
+  EXPECT_EQ(QueryInt(db(), "SELECT COUNT(*) FROM audit_log"), audits) << "polling is not a case view";
+  EXPECT_EQ(api_->Get("/api/v1/cases?id=12x", unhcr_).status, 400);
+  EXPECT_TRUE(CasesFor(iom_, "?id=" + std::to_string(id)).empty()) << "another queue's case";
+
+  ASSERT_EQ(api_->Post("/api/v1/cases/" + std::to_string(id) + "/resolve", unhcr_, {{"outcome", "referred to a lawyer"}}).status, 200);
+  json resolved = CasesFor(unhcr_, "?status=resolved");
+  ASSERT_FALSE(resolved.empty());
+  EXPECT_EQ(resolved[0]["id"], id) << "the case resolved just now is not at the top of the resolved list";
+  json all = CasesFor(unhcr_, "?status=all");
+  ASSERT_FALSE(all.empty());
+  EXPECT_EQ(all[0]["id"], id);
+}
+
 TEST_F(EscalationTest, OverdueUrgentCasesAreFlaggedInTheApiAndMetrics) {
   ASSERT_EQ(api_->Call("PUT", "/api/v1/queues/unhcr_protection", admin_, {{"partner", "UNHCR"}, {"sla_minutes", 1}}).status, 200);
   Say("923000000060", "police arrested my brother right now, please help");

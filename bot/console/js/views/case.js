@@ -259,7 +259,7 @@ export async function caseView(root, { params, user, flash }) {
   let lastSig = sigOf(c);
   let lastFull = Date.now();
   async function reloadIfChanged() {
-    const list = await get('/api/v1/cases' + qs({ queue: c.queue, status: 'all', priority: c.priority, language: c.language }));
+    const list = await get('/api/v1/cases' + qs({ id, status: 'all' }));
     const row = list.find((x) => String(x.id) === String(id));
     if (row ? sigOf(row) !== lastSig : Date.now() - lastFull > 60000) {
       await reload();
