@@ -283,10 +283,15 @@ void AdminApi::CaseAction(const httplib::Request& req, httplib::Response& res, c
   }
   Case updated = *c;
   // A message from the bot to the person about their case, written with the case change it
-  // announces (UpdateCaseIfAndTell): both or neither.
+  // announces (UpdateCaseIfAndTell): both or neither. Only within the 24 hours after the person's
+  // last message, when Meta lets the bot write (after that it refuses, and "the person was told"
+  // would be untrue); the answer says whether they were told.
+  const bool bot_may_write = now - c->contact_last_inbound_ms < 24LL * 3600 * 1000;
+  bool person_told = false;
   auto notice = [&](const std::string& text) {
     OutboundMessage m;
     m.text = text;
+    person_told = true;
     return OutboundRecord{m, channels::FormatOutbound(c->channel, m, c->contact_address), "bot"};
   };
   auto write_and_tell = [&](const std::vector<OutboundRecord>& messages, bool human_mode) -> Status {
@@ -310,7 +315,7 @@ void AdminApi::CaseAction(const httplib::Request& req, httplib::Response& res, c
     updated.status = "claimed";
     updated.assignee = me.username;
     std::vector<OutboundRecord> messages;
-    if (c->status != "claimed")
+    if (c->status != "claimed" && bot_may_write)
       messages.push_back(notice(snapshot->Message("officer_claimed", person_language, {{"partner", partner}})));
     Status s = write_and_tell(messages, false);
     if (!s.ok()) return SendError(res, s);
@@ -411,7 +416,9 @@ void AdminApi::CaseAction(const httplib::Request& req, httplib::Response& res, c
     updated.outcome = *outcome;
     updated.resolved_at = now;
     if (updated.assignee.empty()) updated.assignee = me.username;
-    Status s = write_and_tell({notice(snapshot->Message("case_resolved", person_language))}, false);
+    std::vector<OutboundRecord> messages;
+    if (bot_may_write) messages.push_back(notice(snapshot->Message("case_resolved", person_language)));
+    Status s = write_and_tell(messages, false);
     if (!s.ok()) return SendError(res, s);
     audit({{"outcome", *outcome}});
   } else if (action == "refer") {
@@ -428,7 +435,7 @@ void AdminApi::CaseAction(const httplib::Request& req, httplib::Response& res, c
     updated.queue_since = now;
     updated.queue_response_at = 0;
     std::vector<OutboundRecord> messages;
-    if (const std::string text = HandoffText(*snapshot, *q, person_language, now); !text.empty())
+    if (const std::string text = HandoffText(*snapshot, *q, person_language, now); !text.empty() && bot_may_write)
       messages.push_back(notice(text));
     Status s = write_and_tell(messages, false);
     if (!s.ok()) return SendError(res, s);
@@ -439,7 +446,9 @@ void AdminApi::CaseAction(const httplib::Request& req, httplib::Response& res, c
   auto after = store_.CaseById(id);
   if (!after.ok()) return SendError(res, after.status());
   auto q = store_.QueueById(after->queue);
-  SendJson(res, CaseSummary(*after, q.ok() ? &*q : nullptr, now, true));
+  json summary = CaseSummary(*after, q.ok() ? &*q : nullptr, now, true);
+  if (action == "claim" || action == "resolve" || action == "refer") summary["person_told"] = person_told;
+  SendJson(res, summary);
 }
 
 void AdminApi::Register(httplib::Server& svr) {

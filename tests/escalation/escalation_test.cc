@@ -856,6 +856,33 @@ TEST_F(EscalationTest, ResolvedCasesAreListedLatestFirstAndOneCaseCanBeFollowedB
   EXPECT_EQ(all[0]["id"], id);
 }
 
+// A day after the person's last message Meta refuses anything the bot writes: claiming or
+// resolving then sends nothing (a failed send the officer is told "the person was told" about
+// helps nobody), and the answer says the person was not told.
+TEST_F(EscalationTest, AfterTheWindowClosesClaimAndResolveSayThePersonWasNotTold) {
+  const std::string me = "923000000058";
+  Say(me, "police arrested my brother right now, please help");
+  const std::string base = "/api/v1/cases/" + std::to_string(OnlyCaseOf(me));
+  ASSERT_TRUE(graph_.WaitFor(1, me));
+  std::this_thread::sleep_for(std::chrono::milliseconds(300));
+  const int64_t rows = QueryInt(db(), "SELECT COUNT(*) FROM outbox");
+  ASSERT_TRUE(Exec("UPDATE contacts SET last_inbound_at = last_inbound_at - 25 * 3600 * 1000"));
+  auto claim = api_->Post(base + "/claim", unhcr_);
+  ASSERT_EQ(claim.status, 200) << claim.body;
+  EXPECT_EQ(claim.json["person_told"], false);
+  auto resolve = api_->Post(base + "/resolve", unhcr_, {{"outcome", "no answer"}});
+  ASSERT_EQ(resolve.status, 200) << resolve.body;
+  EXPECT_EQ(resolve.json["person_told"], false);
+  EXPECT_EQ(QueryInt(db(), "SELECT COUNT(*) FROM outbox"), rows) << "a notice Meta must refuse was queued";
+
+  // Within the window the person is told, and the answer says so.
+  const std::string other = "923000000059";
+  Say(other, "police arrested my brother right now, please help");
+  auto told = api_->Post("/api/v1/cases/" + std::to_string(OnlyCaseOf(other)) + "/claim", unhcr_);
+  ASSERT_EQ(told.status, 200);
+  EXPECT_EQ(told.json["person_told"], true);
+}
+
 TEST_F(EscalationTest, OverdueUrgentCasesAreFlaggedInTheApiAndMetrics) {
   ASSERT_EQ(api_->Call("PUT", "/api/v1/queues/unhcr_protection", admin_, {{"partner", "UNHCR"}, {"sla_minutes", 1}}).status, 200);
   Say("923000000060", "police arrested my brother right now, please help");

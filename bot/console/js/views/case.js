@@ -174,6 +174,12 @@ export async function caseView(root, { params, user, flash }) {
     forceBottom = false;
   }
 
+  // The flash after an action that tells the person: whether they were told (outside their
+  // 24-hour window nothing can be sent to them).
+  const told = (what) => (r) => (r && r.person_told === false
+    ? `${what}. The person was not told: they last wrote over 24 hours ago.`
+    : `${what}; the person was told.`);
+
   function renderActions() {
     if (c.status === 'resolved') {
       replace(actions, h('p', null, `Resolved${c.outcome ? ': ' + c.outcome : ''}.`));
@@ -185,14 +191,14 @@ export async function caseView(root, { params, user, flash }) {
     // Another officer's case changes hands through them (release) or an admin (take over, assign).
     const othersClaim = c.status === 'claimed' && !mine;
     const mayMove = !othersClaim || user.role === 'admin';
-    if (!mine && mayMove) btns.append(h('button', { type: 'button', class: 'btn btn-primary', id: 'claim', onclick: () => act('claim', {}, othersClaim ? `Case taken over from ${c.assignee}.` : 'Case claimed; the person was told.') }, othersClaim ? 'Take over' : 'Claim'));
+    if (!mine && mayMove) btns.append(h('button', { type: 'button', class: 'btn btn-primary', id: 'claim', onclick: () => act('claim', {}, othersClaim ? `Case taken over from ${c.assignee}.` : told('Case claimed')) }, othersClaim ? 'Take over' : 'Claim'));
     if (c.assignee && (mine || user.role === 'admin')) btns.append(h('button', { type: 'button', class: 'btn', id: 'release', onclick: () => act('release', {}, 'Case released to the queue.') }, 'Release'));
 
     const outcome = h('input', { name: 'outcome', list: 'outcomes', required: true, id: 'resolve-outcome', placeholder: 'e.g. information given' });
     const resolveForm = h('form', { class: 'inline-form', id: 'resolve-form' }, field('Resolve with outcome', outcome),
       h('datalist', { id: 'outcomes' }, OUTCOMES.map((o) => h('option', { value: o }))),
       h('button', { type: 'submit', class: 'btn' }, 'Resolve'));
-    resolveForm.addEventListener('submit', (e) => { e.preventDefault(); act('resolve', { outcome: outcome.value }, 'Case resolved; the person was told.'); });
+    resolveForm.addEventListener('submit', (e) => { e.preventDefault(); act('resolve', { outcome: outcome.value }, told('Case resolved')); });
 
     const queue = h('input', { name: 'queue', list: 'refer-queues', required: true, id: 'refer-queue', placeholder: 'queue id, e.g. iom', autocomplete: 'off' });
     const queueList = h('datalist', { id: 'refer-queues' });
@@ -200,7 +206,7 @@ export async function caseView(root, { params, user, flash }) {
     ['unhcr_protection', 'iom', 'info_desk'].filter((q) => q !== c.queue).forEach((q) => queueList.append(h('option', { value: q })));
     const referForm = h('form', { class: 'inline-form', id: 'refer-form' }, field('Refer to queue', queue), queueList,
       h('button', { type: 'submit', class: 'btn' }, 'Refer'));
-    referForm.addEventListener('submit', (e) => { e.preventDefault(); act('refer', { queue: queue.value.trim() }, `Case referred to ${queue.value.trim()}.`); });
+    referForm.addEventListener('submit', (e) => { e.preventDefault(); act('refer', { queue: queue.value.trim() }, told(`Case referred to ${queue.value.trim()}`)); });
 
     const assignee = h('input', { name: 'username', required: true, id: 'assign-user', autocomplete: 'off', placeholder: 'username', list: 'assign-officers' });
     // Who can take it: the queue's enabled officers and the admins, with the languages they read.
@@ -216,8 +222,8 @@ export async function caseView(root, { params, user, flash }) {
     async function act(action, body, done) {
       err.show('');
       try {
-        await post(`/api/v1/cases/${id}/${action}`, body);
-        flash(done);
+        const result = await post(`/api/v1/cases/${id}/${action}`, body);
+        flash(typeof done === 'function' ? done(result) : done);
         if (action === 'refer' && user.role !== 'admin' && !user.queues?.includes(body.queue)) { location.hash = '#/queue'; return; }
         await reload();
       } catch (ex) { err.show(ex.message); }
