@@ -15,6 +15,7 @@
 #include "bot/core/clock.h"
 #include "bot/escalation/auth.h"
 #include "intents/classifier.h"
+#include "db/database_lock.h"
 #include "db/sqlite_store.h"
 
 namespace bot::cli {
@@ -427,7 +428,13 @@ int Restore(const std::string& from, const std::string& db_path) {
       return 1;
     }
   }
-  // Refuse to restore under a running server: its WAL would be out of step with the new file.
+  // Refuse to restore under a running server: what it committed since would be thrown away, and
+  // its WAL would be out of step with the new file. The lock is held until the restore is done.
+  auto lock = db::DatabaseLock::Take(db_path);
+  if (!lock.ok()) {
+    std::cerr << "rahnama restore: " << lock.status().message() << "\n";
+    return 1;
+  }
   for (const char* suffix : {"-wal", "-shm"}) std::filesystem::remove(db_path + suffix);
   std::error_code ec;
   std::filesystem::create_directories(std::filesystem::path(db_path).parent_path(), ec);

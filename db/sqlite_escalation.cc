@@ -564,7 +564,8 @@ Result<std::vector<int64_t>> SqliteStore::ChangeAccount(const std::string& usern
     const bool can_work = !u.disabled && (u.role == "admin" || (u.role == "officer" &&
                           std::find(u.queues.begin(), u.queues.end(), queue) != u.queues.end()));
     if (can_work) continue;
-    auto release = db_->Prepare("UPDATE cases SET status = 'open', assignee = NULL, updated_at = ?2 WHERE id = ?1");
+    // Nobody has the conversation now: the bot answers the person until an officer takes it.
+    auto release = db_->Prepare("UPDATE cases SET status = 'open', assignee = NULL, human_mode = 0, updated_at = ?2 WHERE id = ?1");
     if (!release.ok()) return release.status();
     release->Bind(1, id).Bind(2, now_ms);
     BOT_RETURN_IF_ERROR(release->Run());

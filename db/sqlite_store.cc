@@ -4,6 +4,9 @@
 #include <nlohmann/json.hpp>
 
 #include <mutex>
+#include <set>
+#include <string>
+#include <utility>
 
 #include "db/database.h"
 
@@ -448,19 +451,21 @@ Result<std::vector<OutboxItem>> SqliteStore::ClaimDue(int64_t now_ms, int limit)
   std::lock_guard lock(db_->mutex());
   Transaction tx(*db_);
   BOT_RETURN_IF_ERROR(tx.status());
-  // Only the head of each recipient's queue: replies to one person leave in order. One exception:
-  // an urgent reply does not wait behind an ordinary one that has already failed and is backing off
-  // (it may keep failing for the day it is retried).
+  // Only the head of each recipient's queue, and nothing while one of theirs is in flight: replies
+  // to one person leave in order. One exception: an urgent reply does not wait behind an ordinary
+  // one that has already failed and is backing off (it may keep failing for the day it is retried).
   auto st = db_->Prepare(
       "SELECT id, message_id, channel, recipient, business_id, payload, priority, attempts, created_at FROM outbox o "
       "WHERE state = 'pending' AND next_attempt_at <= ?1 AND NOT EXISTS (SELECT 1 FROM outbox p "
-      "WHERE p.recipient = o.recipient AND p.channel = o.channel AND p.state IN ('pending', 'in_flight') "
-      "AND p.id < o.id AND NOT (p.priority < o.priority AND p.state = 'pending' AND p.attempts > 0)) "
+      "WHERE p.recipient = o.recipient AND p.channel = o.channel AND (p.state = 'in_flight' OR (p.state = 'pending' "
+      "AND p.id < o.id AND NOT (p.priority < o.priority AND p.attempts > 0)))) "
       "ORDER BY priority DESC, id LIMIT ?2");
   if (!st.ok()) return st.status();
   st->Bind(1, now_ms).Bind(2, limit);
   std::vector<OutboxItem> items;
+  std::set<std::pair<std::string, std::string>> recipients;  // one row per person per claim, too
   BOT_RETURN_IF_ERROR(ForEachRow(*st, [&](const Statement& row) {
+    if (!recipients.emplace(row.Text(2), row.Text(3)).second) return;
     OutboxItem it;
     it.id = row.Int(0);
     it.message_id = row.Int(1);

@@ -378,12 +378,14 @@ void AdminApi::CaseAction(const httplib::Request& req, httplib::Response& res, c
       auto text = RequiredString(body, "text", 4096);
       if (!text.ok()) return SendError(res, text.status());
       if (!window_open) {
-        const json templates = TemplatesForOfficers(snapshot->document());
         res.status = 409;
-        res.set_content(json{{"error", c->channel == Channel::kMessenger
-                                           ? "the person last wrote more than 7 days ago; Messenger allows no reply now"
-                                           : "outside WhatsApp's 24-hour window: only an approved template can be sent"},
-                             {"templates", templates}}
+        if (c->channel == Channel::kMessenger) {  // Messenger has no templates to offer
+          res.set_content(json{{"error", "the person last wrote more than 7 days ago; Messenger allows no reply now"}}.dump(),
+                          "application/json");
+          return;
+        }
+        res.set_content(json{{"error", "outside WhatsApp's 24-hour window: only an approved template can be sent"},
+                             {"templates", TemplatesForOfficers(snapshot->document())}}
                             .dump(),
                         "application/json");
         return;
@@ -422,6 +424,8 @@ void AdminApi::CaseAction(const httplib::Request& req, httplib::Response& res, c
     if (!s.ok()) return SendError(res, s);
     audit({{"outcome", *outcome}});
   } else if (action == "refer") {
+    if (someone_elses && me.role != "admin")
+      return SendError(res, Status::PermissionDenied("only " + c->assignee + " or an admin can refer this case"));
     auto to = RequiredString(body, "queue", 100);
     if (!to.ok()) return SendError(res, to.status());
     if (*to == c->queue) return SendError(res, Status::InvalidArgument("the case is already in queue " + *to));
@@ -585,7 +589,7 @@ void AdminApi::Register(httplib::Server& svr) {
     f.language = req.get_param_value("language");
     if (req.has_param("id")) {
       const std::string id = req.get_param_value("id");
-      if (id.empty() || id.size() > 18 || id.find_first_not_of("0123456789") != std::string::npos)
+      if (id.empty() || id.size() > 18 || id.find_first_not_of("0123456789") != std::string::npos || std::stoll(id) == 0)
         return SendError(res, Status::InvalidArgument("id must be a case number"));
       f.id = std::stoll(id);
     }

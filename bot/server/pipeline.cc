@@ -326,12 +326,15 @@ Status Processor::ProcessOne(const PendingInbound& p, bool* stop) {
     return nullptr;
   };
 
-  // The case this message belongs to: the one an officer is talking to the person on (with two
-  // open cases, the person's answer is for the officer who asked, and the bot must not talk over
-  // them), else the one the conversation is working on, else the newest.
+  // The case this message belongs to: the one whose question the bot has just asked (intake,
+  // consent); else the one an officer is talking to the person on (with two open cases, the
+  // person's answer is for the officer who asked, and the bot must not talk over them); else the
+  // one the conversation is working on; else the newest.
   const Case* active = nullptr;
   bool active_human_mode = false;
-  if (open_cases->size() > 1) {
+  const bool bot_asked = state->stage.rfind("intake_", 0) == 0 || state->stage.rfind("iom_", 0) == 0 ||
+                         state->stage == "consent";
+  if (open_cases->size() > 1 && !bot_asked) {
     for (const auto& c : *open_cases) {  // newest first
       auto hm = store_.HumanMode(c.id);
       if (!hm.ok()) return hm.status();

@@ -2,14 +2,9 @@
 // channel adapter, hand over to the pipeline and map the outcome to a status.
 #include "bot/server/server.h"
 
-#include <fcntl.h>
 #include <httplib.h>
-#include <sys/file.h>
 #include <sys/socket.h>
 #include <unistd.h>
-
-#include <cerrno>
-#include <cstring>
 
 #include <nlohmann/json.hpp>
 
@@ -23,45 +18,14 @@
 #include "bot/server/content_api.h"
 #include "bot/server/reports_api.h"
 #include "bot/server/pipeline.h"
+#include "db/database_lock.h"
 
 namespace bot::server {
 
 using json = nlohmann::json;
 
-namespace {
-
-// One server per database. A second `serve` on the same file would, while starting, put the first
-// one's replies in flight back to pending (RequeueInFlight), and they would be sent twice. The lock
-// is the kernel's: a killed server releases it, so a restart after a crash is never refused.
-class DatabaseLock {
- public:
-  static Result<std::unique_ptr<DatabaseLock>> Take(const std::string& db_path) {
-    const std::string path = db_path + ".lock";
-    const int fd = ::open(path.c_str(), O_RDWR | O_CREAT | O_CLOEXEC, 0600);
-    if (fd < 0) return Status::Unavailable("cannot open lock file " + path + ": " + std::strerror(errno));
-    if (::flock(fd, LOCK_EX | LOCK_NB) != 0) {
-      const int err = errno;
-      ::close(fd);
-      if (err == EWOULDBLOCK)
-        return Status::Conflict("another rahnama server is already using " + db_path + " (it holds " + path +
-                                "); stop it first, or give this one its own --db");
-      return Status::Unavailable("cannot lock " + path + ": " + std::strerror(err));
-    }
-    return std::unique_ptr<DatabaseLock>(new DatabaseLock(fd));
-  }
-  ~DatabaseLock() { ::close(fd_); }
-  DatabaseLock(const DatabaseLock&) = delete;
-  DatabaseLock& operator=(const DatabaseLock&) = delete;
-
- private:
-  explicit DatabaseLock(int fd) : fd_(fd) {}
-  int fd_;
-};
-
-}  // namespace
-
 struct Server::Impl {
-  std::unique_ptr<DatabaseLock> db_lock;  // first member: released last, after the database closes
+  std::unique_ptr<db::DatabaseLock> db_lock;  // first member: released last, after the database closes
   Config config;
   SystemClock system_clock;
   const Clock* clock_ptr = &system_clock;  // tests inject a FakeClock through Config
@@ -356,7 +320,7 @@ Result<std::unique_ptr<Server>> Server::Start(Config config) {
   impl->config = config;
   if (config.clock != nullptr) impl->clock_ptr = config.clock;
   if (config.db_path != ":memory:") {
-    auto lock = DatabaseLock::Take(config.db_path);
+    auto lock = db::DatabaseLock::Take(config.db_path);
     if (!lock.ok()) return lock.status();
     impl->db_lock = std::move(*lock);
   }

@@ -188,6 +188,46 @@ TEST_F(SqliteStoreTest, AReplyLeavesFromTheNumberItsMessageCameTo) {
   EXPECT_EQ((*due)[0].business_id, "phone-B");
 }
 
+// An urgent reply overtakes an ordinary one that failed and is backing off, but two replies to
+// one person are never in flight at once (they would arrive in any order).
+TEST_F(SqliteStoreTest, AnUrgentReplyOvertakesAFailedOneButNeverRacesIt) {
+  WebhookBatch b;
+  b.messages = {Message("wamid.u1", "923010"), Message("wamid.u2", "923010")};
+  Store({b});
+  auto pending = Pending();
+  ASSERT_EQ(pending.size(), 2u);
+  auto reply = [&](const PendingInbound& p, bool urgent, int64_t at) {
+    Turn turn;
+    turn.message_id = p.message_id;
+    turn.contact_id = p.contact.id;
+    OutboundRecord r;
+    r.message.text = urgent ? "safety" : "ordinary";
+    r.message.urgent = urgent;
+    r.payloads = {urgent ? R"({"text":"safety"})" : R"({"text":"ordinary"})"};
+    turn.replies = {r};
+    ASSERT_TRUE(store_->CommitTurn(turn, at).ok());
+  };
+  reply(pending[0], false, kNow);
+  auto first = store_->ClaimDue(kNow + 1, 10);
+  ASSERT_TRUE(first.ok());
+  ASSERT_EQ(first->size(), 1u);
+  const int64_t ordinary = (*first)[0].id;
+  ASSERT_TRUE(store_->MarkRetry(ordinary, kNow + 600000, "500", kNow + 2).ok());  // backing off for 10 minutes
+  reply(pending[1], true, kNow + 3);  // makes the ordinary one due again, too
+  auto next = store_->ClaimDue(kNow + 4, 10);
+  ASSERT_TRUE(next.ok());
+  ASSERT_EQ(next->size(), 1u) << "two replies to one person in flight at once";
+  EXPECT_EQ((*next)[0].payload, R"({"text":"safety"})") << "the safety reply goes first";
+  auto during = store_->ClaimDue(kNow + 5, 10);
+  ASSERT_TRUE(during.ok());
+  EXPECT_TRUE(during->empty()) << "the failed reply was claimed while the safety reply was in flight";
+  ASSERT_TRUE(store_->MarkSent((*next)[0].id, "wamid.safety", kNow + 6).ok());
+  auto after = store_->ClaimDue(kNow + 7, 10);
+  ASSERT_TRUE(after.ok());
+  ASSERT_EQ(after->size(), 1u);
+  EXPECT_EQ((*after)[0].id, ordinary);
+}
+
 TEST_F(SqliteStoreTest, ConversationStateIsCreatedByTheFirstTurnAndReplacedByTheNext) {
   WebhookBatch b;
   b.messages = {Message("wamid.c1", "923003"), Message("wamid.c2", "923003")};

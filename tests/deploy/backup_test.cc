@@ -186,6 +186,11 @@ TEST_F(BackupScriptTest, RestoreDrillBringsBackEveryConversationInTheBackup) {
 
   // A message after the backup is lost by the restore: that is what restoring means.
   ASSERT_EQ(hooks_->PostSigned(WhatsAppText("923002230001", "wamid.drill-after", "salam"))->status, 200);
+  // Not under the running server, though: it would lose what the server committed since.
+  CommandResult refused = RunCommand(std::string(RAHNAMA_BINARY) + " restore --from " + ShellQuote(copy) + " --db " + ShellQuote(db()));
+  EXPECT_NE(refused.exit_code, 0) << refused.output;
+  EXPECT_NE(refused.output.find("stop it first"), std::string::npos) << refused.output;
+  EXPECT_EQ(QueryInt(db(), "SELECT COUNT(*) FROM messages WHERE provider_id = 'wamid.drill-after'"), 1);
   server_->Stop();
   server_.reset();
   CommandResult r = RunCommand(std::string(RAHNAMA_BINARY) + " restore --from " + ShellQuote(copy) + " --db " + ShellQuote(db()));

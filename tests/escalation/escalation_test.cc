@@ -216,6 +216,23 @@ TEST_F(EscalationTest, WithTwoOpenCasesThePersonsAnswerGoesToTheOfficerWhoAskedA
       << "the officer's console polls on last_message_at";
 }
 
+// The bot has just asked the person a question on a new case (the city, after an arrest report)
+// while an officer talks to them on another: the answer is the bot's question's.
+TEST_F(EscalationTest, AnAnswerToTheBotsIntakeQuestionGoesToItsCaseWhileAnOfficerTalksOnAnother) {
+  const std::string me = "923000000026";
+  Say(me, "I moved to Canada, I have a US refugee case, how do I update IOM with my new address?");
+  for (int i = 0; i < 3; ++i) Say(me, "skip");
+  auto iom_cases = CasesFor(iom_);
+  ASSERT_EQ(iom_cases.size(), 1u);
+  ASSERT_EQ(api_->Post("/api/v1/cases/" + iom_cases[0]["id"].dump() + "/replies", iom_, {{"text", "IOM here, hello."}}).status, 200);
+  Say(me, "police arrested my brother right now, please help");
+  auto unhcr_cases = CasesFor(unhcr_);
+  ASSERT_EQ(unhcr_cases.size(), 1u) << "the arrest report opens its own case";
+  Say(me, "Kabul");
+  auto view = api_->Get("/api/v1/cases/" + unhcr_cases[0]["id"].dump(), unhcr_);
+  EXPECT_EQ(view.json["intake"]["city"], "Kabul") << view.body;
+}
+
 // The case change and the message to the person are one write: when the message cannot be
 // queued, the case does not claim a first response, a claim or a resolution the person never heard
 // of, and the officer can simply try again.
@@ -481,6 +498,7 @@ TEST_F(EscalationTest, ADisabledOfficerIsLoggedOutAndTheirClaimedCaseGoesBackToT
   const int64_t id = OnlyCaseOf("923000000045");
   const std::string path = "/api/v1/cases/" + std::to_string(id);
   ASSERT_EQ(api_->Post(path + "/claim", unhcr_).status, 200);
+  ASSERT_EQ(api_->Post(path + "/replies", unhcr_, {{"text", "I am on it."}}).status, 200);  // the bot goes quiet
   const std::string second_session = api_->Token("unhcr_officer", kPassword);
 
   auto self = api_->Call("PATCH", "/api/v1/users/admin", admin_, {{"disabled", true}});
@@ -504,6 +522,10 @@ TEST_F(EscalationTest, ADisabledOfficerIsLoggedOutAndTheirClaimedCaseGoesBackToT
   EXPECT_EQ(c.json["status"], "open");
   EXPECT_TRUE(c.json["assignee"].is_null());
   EXPECT_NE(c.json["notes"].dump().find("unhcr_officer's account was disabled"), std::string::npos) << c.json["notes"].dump();
+  // Nobody has the conversation now: the bot answers the person again.
+  const size_t before = graph_.RequestsTo("923000000045").size();
+  Say("923000000045", "hello? is anyone there");
+  EXPECT_TRUE(graph_.WaitFor(before + 1, "923000000045", 3000)) << "the person was left unanswered";
   // Nobody can hand the case to the disabled officer, and the list of who can take it omits them.
   EXPECT_EQ(api_->Post(path + "/assign", admin_, {{"username", "unhcr_officer"}}).status, 400);
   auto who = api_->Get("/api/v1/queues/unhcr_protection/officers", admin_);
@@ -819,6 +841,7 @@ TEST_F(EscalationTest, AnotherOfficersClaimedCaseChangesHandsOnlyThroughThemOrAn
   EXPECT_EQ(grab.status, 409);
   EXPECT_NE(grab.body.find("ask them to release it"), std::string::npos) << grab.body;
   EXPECT_EQ(api_->Post(base + "/assign", second, {{"username", "unhcr_officer2"}}).status, 403);
+  EXPECT_EQ(api_->Post(base + "/refer", second, {{"queue", "iom"}}).status, 403);
   EXPECT_EQ(api_->Get(base, admin_).json["assignee"], "unhcr_officer");
   // An admin (the desk's supervisor) can take it over, and give it back.
   auto taken = api_->Post(base + "/claim", admin_);

@@ -96,6 +96,12 @@ TEST(MessengerConversationTest, WelcomeMenuEscalationAndAnOfficerReplyWithTheHum
   EXPECT_TRUE(tagged);
   auto view = api.Get("/api/v1/cases/" + id, token);
   EXPECT_EQ(view.json["channel"], "messenger");
+
+  // Eight days later Messenger allows no reply at all: the refusal offers no (WhatsApp) templates.
+  ASSERT_TRUE(ExecBehindTheServer(db, "UPDATE contacts SET last_inbound_at = last_inbound_at - 8 * 24 * 3600 * 1000"));
+  auto late = api.Post("/api/v1/cases/" + id + "/replies", token, {{"text", "Are you still there?"}});
+  EXPECT_EQ(late.status, 409) << late.body;
+  EXPECT_FALSE(late.json.contains("templates")) << late.body;
 }
 
 // A link shared on Messenger arrives as the typed text plus a "fallback" attachment: the text is

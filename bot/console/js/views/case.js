@@ -43,7 +43,8 @@ export async function caseView(root, { params, user, flash }) {
         setTimeout(() => { if (!stopped) reload(); }, 5000);  // shows "sent" once the sender is done
       } catch (ex) {
         replyErr.show(ex.message);
-        if (ex instanceof ApiError && ex.status === 409) showTemplates(ex.body.templates);
+        // Only the closed WhatsApp window offers templates; any other 409 (the case changed) is just the error.
+        if (ex instanceof ApiError && ex.status === 409 && Array.isArray(ex.body?.templates)) showTemplates(ex.body.templates);
       }
     });
     replyText.focus();
@@ -217,7 +218,7 @@ export async function caseView(root, { params, user, flash }) {
       h('button', { type: 'submit', class: 'btn' }, 'Assign'));
     assignForm.addEventListener('submit', (e) => { e.preventDefault(); act('assign', { username: assignee.value.trim() }, `Case assigned to ${assignee.value.trim()}.`); });
 
-    replace(actions, btns, resolveForm, referForm, mayMove ? assignForm : null, err);
+    replace(actions, btns, resolveForm, mayMove ? referForm : null, mayMove ? assignForm : null, err);
 
     async function act(action, body, done) {
       err.show('');
