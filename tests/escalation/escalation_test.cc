@@ -868,6 +868,7 @@ TEST_F(EscalationTest, ResolvedCasesAreListedLatestFirstAndOneCaseCanBeFollowedB
   EXPECT_EQ(one[0]["id"], id);
   EXPECT_EQ(QueryInt(db(), "SELECT COUNT(*) FROM audit_log"), audits) << "polling is not a case view";
   EXPECT_EQ(api_->Get("/api/v1/cases?id=12x", unhcr_).status, 400);
+  EXPECT_EQ(api_->Get("/api/v1/cases?id=0", unhcr_).status, 400) << "0 is no case, not 'every case'";
   EXPECT_TRUE(CasesFor(iom_, "?id=" + std::to_string(id)).empty()) << "another queue's case";
 
   ASSERT_EQ(api_->Post("/api/v1/cases/" + std::to_string(id) + "/resolve", unhcr_, {{"outcome", "referred to a lawyer"}}).status, 200);
