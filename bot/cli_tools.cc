@@ -430,14 +430,14 @@ int Restore(const std::string& from, const std::string& db_path) {
   }
   // Refuse to restore under a running server: what it committed since would be thrown away, and
   // its WAL would be out of step with the new file. The lock is held until the restore is done.
+  std::error_code ec;
+  std::filesystem::create_directories(std::filesystem::path(db_path).parent_path(), ec);  // a fresh machine
   auto lock = db::DatabaseLock::Take(db_path);
   if (!lock.ok()) {
     std::cerr << "rahnama restore: " << lock.status().message() << "\n";
     return 1;
   }
   for (const char* suffix : {"-wal", "-shm"}) std::filesystem::remove(db_path + suffix);
-  std::error_code ec;
-  std::filesystem::create_directories(std::filesystem::path(db_path).parent_path(), ec);
   std::filesystem::copy_file(from, db_path + ".restoring", std::filesystem::copy_options::overwrite_existing, ec);
   if (ec) {
     std::cerr << "rahnama restore: " << ec.message() << "\n";

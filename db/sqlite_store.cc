@@ -457,8 +457,8 @@ Result<std::vector<OutboxItem>> SqliteStore::ClaimDue(int64_t now_ms, int limit)
   auto st = db_->Prepare(
       "SELECT id, message_id, channel, recipient, business_id, payload, priority, attempts, created_at FROM outbox o "
       "WHERE state = 'pending' AND next_attempt_at <= ?1 AND NOT EXISTS (SELECT 1 FROM outbox p "
-      "WHERE p.recipient = o.recipient AND p.channel = o.channel AND (p.state = 'in_flight' OR (p.state = 'pending' "
-      "AND p.id < o.id AND NOT (p.priority < o.priority AND p.attempts > 0)))) "
+      "WHERE p.recipient = o.recipient AND p.channel = o.channel AND p.state IN ('pending', 'in_flight') AND "
+      "(p.state = 'in_flight' OR (p.id < o.id AND NOT (p.priority < o.priority AND p.attempts > 0)))) "
       "ORDER BY priority DESC, id LIMIT ?2");
   if (!st.ok()) return st.status();
   st->Bind(1, now_ms).Bind(2, limit);

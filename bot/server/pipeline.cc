@@ -3,6 +3,7 @@
 
 #include <pthread.h>
 
+#include <algorithm>
 #include <cstdio>
 #include <random>
 
@@ -332,8 +333,11 @@ Status Processor::ProcessOne(const PendingInbound& p, bool* stop) {
   // one the conversation is working on; else the newest.
   const Case* active = nullptr;
   bool active_human_mode = false;
-  const bool bot_asked = state->stage.rfind("intake_", 0) == 0 || state->stage.rfind("iom_", 0) == 0 ||
-                         state->stage == "consent";
+  bool bot_asked = state->stage.rfind("intake_", 0) == 0 || state->stage.rfind("iom_", 0) == 0 ||
+                   state->stage == "consent";
+  // Only a question about a case still open (a resolved one's question is stale).
+  bot_asked = bot_asked && std::any_of(open_cases->begin(), open_cases->end(),
+                                       [&](const Case& c) { return c.id == state->case_id; });
   if (open_cases->size() > 1 && !bot_asked) {
     for (const auto& c : *open_cases) {  // newest first
       auto hm = store_.HumanMode(c.id);

@@ -3,6 +3,3 @@
 -- clock is opened_at and first_response_at (reads fall back to those).
 ALTER TABLE cases ADD COLUMN queue_since INTEGER;
 ALTER TABLE cases ADD COLUMN queue_response_at INTEGER;
--- Cases released or referred before this version could keep "human mode" with no officer on them:
--- the bot stayed silent and nobody answered. Open (unclaimed) cases have no officer talking.
-UPDATE cases SET human_mode = 0 WHERE status = 'open';

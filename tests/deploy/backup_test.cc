@@ -191,6 +191,11 @@ TEST_F(BackupScriptTest, RestoreDrillBringsBackEveryConversationInTheBackup) {
   EXPECT_NE(refused.exit_code, 0) << refused.output;
   EXPECT_NE(refused.output.find("stop it first"), std::string::npos) << refused.output;
   EXPECT_EQ(QueryInt(db(), "SELECT COUNT(*) FROM messages WHERE provider_id = 'wamid.drill-after'"), 1);
+  // A fresh machine: the database's folder does not exist yet.
+  const std::string elsewhere = dir_.File("new-machine/var/lib/rahnama/rahnama.db");
+  CommandResult fresh_machine = RunCommand(std::string(RAHNAMA_BINARY) + " restore --from " + ShellQuote(copy) + " --db " + ShellQuote(elsewhere));
+  EXPECT_EQ(fresh_machine.exit_code, 0) << fresh_machine.output;
+  EXPECT_EQ(QueryInt(elsewhere, "SELECT COUNT(*) FROM messages"), in_backup);
   server_->Stop();
   server_.reset();
   CommandResult r = RunCommand(std::string(RAHNAMA_BINARY) + " restore --from " + ShellQuote(copy) + " --db " + ShellQuote(db()));

@@ -523,6 +523,9 @@ TEST_F(EscalationTest, ADisabledOfficerIsLoggedOutAndTheirClaimedCaseGoesBackToT
   EXPECT_TRUE(c.json["assignee"].is_null());
   EXPECT_NE(c.json["notes"].dump().find("unhcr_officer's account was disabled"), std::string::npos) << c.json["notes"].dump();
   // Nobody has the conversation now: the bot answers the person again.
+  ASSERT_TRUE(WaitForText("923000000045", "I am on it."));
+  for (int i = 0; i < 300 && QueryInt(db(), "SELECT COUNT(*) FROM outbox WHERE state != 'sent'") > 0; ++i)
+    std::this_thread::sleep_for(std::chrono::milliseconds(10));
   const size_t before = graph_.RequestsTo("923000000045").size();
   Say("923000000045", "hello? is anyone there");
   EXPECT_TRUE(graph_.WaitFor(before + 1, "923000000045", 3000)) << "the person was left unanswered";

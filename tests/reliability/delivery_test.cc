@@ -197,7 +197,9 @@ TEST_F(DeliveryTest, ASecondServerOnTheSameDatabaseIsRefusedAndNothingIsSentTwic
   for (int i = 0; i < 300 && QueryInt(db(), "SELECT COUNT(*) FROM outbox WHERE state='in_flight'") < 1; ++i)
     std::this_thread::sleep_for(std::chrono::milliseconds(10));
   ASSERT_EQ(QueryInt(db(), "SELECT COUNT(*) FROM outbox WHERE state='in_flight'"), 1) << "a send in flight";
-  const std::string in_flight = Query(db(), "SELECT id FROM outbox WHERE state='in_flight'")[0];
+  const auto rows = Query(db(), "SELECT id FROM outbox WHERE state='in_flight'");
+  ASSERT_FALSE(rows.empty());
+  const std::string in_flight = rows[0];
   auto second = server::Server::Start(TestConfig(db(), graph_.url()));
   ASSERT_FALSE(second.ok()) << "two servers on one database";
   EXPECT_NE(second.status().message().find("already using"), std::string::npos) << second.status().ToString();

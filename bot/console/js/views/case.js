@@ -177,9 +177,9 @@ export async function caseView(root, { params, user, flash }) {
 
   // The flash after an action that tells the person: whether they were told (outside their
   // 24-hour window nothing can be sent to them).
-  const told = (what) => (r) => (r && r.person_told === false
-    ? `${what}. The person was not told: they last wrote over 24 hours ago.`
-    : `${what}; the person was told.`);
+  const told = (what) => (r) => (r?.person_told === true
+    ? `${what}; the person was told.`
+    : `${what}. The person was not told (nothing can be sent to them more than 24 hours after they last wrote).`);
 
   function renderActions() {
     if (c.status === 'resolved') {
