@@ -547,6 +547,15 @@ Status SqliteStore::MarkFailed(int64_t id, const std::string& error, int64_t now
   return tx.Commit();
 }
 
+Status SqliteStore::RetryNow(Channel channel, int64_t now_ms) {
+  std::lock_guard lock(db_->mutex());
+  auto up = db_->Prepare(
+      "UPDATE outbox SET next_attempt_at = ?2 WHERE channel = ?1 AND state = 'pending' AND next_attempt_at > ?2");
+  if (!up.ok()) return up.status();
+  up->Bind(1, std::string(ChannelName(channel))).Bind(2, now_ms);
+  return up->Run();
+}
+
 Result<int> SqliteStore::RequeueInFlight(int64_t now_ms) {
   std::lock_guard lock(db_->mutex());
   auto up = db_->Prepare(

@@ -61,6 +61,7 @@ class SqliteStore final : public InboundStore,
   Result<std::vector<OutboxItem>> ClaimDue(int64_t now_ms, int limit) override;
   Status MarkSent(int64_t id, const std::string& provider_message_id, int64_t now_ms) override;
   Status MarkRetry(int64_t id, int64_t next_attempt_ms, const std::string& error, int64_t now_ms) override;
+  Status RetryNow(Channel channel, int64_t now_ms) override;
   Status MarkFailed(int64_t id, const std::string& error, int64_t now_ms) override;
   Result<int> RequeueInFlight(int64_t now_ms) override;
 

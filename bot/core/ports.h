@@ -133,6 +133,8 @@ class OutboxStore {
   virtual Status MarkSent(int64_t id, const std::string& provider_message_id, int64_t now_ms) = 0;
   virtual Status MarkRetry(int64_t id, int64_t next_attempt_ms, const std::string& error, int64_t now_ms) = 0;
   virtual Status MarkFailed(int64_t id, const std::string& error, int64_t now_ms) = 0;
+  // Every reply on `channel` waiting out a backoff becomes due now (our account works again).
+  virtual Status RetryNow(Channel channel, int64_t now_ms) = 0;
   // After a crash: items left in flight go back to pending. Returns how many.
   virtual Result<int> RequeueInFlight(int64_t now_ms) = 0;
 };

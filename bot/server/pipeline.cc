@@ -612,10 +612,20 @@ void Sender::Deliver(GraphClient& client, const OutboxItem& item) {
   // Counted and logged once; the store write may be repeated (below).
   std::function<Status()> write_outcome;
   switch (outcome.kind) {
-    case channels::SendOutcome::Kind::kSent:
+    case channels::SendOutcome::Kind::kSent: {
       metrics_.Add("rahnama_messages_sent_total", "channel=\"" + std::string(ChannelName(item.channel)) + "\"");
       write_outcome = [&] { return store_.MarkSent(item.id, outcome.message_id, now); };
+      const unsigned bit = 1u << static_cast<unsigned>(item.channel);
+      if (account_refused_.fetch_and(~bit) & bit) {
+        // The account works again (a new token): what waited for it goes now, not after its
+        // backoff (up to retry_max_ms). Safety replies among them.
+        log::Info("send_account_recovered", {{"channel", std::string(ChannelName(item.channel))}});
+        Status due = store_.RetryNow(item.channel, now);
+        if (!due.ok()) log::Error("retry_now_failed", {{"error", due.ToString()}});
+        Wake();
+      }
       break;
+    }
     case channels::SendOutcome::Kind::kRetry: {
       metrics_.Add("rahnama_send_failures_total", "code=\"" + std::to_string(outcome.error_code) + "\"");
       if (now - item.created_at >= options_.give_up_after_ms) {
@@ -624,6 +634,7 @@ void Sender::Deliver(GraphClient& client, const OutboxItem& item) {
         break;
       }
       if (outcome.account_problem) {
+        account_refused_.fetch_or(1u << static_cast<unsigned>(item.channel));
         // Not this message's fault: every reply waits until an operator fixes the account.
         metrics_.Add("rahnama_send_account_errors_total", "code=\"" + std::to_string(outcome.error_code) + "\"");
         log::Error("send_account_refused", {{"outbox", std::to_string(item.id)}, {"error", outcome.error},

@@ -168,6 +168,9 @@ class Sender {
   std::vector<std::thread> threads_;
   std::mutex throttle_mutex_;
   std::map<std::string, std::pair<double, int64_t>> buckets_;  // business id → (tokens, last ms)
+  // Channels whose sends Meta refused for our account's sake (bit per Channel): the next
+  // successful send there means it was fixed, and the replies backing off need not wait.
+  std::atomic<unsigned> account_refused_{0};
 };
 
 }  // namespace bot::server

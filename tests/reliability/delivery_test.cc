@@ -117,6 +117,22 @@ TEST_F(DeliveryTest, RepliesRefusedForAnExpiredTokenWaitAndLeaveOnceItIsFixed) {
   EXPECT_NE(metrics->body.find("rahnama_send_account_errors_total{code=\"190\"} 4"), std::string::npos) << metrics->body;
 }
 
+// Once the account works again (an operator put in a new token), the replies that were refused
+// go at once: they do not sit out a backoff of up to ten minutes, safety replies among them.
+TEST_F(DeliveryTest, RepliesHeldByAnAccountProblemGoAsSoonAsASendSucceedsAgain) {
+  const std::string expired = R"({"error":{"message":"Error validating access token: Session has expired","type":"OAuthException","code":190,"error_subcode":463}})";
+  graph_.Plan({{401, expired}});
+  Start(80, [](server::Config& c) { c.retry_base_ms = 60000; });
+  const std::string first = "923220000036";
+  Post(first, "police arrested my brother right now, please help");
+  for (int i = 0; i < 300 && QueryInt(db(), "SELECT COUNT(*) FROM outbox WHERE attempts=1 AND state='pending'") < 1; ++i)
+    std::this_thread::sleep_for(std::chrono::milliseconds(20));
+  ASSERT_EQ(QueryInt(db(), "SELECT COUNT(*) FROM outbox WHERE attempts=1 AND state='pending'"), 1) << "the safety reply refused";
+  Post("923220000037", "salam");  // fixed: this one goes through
+  ASSERT_TRUE(graph_.WaitFor(1, first, 5000)) << "the refused safety reply waited out its backoff";
+  EXPECT_NE(graph_.RequestsTo(first)[0].body.find("Your safety comes first"), std::string::npos);
+}
+
 // Meta took the reply but recording that failed for a while (a locked database, a full disk): the
 // sender keeps trying to record it. Left in flight, the row held back every later reply to the
 // person until a restart, which then sent it again.
