@@ -823,9 +823,12 @@ Result<ReportData> SqliteStore::Report(int64_t from_ms, int64_t to_ms) {
   BOT_RETURN_IF_ERROR(ForEachRow(*intents, [&](const Statement& row) {
     r.intents.emplace_back(row.Text(0), row.Int(1));
   }));
+  // The first response is measured in the queue the case is in now, as "overdue" is: for a referred
+  // case, from the referral to its new officers' first reply.
   auto cases = db_->Prepare(
-      "SELECT date(opened_at / 1000, 'unixepoch'), queue, priority, opened_at, COALESCE(first_response_at, 0) FROM cases "
-      "WHERE opened_at >= ?1 AND opened_at < ?2 ORDER BY opened_at");
+      "SELECT date(opened_at / 1000, 'unixepoch'), queue, priority, COALESCE(queue_since, opened_at), "
+      "CASE WHEN queue_since IS NULL THEN COALESCE(first_response_at, 0) ELSE COALESCE(queue_response_at, 0) END "
+      "FROM cases WHERE opened_at >= ?1 AND opened_at < ?2 ORDER BY opened_at");
   if (!cases.ok()) return cases.status();
   cases->Bind(1, from_ms).Bind(2, to_ms);
   BOT_RETURN_IF_ERROR(ForEachRow(*cases, [&](const Statement& row) {

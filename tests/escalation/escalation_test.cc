@@ -798,6 +798,20 @@ TEST_F(EscalationTest, AReferredCaseTellsThePersonStartsItsClockAgainAndTheBotAn
   EXPECT_TRUE(list[0]["overdue"].get<bool>());
   ASSERT_EQ(api_->Post(base + "/replies", iom_, {{"text", "IOM here: which city are you in?"}}).status, 200);
   EXPECT_FALSE(CasesFor(iom_)[0]["overdue"].get<bool>());
+  // The reports measure it the same way: IOM answered 61 minutes after the referral, past its hour
+  // (not two hours after the case opened, nor UNHCR's reply).
+  auto report = api_->Get("/api/v1/reports", admin_);
+  ASSERT_EQ(report.status, 200) << report.body;
+  bool found = false;
+  for (const auto& row : report.json["first_response"]) {
+    if (row["queue"] != "iom") continue;
+    found = true;
+    EXPECT_EQ(row["responded"], 1) << row.dump();
+    EXPECT_GE(row["median_minutes"].get<double>(), 60.9) << row.dump();
+    EXPECT_LT(row["median_minutes"].get<double>(), 70.0) << row.dump();
+    EXPECT_EQ(row["within_sla"], 0) << row.dump();
+  }
+  EXPECT_TRUE(found) << report.body;
 }
 
 TEST_F(EscalationTest, AReleasedCaseIsAnsweredByTheBotUntilAnOfficerTakesItAgain) {
