@@ -14,12 +14,17 @@ namespace {
 
 using json = nlohmann::json;
 
-const char* kCaseColumns =
+// The service-level clock of a case in the queue it is in now: since it entered the queue (cases
+// never referred have no queue_since: since they opened), and the first officer reply since then.
+const std::string kSlaStart = "COALESCE(c.queue_since, c.opened_at)";
+const std::string kSlaResponse =
+    "CASE WHEN c.queue_since IS NULL THEN COALESCE(c.first_response_at, 0) ELSE COALESCE(c.queue_response_at, 0) END";
+
+const std::string kCaseColumns =
     "c.id, c.contact_id, c.queue, c.priority, c.status, c.intent, c.language, COALESCE(c.assignee, ''), c.consent, "
     "c.intake, c.entities, COALESCE(c.outcome, ''), c.opened_at, COALESCE(c.first_response_at, 0), "
     "COALESCE(c.resolved_at, 0), c.last_message_at, k.channel, k.external_id, k.display_name, k.last_inbound_at, "
-    "COALESCE(c.referred_from, ''), COALESCE(c.queue_since, c.opened_at), "
-    "CASE WHEN c.queue_since IS NULL THEN COALESCE(c.first_response_at, 0) ELSE COALESCE(c.queue_response_at, 0) END";
+    "COALESCE(c.referred_from, ''), " + kSlaStart + ", " + kSlaResponse + ", c.human_mode";
 
 Case CaseFromRow(const Statement& st) {
   Case c;
@@ -46,6 +51,7 @@ Case CaseFromRow(const Statement& st) {
   c.referred_from = st.Text(20);
   c.queue_since = st.Int(21);
   c.queue_response_at = st.Int(22);
+  c.human_mode = st.Int(23) != 0;
   return c;
 }
 
@@ -140,16 +146,6 @@ Status SqliteStore::QueuePartnerNotification(int64_t case_id, const std::string&
   auto r = ApplyCaseChange(0, 0, ch, now_ms);
   if (!r.ok()) return r.status();
   return tx.Commit();
-}
-
-Result<bool> SqliteStore::HumanMode(int64_t case_id) {
-  std::lock_guard lock(db_->mutex());
-  auto st = db_->Prepare("SELECT human_mode FROM cases WHERE id = ?1");
-  if (!st.ok()) return st.status();
-  st->Bind(1, case_id);
-  auto row = st->Step();
-  if (!row.ok()) return row.status();
-  return *row && st->Int(0) != 0;
 }
 
 Result<std::vector<Queue>> SqliteStore::Queues() {
@@ -826,9 +822,8 @@ Result<ReportData> SqliteStore::Report(int64_t from_ms, int64_t to_ms) {
   // The first response is measured in the queue the case is in now, as "overdue" is: for a referred
   // case, from the referral to its new officers' first reply.
   auto cases = db_->Prepare(
-      "SELECT date(opened_at / 1000, 'unixepoch'), queue, priority, COALESCE(queue_since, opened_at), "
-      "CASE WHEN queue_since IS NULL THEN COALESCE(first_response_at, 0) ELSE COALESCE(queue_response_at, 0) END "
-      "FROM cases WHERE opened_at >= ?1 AND opened_at < ?2 ORDER BY opened_at");
+      "SELECT date(c.opened_at / 1000, 'unixepoch'), c.queue, c.priority, " + kSlaStart + ", " + kSlaResponse +
+      " FROM cases c WHERE c.opened_at >= ?1 AND c.opened_at < ?2 ORDER BY c.opened_at");
   if (!cases.ok()) return cases.status();
   cases->Bind(1, from_ms).Bind(2, to_ms);
   BOT_RETURN_IF_ERROR(ForEachRow(*cases, [&](const Statement& row) {

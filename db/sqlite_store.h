@@ -105,8 +105,6 @@ class SqliteStore final : public InboundStore,
                const std::string& details_json, int64_t now_ms) override;
   Result<std::vector<AuditEntry>> AuditLog(int limit, int64_t before_id) override;
   Result<ReportData> Report(int64_t from_ms, int64_t to_ms) override;
-  // Human mode of a case (an officer replied; the bot stays quiet until the person asks for it).
-  Result<bool> HumanMode(int64_t case_id);
   // A signed notification to the case's partner, through the outbox (sent by the partner lane).
   Status QueuePartnerNotification(int64_t case_id, const std::string& payload_json, int64_t now_ms);
 

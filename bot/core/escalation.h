@@ -73,6 +73,7 @@ struct Case {
   std::string referred_from;      // the queue it came from, if an officer referred it
   int64_t queue_since = 0;        // when it entered its current queue: the service-level clock
   int64_t queue_response_at = 0;  // the first officer reply since then (0: none yet)
+  bool human_mode = false;        // an officer replied: the bot stays quiet until the person asks for it
   std::vector<CaseMessage> messages;  // filled by CaseById
   std::vector<CaseNote> notes;
 };

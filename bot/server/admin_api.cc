@@ -171,7 +171,7 @@ json CaseSummary(const Case& c, const Queue* q, int64_t now, bool full_contact) 
               {"opened_at", c.opened_at},
               {"first_response_at", c.first_response_at ? json(c.first_response_at) : json(nullptr)},
               {"referred_from", c.referred_from.empty() ? json(nullptr) : json(c.referred_from)},
-              {"queue_since", c.queue_since ? c.queue_since : c.opened_at},
+              {"queue_since", c.queue_since},
               {"resolved_at", c.resolved_at ? json(c.resolved_at) : json(nullptr)},
               {"last_message_at", c.last_message_at},
               {"consent", c.consent},
@@ -308,8 +308,9 @@ void AdminApi::CaseAction(const httplib::Request& req, httplib::Response& res, c
   // Another officer's claimed case changes hands only through its officer (release) or an admin
   // (take over, assign): an officer may be in the middle of the conversation.
   const bool someone_elses = c->status == "claimed" && c->assignee != me.username;
+  const bool may_move = !someone_elses || me.role == "admin";
   if (action == "claim") {
-    if (someone_elses && me.role != "admin")
+    if (!may_move)
       return SendError(res, Status::Conflict("already claimed by " + c->assignee +
                                              "; ask them to release it, or an admin to assign it to you"));
     updated.status = "claimed";
@@ -329,7 +330,7 @@ void AdminApi::CaseAction(const httplib::Request& req, httplib::Response& res, c
     if (!s.ok()) return SendError(res, s);
     audit({});
   } else if (action == "assign") {
-    if (someone_elses && me.role != "admin")
+    if (!may_move)
       return SendError(res, Status::PermissionDenied("only " + c->assignee + " or an admin can give this case to someone else"));
     auto who = RequiredString(body, "username", 100);
     if (!who.ok()) return SendError(res, who.status());
@@ -424,7 +425,7 @@ void AdminApi::CaseAction(const httplib::Request& req, httplib::Response& res, c
     if (!s.ok()) return SendError(res, s);
     audit({{"outcome", *outcome}});
   } else if (action == "refer") {
-    if (someone_elses && me.role != "admin")
+    if (!may_move)
       return SendError(res, Status::PermissionDenied("only " + c->assignee + " or an admin can refer this case"));
     auto to = RequiredString(body, "queue", 100);
     if (!to.ok()) return SendError(res, to.status());

@@ -331,26 +331,15 @@ Status Processor::ProcessOne(const PendingInbound& p, bool* stop) {
   // consent); else the one an officer is talking to the person on (with two open cases, the
   // person's answer is for the officer who asked, and the bot must not talk over them); else the
   // one the conversation is working on; else the newest.
-  const Case* active = nullptr;
-  bool active_human_mode = false;
-  bool bot_asked = state->stage.rfind("intake_", 0) == 0 || state->stage.rfind("iom_", 0) == 0 ||
-                   state->stage == "consent";
-  // Only a question about a case still open (a resolved one's question is stale).
-  bot_asked = bot_asked && std::any_of(open_cases->begin(), open_cases->end(),
-                                       [&](const Case& c) { return c.id == state->case_id; });
-  if (open_cases->size() > 1 && !bot_asked) {
-    for (const auto& c : *open_cases) {  // newest first
-      auto hm = store_.HumanMode(c.id);
-      if (!hm.ok()) return hm.status();
-      if (*hm) {
-        active = &c;
-        active_human_mode = true;
-        break;
-      }
-    }
+  const Case* working_on = nullptr;  // the conversation's case, if still open
+  const Case* officer_on = nullptr;  // the newest case an officer is talking on
+  for (const auto& c : *open_cases) {  // newest first
+    if (c.id == state->case_id) working_on = &c;
+    if (c.human_mode && officer_on == nullptr) officer_on = &c;
   }
-  for (const auto& c : *open_cases)
-    if (active == nullptr && c.id == state->case_id) active = &c;
+  const bool bot_asked = working_on != nullptr && (state->stage.rfind("intake_", 0) == 0 ||
+                                                   state->stage.rfind("iom_", 0) == 0 || state->stage == "consent");
+  const Case* active = bot_asked ? working_on : officer_on ? officer_on : working_on;
   if (active == nullptr && !open_cases->empty()) active = &open_cases->front();
   conversation::TurnInput in;
   in.state = *state;
@@ -363,13 +352,7 @@ Status Processor::ProcessOne(const PendingInbound& p, bool* stop) {
     ac.partner = q ? q->partner : active->queue;
     ac.consent = active->consent;
     ac.partner_webhook = q && !q->webhook_url.empty();
-    if (active_human_mode) {
-      ac.human_mode = true;
-    } else {
-      auto hm = store_.HumanMode(active->id);
-      if (!hm.ok()) return hm.status();
-      ac.human_mode = *hm;
-    }
+    ac.human_mode = active->human_mode;
     in.active_case = ac;
   }
   if (decisions_ != nullptr) {

@@ -42,6 +42,12 @@ class DeliveryTest : public ::testing::Test {
     api_ = std::make_unique<ApiClient>(server_->admin_port());
   }
   std::string db() const { return dir_.File("d.db"); }
+  // Waits until one reply has failed once and is backing off; returns how many are.
+  int64_t WaitForOneBackingOff() {
+    const std::string sql = "SELECT COUNT(*) FROM outbox WHERE attempts=1 AND state='pending'";
+    for (int i = 0; i < 300 && QueryInt(db(), sql) < 1; ++i) std::this_thread::sleep_for(std::chrono::milliseconds(20));
+    return QueryInt(db(), sql);
+  }
   void Post(const std::string& from, const std::string& text) {
     auto r = hooks_->PostSigned(WhatsAppText(from, "wamid.del-" + std::to_string(++seq_), text));
     ASSERT_TRUE(r);
@@ -125,9 +131,7 @@ TEST_F(DeliveryTest, RepliesHeldByAnAccountProblemGoAsSoonAsASendSucceedsAgain) 
   Start(80, [](server::Config& c) { c.retry_base_ms = 60000; });
   const std::string first = "923220000036";
   Post(first, "police arrested my brother right now, please help");
-  for (int i = 0; i < 300 && QueryInt(db(), "SELECT COUNT(*) FROM outbox WHERE attempts=1 AND state='pending'") < 1; ++i)
-    std::this_thread::sleep_for(std::chrono::milliseconds(20));
-  ASSERT_EQ(QueryInt(db(), "SELECT COUNT(*) FROM outbox WHERE attempts=1 AND state='pending'"), 1) << "the safety reply refused";
+  ASSERT_EQ(WaitForOneBackingOff(), 1) << "the safety reply refused";
   Post("923220000037", "salam");  // fixed: this one goes through
   ASSERT_TRUE(graph_.WaitFor(1, first, 5000)) << "the refused safety reply waited out its backoff";
   EXPECT_NE(graph_.RequestsTo(first)[0].body.find("Your safety comes first"), std::string::npos);
@@ -173,9 +177,7 @@ TEST_F(DeliveryTest, ASafetyReplyDoesNotWaitBehindAnEarlierReplyBackingOff) {
   Start(80, [](server::Config& c) { c.retry_base_ms = 60000; });
   const std::string me = "923220000006";
   Post(me, "what is the PoR card?");
-  for (int i = 0; i < 300 && QueryInt(db(), "SELECT COUNT(*) FROM outbox WHERE attempts=1 AND state='pending'") < 1; ++i)
-    std::this_thread::sleep_for(std::chrono::milliseconds(20));
-  ASSERT_EQ(QueryInt(db(), "SELECT COUNT(*) FROM outbox WHERE attempts=1 AND state='pending'"), 1) << "first reply backing off";
+  ASSERT_EQ(WaitForOneBackingOff(), 1) << "first reply backing off";
   const auto sent_at = std::chrono::steady_clock::now();
   Post(me, "police arrested my brother right now, please help");
   ASSERT_TRUE(graph_.WaitFor(3, me, 10000)) << "the earlier reply and the safety reply";
@@ -192,9 +194,7 @@ TEST_F(DeliveryTest, ASafetyReplyOvertakesAnEarlierReplyThatKeepsFailing) {
   Start(80, [](server::Config& c) { c.retry_base_ms = 60000; });
   const std::string me = "923220000016";
   Post(me, "what is the PoR card?");
-  for (int i = 0; i < 300 && QueryInt(db(), "SELECT COUNT(*) FROM outbox WHERE attempts=1 AND state='pending'") < 1; ++i)
-    std::this_thread::sleep_for(std::chrono::milliseconds(20));
-  ASSERT_EQ(QueryInt(db(), "SELECT COUNT(*) FROM outbox WHERE attempts=1 AND state='pending'"), 1) << "first reply backing off";
+  ASSERT_EQ(WaitForOneBackingOff(), 1) << "first reply backing off";
   Post(me, "police arrested my brother right now, please help");
   ASSERT_TRUE(graph_.WaitFor(1, me, 5000)) << "the safety reply waited behind a reply that keeps failing";
   EXPECT_NE(graph_.RequestsTo(me)[0].body.find("Your safety comes first"), std::string::npos);
