@@ -37,26 +37,35 @@ json PayloadOf(const InboundMessage& m) {
 void FillFromPayload(const std::string& text, InboundMessage& m) {
   json p = json::parse(text, nullptr, false);
   if (!p.is_object()) return;
-  auto str = [&p](const char* k) { return p.contains(k) && p[k].is_string() ? p[k].get<std::string>() : std::string(); };
-  m.payload_id = str("payload_id");
-  m.reply_to = str("reply_to");
-  m.business_id = str("business_id");
-  m.raw_json = str("raw");
-  m.new_address = str("new_address");
-  if (p.contains("timestamp") && p["timestamp"].is_number_integer()) m.timestamp = p["timestamp"].get<int64_t>();
-  if (p.contains("media") && p["media"].is_object()) {
-    const json& md = p["media"];
+  // Read field by field, checking each type: a row we cannot fully read (an older version's, or
+  // edited by hand) loses that field, and never throws in the lane that loads it.
+  auto str = [](const json& o, const char* k) {
+    auto it = o.find(k);
+    return it != o.end() && it->is_string() ? it->get<std::string>() : std::string();
+  };
+  auto number = [](const json& o, const char* k) {
+    auto it = o.find(k);
+    return it != o.end() && it->is_number() ? it->get<double>() : 0.0;
+  };
+  m.payload_id = str(p, "payload_id");
+  m.reply_to = str(p, "reply_to");
+  m.business_id = str(p, "business_id");
+  m.raw_json = str(p, "raw");
+  m.new_address = str(p, "new_address");
+  if (auto t = p.find("timestamp"); t != p.end() && t->is_number_integer()) m.timestamp = t->get<int64_t>();
+  if (auto md = p.find("media"); md != p.end() && md->is_object()) {
     MediaRef r;
-    r.id = md.value("id", "");
-    r.mime_type = md.value("mime_type", "");
-    r.sha256 = md.value("sha256", "");
-    r.filename = md.value("filename", "");
-    r.voice = md.value("voice", false);
+    r.id = str(*md, "id");
+    r.mime_type = str(*md, "mime_type");
+    r.sha256 = str(*md, "sha256");
+    r.filename = str(*md, "filename");
+    auto voice = md->find("voice");
+    r.voice = voice != md->end() && voice->is_boolean() && voice->get<bool>();
     m.media = r;
   }
-  if (p.contains("location") && p["location"].is_object()) {
-    m.latitude = p["location"].value("latitude", 0.0);
-    m.longitude = p["location"].value("longitude", 0.0);
+  if (auto loc = p.find("location"); loc != p.end() && loc->is_object()) {
+    m.latitude = number(*loc, "latitude");
+    m.longitude = number(*loc, "longitude");
   }
 }
 
@@ -248,11 +257,11 @@ Result<std::vector<bot::PendingInbound>> SqliteStore::Pending(int limit, bool ur
   // first, so urgency never reorders one person's messages.
   auto st = db_->Prepare(urgent_contacts_only
       ? "SELECT m.id, m.kind, m.body, m.payload, m.provider_id, c.id, c.channel, c.external_id, c.business_id, "
-        "c.display_name, c.last_inbound_at FROM messages m JOIN contacts c ON c.id = m.contact_id "
+        "c.display_name, c.last_inbound_at, m.urgent FROM messages m JOIN contacts c ON c.id = m.contact_id "
         "WHERE m.direction = 'in' AND m.status = 'pending' AND m.contact_id IN (SELECT contact_id FROM messages "
         "WHERE direction = 'in' AND status = 'pending' AND urgent = 1) ORDER BY m.id LIMIT ?1"
       : "SELECT m.id, m.kind, m.body, m.payload, m.provider_id, c.id, c.channel, c.external_id, c.business_id, "
-        "c.display_name, c.last_inbound_at FROM messages m JOIN contacts c ON c.id = m.contact_id "
+        "c.display_name, c.last_inbound_at, m.urgent FROM messages m JOIN contacts c ON c.id = m.contact_id "
         "WHERE m.direction = 'in' AND m.status = 'pending' ORDER BY m.id LIMIT ?1");
   if (!st.ok()) return st.status();
   st->Bind(1, limit);
@@ -273,6 +282,7 @@ Result<std::vector<bot::PendingInbound>> SqliteStore::Pending(int limit, bool ur
     if (p.message.business_id.empty()) p.message.business_id = p.contact.business_id;
     p.contact.display_name = row.Text(9);
     p.contact.last_inbound_ms = row.Int(10);
+    p.message.urgent_hint = row.Int(11) != 0;
     out.push_back(std::move(p));
   }));
   return out;
@@ -292,7 +302,12 @@ Result<ConversationState> SqliteStore::LoadConversation(int64_t contact_id) {
 Status SqliteStore::RunBatch(const std::function<Status()>& work) {
   std::lock_guard lock(db_->mutex());
   BOT_RETURN_IF_ERROR(db_->BeginBatch());
-  Status s = work();
+  Status s;
+  try {
+    s = work();
+  } catch (const std::exception& e) {  // the batch must end either way, or it stays open
+    s = Status::Internal(std::string("the batch threw: ") + e.what());
+  }
   Status ended = db_->EndBatch(s.ok());
   return s.ok() ? ended : s;
 }
@@ -342,6 +357,28 @@ Result<int64_t> SqliteStore::CommitTurn(const Turn& turn, int64_t now_ms) {
   if (!turn.new_address.empty()) BOT_RETURN_IF_ERROR(MoveContactAddress(turn.contact_id, turn.new_address));
   // In the same transaction: the person is never told their data is deleted while it is not.
   if (turn.erase) BOT_RETURN_IF_ERROR(EraseContactLocked(turn.contact_id, "person", now_ms));
+  BOT_RETURN_IF_ERROR(tx.Commit());
+  return case_id;
+}
+
+Result<int64_t> SqliteStore::SetAsideMessage(const Turn& turn, const std::string& error, int64_t now_ms) {
+  std::lock_guard lock(db_->mutex());
+  Transaction tx(*db_);
+  BOT_RETURN_IF_ERROR(tx.status());
+  auto mark = db_->Prepare(
+      "UPDATE messages SET status = 'failed', error = ?2, urgent = ?3, processed_at = ?4 "
+      "WHERE id = ?1 AND status = 'pending' AND contact_id = ?5");
+  if (!mark.ok()) return mark.status();
+  mark->Bind(1, turn.message_id).Bind(2, error).Bind(3, turn.urgent ? 1 : 0).Bind(4, now_ms).Bind(5, turn.contact_id);
+  BOT_RETURN_IF_ERROR(mark->Run());
+  if (db_->Changes() == 0) return kTurnRepeated;
+  int64_t case_id = 0;
+  if (turn.case_change) {
+    auto c = ApplyCaseChange(turn.contact_id, turn.message_id, *turn.case_change, now_ms);
+    if (!c.ok()) return c.status();
+    case_id = *c;
+  }
+  BOT_RETURN_IF_ERROR(QueueReplies(turn.contact_id, case_id, turn.replies, now_ms, turn.business_id));
   BOT_RETURN_IF_ERROR(tx.Commit());
   return case_id;
 }

@@ -52,6 +52,10 @@ class SqliteStore final : public InboundStore,
   Result<std::vector<bot::PendingInbound>> LoadPendingUrgent(int limit);
   Result<ConversationState> LoadConversation(int64_t contact_id) override;
   Result<int64_t> CommitTurn(const Turn& turn, int64_t now_ms) override;
+  // A message no turn can process: marked 'failed' with `error` instead of 'processed', and its
+  // case change and replies (turn.case_change, turn.replies: who will read it and what the person
+  // is told) written in the same transaction. kTurnRepeated when it is no longer pending.
+  Result<int64_t> SetAsideMessage(const Turn& turn, const std::string& error, int64_t now_ms);
   // Runs `work` on this thread as one batch: the store's writes inside it (each still atomic on
   // its own, as a savepoint) are committed together at the end, or all rolled back when `work`
   // fails. Other users of the store wait until the batch ends: keep batches short.

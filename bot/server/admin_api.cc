@@ -50,7 +50,9 @@ constexpr const char* kCookie = "rahnama_session";
 
 void SendJson(httplib::Response& res, const json& j, int status = 200) {
   res.status = status;
-  res.set_content(j.dump(), "application/json");
+  // A stored text that is not valid UTF-8 (a row edited by hand) is shown with U+FFFD rather
+  // than making the whole case unreadable.
+  res.set_content(j.dump(-1, ' ', false, json::error_handler_t::replace), "application/json");
 }
 
 Result<json> ParseBody(const httplib::Request& req) {

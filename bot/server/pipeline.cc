@@ -154,7 +154,12 @@ Processor::Processor(db::SqliteStore& store, const ContentHolder& content, const
       metrics_(metrics),
       on_committed_(std::move(on_committed)),
       decisions_(decisions),
-      ingest_(ingest) {}
+      ingest_(ingest) {
+  // Exported from the start, so an alert on them has a series to watch.
+  metrics_.Add("rahnama_turn_failures_total", "", 0);
+  metrics_.Add("rahnama_messages_set_aside_total", "urgent=\"true\"", 0);
+  metrics_.Add("rahnama_messages_set_aside_total", "urgent=\"false\"", 0);
+}
 
 Processor::~Processor() { Stop(); }
 
@@ -223,7 +228,14 @@ void Processor::Lane(bool urgent) {
       seen = wake_seq_;
     }
     const uint64_t urgent_seen = urgent_stored_.load();
-    auto pending = urgent ? store_.LoadPendingUrgent(64) : store_.LoadPending(64);
+    auto load = [&]() -> Result<std::vector<PendingInbound>> {
+      try {
+        return urgent ? store_.LoadPendingUrgent(64) : store_.LoadPending(64);
+      } catch (const std::exception& e) {  // never let a row we cannot read stop the lane
+        return Status::Internal(std::string("loading pending messages threw: ") + e.what());
+      }
+    };
+    auto pending = load();
     if (urgent && pending.ok() && pending->empty()) {
       // Everything stored before urgent_seen is answered: the ordinary lane may go on.
       std::lock_guard lock(mutex_);
@@ -305,9 +317,142 @@ void Processor::Lane(bool urgent) {
 Status Processor::ProcessContactMessages(const std::vector<PendingInbound>& messages) {
   for (const auto& p : messages) {
     bool stop = false;
-    BOT_RETURN_IF_ERROR(ProcessOne(p, &stop));
+    Status s = ProcessGuarded(p, &stop);
+    if (!s.ok()) {
+      if (!FailedTooOften(p.message_id)) return s;  // retried: the fault may pass
+      Status aside;
+      try {
+        aside = SetAside(p, s);
+      } catch (const std::exception& e) {
+        aside = Status::Internal(std::string("setting the message aside threw: ") + e.what());
+      }
+      BOT_RETURN_IF_ERROR(aside);
+      continue;  // the person's later messages are answered as usual
+    }
     if (stop) break;  // the rest may belong to a fresh contact now
   }
+  return Status::Ok();
+}
+
+Status Processor::ProcessGuarded(const PendingInbound& p, bool* stop) {
+  Status s;
+  try {
+    s = ProcessOne(p, stop);
+  } catch (const std::exception& e) {
+    // Uncaught, it would stop the server, and the same message would stop it again after every
+    // restart. The transaction it was in has been rolled back by its guard.
+    s = Status::Internal(std::string("the turn threw: ") + e.what());
+  } catch (...) {
+    s = Status::Internal("the turn threw an unknown exception");
+  }
+  if (s.ok()) {
+    turns_committed_.fetch_add(1);
+    std::lock_guard lock(failures_mutex_);
+    failures_.erase(p.message_id);
+  }
+  return s;
+}
+
+bool Processor::FailedTooOften(int64_t id) {
+  const int64_t now = clock_.NowMillis();
+  std::lock_guard lock(failures_mutex_);
+  auto [it, first] = failures_.try_emplace(id);
+  Failures& f = it->second;
+  if (first) {
+    f.turns_committed_then = turns_committed_.load();
+    f.first_ms = now;
+  }
+  ++f.count;
+  metrics_.Add("rahnama_turn_failures_total");
+  if (f.count < kSetAsideAfterFailures) return false;
+  return turns_committed_.load() != f.turns_committed_then || now - f.first_ms >= kSetAsideAfterMs;
+}
+
+void Processor::PlanSetAside(const PendingInbound& p, const Status& why, int64_t now, Turn* turn) {
+  std::shared_ptr<const content::Snapshot> snapshot = content_.Get();
+  const bool urgent = p.message.urgent_hint;
+  // Each of these reads may fail as the turn did: the message is set aside anyway.
+  auto state = store_.LoadConversation(p.contact.id);
+  std::string language = state.ok() ? state->language : "";
+  if (language.empty()) language = snapshot->classifier().Classify(p.message.text).language;
+  auto open_cases = store_.OpenCasesOf(p.contact.id);
+  const Case* officer_on = nullptr;  // the newest case an officer is talking on
+  const Case* open_case = nullptr;   // the conversation's case if open, else the newest
+  if (open_cases.ok()) {
+    for (const auto& c : *open_cases) {  // newest first
+      if (c.human_mode && officer_on == nullptr) officer_on = &c;
+      if (state.ok() && c.id == state->case_id) open_case = &c;
+    }
+    if (open_case == nullptr && !open_cases->empty()) open_case = &open_cases->front();
+  }
+  CaseChange change;
+  change.system_note = "rahnama could not process this message after " + std::to_string(kSetAsideAfterFailures) +
+                       " attempts (" + why.ToString() + ") and set it aside" + (urgent ? ", possibly urgent" : "") +
+                       ": read it in the conversation and answer the person yourself.";
+  std::optional<Queue> queue;
+  if (officer_on != nullptr) {
+    change.case_id = officer_on->id;  // the officer talking to the person reads it there
+  } else if (open_case != nullptr && !urgent) {
+    change.case_id = open_case->id;  // the officers who have the person's case read it there
+    if (auto q = store_.QueueById(open_case->queue); q.ok()) queue = *q;
+  } else {
+    auto rules = store_.RoutingRules();
+    const std::string intent = urgent ? "urgent_protection" : "human_agent";
+    auto route = rules.ok() ? escalation::RouteCase(*rules, intent, urgent, {}) : std::nullopt;
+    change.open = true;
+    change.queue = route ? route->queue : "info_desk";
+    change.priority = urgent ? "urgent" : "high";  // the person has had no answer at all
+    change.intent = intent;
+    change.language = language;
+    if (auto q = store_.QueueById(change.queue); q.ok()) queue = *q;
+  }
+  turn->case_change = change;
+  // Told who will answer, unless an officer is already talking to them or they opted out.
+  if (!queue || !state.ok() || state->opted_out) return;
+  OutboundMessage m;
+  m.text = HandoffText(*snapshot, *queue, language, now);
+  m.urgent = urgent;
+  if (m.text.empty()) return;
+  OutboundRecord rec;
+  rec.payloads = channels::FormatOutbound(p.contact.channel, m, p.contact.address);
+  rec.message = std::move(m);
+  turn->replies.push_back(std::move(rec));
+}
+
+Status Processor::SetAside(const PendingInbound& p, const Status& why) {
+  const int64_t now = clock_.NowMillis();
+  const bool urgent = p.message.urgent_hint;
+  Turn turn;
+  turn.message_id = p.message_id;
+  turn.contact_id = p.contact.id;
+  turn.business_id = p.message.business_id;
+  turn.urgent = urgent;
+  turn.intent = "unknown";
+  try {
+    PlanSetAside(p, why, now, &turn);
+  } catch (const std::exception& e) {
+    log::Error("set_aside_plan_failed", {{"message", std::to_string(p.message_id)}, {"error", e.what()}});
+  }
+  auto done = store_.SetAsideMessage(turn, why.ToString(), now);
+  if (!done.ok()) {
+    // The case or the reply may be what keeps failing: set the message aside on its own.
+    log::Error("set_aside_case_failed", {{"message", std::to_string(p.message_id)}, {"error", done.status().ToString()}});
+    Turn bare = turn;
+    bare.case_change.reset();
+    bare.replies.clear();
+    done = store_.SetAsideMessage(bare, why.ToString(), now);
+    if (!done.ok()) return done.status();
+  }
+  {
+    std::lock_guard lock(failures_mutex_);
+    failures_.erase(p.message_id);
+  }
+  if (*done == ConversationStore::kTurnRepeated) return Status::Ok();  // no longer pending
+  metrics_.Add("rahnama_messages_set_aside_total", urgent ? "urgent=\"true\"" : "urgent=\"false\"");
+  log::Error("message_set_aside", {{"message", std::to_string(p.message_id)},
+                                   {"contact", log::Mask(p.contact.address)},
+                                   {"case", std::to_string(*done)},
+                                   {"error", why.ToString()}});
   return Status::Ok();
 }
 

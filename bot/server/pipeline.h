@@ -95,6 +95,13 @@ struct PipelineOptions {
 // How many contacts' turns the ordinary lane commits in one transaction.
 inline constexpr size_t kTurnBatch = 16;
 
+// A message whose turn has failed this many times is set aside (marked failed and handed to
+// officers) once other messages' turns have gone through meanwhile, so the fault is this
+// message's and not the database's; or, if nothing else went through, once it has been failing
+// for kSetAsideAfterMs.
+inline constexpr int kSetAsideAfterFailures = 5;
+inline constexpr int64_t kSetAsideAfterMs = 5 * 60 * 1000;
+
 // Runs conversations for pending messages: an ordinary lane and an urgent lane, each contact
 // handled by one lane at a time, in order.
 class Processor {
@@ -121,6 +128,14 @@ class Processor {
   // `stop`: the contact's other messages in hand must not be processed now (the turn erased the
   // contact, or found its message already handled or moved): they are loaded again.
   Status ProcessOne(const PendingInbound& p, bool* stop);
+  // ProcessOne, with an exception turned into an error, and the message's failures counted.
+  Status ProcessGuarded(const PendingInbound& p, bool* stop);
+  // Whether message `id`, which has just failed again, must stop being retried (FailedTooOften).
+  bool FailedTooOften(int64_t id);
+  // Marks the message failed and hands it to officers, telling the person who will answer.
+  Status SetAside(const PendingInbound& p, const Status& why);
+  // SetAside's case change (the officer's case, or a new one) and its reply to the person.
+  void PlanSetAside(const PendingInbound& p, const Status& why, int64_t now, Turn* turn);
 
   db::SqliteStore& store_;
   const ContentHolder& content_;
@@ -139,6 +154,17 @@ class Processor {
   std::atomic<uint64_t> urgent_drained_{0};
   std::atomic<bool> running_{false};
   std::vector<std::thread> threads_;
+  // Messages whose turns keep failing (a poison message must not be retried forever, holding
+  // back the person's later messages): failures so far, and the turns committed and the time
+  // at the first one.
+  struct Failures {
+    int count = 0;
+    uint64_t turns_committed_then = 0;
+    int64_t first_ms = 0;
+  };
+  std::mutex failures_mutex_;
+  std::map<int64_t, Failures> failures_;
+  std::atomic<uint64_t> turns_committed_{0};
 };
 
 // Delivers the outbox.

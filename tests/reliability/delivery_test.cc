@@ -202,6 +202,109 @@ TEST_F(DeliveryTest, ASafetyReplyOvertakesAnEarlierReplyThatKeepsFailing) {
       << "the failing reply is still retried";
 }
 
+// A message no turn can process (here the database refuses to mark it processed, every time)
+// must not be retried forever: it would hold back the person's later messages, and nobody would
+// read it. Once other messages have gone through meanwhile, it is set aside: marked failed, put
+// in a case for officers with a note saying why, and the person is told who will answer.
+TEST_F(DeliveryTest, AMessageNoTurnCanProcessIsSetAsideForOfficersAndHoldsNothingBack) {
+  Start();
+  ASSERT_TRUE(ExecBehindTheServer(db(), "CREATE TRIGGER poison BEFORE UPDATE OF status ON messages "
+                                        "WHEN NEW.status = 'processed' AND OLD.body LIKE '%ref 7781%' "
+                                        "BEGIN SELECT RAISE(ABORT, 'this message cannot be processed'); END"));
+  const std::string me = "923220000031", other = "923220000032";
+  Post(me, "what is the PoR card? ref 7781");
+  Post(me, "thank you");
+  Post(other, "what is the ACC card?");
+  ASSERT_TRUE(graph_.WaitFor(1, other, 5000)) << "another person is answered meanwhile";
+  for (int i = 0; i < 500 && QueryInt(db(), "SELECT COUNT(*) FROM messages WHERE status = 'failed'") < 1; ++i)
+    std::this_thread::sleep_for(std::chrono::milliseconds(20));
+  ASSERT_EQ(Query(db(), "SELECT error FROM messages WHERE direction = 'in' AND status = 'failed'"),
+            std::vector<std::string>{"CONFLICT: this message cannot be processed"});
+  EXPECT_TRUE(WaitProcessed(db(), "wamid.del-2")) << "the person's next message waited behind it";
+
+  const std::string admin = api_->Token("admin", kPassword);
+  auto cases = api_->Get("/api/v1/cases?status=all", admin);
+  ASSERT_EQ(cases.status, 200) << cases.json.dump();
+  ASSERT_EQ(cases.json.size(), 1u) << cases.json.dump();
+  EXPECT_EQ(cases.json[0]["queue"], "info_desk");
+  EXPECT_EQ(cases.json[0]["priority"], "high");
+  auto view = api_->Get("/api/v1/cases/" + std::to_string(cases.json[0]["id"].get<int64_t>()), admin);
+  ASSERT_EQ(view.status, 200);
+  ASSERT_EQ(view.json["notes"].size(), 1u) << view.json.dump();
+  EXPECT_NE(view.json["notes"][0]["text"].get<std::string>().find("set it aside"), std::string::npos);
+  bool shown = false;
+  for (const auto& m : view.json["messages"])
+    shown = shown || (m["text"] == "what is the PoR card? ref 7781" && m["status"] == "failed");
+  EXPECT_TRUE(shown) << view.json.dump();
+
+  ASSERT_TRUE(graph_.WaitFor(2, me, 5000)) << "the hand-off and the answer to the next message";
+  int told = 0;
+  for (const auto& r : graph_.RequestsTo(me)) told += TextOf(r.json).find("Your message has been passed to") != std::string::npos;
+  EXPECT_EQ(told, 1);
+  auto metrics = httplib::Client("127.0.0.1", server_->admin_port()).Get("/metrics");
+  ASSERT_TRUE(metrics);
+  EXPECT_NE(metrics->body.find("rahnama_messages_set_aside_total{urgent=\"false\"} 1"), std::string::npos);
+}
+
+// Set aside, a message that may be urgent goes to the protection queue as urgent.
+TEST_F(DeliveryTest, AnUrgentMessageNoTurnCanProcessGoesToProtectionOfficersAsUrgent) {
+  Start();
+  ASSERT_TRUE(ExecBehindTheServer(db(), "CREATE TRIGGER poison BEFORE UPDATE OF status ON messages "
+                                        "WHEN NEW.status = 'processed' AND OLD.body LIKE '%arrested%' "
+                                        "BEGIN SELECT RAISE(ABORT, 'this message cannot be processed'); END"));
+  const std::string me = "923220000033";
+  Post(me, "police arrested my brother right now, please help");
+  Post("923220000034", "salam");
+  for (int i = 0; i < 500 && QueryInt(db(), "SELECT COUNT(*) FROM messages WHERE status = 'failed'") < 1; ++i)
+    std::this_thread::sleep_for(std::chrono::milliseconds(20));
+  ASSERT_EQ(QueryInt(db(), "SELECT COUNT(*) FROM messages WHERE status = 'failed' AND urgent = 1"), 1);
+  EXPECT_EQ(Query(db(), "SELECT queue || ' ' || priority FROM cases"), std::vector<std::string>{"unhcr_protection urgent"});
+}
+
+// A stored message with a field of an unexpected type (a row written by an older version, or
+// edited by hand) is read as far as it can be; it must not stop the lane that loads it.
+TEST_F(DeliveryTest, AStoredMessageWithAnUnreadableFieldIsStillAnswered) {
+  Start();
+  ASSERT_TRUE(ExecBehindTheServer(
+      db(), "CREATE TRIGGER odd AFTER INSERT ON messages WHEN NEW.body LIKE '%ACC card%' BEGIN "
+            "UPDATE messages SET payload = '{\"media\":{\"id\":5,\"voice\":\"yes\"},\"location\":{\"latitude\":\"x\"}}' "
+            "WHERE id = NEW.id; END"));
+  const std::string me = "923220000035";
+  Post(me, "what is the ACC card?");
+  EXPECT_TRUE(graph_.WaitFor(1, me, 5000));
+  EXPECT_TRUE(WaitProcessed(db(), "wamid.del-1"));
+}
+
+// A stored text that is not valid UTF-8 (Meta's JSON cannot carry one; a row edited by hand can)
+// makes the turn throw where it writes the text into JSON. The exception must not stop the
+// server (and after a restart, stop it again): the message is set aside like any that fails.
+TEST_F(DeliveryTest, AMessageWhoseTurnThrowsIsSetAsideAndTheServerKeepsAnswering) {
+  Start();
+  ASSERT_TRUE(ExecBehindTheServer(
+      db(), "CREATE TRIGGER garble AFTER INSERT ON messages WHEN NEW.body LIKE '%Kabul%' BEGIN "
+            "UPDATE messages SET body = 'I am in Kabul ' || CAST(X'FF' AS TEXT) WHERE id = NEW.id; END"));
+  const std::string me = "923220000036";
+  Post(me, "police arrested my brother right now, please help");
+  ASSERT_TRUE(graph_.WaitFor(1, me, 5000));
+  Post(me, "Kabul");
+  Post("923220000037", "salam");
+  for (int i = 0; i < 500 && QueryInt(db(), "SELECT COUNT(*) FROM messages WHERE status = 'failed'") < 1; ++i)
+    std::this_thread::sleep_for(std::chrono::milliseconds(20));
+  EXPECT_EQ(Query(db(), "SELECT substr(error, 1, 24) FROM messages WHERE status = 'failed'"),
+            std::vector<std::string>{"INTERNAL: the turn threw"});
+  Post("923220000037", "thank you");
+  EXPECT_TRUE(WaitProcessed(db(), "wamid.del-4")) << "the server stopped answering";
+  // It joins the person's urgent case, where the officers can read it (the text shown with U+FFFD).
+  EXPECT_EQ(QueryInt(db(), "SELECT COUNT(*) FROM cases"), 1);
+  const std::string admin = api_->Token("admin", kPassword);
+  auto view = api_->Get("/api/v1/cases/1", admin);
+  ASSERT_EQ(view.status, 200) << view.json.dump();
+  bool shown = false;
+  for (const auto& m : view.json["messages"]) shown = shown || m["text"] == "I am in Kabul \xEF\xBF\xBD";
+  EXPECT_TRUE(shown) << view.json.dump();
+  EXPECT_NE(view.json["notes"].dump().find("set it aside"), std::string::npos) << view.json.dump();
+}
+
 // A second server started on the same database (by mistake, or a restart loop while the old one
 // drains) must not touch it: starting, it would put the first one's sends in flight back to
 // pending and they would go out twice.
