@@ -478,6 +478,30 @@ await scenario('an admin disables an officer, who is logged out; a reset passwor
   await officer.close();
 });
 
+await scenario('a message the bot cannot process reaches the officers, marked for them to answer', async () => {
+  // The database refuses to mark this one message processed, every time (a poison message).
+  const POISON_FROM = '923001119988';
+  const made = spawnSync('sqlite3', [db, "CREATE TRIGGER e2e_poison BEFORE UPDATE OF status ON messages WHEN NEW.status = 'processed' " +
+    "AND OLD.body LIKE '%e2e-poison%' BEGIN SELECT RAISE(ABORT, 'e2e: cannot be processed'); END;"], { encoding: 'utf8' });
+  assert(made.status === 0, `sqlite3 created the trigger (${made.stderr})`);
+  const page = await newPage();
+  await login(page, 'officer1');
+  await page.waitForSelector('#case-list');
+  const known = new Set(await page.locator('#case-list [data-case]').evaluateAll((rows) => rows.map((r) => r.dataset.case)));
+  await sendWhatsApp(POISON_FROM, 'police arrested my son an hour ago, please help e2e-poison', 'Poison Test');
+  await sleep(300);
+  await sendWhatsApp('923001119989', 'salam');  // others are answered meanwhile: the fault is this message's
+  const fresh = await waitFor('a new urgent case for the set-aside message', async () => {
+    const ids = await page.locator('#case-list [data-priority="urgent"]').evaluateAll((rows) => rows.map((r) => r.dataset.case));
+    return ids.find((id) => !known.has(id));
+  }, 15000);
+  await page.goto(`${ADMIN}/console/#/cases/${fresh}`);
+  await page.locator('.msg-person', { hasText: 'e2e-poison' }).locator('.msg-status', { hasText: 'the bot could not process this' }).waitFor();
+  await page.locator('.note-text', { hasText: 'set it aside' }).waitFor();
+  await waitFor('the person told who will answer', () => callsTo(POISON_FROM).find((c) => JSON.stringify(c.body).includes('passed to')), 8000);
+  await page.close();
+});
+
 await scenario('no script errors and no CSP violations on any page', async () => {
   assert(pageProblems.length === 0, pageProblems.join('\n'));
 });

@@ -164,6 +164,8 @@ export async function caseView(root, { params, user, flash }) {
       return h('li', { class: ['msg', `msg-${who}`], dataset: { id: String(m.id), direction: m.direction } },
         h('p', { class: 'msg-meta small' }, h('span', { class: 'msg-author', dir: 'auto' }, label), ' · ', timeEl(m.at, stamp(m.at)),
           m.direction === 'out' && m.status ? h('span', { class: ['msg-status', m.status === 'failed' && 'error-text'] }, ` · ${m.status}`) : null,
+          // Set aside: the bot could not process it (the case's note says why), so nobody answered it yet.
+          m.direction === 'in' && m.status === 'failed' ? h('span', { class: ['msg-status', 'error-text'] }, ' · the bot could not process this: answer it yourself') : null,
           m.kind && m.kind !== 'text' ? h('span', { class: 'muted' }, ` · ${m.kind}`) : null),
         m.text ? h('p', { class: 'msg-text', dir: 'auto' }, m.text) : null,
         m.media ? h('p', { class: 'msg-media small', dir: 'auto' }, mediaText(m.media)) : null);
