@@ -211,6 +211,7 @@ const URGENT_TEXT = 'پولیسو اوس زما ورور ونیو، مرسته �
 const XSS_TEXT = '<script>alert(1)</script><img src=x onerror="alert(2)">';
 let officerPage = null;
 let caseId = null;
+let poisonCase = null;
 
 await scenario('officer sees an urgent Pashto case appear, reads it right-to-left and replies', async () => {
   const page = await newPage();
@@ -500,6 +501,41 @@ await scenario('a message the bot cannot process reaches the officers, marked fo
   await page.locator('.note-text', { hasText: 'set it aside' }).waitFor();
   await waitFor('the person told who will answer', () => callsTo(POISON_FROM).find((c) => JSON.stringify(c.body).includes('passed to')), 8000);
   await page.close();
+  poisonCase = fresh;
+});
+
+await scenario("a claimed case changes hands only through an admin, who refers and resolves it, and the person is told", async () => {
+  assert(poisonCase, 'needs the case of the previous scenario');
+  const caseUrl = `${ADMIN}/console/#/cases/${poisonCase}`;
+  const officer1 = await newPage();
+  await login(officer1, 'officer1');
+  await officer1.goto(caseUrl);
+  await officer1.click('#claim');
+  await officer1.locator('#flash', { hasText: 'Case claimed; the person was told.' }).waitFor();
+
+  const officer2 = await newPage();
+  await login(officer2, 'officer2');
+  await officer2.goto(caseUrl);
+  await officer2.locator('#resolve-form').waitFor();
+  for (const sel of ['#claim', '#release', '#refer-form', '#assign-form'])
+    assert(await officer2.locator(sel).count() === 0, `another officer is not offered ${sel} on officer1's claimed case`);
+  await officer1.close();
+  await officer2.close();
+
+  const admin = await newPage();
+  await login(admin, 'admin1');
+  await admin.goto(caseUrl);
+  assert(await admin.locator('#claim').innerText() === 'Take over', 'an admin may take the case over');
+  await admin.fill('#refer-queue', 'info_desk');
+  await admin.press('#refer-queue', 'Enter');
+  await admin.locator('#flash', { hasText: 'Case referred to info_desk; the person was told.' }).waitFor();
+  await admin.locator('#referred-from', { hasText: 'info_desk (referred from unhcr_protection' }).waitFor();
+  await waitFor('the hand-off to the information desk at the fake Graph API',
+    () => callsTo('923001119988').find((c) => JSON.stringify(c.body).includes('information desk')), 8000);
+  await admin.fill('#resolve-outcome', 'information given');
+  await admin.press('#resolve-outcome', 'Enter');
+  await admin.locator('#flash', { hasText: 'Case resolved; the person was told.' }).waitFor();
+  await admin.close();
 });
 
 await scenario('no script errors and no CSP violations on any page', async () => {
