@@ -1315,7 +1315,12 @@ Decision Classifier::Classify(std::string_view text, Explanation* explain) const
     // model needs more certainty to overrule them: those look-alikes are what it confuses most.
     const double needed = judged_not_urgent ? std::max(m.settings.model_urgent_threshold, m.settings.model_overrule_threshold)
                                             : m.settings.model_urgent_threshold;
-    if (p >= needed && m.model_urgent_intent != kNone) {
+    // Not one of the words is in any example ("Toronto", a name): the letters alone are no
+    // evidence of a threat, and a place name is what people write when asked where they are.
+    const bool no_known_word = known_words == 0;
+    if (no_known_word && p >= needed && explain)
+      explain->notes.push_back("no word of it is in the examples: the example model may not make it urgent");
+    if (p >= needed && !no_known_word && m.model_urgent_intent != kNone) {
       chosen = m.model_urgent_intent;
       d.urgent = true;
       d.urgent_from_model = true;

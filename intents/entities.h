@@ -19,6 +19,10 @@ struct Entities {
 
 Entities ExtractEntities(std::string_view text);
 
+// Whether `key`, one word in normalised key form, names a place people write from: a city above,
+// or a neighbourhood the examples mention. Where someone is says nothing about a threat.
+bool IsPlaceWord(const std::string& key);
+
 }  // namespace bot::intents
 
 #endif  // INTENTS_ENTITIES_H_

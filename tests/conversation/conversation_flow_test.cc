@@ -360,6 +360,48 @@ TEST(ConversationRulesTest, ANewThreatWrittenDuringTheIntakeIsRecordedAndAcknowl
   EXPECT_EQ(out.replies[0].text, c->Message("intake_who", "en"));
 }
 
+// Saying where one is answers the bot's question, or tells the officer; the example model (which
+// learnt place names from reports of arrests) must not turn it into an alarm there. A rule still does.
+TEST(ConversationRulesTest, WhereSomeoneIsAnswersTheQuestionAndIsNoAlarmUnlessARuleSaysSo) {
+  auto c = Shipped();
+  const std::vector<std::string> places = {"I am in Islamabad", "we are in Peshawar now", "زه په پېښور کې یم",
+                                           "I am in Toronto Canada"};
+  for (const auto& text : places) {
+    SCOPED_TRACE(text);
+    // Asked by IOM's transfer questions where the person lives now.
+    auto in = Welcomed("en", text);
+    in.state.stage = "iom_location";
+    in.active_case = conversation::ActiveCase{9, "iom", "IOM", "unknown", false, false};
+    auto out = conversation::Converse(*c, in);
+    EXPECT_FALSE(out.decision.urgent);
+    EXPECT_FALSE(out.open_case.has_value());
+    ASSERT_EQ(out.case_fields.size(), 1u);
+    EXPECT_EQ(out.case_fields[0].second, text);
+    // Written to an officer who is talking with the person: no safety message over the officer.
+    in = Welcomed("en", text);
+    in.active_case = UrgentCase();
+    in.active_case->human_mode = true;
+    out = conversation::Converse(*c, in);
+    EXPECT_FALSE(out.decision.urgent);
+    EXPECT_TRUE(out.replies.empty());
+    EXPECT_FALSE(out.open_case.has_value());
+  }
+  // A threat a rule finds still interrupts both.
+  auto in = Welcomed("en", "police are beating my brother now in Islamabad");
+  in.state.stage = "iom_location";
+  in.active_case = conversation::ActiveCase{9, "iom", "IOM", "unknown", false, false};
+  auto out = conversation::Converse(*c, in);
+  EXPECT_TRUE(out.decision.urgent);
+  ASSERT_TRUE(out.open_case.has_value());
+  EXPECT_EQ(out.open_case->priority, "urgent");
+  in.state.stage = "idle";
+  in.active_case = UrgentCase();
+  in.active_case->human_mode = true;
+  out = conversation::Converse(*c, in);
+  ASSERT_FALSE(out.replies.empty());
+  EXPECT_TRUE(out.replies[0].urgent);
+}
+
 TEST(ConversationRulesTest, WithAnOpenCaseAGreetingARequestForAPersonOrAnUnclearMessageHearsWhereTheCaseStands) {
   auto c = Shipped();
   for (const char* text : {"hello", "human", "xq zzv blorp"}) {

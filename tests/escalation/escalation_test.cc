@@ -233,6 +233,44 @@ TEST_F(EscalationTest, AnAnswerToTheBotsIntakeQuestionGoesToItsCaseWhileAnOffice
   EXPECT_EQ(view.json["intake"]["city"], "Kabul") << view.body;
 }
 
+// The bot asked a question on a case that an officer has since resolved; the person has two other
+// open cases, one an officer is talking on. Their answer is not for the stale question (it would
+// fall to the newest open case, where the bot would talk over the officer): it is the officer's.
+TEST_F(EscalationTest, AnAnswerToAQuestionOnAResolvedCaseGoesToTheOfficerNotTheNewestCase) {
+  const std::string me = "923000000027";
+  Say(me, "I want to talk to a person");
+  Say(me, "I moved to Canada, I have a US refugee case, how do I update IOM with my new address?");
+  for (int i = 0; i < 3; ++i) Say(me, "skip");
+  Say(me, "police arrested my brother right now, please help");
+  auto cases = Query(db(), "SELECT c.id || ' ' || c.queue FROM cases c JOIN contacts k ON k.id=c.contact_id WHERE "
+                           "k.external_id='" + me + "' AND c.status != 'resolved' ORDER BY c.id");
+  ASSERT_EQ(cases.size(), 3u) << "the test needs three open cases";
+  ASSERT_NE(cases[0].find(" info_desk"), std::string::npos) << cases[0];
+  ASSERT_NE(cases[1].find(" iom"), std::string::npos) << cases[1];
+  ASSERT_NE(cases[2].find(" unhcr_protection"), std::string::npos) << cases[2];
+  const std::string desk_case = cases[0].substr(0, cases[0].find(' '));
+  const std::string urgent_case = cases[2].substr(0, cases[2].find(' '));
+  ASSERT_EQ(Query(db(), "SELECT json_extract(state, '$.stage') || ' ' || json_extract(state, '$.case_id') FROM conversations "
+                        "JOIN contacts k ON k.id = contact_id WHERE k.external_id = '" + me + "'"),
+            std::vector<std::string>{"intake_city " + urgent_case})
+      << "the bot has just asked for the city on the urgent case";
+
+  // An officer talks to the person on the oldest case; the bot's question's case is resolved.
+  ASSERT_EQ(api_->Post("/api/v1/cases/" + desk_case + "/replies", admin_, {{"text", "Desk here: where are you now?"}}).status, 200);
+  ASSERT_TRUE(WaitForText(me, "Desk here: where are you now?"));
+  ASSERT_EQ(api_->Post("/api/v1/cases/" + urgent_case + "/resolve", unhcr_, {{"outcome", "assisted"}}).status, 200);
+  // The resolution's notice to the person goes first.
+  const std::string unsent = "SELECT COUNT(*) FROM outbox WHERE recipient = '" + me + "' AND state != 'sent'";
+  for (int i = 0; i < 500 && QueryInt(db(), unsent) != 0; ++i) std::this_thread::sleep_for(std::chrono::milliseconds(10));
+  ASSERT_EQ(QueryInt(db(), unsent), 0);
+
+  const size_t before = graph_.RequestsTo(me).size();
+  Say(me, "Toronto");
+  std::this_thread::sleep_for(std::chrono::milliseconds(400));
+  EXPECT_EQ(graph_.RequestsTo(me).size(), before) << "the bot talked over the officer: " << Received(me).back();
+  EXPECT_EQ(QueryInt(db(), "SELECT case_id FROM messages WHERE body = 'Toronto'"), std::stoll(desk_case));
+}
+
 // The case change and the message to the person are one write: when the message cannot be
 // queued, the case does not claim a first response, a claim or a resolution the person never heard
 // of, and the officer can simply try again.

@@ -247,6 +247,21 @@ TEST_F(ShippedRulesTest, ABareYesOrNoIsNeverUrgentByTheExampleModelAlone) {
   EXPECT_TRUE(Classify("نه، پولیس برادرم را گرفت").urgent);
 }
 
+// Where someone is ("Islamabad", "Toronto"), alone, is what people answer to "where are you now?".
+// The example model learnt place names from reports of arrests (Chaman, Tarnol, Islamabad) and
+// scored them 0.55–0.81, "Toronto" (no word it knows) 0.61: it may not make them urgent. A rule
+// still finds an arrest that names a place.
+TEST_F(ShippedRulesTest, APlaceNameAloneIsNeverUrgentByTheExampleModel) {
+  for (const char* t : {"Toronto", "Islamabad", "Quetta", "Rawalpindi", "Chaman", "Tarnol", "Mardan", "مردان", "کوته",
+                        "پېښور", "Ottawa"}) {
+    auto d = Classify(t);
+    EXPECT_FALSE(d.urgent) << t;
+    EXPECT_NE(d.queue, "unhcr_protection") << t;
+  }
+  EXPECT_TRUE(Classify("they arrested my son near Tarnol an hour ago").urgent);
+  EXPECT_TRUE(Classify("پولیس برادرم را در اسلام آباد گرفت").urgent);
+}
+
 TEST_F(ShippedRulesTest, TheLanguageOfTheMessageIsDetected) {
   // Urdu (a notice forwarded, a neighbour's message) is none of ours: not Pashto, as it was.
   for (const char* t : {"حکومت پاکستان نے تمام غیر قانونی غیر ملکیوں کو یکم نومبر تک ملک چھوڑنے کا حکم دیا ہے",

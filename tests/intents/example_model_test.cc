@@ -110,6 +110,24 @@ TEST(ExampleModelTest, AMessageOfUnseenWordsStaysUnknown) {
   }
 }
 
+// Urgency needs at least one word the examples contain: letters alone ("draggers", an unseen word
+// sharing 4-grams with "dragging") are no evidence of a threat. Place names are not features:
+// the examples' arrests happened in Chaman, which says nothing about a message naming it.
+TEST(ExampleModelTest, UrgencyNeedsAKnownWordAndPlaceNamesAreNoEvidence) {
+  json examples = Examples();
+  for (const char* t : {"they dragged my son in Chaman", "locked up in Chaman", "Chaman dragging my brother",
+                        "my father is locked up Chaman"})
+    examples.push_back({{"text", t}, {"intent", "urgent_protection"}, {"urgent", true}});
+  auto c = Build(WithExamples(Content(), examples));
+  ASSERT_TRUE(c);
+  for (const char* t : {"Chaman", "draggers", "lockedup"}) {
+    Explanation why;
+    Decision d = c->Classify(t, &why);
+    EXPECT_FALSE(d.urgent) << t << " (model urgency " << why.model_urgency << ")";
+  }
+  EXPECT_TRUE(c->Classify("they are dragging my brother").urgent) << "the model still raises what it knows";
+}
+
 TEST(ExampleModelTest, TheSameExamplesAlwaysGiveTheSameModel) {
   auto a = Build(WithExamples(Content(), Examples()));
   // Other examples in between, so `b` is trained again rather than handed the model `a` kept.
