@@ -995,6 +995,7 @@ Status SqliteStore::EraseContactLocked(int64_t contact_id, const std::string& ac
       "redacted_at = ?2 WHERE contact_id = ?1",
       "DELETE FROM case_notes WHERE case_id IN (SELECT id FROM cases WHERE contact_id = ?1)",
       "DELETE FROM conversations WHERE contact_id = ?1",
+      "DELETE FROM contact_aliases WHERE contact_id = ?1",
       "UPDATE contacts SET external_id = 'erased:' || id, display_name = '', erased_at = ?2 WHERE id = ?1",
   };
   for (const auto& sql : statements) {

@@ -221,14 +221,22 @@ Result<int64_t> SqliteStore::UpsertContact(const std::string& channel, const Inb
                                            int64_t sent_ms) {
   // Select, then update or insert: the caller's BEGIN IMMEDIATE holds the write lock, so no other
   // writer can add the contact in between (UPSERT/RETURNING need SQLite 3.24/3.35).
-  auto find = db_->Prepare("SELECT id FROM contacts WHERE channel = ?1 AND external_id = ?2");
-  if (!find.ok()) return find.status();
-  find->Bind(1, channel).Bind(2, m.sender);
-  auto row = find->Step();
-  if (!row.ok()) return row.status();
-  if (*row) {
-    const int64_t id = find->Int(0);
+  // The person is found by either of their identifiers (phone number or BSUID), as the contact's
+  // address or as an alias of it.
+  int64_t id = 0;
+  for (const std::string* key : {&m.sender, &m.sender_alias}) {
+    if (key->empty() || id != 0) continue;
+    auto find = db_->Prepare(
+        "SELECT id, 0 FROM contacts WHERE channel = ?1 AND external_id = ?2 "
+        "UNION ALL SELECT contact_id, 1 FROM contact_aliases WHERE channel = ?1 AND alias = ?2 ORDER BY 2 LIMIT 1");
+    if (!find.ok()) return find.status();
+    find->Bind(1, channel).Bind(2, *key);
+    auto row = find->Step();
+    if (!row.ok()) return row.status();
+    if (*row) id = find->Int(0);
     BOT_RETURN_IF_ERROR(find->Run());
+  }
+  if (id != 0) {
     auto up = db_->Prepare(
         "UPDATE contacts SET business_id = CASE WHEN ?2 != '' AND ?4 >= last_inbound_at THEN ?2 ELSE business_id END, "
         "display_name = CASE WHEN ?3 != '' THEN ?3 ELSE display_name END, "
@@ -236,15 +244,28 @@ Result<int64_t> SqliteStore::UpsertContact(const std::string& channel, const Inb
     if (!up.ok()) return up.status();
     up->Bind(1, id).Bind(2, m.business_id).Bind(3, m.sender_name).Bind(4, sent_ms);
     BOT_RETURN_IF_ERROR(up->Run());
-    return id;
+  } else {
+    auto ins = db_->Prepare(
+        "INSERT INTO contacts(channel, external_id, business_id, display_name, created_at, last_inbound_at) "
+        "VALUES (?1, ?2, ?3, ?4, ?5, ?6)");
+    if (!ins.ok()) return ins.status();
+    ins->Bind(1, channel).Bind(2, m.sender).Bind(3, m.business_id).Bind(4, m.sender_name).Bind(5, now_ms).Bind(6, sent_ms);
+    BOT_RETURN_IF_ERROR(ins->Run());
+    id = db_->LastInsertId();
   }
-  auto ins = db_->Prepare(
-      "INSERT INTO contacts(channel, external_id, business_id, display_name, created_at, last_inbound_at) "
-      "VALUES (?1, ?2, ?3, ?4, ?5, ?6)");
-  if (!ins.ok()) return ins.status();
-  ins->Bind(1, channel).Bind(2, m.sender).Bind(3, m.business_id).Bind(4, m.sender_name).Bind(5, now_ms).Bind(6, sent_ms);
-  BOT_RETURN_IF_ERROR(ins->Run());
-  return db_->LastInsertId();
+  // Both identifiers given: whichever is not the contact's address is remembered as its alias (an
+  // alias already taken keeps its contact: two contacts written to before are not merged here).
+  if (!m.sender_alias.empty()) {
+    for (const std::string* key : {&m.sender, &m.sender_alias}) {
+      auto alias = db_->Prepare(
+          "INSERT OR IGNORE INTO contact_aliases(channel, alias, contact_id) SELECT ?1, ?2, ?3 "
+          "WHERE NOT EXISTS (SELECT 1 FROM contacts WHERE id = ?3 AND external_id = ?2)");
+      if (!alias.ok()) return alias.status();
+      alias->Bind(1, channel).Bind(2, *key).Bind(3, id);
+      BOT_RETURN_IF_ERROR(alias->Run());
+    }
+  }
+  return id;
 }
 
 Result<std::vector<bot::PendingInbound>> SqliteStore::LoadPending(int limit) { return Pending(limit, false); }

@@ -37,6 +37,10 @@ struct InboundMessage {
   Channel channel = Channel::kWhatsApp;
   std::string provider_id;   // the provider's message id: the idempotency key
   std::string sender;        // the person's address on that channel
+  // The person's other WhatsApp identifier given beside `sender`: their business-scoped user id
+  // (BSUID) beside a phone number, or the reverse. The same person: stored as an alias, so their
+  // messages that carry only one of the two (usernames hide the phone number) reach one contact.
+  std::string sender_alias;
   std::string sender_name;   // profile name, may be empty (personal data)
   std::string business_id;   // our number/page the message came to: replies go out from it
   int64_t timestamp = 0;     // unix seconds as the provider reported it

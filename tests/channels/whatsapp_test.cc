@@ -196,6 +196,24 @@ TEST(WhatsAppWebhookTest, UsernameUserWithoutPhoneNumberIsKnownByTheirBsuid) {
   EXPECT_EQ(n.sender, "US.99");
 }
 
+// A webhook that gives both the phone number and the BSUID carries the other one as the sender's
+// alias (stored, so the person's BSUID-only messages later reach the same contact). Two phone
+// numbers are never aliases of each other.
+TEST(WhatsAppWebhookTest, APhoneNumberAndABsuidTogetherMakeTheSendersAlias) {
+  InboundMessage both = OnlyMessage(Webhook(R"([{"id":"w1","from":"5678","from_user_id":"US.1234","type":"text","text":{"body":"hi"}}])"));
+  EXPECT_EQ(both.sender, "5678");
+  EXPECT_EQ(both.sender_alias, "US.1234");
+  const std::string contacts = R"("contacts":[{"profile":{"name":"K"},"wa_id":"5678","user_id":"US.1234"}],)";
+  InboundMessage in_contacts = OnlyMessage(Webhook(R"([{"id":"w2","from":"5678","type":"text","text":{"body":"hi"}}])", contacts));
+  EXPECT_EQ(in_contacts.sender_alias, "US.1234");
+  InboundMessage bsuid_first = OnlyMessage(Webhook(R"([{"id":"w3","from_user_id":"US.1234","type":"text","text":{"body":"hi"}}])", contacts));
+  EXPECT_EQ(bsuid_first.sender, "US.1234");
+  EXPECT_EQ(bsuid_first.sender_alias, "5678");
+  const std::string other = R"("contacts":[{"profile":{"name":"K"},"wa_id":"9999"}],)";
+  EXPECT_EQ(OnlyMessage(Webhook(R"([{"id":"w4","from":"5678","type":"text","text":{"body":"hi"}}])", other)).sender_alias, "");
+  EXPECT_EQ(OnlyMessage(Webhook(R"([{"id":"w5","from":"5678","type":"text","text":{"body":"hi"}}])")).sender_alias, "");
+}
+
 TEST(WhatsAppWebhookTest, MessageWithoutAnySenderIsIgnored) {
   WebhookBatch b = ParseOk(Webhook(R"([{"id":"w1","type":"text","text":{"body":"hi"}}])",
                                    R"("contacts":[{"profile":{"name":"Nobody"}}],)"));

@@ -40,8 +40,9 @@ class PrivacyTest : public ::testing::Test {
   // Every text value in the database, to look for what must be gone.
   std::string EverythingStored() {
     std::string all;
-    for (const char* t : {"contacts", "messages", "cases", "case_notes", "outbox", "conversations"}) {
+    for (const char* t : {"contacts", "messages", "cases", "case_notes", "outbox", "conversations", "contact_aliases"}) {
       for (const auto& row : Query(db(), std::string("SELECT quote(") + (std::string(t) == "contacts" ? "external_id || display_name" :
+                                                                         std::string(t) == "contact_aliases" ? "alias" :
                                                                          std::string(t) == "messages" ? "body || payload" :
                                                                          std::string(t) == "cases" ? "intake || entities || COALESCE(outcome,'')" :
                                                                          std::string(t) == "case_notes" ? "body" :
@@ -133,6 +134,43 @@ TEST_F(PrivacyTest, ErasureOnRequestRemovesMessagesCaseDetailsAndIdentifiersButT
   // Writing again starts fresh.
   Say(me, "salam");
   EXPECT_EQ(QueryInt(db(), "SELECT COUNT(*) FROM contacts WHERE external_id='" + me + "'"), 1);
+}
+
+// WhatsApp usernames hide the phone number: a person known by number and business-scoped user id
+// (BSUID) together may later write with the BSUID alone. It is the same person and conversation
+// (their answer to the intake question lands on their case), and erasing them forgets both.
+TEST_F(PrivacyTest, APersonWhoLaterHidesTheirNumberIsStillOneContactAndErasureForgetsBoth) {
+  const std::string phone = "923110000077", bsuid = "PK.8812345678901";
+  auto post = [&](const std::string& text, bool with_phone) {
+    const std::string id = "wamid.priv-" + std::to_string(++seq_);
+    json j = json::parse(WhatsAppText(phone, id, text));
+    json& value = j["entry"][0]["changes"][0]["value"];
+    json& m = value["messages"][0];
+    value["contacts"][0]["user_id"] = bsuid;
+    m["from_user_id"] = bsuid;
+    if (!with_phone) {
+      m.erase("from");
+      value["contacts"][0].erase("wa_id");
+    }
+    ASSERT_EQ(hooks_->PostSigned(j.dump())->status, 200);
+    ASSERT_TRUE(WaitProcessed(db(), id)) << "not processed: " << text;
+  };
+  post("police arrested my brother right now, please help", true);
+  post("Peshawar", false);
+  EXPECT_EQ(QueryInt(db(), "SELECT COUNT(*) FROM contacts"), 1);
+  EXPECT_EQ(Query(db(), "SELECT json_extract(intake, '$.city') FROM cases"), std::vector<std::string>{"Peshawar"})
+      << "the BSUID-only answer reached the same conversation and case";
+  EXPECT_EQ(Query(db(), "SELECT alias FROM contact_aliases"), std::vector<std::string>{bsuid});
+
+  post("stop", false);
+  post("delete", false);
+  // The confirmation is sent (to the number), then forgotten with the rest.
+  ASSERT_TRUE(graph_.WaitFor(1, phone));
+  const std::string unsent = "SELECT COUNT(*) FROM outbox WHERE state IN ('pending', 'in_flight') OR recipient = '" + phone + "'";
+  for (int i = 0; i < 500 && QueryInt(db(), unsent) > 0; ++i) std::this_thread::sleep_for(std::chrono::milliseconds(10));
+  const std::string stored = EverythingStored();
+  EXPECT_EQ(stored.find(phone), std::string::npos) << stored;
+  EXPECT_EQ(stored.find(bsuid), std::string::npos) << stored;
 }
 
 // The confirmation of an erasure that Meta refuses for good (the window closed meanwhile) must not

@@ -21,6 +21,13 @@ using detail::Obj;
 using detail::Str;
 using json = nlohmann::json;
 
+// Username users have no phone number, only a BSUID ("US.13491208655302741918": a country code,
+// a dot, then letters and digits); the Cloud API takes those in "recipient" instead of "to".
+bool IsBusinessScopedUserId(const std::string& address) {
+  return address.size() > 3 && address[0] >= 'A' && address[0] <= 'Z' && address[1] >= 'A' && address[1] <= 'Z' &&
+         address[2] == '.';
+}
+
 // The person who wrote `m`. `from` is their phone number; username users have none and only a
 // business-scoped user id (BSUID) in `from_user_id` or the contacts[] entry. Our own
 // phone_number_id is never the person: some captures carry it in `from`, and replying to it
@@ -38,6 +45,24 @@ std::string SenderOf(const json& m, const json* contacts, const std::string& own
       if (usable(s)) return s;
     }
   }
+  return {};
+}
+
+// The sender's other identifier, phone number or BSUID, when the message or its contacts[] entry
+// gives both.
+std::string AliasOf(const json& m, const std::string& sender, const json* contacts, const std::string& own_id) {
+  std::vector<std::string> ids = {Str(m, "from"), Str(m, "from_user_id")};
+  if (contacts != nullptr)
+    for (const json& c : *contacts)
+      if (contacts->size() == 1 || Str(c, "wa_id") == sender || Str(c, "user_id") == sender) {
+        ids.push_back(Str(c, "wa_id"));
+        ids.push_back(Str(c, "user_id"));
+      }
+  // Only a phone number beside a BSUID (or the reverse) is an alias: two different numbers
+  // would be two people, or a capture we do not understand.
+  const bool sender_is_bsuid = IsBusinessScopedUserId(sender);
+  for (const std::string& id : ids)
+    if (!id.empty() && id != sender && id != own_id && IsBusinessScopedUserId(id) != sender_is_bsuid) return id;
   return {};
 }
 
@@ -155,6 +180,7 @@ bool ParseMessage(const json& m, const std::string& business_id, const json* con
     return false;
   }
   out.sender = SenderOf(m, contacts, business_id);
+  if (!out.sender.empty()) out.sender_alias = AliasOf(m, out.sender, contacts, business_id);
   if (out.sender.empty()) {
     why_not = "message " + out.provider_id + " has no sender other than our own number";
     return false;
@@ -255,13 +281,6 @@ Result<WebhookBatch> ParseWebhook(std::string_view body) {
 }
 
 namespace {
-
-// Username users have no phone number, only a BSUID ("US.13491208655302741918": a country code,
-// a dot, then letters and digits); the Cloud API takes those in "recipient" instead of "to".
-bool IsBusinessScopedUserId(const std::string& address) {
-  return address.size() > 3 && address[0] >= 'A' && address[0] <= 'Z' && address[1] >= 'A' && address[1] <= 'Z' &&
-         address[2] == '.';
-}
 
 json Envelope(const std::string& to) {
   json j = {{"messaging_product", "whatsapp"}, {"recipient_type", "individual"}};
