@@ -198,7 +198,7 @@ Result<std::vector<std::vector<bool>>> SqliteStore::StoreWebhooks(std::span<cons
           "urgent, created_at) VALUES (?1, 'in', ?2, ?3, ?4, ?5, ?6, 'pending', ?8, ?7)");
       if (!ins.ok()) return ins.status();
       ins->Bind(1, *contact_id).Bind(2, channel).Bind(3, m.provider_id).Bind(4, std::string(InboundKindName(m.kind)))
-          .Bind(5, m.text).Bind(6, PayloadOf(m).dump()).Bind(7, now_ms).Bind(8, m.urgent_hint ? 1 : 0);
+          .Bind(5, m.text).Bind(6, PayloadOf(m).dump(-1, ' ', false, json::error_handler_t::replace)).Bind(7, now_ms).Bind(8, m.urgent_hint ? 1 : 0);
       BOT_RETURN_IF_ERROR(ins->Run());
       fresh.push_back(db_->Changes() == 1);
     }

@@ -517,8 +517,10 @@ void AdminApi::Register(httplib::Server& svr) {
     q.webhook_secret = str("webhook_secret");
     Status hs = escalation::CheckHoursSpec(q.hours);
     if (!hs.ok()) return SendError(res, hs);
-    if (!q.webhook_url.empty() && q.webhook_url.rfind("https://", 0) != 0 && q.webhook_url.rfind("http://", 0) != 0)
-      return SendError(res, Status::InvalidArgument("\"webhook_url\" must be an http(s) URL"));
+    if (!q.webhook_url.empty()) {
+      Status url = CheckHttpUrl(q.webhook_url, "\"webhook_url\"");
+      if (!url.ok()) return SendError(res, url);
+    }
     if (!q.webhook_url.empty() && q.webhook_secret.size() < 16)
       return SendError(res, Status::InvalidArgument("a partner webhook needs a \"webhook_secret\" of at least 16 characters"));
     Status st = store_.PutQueue(q, clock_.NowMillis());

@@ -14,6 +14,26 @@ void SplitUrl(const std::string& url, std::string& origin, std::string& path_pre
   while (!path_prefix.empty() && path_prefix.back() == '/') path_prefix.pop_back();
 }
 
+Status CheckHttpUrl(const std::string& url, const std::string& what) {
+  const bool https = url.rfind("https://", 0) == 0;
+  if (!https && url.rfind("http://", 0) != 0) return Status::InvalidArgument(what + " must start with http:// or https://");
+  std::string origin, path;
+  SplitUrl(url, origin, path);
+  std::string host = origin.substr(https ? 8 : 7);
+  if (host.find_first_of(" \t\r\n?#@") != std::string::npos) return Status::InvalidArgument(what + " has a malformed host");
+  // A port after the last colon, unless that colon is inside an IPv6 literal ("[::1]").
+  const size_t colon = host.rfind(':');
+  if (colon != std::string::npos && host.find(']', colon) == std::string::npos) {
+    const std::string port = host.substr(colon + 1);
+    host = host.substr(0, colon);
+    if (port.empty() || port.size() > 5 || port.find_first_not_of("0123456789") != std::string::npos ||
+        std::stoi(port) < 1 || std::stoi(port) > 65535)
+      return Status::InvalidArgument(what + " has an invalid port \"" + port + "\" (1-65535)");
+  }
+  if (host.empty()) return Status::InvalidArgument(what + " has no host");
+  return Status::Ok();
+}
+
 namespace {
 
 std::unique_ptr<httplib::Client> MakeClient(const std::string& origin, int timeout_seconds) {

@@ -8,6 +8,7 @@
 #include <string>
 
 #include "bot/core/message.h"
+#include "bot/core/status.h"
 
 namespace httplib {
 class Client;
@@ -51,6 +52,11 @@ class GraphClient {
 
 // Splits "https://host:port/prefix" into scheme://host:port and a path prefix.
 void SplitUrl(const std::string& url, std::string& origin, std::string& path_prefix);
+
+// Whether `url` is one the HTTP client can be built for: http:// or https://, a host, and a port
+// (if given) of 1–65535. httplib's client throws on a port it cannot read, and a sender thread
+// that throws would stop the server. The message names `what` and the problem.
+Status CheckHttpUrl(const std::string& url, const std::string& what);
 
 }  // namespace bot::server
 

@@ -71,7 +71,14 @@ void IngestWriter::Run() {
     std::vector<const WebhookBatch*> batches;
     batches.reserve(work.size());
     for (Request* r : work) batches.push_back(r->batch);
-    auto stored = store_.StoreWebhooks(batches, clock_.NowMillis());
+    // A throw would stop the server with the requests unanswered, and Meta's redelivery would
+    // stop it again: the batch is refused (503, Meta retries) instead.
+    Result<std::vector<std::vector<bool>>> stored = Status::Internal("not stored");
+    try {
+      stored = store_.StoreWebhooks(batches, clock_.NowMillis());
+    } catch (const std::exception& e) {
+      stored = Status::Internal(std::string("storing the webhooks threw: ") + e.what());
+    }
     // Read before the requests are released: their batches die with them.
     bool urgent = false;
     for (const WebhookBatch* b : batches)
@@ -721,7 +728,18 @@ void Sender::Run(int index) {
       cv_.wait_for(lock, std::chrono::milliseconds(100), [&] { return !running_ || wake_seq_ != seen; });
       continue;
     }
-    for (const OutboxItem& item : *items) Deliver(client, item);
+    for (const OutboxItem& item : *items) {
+      try {
+        Deliver(client, item);
+      } catch (const std::exception& e) {
+        // Uncaught, it would stop the server, and the row (in flight, sent again at start) would
+        // stop it again after every restart. This row fails for good instead.
+        log::Error("send_threw", {{"outbox", std::to_string(item.id)}, {"error", e.what()}});
+        metrics_.Add("rahnama_send_failures_total", "code=\"exception\"");
+        Status s = store_.MarkFailed(item.id, std::string("sending threw: ") + e.what(), clock_.NowMillis());
+        if (!s.ok()) log::Error("outbox_mark_failed", {{"outbox", std::to_string(item.id)}, {"error", s.ToString()}});
+      }
+    }
   }
 }
 

@@ -316,6 +316,7 @@ Result<std::unique_ptr<Server>> Server::Start(Config config) {
                                      "to try the bot locally without a Meta account");
     }
   }
+  if (!config.dev) BOT_RETURN_IF_ERROR(CheckHttpUrl(config.graph_url, "RAHNAMA_GRAPH_URL"));
   auto impl = std::make_unique<Impl>();
   impl->config = config;
   if (config.clock != nullptr) impl->clock_ptr = config.clock;
@@ -401,8 +402,12 @@ Result<std::unique_ptr<Server>> Server::Start(Config config) {
     while (!p->stopped) {
       if (p->stop_cv.wait_until(lock, next, [p] { return p->stopped; })) break;
       lock.unlock();
-      auto r = p->RunRetention();
-      if (!r.ok()) log::Error("retention_failed", {{"error", r.status().ToString()}});
+      try {  // a throw here would stop the server an hour after every restart
+        auto r = p->RunRetention();
+        if (!r.ok()) log::Error("retention_failed", {{"error", r.status().ToString()}});
+      } catch (const std::exception& e) {
+        log::Error("retention_failed", {{"error", e.what()}});
+      }
       lock.lock();
       next = std::chrono::steady_clock::now() + std::chrono::hours(24);
     }

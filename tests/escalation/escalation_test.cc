@@ -475,6 +475,32 @@ TEST_F(EscalationTest, PartnerWebhookGetsASignedNotificationAfterConsentRetriedW
   EXPECT_EQ(QueryInt(db(), "SELECT COUNT(*) FROM cases WHERE consent='no'"), 1);
 }
 
+// A partner URL the HTTP client cannot be built for (a port it cannot read) made the sender thread
+// throw: the server stopped, and the notification, in flight again at start, stopped it after every
+// restart. The API refuses such a URL; one already stored (an older version took it) fails its
+// notification for good and the server goes on.
+TEST_F(EscalationTest, APartnerUrlWithAnImpossiblePortIsRefusedAndNeverStopsTheServer) {
+  for (const char* url : {"https://partner.example:99999999999/hook", "https://partner.example:0/hook", "https://:443/hook",
+                          "ftp://partner.example/hook"}) {
+    auto put = api_->Call("PUT", "/api/v1/queues/unhcr_protection", admin_,
+                          {{"partner", "UNHCR"}, {"sla_minutes", 15}, {"webhook_url", url},
+                           {"webhook_secret", "partner-shared-secret-123"}});
+    EXPECT_EQ(put.status, 400) << url << ": " << put.body;
+    EXPECT_TRUE(put.json.contains("error")) << put.body;
+  }
+  ASSERT_TRUE(Exec("UPDATE queues SET webhook_url = 'https://partner.example:99999999999/hook', "
+                   "webhook_secret = 'partner-shared-secret-123' WHERE id = 'unhcr_protection'"));
+  const std::string me = "923000000032";
+  Say(me, "police arrested my brother right now, please help");
+  for (int i = 0; i < 3; ++i) Say(me, "skip");
+  Say(me, "1");  // consent: the notification is queued
+  const std::string failed = "SELECT COUNT(*) FROM outbox WHERE channel = 'partner' AND state = 'failed'";
+  for (int i = 0; i < 300 && QueryInt(db(), failed) < 1; ++i) std::this_thread::sleep_for(std::chrono::milliseconds(10));
+  EXPECT_EQ(QueryInt(db(), failed), 1);
+  Say("923000000033", "what is the PoR card?");  // still answering
+  EXPECT_TRUE(graph_.WaitFor(1, "923000000033"));
+}
+
 TEST_F(EscalationTest, WrongPasswordMissingTokenWrongQueueAndTamperedCookieAreRefused) {
   Say("923000000040", "police arrested my brother right now, please help");
   const int64_t id = OnlyCaseOf("923000000040");

@@ -202,6 +202,17 @@ TEST(ServerStartTest, RefusesToStartWithoutSecretsOutsideDevMode) {
   EXPECT_NE(s.status().message().find("--dev"), std::string::npos);
 }
 
+// A Graph API URL the client cannot be built for used to kill every sender thread at start with
+// only "terminate called … stoi" in the log: the start is refused, naming the variable.
+TEST(ServerStartTest, RefusesAGraphUrlItCannotSendTo) {
+  for (const char* url : {"http://127.0.0.1:99999999999", "ftp://graph.example", "graph.facebook.com", "https://"}) {
+    TempDir dir;
+    auto s = server::Server::Start(TestConfig(dir.File("x.db"), url));
+    ASSERT_FALSE(s.ok()) << url;
+    EXPECT_NE(s.status().message().find("RAHNAMA_GRAPH_URL"), std::string::npos) << s.status().ToString();
+  }
+}
+
 TEST(ServerStartTest, RefusesAPortAnotherServerHolds) {
   TempDir dir;
   FakeGraph graph;
