@@ -44,6 +44,26 @@ Status CheckReadable(sqlite3* handle, const std::string& path, bool keyed) {
   return Status::Unavailable("cannot read database " + path + ": " + msg);
 }
 
+// An SQLite failure as a Status. Faults of the database itself (busy, full disk, I/O, damage, a
+// read-only file) are kUnavailable: they pass or need an operator, and say nothing about the row
+// being written (the pipeline must not set a message aside for them). A constraint is kConflict.
+Status FromSqlite(int rc, const std::string& msg) {
+  switch (rc & 0xff) {
+    case SQLITE_BUSY:
+    case SQLITE_LOCKED: return Status::Unavailable("database busy: " + msg);
+    case SQLITE_FULL:
+    case SQLITE_IOERR:
+    case SQLITE_CORRUPT:
+    case SQLITE_NOTADB:
+    case SQLITE_READONLY:
+    case SQLITE_CANTOPEN:
+    case SQLITE_NOMEM:
+    case SQLITE_PROTOCOL: return Status::Unavailable("database unavailable: " + msg);
+    case SQLITE_CONSTRAINT: return Status::Conflict(msg);
+    default: return Status::Internal("sqlite: " + msg);
+  }
+}
+
 std::string EnvOrEmpty(const char* name) {
   const char* v = std::getenv(name);
   return v != nullptr ? std::string(v) : std::string();
@@ -111,10 +131,7 @@ Result<bool> Statement::Step() {
   int rc = sqlite3_step(stmt_);
   if (rc == SQLITE_ROW) return true;
   if (rc == SQLITE_DONE) return false;
-  std::string msg = sqlite3_errmsg(sqlite3_db_handle(stmt_));
-  if (rc == SQLITE_BUSY || rc == SQLITE_LOCKED) return Status::Unavailable("database busy: " + msg);
-  if ((rc & 0xff) == SQLITE_CONSTRAINT) return Status::Conflict(msg);
-  return Status::Internal("sqlite: " + msg);
+  return FromSqlite(rc, sqlite3_errmsg(sqlite3_db_handle(stmt_)));
 }
 
 Status Statement::Run() {
@@ -167,8 +184,7 @@ Status Database::Exec(std::string_view sql) {
   if (rc != SQLITE_OK) {
     std::string msg = err ? err : sqlite3_errstr(rc);
     sqlite3_free(err);
-    if (rc == SQLITE_BUSY || rc == SQLITE_LOCKED) return Status::Unavailable("database busy: " + msg);
-    return Status::Internal("sqlite: " + msg);
+    return FromSqlite(rc, msg);
   }
   return Status::Ok();
 }

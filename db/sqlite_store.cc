@@ -711,4 +711,15 @@ Result<int64_t> SqliteStore::OldestPendingOutboxMillis(int64_t now_ms) {
   return now_ms - st->Int(0);
 }
 
+Result<int64_t> SqliteStore::OldestPendingInboundMillis(int64_t now_ms) {
+  std::lock_guard lock(db_->mutex());
+  // The pending index is in id order, and ids follow arrival.
+  auto st = db_->Prepare("SELECT created_at FROM messages WHERE direction = 'in' AND status = 'pending' ORDER BY id LIMIT 1");
+  if (!st.ok()) return st.status();
+  auto row = st->Step();
+  if (!row.ok()) return row.status();
+  if (!*row) return int64_t{0};
+  return std::max<int64_t>(0, now_ms - st->Int(0));
+}
+
 }  // namespace bot::db

@@ -193,6 +193,8 @@ class SqliteStore final : public InboundStore,
   // Counts for readiness and metrics.
   Result<int64_t> OutboxBacklog();
   Result<int64_t> OldestPendingOutboxMillis(int64_t now_ms);
+  // How long the oldest inbound message not yet processed has waited (0 when none).
+  Result<int64_t> OldestPendingInboundMillis(int64_t now_ms);
 
  private:
   explicit SqliteStore(std::unique_ptr<Database> db, bool durable_ingest);

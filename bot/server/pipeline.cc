@@ -277,25 +277,34 @@ void Processor::Lane(bool urgent) {
         for (size_t i = first; i < std::min(order.size(), first + batch); ++i)
           if (busy_contacts_.insert(order[i]).second) mine.push_back(order[i]);
       }
-      auto process = [&](int64_t contact) { return ProcessContactMessages(by_contact[contact]); };
+      // Turns are counted as done (TurnsCommitted) only once they are durable: a batch's when it
+      // commits, a single contact's as each turn commits on its own.
+      std::vector<int64_t> done;
+      auto process = [&](int64_t contact, bool in_batch) {
+        return ProcessContactMessages(by_contact[contact], in_batch, &done);
+      };
       Status s = Status::Ok();
       if (mine.size() > 1) {
         s = store_.RunBatch([&] {
-          for (int64_t contact : mine) BOT_RETURN_IF_ERROR(process(contact));
+          for (int64_t contact : mine) BOT_RETURN_IF_ERROR(process(contact, true));
           return Status::Ok();
         });
+        if (s.ok()) TurnsCommitted(done);
+        done.clear();
         if (!s.ok()) {
           // Nothing of the batch was committed: retry contact by contact, so one failing
           // message does not hold back the others.
           log::Warn("turn_batch_failed", {{"error", s.ToString()}, {"contacts", std::to_string(mine.size())}});
           s = Status::Ok();
           for (int64_t contact : mine) {
-            Status one = process(contact);
+            Status one = process(contact, false);
             if (!one.ok()) s = one;
           }
+          TurnsCommitted(done);
         }
       } else {
-        for (int64_t contact : mine) s = process(contact);
+        for (int64_t contact : mine) s = process(contact, false);
+        TurnsCommitted(done);
       }
       {
         std::lock_guard lock(mutex_);
@@ -321,48 +330,58 @@ void Processor::Lane(bool urgent) {
   }
 }
 
-Status Processor::ProcessContactMessages(const std::vector<PendingInbound>& messages) {
+Status Processor::ProcessContactMessages(const std::vector<PendingInbound>& messages, bool in_batch,
+                                         std::vector<int64_t>* done) {
   for (const auto& p : messages) {
     bool stop = false;
     Status s = ProcessGuarded(p, &stop);
     if (!s.ok()) {
-      if (!FailedTooOften(p.message_id)) return s;  // retried: the fault may pass
+      // In a batch nothing is counted or set aside: the batch rolls back, and the contact is
+      // retried on its own at once. A fault of the database (busy, full, damaged) is not the
+      // message's and never sets it aside.
+      if (in_batch || s.code() == StatusCode::kUnavailable || !FailedTooOften(p.message_id)) return s;
       Status aside;
       try {
         aside = SetAside(p, s);
-      } catch (const std::exception& e) {
-        aside = Status::Internal(std::string("setting the message aside threw: ") + e.what());
+      } catch (...) {
+        aside = Status::Internal("setting the message aside threw");
       }
       BOT_RETURN_IF_ERROR(aside);
       continue;  // the person's later messages are answered as usual
     }
+    done->push_back(p.message_id);
     if (stop) break;  // the rest may belong to a fresh contact now
   }
   return Status::Ok();
 }
 
 Status Processor::ProcessGuarded(const PendingInbound& p, bool* stop) {
-  Status s;
   try {
-    s = ProcessOne(p, stop);
+    return ProcessOne(p, stop);
   } catch (const std::exception& e) {
     // Uncaught, it would stop the server, and the same message would stop it again after every
     // restart. The transaction it was in has been rolled back by its guard.
-    s = Status::Internal(std::string("the turn threw: ") + e.what());
+    return Status::Internal(std::string("the turn threw: ") + e.what());
   } catch (...) {
-    s = Status::Internal("the turn threw an unknown exception");
+    return Status::Internal("the turn threw an unknown exception");
   }
-  if (s.ok()) {
-    turns_committed_.fetch_add(1);
-    std::lock_guard lock(failures_mutex_);
-    failures_.erase(p.message_id);
-  }
-  return s;
+}
+
+void Processor::TurnsCommitted(const std::vector<int64_t>& ids) {
+  if (ids.empty()) return;
+  turns_committed_.fetch_add(ids.size());
+  std::lock_guard lock(failures_mutex_);
+  for (int64_t id : ids) failures_.erase(id);
 }
 
 bool Processor::FailedTooOften(int64_t id) {
   const int64_t now = clock_.NowMillis();
   std::lock_guard lock(failures_mutex_);
+  // Messages that left "pending" some other way (erased, answered by the other lane) leave
+  // entries behind: forget those an hour old.
+  if (failures_.size() > 1000)
+    for (auto it = failures_.begin(); it != failures_.end();)
+      it = now - it->second.first_ms > 3600 * 1000 ? failures_.erase(it) : std::next(it);
   auto [it, first] = failures_.try_emplace(id);
   Failures& f = it->second;
   if (first) {
@@ -374,6 +393,33 @@ bool Processor::FailedTooOften(int64_t id) {
   if (f.count < kSetAsideAfterFailures) return false;
   return turns_committed_.load() != f.turns_committed_then || now - f.first_ms >= kSetAsideAfterMs;
 }
+
+namespace {
+
+// The case a set-aside message opens when it joins none: protection, urgent, for a possibly urgent
+// one (as the conversation would); else the queue a request for a person goes to, high priority
+// (the person has had no answer at all).
+CaseChange SetAsideCase(db::SqliteStore& store, bool urgent, const std::string& language, const std::string& note) {
+  CaseChange change;
+  auto rules = store.RoutingRules();
+  const std::string intent = urgent ? "urgent_protection" : "human_agent";
+  auto route = rules.ok() ? escalation::RouteCase(*rules, intent, urgent, {}) : std::nullopt;
+  change.open = true;
+  change.queue = route ? route->queue : urgent ? "unhcr_protection" : "info_desk";
+  change.priority = urgent ? "urgent" : "high";
+  change.intent = intent;
+  change.language = language;
+  change.system_note = note;
+  return change;
+}
+
+std::string SetAsideNote(const Status& why, bool urgent) {
+  return "rahnama could not process this message after " + std::to_string(kSetAsideAfterFailures) + " attempts (" +
+         why.ToString() + ") and set it aside" + (urgent ? ", possibly urgent" : "") +
+         ": read it in the conversation and answer the person yourself.";
+}
+
+}  // namespace
 
 void Processor::PlanSetAside(const PendingInbound& p, const Status& why, int64_t now, Turn* turn) {
   std::shared_ptr<const content::Snapshot> snapshot = content_.Get();
@@ -392,33 +438,37 @@ void Processor::PlanSetAside(const PendingInbound& p, const Status& why, int64_t
     }
     if (open_case == nullptr && !open_cases->empty()) open_case = &open_cases->front();
   }
-  CaseChange change;
-  change.system_note = "rahnama could not process this message after " + std::to_string(kSetAsideAfterFailures) +
-                       " attempts (" + why.ToString() + ") and set it aside" + (urgent ? ", possibly urgent" : "") +
-                       ": read it in the conversation and answer the person yourself.";
+  const std::string note = SetAsideNote(why, urgent);
   std::optional<Queue> queue;
-  if (officer_on != nullptr) {
-    change.case_id = officer_on->id;  // the officer talking to the person reads it there
-  } else if (open_case != nullptr && !urgent) {
-    change.case_id = open_case->id;  // the officers who have the person's case read it there
-    if (auto q = store_.QueueById(open_case->queue); q.ok()) queue = *q;
+  CaseChange change;
+  if (urgent) {
+    // Like an urgent message the bot understood: a protection case (joined if open, raised to urgent).
+    change = SetAsideCase(store_, true, language, note);
+  } else if (officer_on != nullptr || open_case != nullptr) {
+    // The officer talking to the person, or the officers who have their case, read it there.
+    change.case_id = officer_on != nullptr ? officer_on->id : open_case->id;
+    change.system_note = note;
+    if (officer_on == nullptr)
+      if (auto q = store_.QueueById(open_case->queue); q.ok()) queue = *q;
   } else {
-    auto rules = store_.RoutingRules();
-    const std::string intent = urgent ? "urgent_protection" : "human_agent";
-    auto route = rules.ok() ? escalation::RouteCase(*rules, intent, urgent, {}) : std::nullopt;
-    change.open = true;
-    change.queue = route ? route->queue : "info_desk";
-    change.priority = urgent ? "urgent" : "high";  // the person has had no answer at all
-    change.intent = intent;
-    change.language = language;
-    if (auto q = store_.QueueById(change.queue); q.ok()) queue = *q;
+    change = SetAsideCase(store_, false, language, note);
   }
+  if (change.open)
+    if (auto q = store_.QueueById(change.queue); q.ok()) queue = *q;
   turn->case_change = change;
-  // Told who will answer, unless an officer is already talking to them or they opted out.
-  if (!queue || !state.ok() || state->opted_out) return;
+
+  // What the person is told. Nothing for a reaction or a system notice (they asked nothing).
+  if (p.message.kind == InboundKind::kReaction || p.message.kind == InboundKind::kSystem) return;
   OutboundMessage m;
-  m.text = HandoffText(*snapshot, *queue, language, now);
-  m.urgent = urgent;
+  if (urgent) {
+    // A possibly urgent message gets the safety line even from someone who opted out (as the
+    // conversation does), and even while an officer talks to them.
+    m.text = snapshot->Message("safety_reply_prefix", language, {{"partner", queue ? queue->partner : std::string()}});
+    m.urgent = true;
+  } else if (queue && state.ok() && !state->opted_out) {
+    // Who will answer, unless an officer is already talking to them or they opted out.
+    m.text = HandoffText(*snapshot, *queue, language, now);
+  }
   if (m.text.empty()) return;
   OutboundRecord rec;
   rec.payloads = channels::FormatOutbound(p.contact.channel, m, p.contact.address);
@@ -437,19 +487,27 @@ Status Processor::SetAside(const PendingInbound& p, const Status& why) {
   turn.intent = "unknown";
   try {
     PlanSetAside(p, why, now, &turn);
-  } catch (const std::exception& e) {
-    log::Error("set_aside_plan_failed", {{"message", std::to_string(p.message_id)}, {"error", e.what()}});
+  } catch (...) {
+    log::Error("set_aside_plan_failed", {{"message", std::to_string(p.message_id)}});
   }
+  // Officers must be able to find it: without a plan, a new case of its own.
+  if (!turn.case_change) turn.case_change = SetAsideCase(store_, urgent, "", SetAsideNote(why, urgent));
   auto done = store_.SetAsideMessage(turn, why.ToString(), now);
-  if (!done.ok()) {
-    // The case or the reply may be what keeps failing: set the message aside on its own.
+  if (!done.ok() && done.status().code() != StatusCode::kUnavailable) {
+    // The plan's case or reply may be what keeps failing: a new case of its own and no reply;
+    // failing that, the message alone (the person's later messages must not wait behind it, and
+    // the log line names it).
     log::Error("set_aside_case_failed", {{"message", std::to_string(p.message_id)}, {"error", done.status().ToString()}});
-    Turn bare = turn;
-    bare.case_change.reset();
-    bare.replies.clear();
-    done = store_.SetAsideMessage(bare, why.ToString(), now);
-    if (!done.ok()) return done.status();
+    Turn fallback = turn;
+    fallback.case_change = SetAsideCase(store_, urgent, "", SetAsideNote(why, urgent));
+    fallback.replies.clear();
+    done = store_.SetAsideMessage(fallback, why.ToString(), now);
+    if (!done.ok() && done.status().code() != StatusCode::kUnavailable) {
+      fallback.case_change.reset();
+      done = store_.SetAsideMessage(fallback, why.ToString(), now);
+    }
   }
+  if (!done.ok()) return done.status();
   {
     std::lock_guard lock(failures_mutex_);
     failures_.erase(p.message_id);

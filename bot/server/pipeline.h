@@ -124,13 +124,18 @@ class Processor {
   void WaitWhileUrgentPending();
   bool IngestSaturated() const;
   void PauseWhileIngestSaturated();
-  Status ProcessContactMessages(const std::vector<PendingInbound>& messages);
+  // Processes one contact's messages in order; the ids of those whose turns went through are
+  // added to `done`. `in_batch`: inside RunBatch (nothing is durable until the batch commits).
+  Status ProcessContactMessages(const std::vector<PendingInbound>& messages, bool in_batch, std::vector<int64_t>* done);
   // `stop`: the contact's other messages in hand must not be processed now (the turn erased the
   // contact, or found its message already handled or moved): they are loaded again.
   Status ProcessOne(const PendingInbound& p, bool* stop);
-  // ProcessOne, with an exception turned into an error, and the message's failures counted.
+  // ProcessOne, with an exception turned into an error.
   Status ProcessGuarded(const PendingInbound& p, bool* stop);
-  // Whether message `id`, which has just failed again, must stop being retried (FailedTooOften).
+  // The turns of messages `ids` are durable: other messages went through, and theirs are no
+  // longer failing.
+  void TurnsCommitted(const std::vector<int64_t>& ids);
+  // Counts a failure of message `id`: whether it must now be set aside (kSetAsideAfterFailures).
   bool FailedTooOften(int64_t id);
   // Marks the message failed and hands it to officers, telling the person who will answer.
   Status SetAside(const PendingInbound& p, const Status& why);

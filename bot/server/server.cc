@@ -374,6 +374,11 @@ Result<std::unique_ptr<Server>> Server::Start(Config config) {
     auto n = p->store->OldestPendingOutboxMillis(p->clock().NowMillis());
     return std::vector<std::pair<std::string, double>>{{"", n.ok() ? static_cast<double>(*n) / 1000.0 : -1}};
   });
+  // Messages stored but not answered: the symptom when turns keep failing (RahnamaMessagesWaiting).
+  impl->metrics.Gauge("rahnama_inbound_oldest_pending_age_seconds", [p] {
+    auto n = p->store->OldestPendingInboundMillis(p->clock().NowMillis());
+    return std::vector<std::pair<std::string, double>>{{"", n.ok() ? static_cast<double>(*n) / 1000.0 : -1}};
+  });
   impl->metrics.Gauge("rahnama_cases_overdue", [p] {
     std::vector<std::pair<std::string, double>> out;
     auto queues = p->store->Queues();

@@ -499,7 +499,7 @@ await scenario('a message the bot cannot process reaches the officers, marked fo
   await page.goto(`${ADMIN}/console/#/cases/${fresh}`);
   await page.locator('.msg-person', { hasText: 'e2e-poison' }).locator('.msg-status', { hasText: 'the bot could not process this' }).waitFor();
   await page.locator('.note-text', { hasText: 'set it aside' }).waitFor();
-  await waitFor('the person told who will answer', () => callsTo(POISON_FROM).find((c) => JSON.stringify(c.body).includes('passed to')), 8000);
+  await waitFor('the person given the safety line', () => callsTo(POISON_FROM).find((c) => JSON.stringify(c.body).includes('Your safety comes first')), 8000);
   await page.close();
   poisonCase = fresh;
 });

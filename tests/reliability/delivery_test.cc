@@ -259,6 +259,58 @@ TEST_F(DeliveryTest, AnUrgentMessageNoTurnCanProcessGoesToProtectionOfficersAsUr
     std::this_thread::sleep_for(std::chrono::milliseconds(20));
   ASSERT_EQ(QueryInt(db(), "SELECT COUNT(*) FROM messages WHERE status = 'failed' AND urgent = 1"), 1);
   EXPECT_EQ(Query(db(), "SELECT queue || ' ' || priority FROM cases"), std::vector<std::string>{"unhcr_protection urgent"});
+  // The person hears the safety line, as for any urgent message (not "write urgent if in danger").
+  ASSERT_TRUE(graph_.WaitFor(1, me, 5000));
+  EXPECT_NE(TextOf(graph_.RequestsTo(me)[0].json).find("Your safety comes first"), std::string::npos)
+      << TextOf(graph_.RequestsTo(me)[0].json);
+}
+
+// When every turn fails (the fault is not one message's), nothing is set aside: the messages wait,
+// and are answered as usual once the fault is gone.
+TEST_F(DeliveryTest, WhenEveryTurnFailsNothingIsSetAsideAndAllAreAnsweredAfterwards) {
+  Start();
+  ASSERT_TRUE(ExecBehindTheServer(db(), "CREATE TRIGGER broken BEFORE UPDATE OF status ON messages "
+                                        "WHEN NEW.status = 'processed' BEGIN SELECT RAISE(ABORT, 'every turn fails'); END"));
+  Post("923220000041", "what is the PoR card?");
+  Post("923220000042", "what is the ACC card?");
+  std::this_thread::sleep_for(std::chrono::milliseconds(3000));  // well past 5 failures each
+  EXPECT_EQ(QueryInt(db(), "SELECT COUNT(*) FROM messages WHERE status = 'failed'"), 0);
+  EXPECT_EQ(QueryInt(db(), "SELECT COUNT(*) FROM cases"), 0);
+  // What RahnamaMessagesWaiting watches: how long the oldest message has waited.
+  httplib::Client admin("127.0.0.1", server_->admin_port());
+  auto metrics = admin.Get("/metrics");
+  ASSERT_TRUE(metrics);
+  const std::string gauge = "\nrahnama_inbound_oldest_pending_age_seconds ";
+  const size_t at = metrics->body.find(gauge);
+  ASSERT_NE(at, std::string::npos) << metrics->body;
+  EXPECT_GE(std::stod(metrics->body.substr(at + gauge.size())), 2.5);
+  ASSERT_TRUE(ExecBehindTheServer(db(), "DROP TRIGGER broken"));
+  EXPECT_TRUE(graph_.WaitFor(1, "923220000041", 5000));
+  EXPECT_TRUE(graph_.WaitFor(1, "923220000042", 5000));
+  metrics = admin.Get("/metrics");
+  ASSERT_TRUE(metrics);
+  EXPECT_NE(metrics->body.find(gauge + "0\n"), std::string::npos) << metrics->body;
+}
+
+// Two people's poison messages handled in one batch of the ordinary lane: each is set aside once,
+// in its own case, and counted once.
+TEST_F(DeliveryTest, TwoMessagesNoTurnCanProcessAreEachSetAsideOnce) {
+  Start();
+  ASSERT_TRUE(ExecBehindTheServer(db(), "CREATE TRIGGER poison BEFORE UPDATE OF status ON messages "
+                                        "WHEN NEW.status = 'processed' AND OLD.body LIKE '%ref 7781%' "
+                                        "BEGIN SELECT RAISE(ABORT, 'this message cannot be processed'); END"));
+  Post("923220000043", "what is the PoR card? ref 7781");
+  Post("923220000044", "what is the visa? ref 7781");
+  for (int i = 0; i < 5; ++i) Post("92322000005" + std::to_string(i), "salam");
+  for (int i = 0; i < 500 && QueryInt(db(), "SELECT COUNT(*) FROM messages WHERE status = 'failed'") < 2; ++i)
+    std::this_thread::sleep_for(std::chrono::milliseconds(20));
+  ASSERT_EQ(QueryInt(db(), "SELECT COUNT(*) FROM messages WHERE status = 'failed'"), 2);
+  std::this_thread::sleep_for(std::chrono::milliseconds(300));
+  EXPECT_EQ(Query(db(), "SELECT COUNT(*) || ' ' || COUNT(DISTINCT contact_id) FROM cases"), std::vector<std::string>{"2 2"});
+  EXPECT_EQ(QueryInt(db(), "SELECT COUNT(*) FROM case_notes WHERE body LIKE '%set it aside%'"), 2);
+  auto metrics = httplib::Client("127.0.0.1", server_->admin_port()).Get("/metrics");
+  ASSERT_TRUE(metrics);
+  EXPECT_NE(metrics->body.find("rahnama_messages_set_aside_total{urgent=\"false\"} 2"), std::string::npos);
 }
 
 // A stored message with a field of an unexpected type (a row written by an older version, or
