@@ -101,19 +101,6 @@ TurnOutput Converse(const Snapshot& c, const TurnInput& in) {
   if (!textual && !msg.text.empty() && msg.kind != InboundKind::kReaction && msg.kind != InboundKind::kSystem &&
       msg.kind != InboundKind::kLocation)
     out.decision = classify_text();
-  // The example model alone (no rule fired) does not interrupt an answer to the bot's own
-  // question (intake, IOM, consent) or a conversation with an officer: "I am in Islamabad"
-  // answers "where are you now?", and the model, which learnt from reports of arrests that name
-  // places and "now", scored it 0.93. Only a rule makes such a message urgent; the officer, or
-  // the case it is recorded on, reads it either way.
-  const bool bot_asked = st.stage.rfind("intake_", 0) == 0 || st.stage.rfind("iom_", 0) == 0 || st.stage == "consent";
-  const bool officer_talking = in.active_case && in.active_case->human_mode;
-  if (out.decision.urgent_from_model && (bot_asked || officer_talking)) {
-    out.decision.urgent = false;
-    out.decision.urgent_from_model = false;
-    out.decision.intent = "unknown";
-    out.decision.queue.clear();
-  }
   const intents::Decision& d = out.decision;
 
   // Language of the reply: an explicit choice, then a confident detection on a message with

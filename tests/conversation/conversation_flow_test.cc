@@ -360,46 +360,37 @@ TEST(ConversationRulesTest, ANewThreatWrittenDuringTheIntakeIsRecordedAndAcknowl
   EXPECT_EQ(out.replies[0].text, c->Message("intake_who", "en"));
 }
 
-// Saying where one is answers the bot's question, or tells the officer; the example model (which
-// learnt place names from reports of arrests) must not turn it into an alarm there. A rule still does.
-TEST(ConversationRulesTest, WhereSomeoneIsAnswersTheQuestionAndIsNoAlarmUnlessARuleSaysSo) {
+// Threats only the example model finds (no rule matches them) are often the ones people write in
+// their own words: "they are beating us", "I am in danger". They must interrupt everything: an
+// answer to the bot's own question (intake, IOM, consent, even one left from a resolved case) and
+// a conversation with an officer. (A guard that silenced the model there, to spare "I am in
+// Islamabad" a false alarm, silenced these too; it was removed.)
+TEST(ConversationRulesTest, AThreatOnlyTheExampleModelFindsInterruptsQuestionsAndOfficers) {
   auto c = Shipped();
-  const std::vector<std::string> places = {"I am in Islamabad", "we are in Peshawar now", "زه په پېښور کې یم",
-                                           "I am in Toronto Canada"};
-  for (const auto& text : places) {
+  const std::vector<std::pair<std::string, std::string>> threats = {
+      {"prs", "ما را میزنند"}, {"prs", "ما در خطر هستیم"}, {"ps", "زه په خطر کې یم"}, {"en", "men are following me"}};
+  for (const auto& [language, text] : threats) {
     SCOPED_TRACE(text);
-    // Asked by IOM's transfer questions where the person lives now.
-    auto in = Welcomed("en", text);
-    in.state.stage = "iom_location";
-    in.active_case = conversation::ActiveCase{9, "iom", "IOM", "unknown", false, false};
+    ASSERT_TRUE(c->classifier().Classify(text).urgent_from_model) << "the test needs a threat only the model finds";
+    for (const char* stage : {"iom_location", "iom_contact", "consent", "intake_city"}) {
+      SCOPED_TRACE(stage);
+      auto in = Welcomed(language, text);
+      in.state.stage = stage;
+      in.active_case = conversation::ActiveCase{9, "iom", "IOM", "asked", true, false};
+      auto out = conversation::Converse(*c, in);
+      EXPECT_TRUE(out.decision.urgent);
+      ASSERT_TRUE(out.open_case.has_value());
+      EXPECT_EQ(out.open_case->priority, "urgent");
+      ASSERT_FALSE(out.replies.empty());
+      EXPECT_TRUE(out.replies[0].urgent);
+    }
+    auto in = Welcomed(language, text);
+    in.active_case = conversation::ActiveCase{9, "info_desk", "the desk", "unknown", false, true};
     auto out = conversation::Converse(*c, in);
-    EXPECT_FALSE(out.decision.urgent);
-    EXPECT_FALSE(out.open_case.has_value());
-    ASSERT_EQ(out.case_fields.size(), 1u);
-    EXPECT_EQ(out.case_fields[0].second, text);
-    // Written to an officer who is talking with the person: no safety message over the officer.
-    in = Welcomed("en", text);
-    in.active_case = UrgentCase();
-    in.active_case->human_mode = true;
-    out = conversation::Converse(*c, in);
-    EXPECT_FALSE(out.decision.urgent);
-    EXPECT_TRUE(out.replies.empty());
-    EXPECT_FALSE(out.open_case.has_value());
+    EXPECT_TRUE(out.decision.urgent);
+    ASSERT_TRUE(out.open_case.has_value()) << "while an officer talks on an ordinary case";
+    EXPECT_EQ(out.open_case->priority, "urgent");
   }
-  // A threat a rule finds still interrupts both.
-  auto in = Welcomed("en", "police are beating my brother now in Islamabad");
-  in.state.stage = "iom_location";
-  in.active_case = conversation::ActiveCase{9, "iom", "IOM", "unknown", false, false};
-  auto out = conversation::Converse(*c, in);
-  EXPECT_TRUE(out.decision.urgent);
-  ASSERT_TRUE(out.open_case.has_value());
-  EXPECT_EQ(out.open_case->priority, "urgent");
-  in.state.stage = "idle";
-  in.active_case = UrgentCase();
-  in.active_case->human_mode = true;
-  out = conversation::Converse(*c, in);
-  ASSERT_FALSE(out.replies.empty());
-  EXPECT_TRUE(out.replies[0].urgent);
 }
 
 TEST(ConversationRulesTest, WithAnOpenCaseAGreetingARequestForAPersonOrAnUnclearMessageHearsWhereTheCaseStands) {
