@@ -203,7 +203,11 @@ Result<Statement> Database::Prepare(std::string_view sql) {
 #else  // SQLCipher 3.4.1 (SQLite 3.15): no v3; PERSISTENT is only an allocation hint
   int rc = sqlite3_prepare_v2(handle_, key.c_str(), static_cast<int>(key.size()), &stmt, nullptr);
 #endif
-  if (rc != SQLITE_OK) return Status::Internal("sqlite prepare: " + std::string(sqlite3_errmsg(handle_)) + " in: " + key);
+  if (rc != SQLITE_OK) {
+    const std::string msg = std::string(sqlite3_errmsg(handle_)) + " in: " + key;
+    Status s = FromSqlite(rc, msg);  // a fault of the database stays one (busy, I/O, damaged)
+    return s.code() == StatusCode::kInternal ? Status::Internal("sqlite prepare: " + msg) : s;
+  }
   if (it == cache_.end()) cache_[key] = stmt;
   in_use_[stmt] = true;
   return Statement(this, stmt);

@@ -433,6 +433,20 @@ Status SqliteStore::MoveContactAddress(int64_t contact_id, const std::string& ne
   move->Bind(1, contact_id).Bind(2, new_address).Bind(3, channel);
   BOT_RETURN_IF_ERROR(move->Run());
   if (db_->Changes() == 0) return Status::Ok();
+  // Aliases that are phone numbers go: the old number may be given to someone else, whose messages
+  // must not join this person's conversation. An old address that was a business-scoped user id
+  // stays theirs, as an alias (BSUIDs are never reissued).
+  auto forget = db_->Prepare(
+      "DELETE FROM contact_aliases WHERE contact_id = ?1 AND (alias = ?2 OR alias NOT GLOB '[A-Z][A-Z].*')");
+  if (!forget.ok()) return forget.status();
+  forget->Bind(1, contact_id).Bind(2, new_address);
+  BOT_RETURN_IF_ERROR(forget->Run());
+  if (old_address.size() > 3 && old_address[2] == '.' && old_address[0] >= 'A' && old_address[0] <= 'Z') {
+    auto keep = db_->Prepare("INSERT OR IGNORE INTO contact_aliases(channel, alias, contact_id) VALUES (?1, ?2, ?3)");
+    if (!keep.ok()) return keep.status();
+    keep->Bind(1, channel).Bind(2, old_address).Bind(3, contact_id);
+    BOT_RETURN_IF_ERROR(keep->Run());
+  }
   // Replies not yet sent go to the number the person has now: the row's recipient and the "to"
   // written into the request body it will be sent as.
   auto queued = db_->Prepare("SELECT id, payload FROM outbox WHERE channel = ?2 AND recipient = ?1 AND state = 'pending'");

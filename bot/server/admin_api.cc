@@ -33,7 +33,8 @@ int HttpStatusOf(const Status& s) {
 
 void SendError(httplib::Response& res, const Status& s) {
   res.status = HttpStatusOf(s);
-  if (s.code() == StatusCode::kInternal) log::Error("api_internal_error", {{"error", s.ToString()}});
+  if (s.code() == StatusCode::kInternal || s.code() == StatusCode::kUnavailable)  // ours, not the caller's
+    log::Error("api_internal_error", {{"error", s.ToString()}});
   res.set_content(json{{"error", s.code() == StatusCode::kInternal ? "internal error" : s.message()}}.dump(),
                   "application/json");
 }

@@ -209,7 +209,7 @@ TEST(WhatsAppWebhookTest, APhoneNumberAndABsuidTogetherMakeTheSendersAlias) {
   InboundMessage bsuid_first = OnlyMessage(Webhook(R"([{"id":"w3","from_user_id":"US.1234","type":"text","text":{"body":"hi"}}])", contacts));
   EXPECT_EQ(bsuid_first.sender, "US.1234");
   EXPECT_EQ(bsuid_first.sender_alias, "5678");
-  const std::string other = R"("contacts":[{"profile":{"name":"K"},"wa_id":"9999"}],)";
+  const std::string other = R"("contacts":[{"profile":{"name":"K"},"wa_id":"9999","user_id":"US.77"}],)";  // someone else
   EXPECT_EQ(OnlyMessage(Webhook(R"([{"id":"w4","from":"5678","type":"text","text":{"body":"hi"}}])", other)).sender_alias, "");
   EXPECT_EQ(OnlyMessage(Webhook(R"([{"id":"w5","from":"5678","type":"text","text":{"body":"hi"}}])")).sender_alias, "");
 }

@@ -173,6 +173,51 @@ TEST_F(PrivacyTest, APersonWhoLaterHidesTheirNumberIsStillOneContactAndErasureFo
   EXPECT_EQ(stored.find(bsuid), std::string::npos) << stored;
 }
 
+// After a number change, the old number may be given to a stranger: it must not stay an alias that
+// pulls the stranger into this person's conversation. Their BSUID stays theirs.
+TEST_F(PrivacyTest, AfterANumberChangeTheOldNumberNoLongerLeadsToThePerson) {
+  const std::string bsuid = "PK.5550001112223", old_phone = "923110000081", new_phone = "923110000082";
+  auto post = [&](const json& message, const json& contact) {
+    json j = json::parse(WhatsAppText(old_phone, "unused", "x"));
+    json& value = j["entry"][0]["changes"][0]["value"];
+    value["messages"][0] = message;
+    value["contacts"][0] = contact;
+    ASSERT_EQ(hooks_->PostSigned(j.dump())->status, 200);
+    ASSERT_TRUE(WaitProcessed(db(), message["id"].get<std::string>()));
+  };
+  auto text = [&](const std::string& id, const std::string& body) {
+    return json{{"id", id}, {"timestamp", "1767225600"}, {"type", "text"}, {"text", {{"body", body}}}};
+  };
+  // Known first by the BSUID alone (a username), then by both.
+  json first = text("wamid.nc-1", "salam");
+  first["from_user_id"] = bsuid;
+  post(first, {{"profile", {{"name", "A"}}}, {"user_id", bsuid}});
+  json both = text("wamid.nc-2", "what is the PoR card?");
+  both["from"] = old_phone;
+  both["from_user_id"] = bsuid;
+  post(both, {{"profile", {{"name", "A"}}}, {"wa_id", old_phone}, {"user_id", bsuid}});
+  ASSERT_EQ(QueryInt(db(), "SELECT COUNT(*) FROM contacts"), 1);
+  // The person changes number.
+  json change = {{"from", old_phone}, {"id", "wamid.nc-3"}, {"timestamp", "1767225600"}, {"type", "system"},
+                 {"system", {{"body", "changed"}, {"wa_id", new_phone}, {"type", "user_changed_number"}}}};
+  post(change, {{"profile", {{"name", "A"}}}, {"wa_id", old_phone}});
+  EXPECT_EQ(Query(db(), "SELECT external_id FROM contacts"), std::vector<std::string>{new_phone});
+  // A stranger now has the old number: a contact of their own.
+  json stranger = text("wamid.nc-4", "hello");
+  stranger["from"] = old_phone;
+  post(stranger, {{"profile", {{"name", "B"}}}, {"wa_id", old_phone}});
+  EXPECT_EQ(QueryInt(db(), "SELECT COUNT(*) FROM contacts"), 2);
+  EXPECT_EQ(QueryInt(db(), "SELECT COUNT(*) FROM contacts WHERE external_id = '" + old_phone + "'"), 1);
+  // The person, by their BSUID alone, is still the first contact.
+  json again = text("wamid.nc-5", "thank you");
+  again["from_user_id"] = bsuid;
+  post(again, {{"profile", {{"name", "A"}}}, {"user_id", bsuid}});
+  EXPECT_EQ(QueryInt(db(), "SELECT COUNT(*) FROM contacts"), 2);
+  EXPECT_EQ(Query(db(), "SELECT c.external_id FROM messages m JOIN contacts c ON c.id = m.contact_id "
+                        "WHERE m.provider_id = 'wamid.nc-5'"),
+            std::vector<std::string>{new_phone});
+}
+
 // The confirmation of an erasure that Meta refuses for good (the window closed meanwhile) must not
 // keep the person's number and words in the outbox until retention, months later.
 TEST_F(PrivacyTest, AnErasureConfirmationThatFailsLeavesNothingOfThePerson) {

@@ -54,7 +54,7 @@ std::string AliasOf(const json& m, const std::string& sender, const json* contac
   std::vector<std::string> ids = {Str(m, "from"), Str(m, "from_user_id")};
   if (contacts != nullptr)
     for (const json& c : *contacts)
-      if (contacts->size() == 1 || Str(c, "wa_id") == sender || Str(c, "user_id") == sender) {
+      if (Str(c, "wa_id") == sender || Str(c, "user_id") == sender) {  // only the entry naming the sender
         ids.push_back(Str(c, "wa_id"));
         ids.push_back(Str(c, "user_id"));
       }
