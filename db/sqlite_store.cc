@@ -217,12 +217,45 @@ Result<std::vector<std::vector<bool>>> SqliteStore::StoreWebhooks(std::span<cons
   return result;
 }
 
+namespace {
+
+// WhatsApp's business-scoped user id ("US.13491208655302741918"); otherwise a phone number.
+bool IsBusinessScopedId(const std::string& id) {
+  return id.size() > 3 && id[0] >= 'A' && id[0] <= 'Z' && id[1] >= 'A' && id[1] <= 'Z' && id[2] == '.';
+}
+
+}  // namespace
+
+Result<SqliteStore::KnownIds> SqliteStore::IdsOfContact(int64_t contact_id) {
+  KnownIds ids;
+  auto st = db_->Prepare("SELECT external_id FROM contacts WHERE id = ?1 UNION ALL "
+                         "SELECT alias FROM contact_aliases WHERE contact_id = ?1");
+  if (!st.ok()) return st.status();
+  st->Bind(1, contact_id);
+  BOT_RETURN_IF_ERROR(ForEachRow(*st, [&](const Statement& row) {
+    const std::string id = row.Text(0);
+    (IsBusinessScopedId(id) ? ids.bsuid : ids.phone) = id;
+  }));
+  return ids;
+}
+
 Result<int64_t> SqliteStore::UpsertContact(const std::string& channel, const InboundMessage& m, int64_t now_ms,
                                            int64_t sent_ms) {
   // Select, then update or insert: the caller's BEGIN IMMEDIATE holds the write lock, so no other
   // writer can add the contact in between (UPSERT/RETURNING need SQLite 3.24/3.35).
-  // The person is found by either of their identifiers (phone number or BSUID), as the contact's
-  // address or as an alias of it.
+  // The person is found by their address, or by either identifier (phone number or BSUID) as an
+  // alias of a contact; a contact found through an alias must not know a different phone or
+  // BSUID than the message gives (a number reissued to someone else, a number changed): that is
+  // another person, or an old number replies must not go to.
+  KnownIds given;
+  for (const std::string* key : {&m.sender, &m.sender_alias})
+    if (!key->empty()) (IsBusinessScopedId(*key) ? given.bsuid : given.phone) = *key;
+  auto agrees = [&](int64_t contact) -> Result<bool> {
+    auto known = IdsOfContact(contact);
+    if (!known.ok()) return known.status();
+    return (given.phone.empty() || known->phone.empty() || known->phone == given.phone) &&
+           (given.bsuid.empty() || known->bsuid.empty() || known->bsuid == given.bsuid);
+  };
   int64_t id = 0;
   for (const std::string* key : {&m.sender, &m.sender_alias}) {
     if (key->empty() || id != 0) continue;
@@ -233,8 +266,14 @@ Result<int64_t> SqliteStore::UpsertContact(const std::string& channel, const Inb
     find->Bind(1, channel).Bind(2, *key);
     auto row = find->Step();
     if (!row.ok()) return row.status();
-    if (*row) id = find->Int(0);
+    const int64_t found = *row ? find->Int(0) : 0;
+    const bool by_address = *row && find->Int(1) == 0 && key == &m.sender;
     BOT_RETURN_IF_ERROR(find->Run());
+    if (found == 0) continue;
+    // The sender's own address is theirs (addresses are unique); anything else must agree.
+    auto ok = by_address ? Result<bool>(true) : agrees(found);
+    if (!ok.ok()) return ok.status();
+    if (*ok) id = found;
   }
   if (id != 0) {
     auto up = db_->Prepare(
@@ -253,13 +292,16 @@ Result<int64_t> SqliteStore::UpsertContact(const std::string& channel, const Inb
     BOT_RETURN_IF_ERROR(ins->Run());
     id = db_->LastInsertId();
   }
-  // Both identifiers given: whichever is not the contact's address is remembered as its alias (an
-  // alias already taken keeps its contact: two contacts written to before are not merged here).
+  // Both identifiers given: the one the contact lacks becomes its alias. A contact keeps one phone
+  // number and one BSUID (a second number is a number change, which WhatsApp announces); an alias
+  // already taken keeps its contact (two contacts written to before are not merged here).
   if (!m.sender_alias.empty()) {
-    for (const std::string* key : {&m.sender, &m.sender_alias}) {
-      auto alias = db_->Prepare(
-          "INSERT OR IGNORE INTO contact_aliases(channel, alias, contact_id) SELECT ?1, ?2, ?3 "
-          "WHERE NOT EXISTS (SELECT 1 FROM contacts WHERE id = ?3 AND external_id = ?2)");
+    auto known = IdsOfContact(id);
+    if (!known.ok()) return known.status();
+    for (const std::string* key : {&given.phone, &given.bsuid}) {
+      const std::string& have = key == &given.phone ? known->phone : known->bsuid;
+      if (key->empty() || !have.empty()) continue;
+      auto alias = db_->Prepare("INSERT OR IGNORE INTO contact_aliases(channel, alias, contact_id) VALUES (?1, ?2, ?3)");
       if (!alias.ok()) return alias.status();
       alias->Bind(1, channel).Bind(2, *key).Bind(3, id);
       BOT_RETURN_IF_ERROR(alias->Run());
@@ -441,7 +483,7 @@ Status SqliteStore::MoveContactAddress(int64_t contact_id, const std::string& ne
   if (!forget.ok()) return forget.status();
   forget->Bind(1, contact_id).Bind(2, new_address);
   BOT_RETURN_IF_ERROR(forget->Run());
-  if (old_address.size() > 3 && old_address[2] == '.' && old_address[0] >= 'A' && old_address[0] <= 'Z') {
+  if (IsBusinessScopedId(old_address)) {
     auto keep = db_->Prepare("INSERT OR IGNORE INTO contact_aliases(channel, alias, contact_id) VALUES (?1, ?2, ?3)");
     if (!keep.ok()) return keep.status();
     keep->Bind(1, channel).Bind(2, old_address).Bind(3, contact_id);

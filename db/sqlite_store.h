@@ -202,6 +202,12 @@ class SqliteStore final : public InboundStore,
   // The id of the sender's contact row, created or brought up to date. REQUIRES: inside a
   // transaction holding the mutex.
   Result<int64_t> UpsertContact(const std::string& channel, const InboundMessage& m, int64_t now_ms, int64_t sent_ms);
+  // A contact's WhatsApp phone number and business-scoped user id, as its address or an alias
+  // ("" for one it has none of).
+  struct KnownIds {
+    std::string phone, bsuid;
+  };
+  Result<KnownIds> IdsOfContact(int64_t contact_id);
   // REQUIRES: inside a transaction holding the mutex.
   // The contact's address becomes `new_address` (a WhatsApp number change), with its pending
   // replies; not when another contact has that address already. Inside the caller's transaction.

@@ -494,18 +494,14 @@ Status Processor::SetAside(const PendingInbound& p, const Status& why) {
   if (!turn.case_change) turn.case_change = SetAsideCase(store_, urgent, "", SetAsideNote(why, urgent));
   auto done = store_.SetAsideMessage(turn, why.ToString(), now);
   if (!done.ok() && done.status().code() != StatusCode::kUnavailable) {
-    // The plan's case or reply may be what keeps failing: a new case of its own and no reply;
-    // failing that, the message alone (the person's later messages must not wait behind it, and
-    // the log line names it).
+    // The plan's case or reply may be what keeps failing: a new case of its own and no reply.
+    // Failing that too, the message stays pending (never failed where no officer can find it):
+    // RahnamaMessagesWaiting pages after 5 minutes.
     log::Error("set_aside_case_failed", {{"message", std::to_string(p.message_id)}, {"error", done.status().ToString()}});
     Turn fallback = turn;
     fallback.case_change = SetAsideCase(store_, urgent, "", SetAsideNote(why, urgent));
     fallback.replies.clear();
     done = store_.SetAsideMessage(fallback, why.ToString(), now);
-    if (!done.ok() && done.status().code() != StatusCode::kUnavailable) {
-      fallback.case_change.reset();
-      done = store_.SetAsideMessage(fallback, why.ToString(), now);
-    }
   }
   if (!done.ok()) return done.status();
   {

@@ -114,6 +114,9 @@ TEST_F(DeliveryTest, RepliesRefusedForAnExpiredTokenWaitAndLeaveOnceItIsFixed) {
   Start();
   Post("923220000004", "police arrested my brother right now, please help");
   ASSERT_TRUE(graph_.WaitFor(2, "923220000004", 10000)) << "the safety reply and the intake question arrive";
+  // Recorded as sent just after the fake Graph API answered.
+  for (int i = 0; i < 300 && QueryInt(db(), "SELECT COUNT(*) FROM outbox WHERE state='sent'") < 2; ++i)
+    std::this_thread::sleep_for(std::chrono::milliseconds(10));
   EXPECT_EQ(QueryInt(db(), "SELECT COUNT(*) FROM outbox WHERE state='failed'"), 0);
   EXPECT_EQ(QueryInt(db(), "SELECT COUNT(*) FROM outbox WHERE state='sent'"), 2);
   EXPECT_GE(graph_.Attempts(), 6);

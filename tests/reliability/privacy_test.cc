@@ -202,12 +202,21 @@ TEST_F(PrivacyTest, AfterANumberChangeTheOldNumberNoLongerLeadsToThePerson) {
                  {"system", {{"body", "changed"}, {"wa_id", new_phone}, {"type", "user_changed_number"}}}};
   post(change, {{"profile", {{"name", "A"}}}, {"wa_id", old_phone}});
   EXPECT_EQ(Query(db(), "SELECT external_id FROM contacts"), std::vector<std::string>{new_phone});
-  // A stranger now has the old number: a contact of their own.
+  // A message the person sent from the old number, delivered late (Meta retries out of order),
+  // does not make the old number theirs again.
+  json late = text("wamid.nc-late", "are you there?");
+  late["from"] = old_phone;
+  late["from_user_id"] = bsuid;
+  post(late, {{"profile", {{"name", "A"}}}, {"wa_id", old_phone}, {"user_id", bsuid}});
+  EXPECT_EQ(QueryInt(db(), "SELECT COUNT(*) FROM contact_aliases WHERE alias = '" + old_phone + "'"), 0);
+  // A stranger now has the old number: never the person's contact.
   json stranger = text("wamid.nc-4", "hello");
   stranger["from"] = old_phone;
   post(stranger, {{"profile", {{"name", "B"}}}, {"wa_id", old_phone}});
   EXPECT_EQ(QueryInt(db(), "SELECT COUNT(*) FROM contacts"), 2);
-  EXPECT_EQ(QueryInt(db(), "SELECT COUNT(*) FROM contacts WHERE external_id = '" + old_phone + "'"), 1);
+  EXPECT_EQ(Query(db(), "SELECT c.external_id FROM messages m JOIN contacts c ON c.id = m.contact_id "
+                        "WHERE m.provider_id = 'wamid.nc-4'"),
+            std::vector<std::string>{old_phone});
   // The person, by their BSUID alone, is still the first contact.
   json again = text("wamid.nc-5", "thank you");
   again["from_user_id"] = bsuid;
@@ -216,6 +225,27 @@ TEST_F(PrivacyTest, AfterANumberChangeTheOldNumberNoLongerLeadsToThePerson) {
   EXPECT_EQ(Query(db(), "SELECT c.external_id FROM messages m JOIN contacts c ON c.id = m.contact_id "
                         "WHERE m.provider_id = 'wamid.nc-5'"),
             std::vector<std::string>{new_phone});
+}
+
+// A contact keeps one phone number: the same BSUID beside another number (no number change was
+// announced) is not merged, so replies never go to a number the person may have given up, and a
+// reissued number cannot pull a stranger in.
+TEST_F(PrivacyTest, TheSameBsuidBesideAnotherNumberIsNotMergedIntoTheContact) {
+  const std::string bsuid = "PK.5550001112299", phone = "923110000091", other = "923110000092";
+  auto post = [&](const std::string& id, const std::string& from) {
+    json j = json::parse(WhatsAppText(from, id, "salam"));
+    json& value = j["entry"][0]["changes"][0]["value"];
+    value["messages"][0]["from_user_id"] = bsuid;
+    value["contacts"][0]["user_id"] = bsuid;
+    ASSERT_EQ(hooks_->PostSigned(j.dump())->status, 200);
+    ASSERT_TRUE(WaitProcessed(db(), id));
+  };
+  post("wamid.same-1", phone);
+  post("wamid.same-2", other);
+  EXPECT_EQ(Query(db(), "SELECT alias FROM contact_aliases"), std::vector<std::string>{bsuid});
+  EXPECT_EQ(Query(db(), "SELECT c.external_id FROM messages m JOIN contacts c ON c.id = m.contact_id "
+                        "WHERE m.provider_id = 'wamid.same-2'"),
+            std::vector<std::string>{other});
 }
 
 // The confirmation of an erasure that Meta refuses for good (the window closed meanwhile) must not
