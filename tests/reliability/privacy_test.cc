@@ -158,8 +158,9 @@ TEST_F(PrivacyTest, APersonWhoLaterHidesTheirNumberIsStillOneContactAndErasureFo
   post("police arrested my brother right now, please help", true);
   post("Peshawar", false);
   EXPECT_EQ(QueryInt(db(), "SELECT COUNT(*) FROM contacts"), 1);
-  EXPECT_EQ(Query(db(), "SELECT json_extract(intake, '$.city') FROM cases"), std::vector<std::string>{"Peshawar"})
-      << "the BSUID-only answer reached the same conversation and case";
+  const auto intake = Query(db(), "SELECT intake FROM cases");  // no json_extract: SQLCipher's SQLite 3.15
+  ASSERT_EQ(intake.size(), 1u);
+  EXPECT_EQ(json::parse(intake[0]).value("city", ""), "Peshawar") << "the BSUID-only answer reached the same conversation and case";
   EXPECT_EQ(Query(db(), "SELECT alias FROM contact_aliases"), std::vector<std::string>{bsuid});
 
   post("stop", false);
