@@ -217,15 +217,6 @@ Result<std::vector<std::vector<bool>>> SqliteStore::StoreWebhooks(std::span<cons
   return result;
 }
 
-namespace {
-
-// WhatsApp's business-scoped user id ("US.13491208655302741918"); otherwise a phone number.
-bool IsBusinessScopedId(const std::string& id) {
-  return id.size() > 3 && id[0] >= 'A' && id[0] <= 'Z' && id[1] >= 'A' && id[1] <= 'Z' && id[2] == '.';
-}
-
-}  // namespace
-
 Result<SqliteStore::KnownIds> SqliteStore::IdsOfContact(int64_t contact_id) {
   KnownIds ids;
   auto st = db_->Prepare("SELECT external_id FROM contacts WHERE id = ?1 UNION ALL "
@@ -234,7 +225,7 @@ Result<SqliteStore::KnownIds> SqliteStore::IdsOfContact(int64_t contact_id) {
   st->Bind(1, contact_id);
   BOT_RETURN_IF_ERROR(ForEachRow(*st, [&](const Statement& row) {
     const std::string id = row.Text(0);
-    (IsBusinessScopedId(id) ? ids.bsuid : ids.phone) = id;
+    (IsBusinessScopedUserId(id) ? ids.bsuid : ids.phone) = id;
   }));
   return ids;
 }
@@ -249,7 +240,7 @@ Result<int64_t> SqliteStore::UpsertContact(const std::string& channel, const Inb
   // another person, or an old number replies must not go to.
   KnownIds given;
   for (const std::string* key : {&m.sender, &m.sender_alias})
-    if (!key->empty()) (IsBusinessScopedId(*key) ? given.bsuid : given.phone) = *key;
+    if (!key->empty()) (IsBusinessScopedUserId(*key) ? given.bsuid : given.phone) = *key;
   auto agrees = [&](int64_t contact) -> Result<bool> {
     auto known = IdsOfContact(contact);
     if (!known.ok()) return known.status();
@@ -365,12 +356,7 @@ Result<ConversationState> SqliteStore::LoadConversation(int64_t contact_id) {
 Status SqliteStore::RunBatch(const std::function<Status()>& work) {
   std::lock_guard lock(db_->mutex());
   BOT_RETURN_IF_ERROR(db_->BeginBatch());
-  Status s;
-  try {
-    s = work();
-  } catch (const std::exception& e) {  // the batch must end either way, or it stays open
-    s = Status::Internal(std::string("the batch threw: ") + e.what());
-  }
+  Status s = CatchExceptions("the batch", work);  // the batch must end either way, or it stays open
   Status ended = db_->EndBatch(s.ok());
   return s.ok() ? ended : s;
 }
@@ -479,11 +465,11 @@ Status SqliteStore::MoveContactAddress(int64_t contact_id, const std::string& ne
   // must not join this person's conversation. An old address that was a business-scoped user id
   // stays theirs, as an alias (BSUIDs are never reissued).
   auto forget = db_->Prepare(
-      "DELETE FROM contact_aliases WHERE contact_id = ?1 AND (alias = ?2 OR alias NOT GLOB '[A-Z][A-Z].*')");
+      "DELETE FROM contact_aliases WHERE contact_id = ?1 AND (alias = ?2 OR alias NOT GLOB '[A-Z][A-Z].*')");  // IsBusinessScopedUserId
   if (!forget.ok()) return forget.status();
   forget->Bind(1, contact_id).Bind(2, new_address);
   BOT_RETURN_IF_ERROR(forget->Run());
-  if (IsBusinessScopedId(old_address)) {
+  if (IsBusinessScopedUserId(old_address)) {
     auto keep = db_->Prepare("INSERT OR IGNORE INTO contact_aliases(channel, alias, contact_id) VALUES (?1, ?2, ?3)");
     if (!keep.ok()) return keep.status();
     keep->Bind(1, channel).Bind(2, old_address).Bind(3, contact_id);

@@ -35,6 +35,10 @@ constexpr std::array<std::pair<InboundKind, std::string_view>, 12> kKindNames = 
 }};
 }  // namespace
 
+bool IsBusinessScopedUserId(std::string_view id) {
+  return id.size() > 3 && id[0] >= 'A' && id[0] <= 'Z' && id[1] >= 'A' && id[1] <= 'Z' && id[2] == '.';
+}
+
 std::string_view InboundKindName(InboundKind k) {
   for (const auto& [kind, name] : kKindNames)
     if (kind == k) return name;

@@ -23,6 +23,10 @@ enum class InboundKind {
   kReaction, kUnsupported, kSystem
 };
 std::string_view InboundKindName(InboundKind k);
+
+// WhatsApp's business-scoped user id ("US.13491208655302741918": a country code, a dot, then
+// letters and digits), which username users have instead of a phone number; else a phone number.
+bool IsBusinessScopedUserId(std::string_view id);
 std::optional<InboundKind> ParseInboundKind(std::string_view name);
 
 struct MediaRef {

@@ -3,6 +3,7 @@
 #define BOT_CORE_STATUS_H_
 
 #include <cassert>
+#include <exception>
 #include <optional>
 #include <string>
 #include <utility>
@@ -65,6 +66,19 @@ class [[nodiscard]] Result {
   Status status_;
   std::optional<T> value_;
 };
+
+// Runs `f` (returning Status or Result<T>); an exception becomes kInternal "<what> threw: …".
+// For the loops of background threads, where an uncaught exception would stop the server.
+template <typename F>
+auto CatchExceptions(const std::string& what, F&& f) -> decltype(f()) {
+  try {
+    return f();
+  } catch (const std::exception& e) {
+    return Status::Internal(what + " threw: " + e.what());
+  } catch (...) {
+    return Status::Internal(what + " threw an unknown exception");
+  }
+}
 
 }  // namespace bot
 

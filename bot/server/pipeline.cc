@@ -73,12 +73,7 @@ void IngestWriter::Run() {
     for (Request* r : work) batches.push_back(r->batch);
     // A throw would stop the server with the requests unanswered, and Meta's redelivery would
     // stop it again: the batch is refused (503, Meta retries) instead.
-    Result<std::vector<std::vector<bool>>> stored = Status::Internal("not stored");
-    try {
-      stored = store_.StoreWebhooks(batches, clock_.NowMillis());
-    } catch (const std::exception& e) {
-      stored = Status::Internal(std::string("storing the webhooks threw: ") + e.what());
-    }
+    auto stored = CatchExceptions("storing the webhooks", [&] { return store_.StoreWebhooks(batches, clock_.NowMillis()); });
     // Read before the requests are released: their batches die with them.
     bool urgent = false;
     for (const WebhookBatch* b : batches)
@@ -235,14 +230,9 @@ void Processor::Lane(bool urgent) {
       seen = wake_seq_;
     }
     const uint64_t urgent_seen = urgent_stored_.load();
-    auto load = [&]() -> Result<std::vector<PendingInbound>> {
-      try {
-        return urgent ? store_.LoadPendingUrgent(64) : store_.LoadPending(64);
-      } catch (const std::exception& e) {  // never let a row we cannot read stop the lane
-        return Status::Internal(std::string("loading pending messages threw: ") + e.what());
-      }
-    };
-    auto pending = load();
+    // Never let a row we cannot read stop the lane.
+    auto pending = CatchExceptions("loading pending messages",
+                                   [&] { return urgent ? store_.LoadPendingUrgent(64) : store_.LoadPending(64); });
     if (urgent && pending.ok() && pending->empty()) {
       // Everything stored before urgent_seen is answered: the ordinary lane may go on.
       std::lock_guard lock(mutex_);
@@ -340,13 +330,7 @@ Status Processor::ProcessContactMessages(const std::vector<PendingInbound>& mess
       // retried on its own at once. A fault of the database (busy, full, damaged) is not the
       // message's and never sets it aside.
       if (in_batch || s.code() == StatusCode::kUnavailable || !FailedTooOften(p.message_id)) return s;
-      Status aside;
-      try {
-        aside = SetAside(p, s);
-      } catch (...) {
-        aside = Status::Internal("setting the message aside threw");
-      }
-      BOT_RETURN_IF_ERROR(aside);
+      BOT_RETURN_IF_ERROR(CatchExceptions("setting the message aside", [&] { return SetAside(p, s); }));
       continue;  // the person's later messages are answered as usual
     }
     done->push_back(p.message_id);
@@ -356,15 +340,9 @@ Status Processor::ProcessContactMessages(const std::vector<PendingInbound>& mess
 }
 
 Status Processor::ProcessGuarded(const PendingInbound& p, bool* stop) {
-  try {
-    return ProcessOne(p, stop);
-  } catch (const std::exception& e) {
-    // Uncaught, it would stop the server, and the same message would stop it again after every
-    // restart. The transaction it was in has been rolled back by its guard.
-    return Status::Internal(std::string("the turn threw: ") + e.what());
-  } catch (...) {
-    return Status::Internal("the turn threw an unknown exception");
-  }
+  // Uncaught, it would stop the server, and the same message would stop it again after every
+  // restart. The transaction it was in has been rolled back by its guard.
+  return CatchExceptions("the turn", [&] { return ProcessOne(p, stop); });
 }
 
 void Processor::TurnsCommitted(const std::vector<int64_t>& ids) {

@@ -21,13 +21,6 @@ using detail::Obj;
 using detail::Str;
 using json = nlohmann::json;
 
-// Username users have no phone number, only a BSUID ("US.13491208655302741918": a country code,
-// a dot, then letters and digits); the Cloud API takes those in "recipient" instead of "to".
-bool IsBusinessScopedUserId(const std::string& address) {
-  return address.size() > 3 && address[0] >= 'A' && address[0] <= 'Z' && address[1] >= 'A' && address[1] <= 'Z' &&
-         address[2] == '.';
-}
-
 // The person who wrote `m`. `from` is their phone number; username users have none and only a
 // business-scoped user id (BSUID) in `from_user_id` or the contacts[] entry. Our own
 // phone_number_id is never the person: some captures carry it in `from`, and replying to it
@@ -284,7 +277,7 @@ namespace {
 
 json Envelope(const std::string& to) {
   json j = {{"messaging_product", "whatsapp"}, {"recipient_type", "individual"}};
-  j[IsBusinessScopedUserId(to) ? "recipient" : "to"] = to;
+  j[IsBusinessScopedUserId(to) ? "recipient" : "to"] = to;  // the Cloud API takes a BSUID as "recipient"
   return j;
 }
 
