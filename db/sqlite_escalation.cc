@@ -61,6 +61,62 @@ Queue QueueFromRow(const Statement& st) {
 
 int PriorityRank(const std::string& p) { return p == "urgent" ? 3 : p == "high" ? 2 : 1; }
 
+// One connection's read of the queues or the cases (the store's, or the one /metrics reads on).
+Result<std::vector<Queue>> ReadQueues(Database& db) {
+  std::lock_guard lock(db.mutex());
+  auto st = db.Prepare(
+      "SELECT id, partner, COALESCE(contact_fact, ''), sla_minutes, COALESCE(webhook_url, ''), "
+      "COALESCE(webhook_secret, ''), hours FROM queues ORDER BY id");
+  if (!st.ok()) return st.status();
+  std::vector<Queue> out;
+  BOT_RETURN_IF_ERROR(ForEachRow(*st, [&](const Statement& row) {
+    out.push_back(QueueFromRow(row));
+  }));
+  return out;
+}
+
+Result<std::vector<Case>> ReadCases(Database& db, const CaseFilter& f) {
+  std::lock_guard lock(db.mutex());
+  std::string sql = std::string("SELECT ") + kCaseColumns + " FROM cases c JOIN contacts k ON k.id = c.contact_id WHERE 1=1";
+  std::vector<std::string> binds;
+  if (!f.queues.empty()) {
+    sql += " AND c.queue IN (";
+    for (size_t i = 0; i < f.queues.size(); ++i) {
+      sql += (i ? ", ?" : "?");
+      binds.push_back(f.queues[i]);
+    }
+    sql += ")";
+  }
+  if (f.status.empty()) {
+    sql += " AND c.status != 'resolved'";
+  } else if (f.status != "all") {
+    sql += " AND c.status = ?";
+    binds.push_back(f.status);
+  }
+  if (!f.priority.empty()) {
+    sql += " AND c.priority = ?";
+    binds.push_back(f.priority);
+  }
+  if (!f.language.empty()) {
+    sql += " AND c.language = ?";
+    binds.push_back(f.language);
+  }
+  if (f.id != 0) sql += " AND c.id = " + std::to_string(f.id);
+  // Open cases: most pressing first, then oldest. Resolved ones: the latest first (the oldest
+  // would fill every page once a queue has a history).
+  sql += " ORDER BY c.status = 'resolved', CASE WHEN c.status = 'resolved' THEN -c.resolved_at ELSE 0 END, "
+         "CASE c.priority WHEN 'urgent' THEN 0 WHEN 'high' THEN 1 ELSE 2 END, c.opened_at LIMIT " +
+         std::to_string(std::max(1, std::min(f.limit, 1000)));
+  auto st = db.Prepare(sql);
+  if (!st.ok()) return st.status();
+  for (size_t i = 0; i < binds.size(); ++i) st->Bind(static_cast<int>(i + 1), binds[i]);
+  std::vector<Case> out;
+  BOT_RETURN_IF_ERROR(ForEachRow(*st, [&](const Statement& row) {
+    out.push_back(CaseFromRow(row));
+  }));
+  return out;
+}
+
 }  // namespace
 
 Result<int64_t> SqliteStore::ApplyCaseChange(int64_t contact_id, int64_t message_id, const CaseChange& ch, int64_t now_ms) {
@@ -148,18 +204,8 @@ Status SqliteStore::QueuePartnerNotification(int64_t case_id, const std::string&
   return tx.Commit();
 }
 
-Result<std::vector<Queue>> SqliteStore::Queues() {
-  std::lock_guard lock(db_->mutex());
-  auto st = db_->Prepare(
-      "SELECT id, partner, COALESCE(contact_fact, ''), sla_minutes, COALESCE(webhook_url, ''), "
-      "COALESCE(webhook_secret, ''), hours FROM queues ORDER BY id");
-  if (!st.ok()) return st.status();
-  std::vector<Queue> out;
-  BOT_RETURN_IF_ERROR(ForEachRow(*st, [&](const Statement& row) {
-    out.push_back(QueueFromRow(row));
-  }));
-  return out;
-}
+Result<std::vector<Queue>> SqliteStore::Queues() { return ReadQueues(*db_); }
+Result<std::vector<Queue>> SqliteStore::QueuesForMetrics() { return ReadQueues(*metrics_db_); }
 
 Result<Queue> SqliteStore::QueueById(const std::string& id) {
   auto all = Queues();
@@ -235,47 +281,8 @@ Status SqliteStore::ReplaceRoutingRules(const std::vector<RoutingRule>& rules) {
   return tx.Commit();
 }
 
-Result<std::vector<Case>> SqliteStore::ListCases(const CaseFilter& f) {
-  std::lock_guard lock(db_->mutex());
-  std::string sql = std::string("SELECT ") + kCaseColumns + " FROM cases c JOIN contacts k ON k.id = c.contact_id WHERE 1=1";
-  std::vector<std::string> binds;
-  if (!f.queues.empty()) {
-    sql += " AND c.queue IN (";
-    for (size_t i = 0; i < f.queues.size(); ++i) {
-      sql += (i ? ", ?" : "?");
-      binds.push_back(f.queues[i]);
-    }
-    sql += ")";
-  }
-  if (f.status.empty()) {
-    sql += " AND c.status != 'resolved'";
-  } else if (f.status != "all") {
-    sql += " AND c.status = ?";
-    binds.push_back(f.status);
-  }
-  if (!f.priority.empty()) {
-    sql += " AND c.priority = ?";
-    binds.push_back(f.priority);
-  }
-  if (!f.language.empty()) {
-    sql += " AND c.language = ?";
-    binds.push_back(f.language);
-  }
-  if (f.id != 0) sql += " AND c.id = " + std::to_string(f.id);
-  // Open cases: most pressing first, then oldest. Resolved ones: the latest first (the oldest
-  // would fill every page once a queue has a history).
-  sql += " ORDER BY c.status = 'resolved', CASE WHEN c.status = 'resolved' THEN -c.resolved_at ELSE 0 END, "
-         "CASE c.priority WHEN 'urgent' THEN 0 WHEN 'high' THEN 1 ELSE 2 END, c.opened_at LIMIT " +
-         std::to_string(std::max(1, std::min(f.limit, 1000)));
-  auto st = db_->Prepare(sql);
-  if (!st.ok()) return st.status();
-  for (size_t i = 0; i < binds.size(); ++i) st->Bind(static_cast<int>(i + 1), binds[i]);
-  std::vector<Case> out;
-  BOT_RETURN_IF_ERROR(ForEachRow(*st, [&](const Statement& row) {
-    out.push_back(CaseFromRow(row));
-  }));
-  return out;
-}
+Result<std::vector<Case>> SqliteStore::ListCases(const CaseFilter& f) { return ReadCases(*db_, f); }
+Result<std::vector<Case>> SqliteStore::ListCasesForMetrics(const CaseFilter& f) { return ReadCases(*metrics_db_, f); }
 
 Result<Case> SqliteStore::CaseById(int64_t id) {
   std::lock_guard lock(db_->mutex());

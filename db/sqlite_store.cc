@@ -107,8 +107,8 @@ std::string OutboundKindName(OutboundMessage::Kind k) {
 
 }  // namespace
 
-SqliteStore::SqliteStore(std::unique_ptr<Database> db, bool durable_ingest)
-    : db_(std::move(db)), durable_ingest_(durable_ingest) {}
+SqliteStore::SqliteStore(std::unique_ptr<Database> db, std::unique_ptr<Database> metrics_db, bool durable_ingest)
+    : db_(std::move(db)), metrics_db_(std::move(metrics_db)), durable_ingest_(durable_ingest) {}
 SqliteStore::~SqliteStore() = default;
 
 namespace {
@@ -131,7 +131,13 @@ Result<std::unique_ptr<SqliteStore>> SqliteStore::Open(const Options& options) {
   if (!db.ok()) return db.status();
   BOT_RETURN_IF_ERROR((*db)->IntegrityCheck());
   BOT_RETURN_IF_ERROR((*db)->Migrate());
-  return std::unique_ptr<SqliteStore>(new SqliteStore(std::move(*db), options.synchronous == "FULL"));
+  // A scrape may wait a little for a checkpoint, never for the writers (see OutboxBacklog).
+  o.busy_timeout_ms = 1000;
+  auto metrics_db = Database::Open(o);
+  if (!metrics_db.ok()) return metrics_db.status();
+  BOT_RETURN_IF_ERROR((*metrics_db)->Exec("PRAGMA query_only=ON"));
+  return std::unique_ptr<SqliteStore>(
+      new SqliteStore(std::move(*db), std::move(*metrics_db), options.synchronous == "FULL"));
 }
 
 Status SqliteStore::BackupFile(const std::string& db_path, const std::string& to_path,
@@ -735,8 +741,8 @@ Result<int> SqliteStore::SchemaVersion() {
 }
 
 Result<int64_t> SqliteStore::OutboxBacklog() {
-  std::lock_guard lock(db_->mutex());
-  auto st = db_->Prepare("SELECT COUNT(*) FROM outbox WHERE state IN ('pending', 'in_flight')");
+  std::lock_guard lock(metrics_db_->mutex());
+  auto st = metrics_db_->Prepare("SELECT COUNT(*) FROM outbox WHERE state IN ('pending', 'in_flight')");
   if (!st.ok()) return st.status();
   auto row = st->Step();
   if (!row.ok()) return row.status();
@@ -744,8 +750,8 @@ Result<int64_t> SqliteStore::OutboxBacklog() {
 }
 
 Result<int64_t> SqliteStore::OldestPendingOutboxMillis(int64_t now_ms) {
-  std::lock_guard lock(db_->mutex());
-  auto st = db_->Prepare("SELECT MIN(created_at) FROM outbox WHERE state IN ('pending', 'in_flight')");
+  std::lock_guard lock(metrics_db_->mutex());
+  auto st = metrics_db_->Prepare("SELECT MIN(created_at) FROM outbox WHERE state IN ('pending', 'in_flight')");
   if (!st.ok()) return st.status();
   auto row = st->Step();
   if (!row.ok()) return row.status();
@@ -754,9 +760,9 @@ Result<int64_t> SqliteStore::OldestPendingOutboxMillis(int64_t now_ms) {
 }
 
 Result<int64_t> SqliteStore::OldestPendingInboundMillis(int64_t now_ms) {
-  std::lock_guard lock(db_->mutex());
+  std::lock_guard lock(metrics_db_->mutex());
   // The pending index is in id order, and ids follow arrival.
-  auto st = db_->Prepare("SELECT created_at FROM messages WHERE direction = 'in' AND status = 'pending' ORDER BY id LIMIT 1");
+  auto st = metrics_db_->Prepare("SELECT created_at FROM messages WHERE direction = 'in' AND status = 'pending' ORDER BY id LIMIT 1");
   if (!st.ok()) return st.status();
   auto row = st->Step();
   if (!row.ok()) return row.status();

@@ -190,14 +190,21 @@ class SqliteStore final : public InboundStore,
 
   // Operations.
   Result<int> SchemaVersion();
-  // Counts for readiness and metrics.
+  // Reads for /metrics, on a read-only connection of their own, never the store's mutex: a writer
+  // holds that mutex while it waits (up to the busy timeout, again and again) on a file another
+  // process has locked, and a scrape waiting behind it would time out, so RahnamaDown would fire
+  // instead of the alert that says what is wrong (RahnamaMessagesWaiting). A reader in WAL mode is
+  // not blocked by a writer's lock.
   Result<int64_t> OutboxBacklog();
   Result<int64_t> OldestPendingOutboxMillis(int64_t now_ms);
   // How long the oldest inbound message not yet processed has waited (0 when none).
   Result<int64_t> OldestPendingInboundMillis(int64_t now_ms);
+  // Queues() and ListCases(), for the overdue-cases gauge.
+  Result<std::vector<Queue>> QueuesForMetrics();
+  Result<std::vector<Case>> ListCasesForMetrics(const CaseFilter& filter);
 
  private:
-  explicit SqliteStore(std::unique_ptr<Database> db, bool durable_ingest);
+  SqliteStore(std::unique_ptr<Database> db, std::unique_ptr<Database> metrics_db, bool durable_ingest);
   Result<std::vector<bot::PendingInbound>> Pending(int limit, bool urgent_contacts_only);
   // The id of the sender's contact row, created or brought up to date. REQUIRES: inside a
   // transaction holding the mutex.
@@ -223,6 +230,7 @@ class SqliteStore final : public InboundStore,
   // REQUIRES: holding the mutex. `seen` null: unconditional.
   Status WriteCase(const Case& c, const Case* seen, int64_t now_ms);
   std::unique_ptr<Database> db_;
+  std::unique_ptr<Database> metrics_db_;  // reads only (see OutboxBacklog)
   // synchronous=FULL only where durability is promised (the ingest commit before the 200, and
   // the few writes officers and operators make); the pipeline's own commits run with NORMAL. Safe
   // in WAL mode: a commit that survives a power loss implies every earlier one did, so the next

@@ -295,6 +295,33 @@ TEST_F(DeliveryTest, WhenEveryTurnFailsNothingIsSetAsideAndAllAreAnsweredAfterwa
   EXPECT_NE(metrics->body.find(gauge + "0\n"), std::string::npos) << metrics->body;
 }
 
+// Another process holds the database's write lock (an operator's sqlite3 shell left open, a stuck
+// backup): every turn waits on it. /metrics must still answer, at once, with how long messages have
+// waited, so RahnamaMessagesWaiting says what is wrong rather than RahnamaDown (a scrape that
+// waited behind the writers took 88 s).
+TEST_F(DeliveryTest, MetricsAnswerAtOnceWhileAnotherProcessHoldsTheDatabaseLocked) {
+  Start();
+  ASSERT_TRUE(ExecBehindTheServer(db(), "CREATE TRIGGER broken BEFORE UPDATE OF status ON messages "
+                                        "WHEN NEW.status = 'processed' BEGIN SELECT RAISE(ABORT, 'every turn fails'); END"));
+  Post("923220000045", "what is the PoR card?");
+  std::this_thread::sleep_for(std::chrono::milliseconds(1200));
+  {
+    WriteLockBehindTheServer lock(db());
+    ASSERT_TRUE(lock.held());
+    std::this_thread::sleep_for(std::chrono::milliseconds(500));  // the lane's next turn now waits on the lock
+    httplib::Client admin("127.0.0.1", server_->admin_port());
+    admin.set_read_timeout(3, 0);
+    auto metrics = admin.Get("/metrics");
+    ASSERT_TRUE(metrics) << "the scrape waited behind the writers";
+    const std::string gauge = "\nrahnama_inbound_oldest_pending_age_seconds ";
+    const size_t at = metrics->body.find(gauge);
+    ASSERT_NE(at, std::string::npos) << metrics->body;
+    EXPECT_GE(std::stod(metrics->body.substr(at + gauge.size())), 1.5);
+  }
+  ASSERT_TRUE(ExecBehindTheServer(db(), "DROP TRIGGER broken"));
+  EXPECT_TRUE(graph_.WaitFor(1, "923220000045", 15000)) << "answered once the lock is gone";
+}
+
 // Two people's poison messages handled in one batch of the ordinary lane: each is set aside once,
 // in its own case, and counted once.
 TEST_F(DeliveryTest, TwoMessagesNoTurnCanProcessAreEachSetAsideOnce) {

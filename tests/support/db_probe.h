@@ -52,6 +52,31 @@ inline bool ExecBehindTheServer(const std::string& db_path, const std::string& s
   return ok;
 }
 
+// Another process's write transaction on a test's database (a backup tool, an operator's sqlite3
+// shell), held from construction to destruction: the server's writers wait on it.
+class WriteLockBehindTheServer {
+ public:
+  explicit WriteLockBehindTheServer(const std::string& db_path) {
+    sqlite3_open(db_path.c_str(), &db_);
+#ifdef RAHNAMA_SQLCIPHER
+    if (const char* key = std::getenv("RAHNAMA_DB_KEY")) sqlite3_key(db_, key, static_cast<int>(std::strlen(key)));
+#endif
+    sqlite3_busy_timeout(db_, 5000);
+    held_ = sqlite3_exec(db_, "BEGIN IMMEDIATE", nullptr, nullptr, nullptr) == SQLITE_OK;
+  }
+  ~WriteLockBehindTheServer() {
+    if (held_) sqlite3_exec(db_, "ROLLBACK", nullptr, nullptr, nullptr);
+    sqlite3_close(db_);
+  }
+  WriteLockBehindTheServer(const WriteLockBehindTheServer&) = delete;
+  WriteLockBehindTheServer& operator=(const WriteLockBehindTheServer&) = delete;
+  bool held() const { return held_; }
+
+ private:
+  sqlite3* db_ = nullptr;
+  bool held_ = false;
+};
+
 inline long QueryInt(const std::string& db_path, const std::string& sql) {
   auto rows = Query(db_path, sql);
   return rows.empty() ? -1 : std::stol(rows[0]);
