@@ -232,7 +232,7 @@ int Crossval(const CrossvalOptions& o) {
   std::printf("urgency       threshold  recall            precision         false alarms added by the model\n");
   std::printf("rules alone   -          %5.1f%% (%d/%d)  %5.1f%%            -\n", pct(rules_tp, positives), rules_tp,
               positives, pct(rules_tp, rules_tp + rules_fp));
-  double recommended = -1;
+  double recommended = -1, best_cost = 0;
   for (int step = 0; step <= 10; ++step) {
     const double t = 0.5 + 0.05 * step;
     int tp = 0, fp = 0, model_tp = 0, model_fp = 0;
@@ -245,7 +245,11 @@ int Crossval(const CrossvalOptions& o) {
     }
     std::printf("rules + model %.2f       %5.1f%% (%d/%d)  %5.1f%%            %d (and %d urgent found)\n", t, pct(tp, positives),
                 tp, positives, pct(tp, tp + fp), model_fp, model_tp);
-    if (recommended < 0 && pct(tp, tp + fp) >= o.min_precision) recommended = t;
+    const double cost = fp + o.miss_cost * (positives - tp);
+    if (pct(tp, tp + fp) >= o.min_precision && (recommended < 0 || cost < best_cost)) {
+      recommended = t;
+      best_cost = cost;
+    }
   }
   std::printf("intent where the rules said unknown (model's best guess, most words known)\n");
   for (int step = 0; step <= 8; ++step) {
@@ -266,7 +270,8 @@ int Crossval(const CrossvalOptions& o) {
     std::printf("no urgent threshold keeps precision at %.1f%%\n", o.min_precision);
     return 1;
   }
-  std::printf("recommended urgent_threshold: %.2f (the lowest keeping precision >= %.1f%%)\n", recommended, o.min_precision);
+  std::printf("recommended urgent_threshold: %.2f (the fewest false alarms + %g x missed urgent messages, "
+              "precision >= %.1f%%)\n", recommended, o.miss_cost, o.min_precision);
   return 0;
 }
 

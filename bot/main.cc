@@ -147,6 +147,9 @@ int main(int argc, char** argv) {
   auto* crossval_cmd = app.add_subcommand("crossval", "cross-validate the example model on the content's examples");
   crossval_cmd->add_option("--locales", crossval.locales_dir, "content directory");
   crossval_cmd->add_option("--folds", crossval.folds, "number of folds (2-20)")->check(CLI::Range(2, 20));
+  crossval_cmd->add_option("--miss-cost", crossval.miss_cost,
+                           "how many false alarms one missed urgent message weighs, choosing the threshold")
+      ->check(CLI::Range(0.0, 1000.0));
   crossval_cmd->add_option("--min-precision", crossval.min_precision,
                            "urgent precision (rules + model) the recommended threshold keeps, in percent");
   crossval_cmd->add_option("--overrule-threshold", crossval.overrule_threshold,

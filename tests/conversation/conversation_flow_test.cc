@@ -361,14 +361,15 @@ TEST(ConversationRulesTest, ANewThreatWrittenDuringTheIntakeIsRecordedAndAcknowl
 }
 
 // Threats only the example model finds (no rule matches them) are often the ones people write in
-// their own words: "they are beating us", "I am in danger". They must interrupt everything: an
+// their own words: "they are beating us", "men are after me". ("I am in danger" was one, until it
+// got rules of its own.) They must interrupt everything: an
 // answer to the bot's own question (intake, IOM, consent, even one left from a resolved case) and
 // a conversation with an officer. (A guard that silenced the model there, to spare "I am in
 // Islamabad" a false alarm, silenced these too; it was removed.)
 TEST(ConversationRulesTest, AThreatOnlyTheExampleModelFindsInterruptsQuestionsAndOfficers) {
   auto c = Shipped();
   const std::vector<std::pair<std::string, std::string>> threats = {
-      {"prs", "ما را میزنند"}, {"prs", "ما در خطر هستیم"}, {"ps", "زه په خطر کې یم"}, {"en", "men are following me"}};
+      {"prs", "ما را میزنند"}, {"prs", "ما را تعقیب میکنند"}, {"ps", "سړي مې پسې دي"}, {"en", "men are following me"}};
   for (const auto& [language, text] : threats) {
     SCOPED_TRACE(text);
     ASSERT_TRUE(c->classifier().Classify(text).urgent_from_model) << "the test needs a threat only the model finds";

@@ -102,6 +102,13 @@ TEST(CliTest, CrossvalRecommendsTheUrgentThresholdTheShippedContentUses) {
   // Changing the examples means running crossval again and writing its answer into engine.json.
   EXPECT_DOUBLE_EQ(shipped["example_model"]["urgent_threshold"].get<double>(), recommended);
 
+  // Missing an urgent message weighs less: a higher threshold, fewer false alarms.
+  auto cheap_misses = Sh(Bin() + "crossval --folds 5 --miss-cost 0.1" + Locales());
+  ASSERT_EQ(cheap_misses.exit_code, 0) << cheap_misses.out;
+  const auto cheap_at = cheap_misses.out.find("recommended urgent_threshold: ");
+  ASSERT_NE(cheap_at, std::string::npos) << cheap_misses.out;
+  EXPECT_GT(std::stod(cheap_misses.out.substr(cheap_at + 30)), recommended);
+
   auto impossible = Sh(Bin() + "crossval --min-precision 100.1" + Locales());
   EXPECT_EQ(impossible.exit_code, 1) << impossible.out;
   EXPECT_NE(impossible.out.find("no urgent threshold"), std::string::npos);

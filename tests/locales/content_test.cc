@@ -271,7 +271,7 @@ TEST(ShippedContentTest, SelfHarmHasItsOwnAnswerInEveryLanguageAndARuleCannotNam
   }
   // Whatever else the message says, self-harm words get the self-harm answer; it also carries the
   // protection helpline and legal aid, for a raid or an arrest told with it.
-  for (const char* t : {"khudkushi mekonam", "I want to end my life", "I will kill myself", "خودم را میکشم",
+  for (const char* t : {"khudkushi mekonam", "emshab khoda mikoshom", "khodma mikosham", "I want to end my life", "I will kill myself", "خودم را میکشم",
                         "please help me, I want to kill myself", "SOS I want to die", "khudkushi mekonam, komak konid zood",
                         "police raided our house at night, my brother had to jump from the roof and broke his leg"})
     EXPECT_EQ(snapshot->classifier().Classify(t).answer, "urgent_self_harm") << t;
