@@ -139,6 +139,24 @@ TurnOutput Converse(const Snapshot& c, const TurnInput& in) {
   auto hand_off = [&](const std::string& queue, const std::string& priority, const std::string& intent) {
     out.open_case = CaseRequest{queue, priority, intent};
   };
+  // A topic's answer, and the hand-off its queue asks for: the same whether the person typed the
+  // question, typed its menu number or tapped its row (a menu pick of "moved to a new country"
+  // promised IOM's questions and asked none).
+  auto answer_and_route = [&](const std::string& intent) {
+    if (intent == "human_agent") {
+      hand_off("info_desk", "normal", intent);
+      return;
+    }
+    answer(intent);
+    const std::string queue = c.QueueOf(intent);
+    if (!queue.empty() && queue != "info_desk") {
+      hand_off(queue, "normal", intent);
+      if (intent == "relocated_case_transfer") {
+        reply(Text(c.Message("iom_case_number", lang)));
+        st.stage = "iom_case_number";
+      }
+    }
+  };
 
   // 1. Urgent: safety first, always — except that an answer to an intake question of the urgent
   // case already open is recorded as the answer (the officer sees it; the safety reply was sent).
@@ -150,16 +168,29 @@ TurnOutput Converse(const Snapshot& c, const TurnInput& in) {
     st.welcomed = true;
     // Asking for help ends an opt-out: the intake answers that follow must be heard.
     st.opted_out = false;
+    const std::string queue = d.queue.empty() ? "unhcr_protection" : d.queue;
+    hand_off(queue, "urgent", d.intent);
+    // The safety reply went out when the person's urgent case was opened, and the message joins
+    // that case. Sent again on every message that names the police (an answer to the officer's
+    // "which station?"), nine lines tell the person nothing new: a line that it reached the
+    // officers, or nothing while an officer is talking to them. A message with its own safety
+    // answer (self-harm) still gets it.
+    for (const OpenCase& open : in.open_cases) {
+      if (open.queue != queue || !open.urgent || !d.answer.empty()) continue;
+      if (!open.human_mode) reply(Text(c.Message("intake_urgent_noted", lang), /*urgent=*/true));
+      return finish();
+    }
     std::string safety;
     std::string body = d.answer.empty() ? "" : c.Answer(d.answer, lang);
     if (body.empty()) body = c.Answer(d.intent, lang);
-    const std::string queue = d.queue.empty() ? "unhcr_protection" : d.queue;
     safety = c.Message("safety_reply_prefix", lang, {{"partner", PartnerName(c, lang, in, queue)}});
     reply(Text(safety.empty() ? body : safety + "\n\n" + body, /*urgent=*/true));
-    hand_off(queue, "urgent", d.intent);
-    // At most three short intake questions, once per case; the person may skip them.
+    // At most three short intake questions, once per case; the person may skip them. Not while an
+    // officer is talking to the person on another case: their answers to the officer would be
+    // filed as intake answers (the protection officers read the conversation instead).
     const bool already_asked = in.active_case && in.active_case->queue == queue;
-    if (!already_asked && st.stage.rfind("intake_", 0) != 0) {
+    const bool officer_talking = in.active_case && in.active_case->human_mode;
+    if (!already_asked && !officer_talking && st.stage.rfind("intake_", 0) != 0) {
       reply(Text(c.Message("intake_city", lang) + "\n" + c.Message("intake_skip_hint", lang), true));
       st.stage = "intake_city";
     }
@@ -203,9 +234,18 @@ TurnOutput Converse(const Snapshot& c, const TurnInput& in) {
       reply(MenuMessage(c, lang));
       return finish();
     }
-    // A tap on a row or button of an earlier menu ("talk to a person") is coming back too: it is
-    // answered as the tap it is.
-    if (msg.kind != InboundKind::kChoice || msg.payload_id.rfind("menu:", 0) != 0) return finish();
+    // Asking, in words, to stop or to delete again: how to delete, once more (it was silence).
+    if (textual && d.intent == "opt_out") {
+      reply(Text(c.Message(in.active_case ? "opt_out_case_open" : "opt_out_confirm", lang)));
+      return finish();
+    }
+    // A tap on a row or button of an earlier menu ("talk to a person") is coming back too, and so
+    // is a question we can answer or a request for a person in their own words: each is answered
+    // as it is. A greeting, thanks or anything unclear stays unanswered.
+    const bool tap = msg.kind == InboundKind::kChoice && msg.payload_id.rfind("menu:", 0) == 0;
+    const bool asks = textual && d.intent != "unknown" && d.intent != "greeting" && d.intent != "thanks" &&
+                      d.intent != "language_choice";
+    if (!tap && !asks) return finish();
     st.opted_out = false;
     st.stage = "idle";
   }
@@ -240,11 +280,7 @@ TurnOutput Converse(const Snapshot& c, const TurnInput& in) {
     const std::string intent = msg.payload_id.substr(5);
     st.stage = "idle";
     st.misses = 0;
-    if (intent == "human_agent") {
-      hand_off("info_desk", "normal", intent);
-    } else {
-      answer(intent);
-    }
+    answer_and_route(intent);
     return finish();
   }
   // Intake answers (urgent cases) and the IOM case-transfer questions.
@@ -359,8 +395,8 @@ TurnOutput Converse(const Snapshot& c, const TurnInput& in) {
     for (const auto& item : c.Menu(lang)) {
       if (item.number != number) continue;
       st.misses = 0;
-      if (item.intent == "human_agent") hand_off("info_desk", "normal", item.intent);
-      else answer(item.intent);
+      st.stage = "idle";
+      answer_and_route(item.intent);
       return finish();
     }
   }
@@ -426,24 +462,12 @@ TurnOutput Converse(const Snapshot& c, const TurnInput& in) {
     reply(MenuMessage(c, lang));
     return finish();
   }
-  if (intent == "human_agent") {
-    hand_off("info_desk", "normal", intent);
-    return finish();
-  }
   if (intent == "opt_out") {
     st.opted_out = true;
     reply(Text(c.Message(in.active_case ? "opt_out_case_open" : "opt_out_confirm", lang)));
     return finish();
   }
-  answer(intent);
-  const std::string queue = c.QueueOf(intent);
-  if (!queue.empty() && queue != "info_desk") {
-    hand_off(queue, "normal", intent);
-    if (intent == "relocated_case_transfer") {
-      reply(Text(c.Message("iom_case_number", lang)));
-      st.stage = "iom_case_number";
-    }
-  }
+  answer_and_route(intent);
   return finish();
 }
 

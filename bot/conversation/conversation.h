@@ -33,10 +33,18 @@ struct ActiveCase {
   bool human_mode = false;      // an officer is answering: the bot stays quiet
 };
 
+// One of the person's open cases (any queue), as far as the safety reply needs to know.
+struct OpenCase {
+  std::string queue;
+  bool urgent = false;      // priority "urgent": the safety reply went out when it was opened or raised
+  bool human_mode = false;  // an officer is talking to the person on it
+};
+
 struct TurnInput {
   ConversationState state;
   InboundMessage message;
   std::optional<ActiveCase> active_case;
+  std::vector<OpenCase> open_cases;
   // The classification of message.text made at ingest with the same rules, when there is one:
   // used instead of classifying the text again.
   std::optional<intents::Decision> text_decision;

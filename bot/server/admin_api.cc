@@ -9,6 +9,7 @@
 
 #include "bot/channels/outbound.h"
 #include "bot/channels/signature.h"
+#include "bot/channels/text_limits.h"
 #include "bot/content/content.h"
 #include "bot/core/log.h"
 #include "bot/escalation/routing.h"
@@ -67,7 +68,10 @@ Result<std::string> RequiredString(const json& j, const char* key, size_t max_le
   std::string v = j[key].get<std::string>();
   size_t start = v.find_first_not_of(" \t\r\n");
   if (start == std::string::npos) return Status::InvalidArgument(std::string("\"") + key + "\" must not be empty");
-  if (v.size() > max_len) return Status::InvalidArgument(std::string("\"") + key + "\" is too long");
+  // Characters, as Meta counts them: a Dari or Pashto letter is two bytes.
+  if (channels::CharCount(v) > max_len)
+    return Status::InvalidArgument(std::string("\"") + key + "\" is too long (" + std::to_string(max_len) +
+                                   " characters at most)");
   return v;
 }
 
@@ -408,7 +412,7 @@ void AdminApi::CaseAction(const httplib::Request& req, httplib::Response& res, c
     OutboundRecord rec{m, channels::FormatOutbound(c->channel, m, c->contact_address), "officer:" + me.username};
     Status s = write_and_tell({rec}, true);
     if (!s.ok()) return SendError(res, s);
-    audit({{"chars", m.text.size()}, {"template", m.template_name.empty() ? json(nullptr) : json(m.template_name)}});
+    audit({{"chars", channels::CharCount(m.text)}, {"template", m.template_name.empty() ? json(nullptr) : json(m.template_name)}});
   } else if (action == "notes") {
     auto text = RequiredString(body, "text", 8192);
     if (!text.ok()) return SendError(res, text.status());

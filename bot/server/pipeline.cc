@@ -528,6 +528,7 @@ Status Processor::ProcessOne(const PendingInbound& p, bool* stop) {
   conversation::TurnInput in;
   in.state = *state;
   in.message = p.message;
+  for (const auto& c : *open_cases) in.open_cases.push_back({c.queue, c.priority == "urgent", c.human_mode});
   if (active != nullptr) {
     conversation::ActiveCase ac;
     ac.id = active->id;

@@ -234,8 +234,10 @@ TEST(ConversationRulesTest, OptOutSilencesAllButUrgentAndTheMenuWordBringsThePer
   EXPECT_EQ(out.replies[0].text, c->Message("opt_out_confirm", "en"));
   EXPECT_TRUE(out.state.opted_out);
   in.state = out.state;
-  in.message.text = "what is the PoR card?";
-  EXPECT_TRUE(conversation::Converse(*c, in).replies.empty());
+  for (const char* quiet : {"hello", "thanks", "xq zzv blorp"}) {
+    in.message.text = quiet;
+    EXPECT_TRUE(conversation::Converse(*c, in).replies.empty()) << quiet;
+  }
   in.message.text = "police arrested my brother right now, please help";
   EXPECT_FALSE(conversation::Converse(*c, in).replies.empty()) << "urgent safety replies still go out";
   // A tap on a row of an earlier menu comes back too, and is answered as that tap: "talk to a
@@ -256,6 +258,67 @@ TEST(ConversationRulesTest, OptOutSilencesAllButUrgentAndTheMenuWordBringsThePer
   out = conversation::Converse(*c, in);
   EXPECT_FALSE(out.state.opted_out);
   EXPECT_FALSE(out.replies.empty());
+}
+
+// Someone who said "stop" and later asks, in their own words, for a person, for their data to be
+// deleted, or a question we can answer, is heard (it was silence: only exact words like "0" or
+// "delete" got through).
+TEST(ConversationRulesTest, SomeoneWhoOptedOutAndAsksInTheirOwnWordsIsAnswered) {
+  auto c = Shipped();
+  conversation::TurnInput in;
+  in.state.language = "en";
+  in.state.welcomed = true;
+  in.state.opted_out = true;
+  in.message.text = "I want to talk to a person";
+  auto out = conversation::Converse(*c, in);
+  ASSERT_TRUE(out.open_case.has_value());
+  EXPECT_EQ(out.open_case->queue, "info_desk");
+  EXPECT_FALSE(out.state.opted_out);
+  for (const char* text : {"please delete my data", "معلومات مرا پاک کنید"}) {
+    in.message.text = text;
+    out = conversation::Converse(*c, in);
+    ASSERT_EQ(out.replies.size(), 1u) << text;
+    EXPECT_NE(out.replies[0].text.find(c->Message("opt_out_confirm", out.language).substr(0, 20)), std::string::npos) << text;
+    EXPECT_TRUE(out.state.opted_out) << text;
+    EXPECT_FALSE(out.erase) << "deleting needs the exact word";
+  }
+  in.state.language = "prs";
+  in.message.text = "کارت پی او آر چیست؟";
+  out = conversation::Converse(*c, in);
+  ASSERT_FALSE(out.replies.empty());
+  EXPECT_EQ(out.replies[0].text, c->Answer("por_card", "prs"));
+  EXPECT_FALSE(out.state.opted_out);
+}
+
+// The menu's "moved to a new country" promises IOM's questions: typed as a number, tapped as a row
+// or asked in words, the person gets them and an IOM case (a number or a tap got the answer only).
+TEST(ConversationRulesTest, MovedToANewCountryAsksIomsQuestionsHoweverItIsChosen) {
+  auto c = Shipped();
+  int number = 0;
+  for (const auto& item : c->Menu("en"))
+    if (item.intent == "relocated_case_transfer") number = item.number;
+  ASSERT_GT(number, 0);
+  conversation::TurnInput typed;
+  typed.state.language = "en";
+  typed.state.language_chosen = true;
+  typed.state.welcomed = true;
+  typed.message.text = std::to_string(number);
+  conversation::TurnInput tapped = typed;
+  tapped.message.kind = InboundKind::kChoice;
+  tapped.message.text = "Moved to new country";
+  tapped.message.payload_id = "menu:relocated_case_transfer";
+  conversation::TurnInput asked = typed;
+  asked.message.text = "we moved to canada, how do I update IOM with my new address?";
+  for (const auto* in : {&typed, &tapped, &asked}) {
+    SCOPED_TRACE(in->message.text);
+    auto out = conversation::Converse(*c, *in);
+    ASSERT_EQ(out.replies.size(), 2u);
+    EXPECT_EQ(out.replies[0].text, c->Answer("relocated_case_transfer", "en"));
+    EXPECT_EQ(out.replies[1].text, c->Message("iom_case_number", "en"));
+    EXPECT_EQ(out.state.stage, "iom_case_number");
+    ASSERT_TRUE(out.open_case.has_value());
+    EXPECT_EQ(out.open_case->queue, "iom");
+  }
 }
 
 // Found in session 5's review: what the conversation did with people who were already in a case,
@@ -392,6 +455,52 @@ TEST(ConversationRulesTest, AThreatOnlyTheExampleModelFindsInterruptsQuestionsAn
     ASSERT_TRUE(out.open_case.has_value()) << "while an officer talks on an ordinary case";
     EXPECT_EQ(out.open_case->priority, "urgent");
   }
+}
+
+// The safety reply goes out once per urgent case. Every later message that names the police (an
+// answer to the officer's "which station?") joined the case with the nine lines again: now one line
+// that the officers have it, or nothing while an officer is talking. Self-harm still gets its own
+// words; a threat while an officer talks on an ordinary case gets the safety reply, but no intake
+// questions, which would have filed the answers to the officer as intake.
+TEST(ConversationRulesTest, TheSafetyReplyIsSentOncePerUrgentCaseNotOnEveryMessage) {
+  auto c = Shipped();
+  const std::string threat = "police are still here, they took my brother";
+  auto in = Welcomed("en", threat);
+  in.active_case = UrgentCase();
+  in.open_cases = {{"unhcr_protection", true, false}};
+  auto out = conversation::Converse(*c, in);
+  ASSERT_EQ(out.replies.size(), 1u);
+  EXPECT_EQ(out.replies[0].text, c->Message("intake_urgent_noted", "en"));
+  ASSERT_TRUE(out.open_case.has_value());
+  EXPECT_EQ(out.open_case->priority, "urgent");
+  in.active_case->human_mode = true;
+  in.open_cases = {{"unhcr_protection", true, true}};
+  in.message.text = "تهانه صدر کراچی، پولیس برادرم را گرفت";
+  out = conversation::Converse(*c, in);
+  EXPECT_TRUE(out.decision.urgent);
+  EXPECT_TRUE(out.replies.empty()) << "the officer is talking to them";
+  ASSERT_TRUE(out.open_case.has_value());
+  in.message.text = "I want to kill myself";
+  out = conversation::Converse(*c, in);
+  ASSERT_FALSE(out.replies.empty());
+  EXPECT_NE(out.replies[0].text.find(c->Answer("urgent_self_harm", "en")), std::string::npos);
+  // An urgent case of normal priority (opened by a routing rule) has not had the safety reply.
+  in = Welcomed("en", threat);
+  in.open_cases = {{"unhcr_protection", false, false}};
+  out = conversation::Converse(*c, in);
+  ASSERT_FALSE(out.replies.empty());
+  EXPECT_NE(out.replies[0].text.find(c->Message("safety_reply_prefix", "en", {{"partner", "UNHCR"}}).substr(0, 30)),
+            std::string::npos);
+  // An officer talking on an ordinary case: the safety reply, and no intake questions.
+  in = Welcomed("en", threat);
+  in.active_case = conversation::ActiveCase{9, "info_desk", "the desk", "unknown", false, true};
+  in.open_cases = {{"info_desk", false, true}};
+  out = conversation::Converse(*c, in);
+  ASSERT_EQ(out.replies.size(), 1u);
+  EXPECT_TRUE(out.replies[0].urgent);
+  EXPECT_NE(out.state.stage, "intake_city");
+  ASSERT_TRUE(out.open_case.has_value());
+  EXPECT_EQ(out.open_case->queue, "unhcr_protection");
 }
 
 TEST(ConversationRulesTest, WithAnOpenCaseAGreetingARequestForAPersonOrAnUnclearMessageHearsWhereTheCaseStands) {

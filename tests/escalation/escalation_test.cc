@@ -151,6 +151,54 @@ TEST_F(EscalationTest, IntakeAnswersLandOnTheCaseAndASecondMessageJoinsTheSameCa
   EXPECT_NE(std::find(texts.begin(), texts.end(), content->Message("intake_done", "en")), texts.end());
 }
 
+// The nine-line safety reply goes out once per urgent case. Later messages that name the police (the
+// person answering "which station?") join the case with one line that the officers have it, and
+// with nothing while an officer is talking to them.
+TEST_F(EscalationTest, TheSafetyReplyIsSentOncePerCaseAndNotWhileAnOfficerTalks) {
+  const std::string me = "923000000015";
+  auto content = ShippedContent();
+  const std::string prefix = content->Message("safety_reply_prefix", "en", {{"partner", "UNHCR"}});
+  Say(me, "police arrested my brother right now, please help");
+  Say(me, "Peshawar");
+  Say(me, "2");
+  Say(me, "1");
+  auto texts = Received(me, 5);
+  ASSERT_EQ(texts.size(), 5u);
+  Say(me, "the police are still with him at the station, please help");
+  texts = Received(me, 6);
+  ASSERT_EQ(texts.size(), 6u);
+  EXPECT_EQ(texts[5], content->Message("intake_urgent_noted", "en"));
+  int safety = 0;
+  for (const auto& t : texts) safety += t.rfind(prefix, 0) == 0;
+  EXPECT_EQ(safety, 1);
+  const int64_t id = OnlyCaseOf(me);
+  ASSERT_EQ(api_->Post("/api/v1/cases/" + std::to_string(id) + "/claim", unhcr_).status, 200);
+  ASSERT_EQ(api_->Post("/api/v1/cases/" + std::to_string(id) + "/replies", unhcr_, {{"text", "Which police station?"}}).status, 200);
+  ASSERT_TRUE(WaitForText(me, "Which police station?"));
+  const size_t before = graph_.RequestsTo(me).size();
+  Say(me, "the police station is in saddar, they arrested him there");
+  std::this_thread::sleep_for(std::chrono::milliseconds(400));
+  EXPECT_EQ(graph_.RequestsTo(me).size(), before) << "the officer is talking to them: " << TextOf(graph_.RequestsTo(me).back().json);
+  EXPECT_EQ(OnlyCaseOf(me), id);
+}
+
+// WhatsApp allows 4,096 characters; a Dari letter is two bytes, and a 3,500-letter reply was refused
+// as too long when bytes were counted. It reaches the person (in parts where the channel needs).
+TEST_F(EscalationTest, AnOfficersLongDariReplyIsCountedInCharactersNotBytes) {
+  const std::string me = "923000000016";
+  Say(me, "police arrested my brother right now, please help");
+  const std::string base = "/api/v1/cases/" + std::to_string(OnlyCaseOf(me));
+  std::string dari;
+  while (dari.size() < 7000) dari += "وکیل ";  // 5 characters, 9 bytes
+  auto ok = api_->Post(base + "/replies", unhcr_, {{"text", dari}});
+  EXPECT_EQ(ok.status, 200) << ok.body;
+  std::string too_long(4097, 'a');
+  auto refused = api_->Post(base + "/replies", unhcr_, {{"text", too_long}});
+  EXPECT_EQ(refused.status, 400);
+  EXPECT_NE(refused.json.value("error", "").find("4096 characters"), std::string::npos) << refused.body;
+  EXPECT_EQ(QueryInt(db(), "SELECT COUNT(*) FROM messages WHERE author='officer:unhcr_officer'"), 1);
+}
+
 TEST_F(EscalationTest, AnOfficersReplyReachesThePersonAndMutesTheBotUntilResolved) {
   const std::string me = "923000000020";
   Say(me, "police arrested my brother right now, please help");
@@ -216,21 +264,33 @@ TEST_F(EscalationTest, WithTwoOpenCasesThePersonsAnswerGoesToTheOfficerWhoAskedA
       << "the officer's console polls on last_message_at";
 }
 
-// The bot has just asked the person a question on a new case (the city, after an arrest report)
-// while an officer talks to them on another: the answer is the bot's question's.
-TEST_F(EscalationTest, AnAnswerToTheBotsIntakeQuestionGoesToItsCaseWhileAnOfficerTalksOnAnother) {
+// An arrest reported while an officer talks to the person on another case opens its own urgent
+// case with the safety reply, but the bot asks no intake questions there: both asking at once, the
+// person's answers to the officer were filed as intake answers ("where are you now?" answered with
+// the family's size). Their next message stays the officer's, and the bot stays quiet.
+TEST_F(EscalationTest, WhileAnOfficerTalksOnAnotherCaseAnArrestGetsTheSafetyReplyButNoIntakeQuestions) {
   const std::string me = "923000000026";
   Say(me, "I moved to Canada, I have a US refugee case, how do I update IOM with my new address?");
   for (int i = 0; i < 3; ++i) Say(me, "skip");
   auto iom_cases = CasesFor(iom_);
   ASSERT_EQ(iom_cases.size(), 1u);
   ASSERT_EQ(api_->Post("/api/v1/cases/" + iom_cases[0]["id"].dump() + "/replies", iom_, {{"text", "IOM here, hello."}}).status, 200);
+  ASSERT_TRUE(WaitForText(me, "IOM here, hello."));
+  const size_t before = graph_.RequestsTo(me).size();
   Say(me, "police arrested my brother right now, please help");
   auto unhcr_cases = CasesFor(unhcr_);
   ASSERT_EQ(unhcr_cases.size(), 1u) << "the arrest report opens its own case";
+  auto texts = Received(me, before + 1);
+  std::this_thread::sleep_for(std::chrono::milliseconds(300));
+  texts = Received(me);
+  ASSERT_EQ(texts.size(), before + 1) << texts.back();
+  EXPECT_EQ(texts.back().rfind(ShippedContent()->Message("safety_reply_prefix", "en", {{"partner", "UNHCR"}}), 0), 0u);
   Say(me, "Kabul");
+  std::this_thread::sleep_for(std::chrono::milliseconds(300));
+  EXPECT_EQ(graph_.RequestsTo(me).size(), before + 1) << "the bot talked over the officer";
+  EXPECT_EQ(QueryInt(db(), "SELECT case_id FROM messages WHERE body = 'Kabul'"), iom_cases[0]["id"].get<int64_t>());
   auto view = api_->Get("/api/v1/cases/" + unhcr_cases[0]["id"].dump(), unhcr_);
-  EXPECT_EQ(view.json["intake"]["city"], "Kabul") << view.body;
+  EXPECT_TRUE(view.json["intake"].empty()) << view.body;
 }
 
 // The bot asked a question on a case that an officer has since resolved; the person has two other
