@@ -303,7 +303,7 @@ struct Classifier::Impl {
   std::vector<CompiledRule> rules;
   std::vector<Term> terms;
   std::vector<IntentInfo> intents;  // sorted by id; modifiers included
-  uint32_t unknown_intent = kNone, suppressed_intent = kNone;
+  uint32_t unknown_intent = kNone, suppressed_intent = kNone, human_intent = kNone;
   uint32_t hypothetical = kNone, past = kNone, immediacy = kNone;
 
   StringTable vocabulary;                       // word → id
@@ -752,6 +752,7 @@ Result<std::shared_ptr<const Classifier>> Classifier::Build(const json& content)
     for (auto& [id, info] : by_id) impl->intents.push_back(std::move(info));
   }
   impl->unknown_intent = impl->IntentIndex("unknown");
+  impl->human_intent = impl->IntentIndex("human_agent");
   impl->hypothetical = impl->IntentIndex("_hypothetical");
   impl->past = impl->IntentIndex("_past");
   impl->immediacy = impl->IntentIndex("_immediacy");
@@ -1355,6 +1356,9 @@ Decision Classifier::Classify(std::string_view text, Explanation* explain) const
   }
   d.intent = m.intents[chosen].id;
   d.queue = m.intents[chosen].queue;
+  d.asks_for_person = !d.urgent && chosen != m.unknown_intent && m.human_intent != kNone && chosen != m.human_intent &&
+                      score_of(m.human_intent) >= m.settings.min_score;
+  if (d.asks_for_person && explain) explain->notes.push_back("also asks for a person: answered, then handed over");
   // The answer a firing rule of the chosen intent names (self-harm), the strongest first. Whatever
   // else the message reports, someone who may harm themselves gets those words first; that answer
   // also carries the protection helpline and legal aid, for a raid or an arrest told with it.

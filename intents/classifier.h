@@ -27,6 +27,9 @@ struct Decision {
   // The answer to give instead of the intent's, named by the rule that decided (self-harm gets
   // its own words within urgent_protection); "" for the intent's answer.
   std::string answer;
+  // Another intent won, but the message also asks for a person ("can I talk to someone about my
+  // US embassy letter?"): the conversation answers and hands the person over as well.
+  bool asks_for_person = false;
 };
 
 struct RuleHit {

@@ -468,6 +468,8 @@ TurnOutput Converse(const Snapshot& c, const TurnInput& in) {
     return finish();
   }
   answer_and_route(intent);
+  // "Can I talk to a person about my letter?": the answer, and the person too (the request was lost).
+  if (d.asks_for_person && !out.open_case) hand_off("info_desk", "normal", "human_agent");
   return finish();
 }
 

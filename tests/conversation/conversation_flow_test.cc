@@ -333,6 +333,19 @@ conversation::TurnInput Welcomed(const std::string& language, const std::string&
 }
 conversation::ActiveCase UrgentCase() { return conversation::ActiveCase{7, "unhcr_protection", "UNHCR", "unknown", false, false}; }
 
+// "Can I talk to a person about my US embassy letter?" got the letter's answer and no person.
+TEST(ConversationRulesTest, AQuestionThatAlsoAsksForAPersonIsAnsweredAndHandedOver) {
+  auto c = Shipped();
+  auto out = conversation::Converse(*c, Welcomed("en", "Hi, can I talk to a person about my US embassy letter?"));
+  ASSERT_FALSE(out.replies.empty());
+  EXPECT_EQ(out.replies[0].text, c->Answer("us_embassy_letter", "en"));
+  ASSERT_TRUE(out.open_case.has_value());
+  EXPECT_EQ(out.open_case->queue, "info_desk");
+  EXPECT_EQ(out.open_case->intent, "human_agent");
+  out = conversation::Converse(*c, Welcomed("en", "what is the US embassy letter?"));
+  EXPECT_FALSE(out.open_case.has_value());
+}
+
 TEST(ConversationRulesTest, SomeoneWhoMayHarmThemselvesGetsWordsForThemNotPoliceAdvice) {
   auto c = Shipped();
   auto out = conversation::Converse(*c, Welcomed("prs", "می‌خواهم خودم را بکشم"));

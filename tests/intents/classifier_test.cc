@@ -300,6 +300,26 @@ TEST_F(ShippedRulesTest, AThreatToKillInRomanizedDariOrPashtoIsUrgentEvenWithIf)
   }
 }
 
+// A question with a request for a person ("can I talk to someone about my letter?"): the topic
+// wins, and the decision says the person was asked for too (the request was lost).
+TEST_F(ShippedRulesTest, AQuestionThatAlsoAsksForAPersonSaysSo) {
+  const std::vector<std::pair<std::string, std::string>> asks = {
+      {"Hi, can I talk to a person about my US embassy letter?", "us_embassy_letter"},
+      {"I want to speak to an officer about my PoR card", "por_card"},
+      {"می‌خواهم با یک کارمند درباره کارت پی او آر گپ بزنم", "por_card"},
+      {"غواړم له کارکوونکی سره د PoR کارت په اړه خبرې وکړم", "por_card"}};
+  for (const auto& [text, intent] : asks) {
+    auto d = Classify(text);
+    EXPECT_EQ(d.intent, intent) << text;
+    EXPECT_TRUE(d.asks_for_person) << text;
+  }
+  EXPECT_FALSE(Classify("what is the PoR card?").asks_for_person);
+  auto plain = Classify("I want to talk to a person");
+  EXPECT_EQ(plain.intent, "human_agent");
+  EXPECT_FALSE(plain.asks_for_person);
+  EXPECT_FALSE(Classify("police arrested my brother, I need to talk to a person").asks_for_person) << "urgent goes first";
+}
+
 TEST_F(ShippedRulesTest, TheLanguageOfTheMessageIsDetected) {
   // Urdu (a notice forwarded, a neighbour's message) is none of ours: not Pashto, as it was.
   for (const char* t : {"حکومت پاکستان نے تمام غیر قانونی غیر ملکیوں کو یکم نومبر تک ملک چھوڑنے کا حکم دیا ہے",
