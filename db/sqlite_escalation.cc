@@ -294,8 +294,10 @@ Result<Case> SqliteStore::CaseById(int64_t id) {
   if (!*row) return Status::NotFound("case " + std::to_string(id));
   Case c = CaseFromRow(*st);
   BOT_RETURN_IF_ERROR(st->Run());
-  // The conversation with the person since the case's first message, and everything on it: the
-  // latest 500 messages (a long case's newest replies matter most), oldest first.
+  // The conversation with the person since the case's first message, everything on it, and what
+  // they wrote in the day before it (the question they asked before the arrest they report is
+  // what the officer must answer too): the latest 500 messages (a long case's newest replies
+  // matter most), oldest first.
   // Delivery reports are kept as they come (even before we recorded the send, in any order);
   // the state shown is the furthest one reached: failed > read > delivered > sent.
   auto msgs = db_->Prepare(
@@ -305,7 +307,8 @@ Result<Case> SqliteStore::CaseById(int64_t id) {
       "  WHERE o.message_id = m.id ORDER BY CASE d.status WHEN 'failed' THEN 4 WHEN 'read' THEN 3 WHEN 'played' THEN 3 "
       "  WHEN 'delivered' THEN 2 WHEN 'sent' THEN 1 ELSE 0 END DESC LIMIT 1), m.status) END, "
       "m.payload, m.created_at FROM messages m WHERE m.contact_id = ?1 AND "
-      "(m.case_id = ?2 OR m.id >= (SELECT MIN(id) FROM messages WHERE case_id = ?2)) ORDER BY m.id DESC LIMIT 500");
+      "(m.case_id = ?2 OR m.id >= (SELECT MIN(id) FROM messages WHERE case_id = ?2) OR "
+      " m.created_at >= (SELECT MIN(created_at) FROM messages WHERE case_id = ?2) - 86400000) ORDER BY m.id DESC LIMIT 500");
   if (!msgs.ok()) return msgs.status();
   msgs->Bind(1, c.contact_id).Bind(2, c.id);
   BOT_RETURN_IF_ERROR(ForEachRow(*msgs, [&](const Statement& row) {

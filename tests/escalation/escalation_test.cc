@@ -199,6 +199,24 @@ TEST_F(EscalationTest, AnOfficersLongDariReplyIsCountedInCharactersNotBytes) {
   EXPECT_EQ(QueryInt(db(), "SELECT COUNT(*) FROM messages WHERE author='officer:unhcr_officer'"), 1);
 }
 
+// The officer reads what the person wrote before the case opened: the question they asked an hour
+// before the arrest they report is theirs to answer too. A day further back is not shown.
+TEST_F(EscalationTest, TheCaseShowsWhatThePersonWroteTheDayBeforeItOpened) {
+  const std::string me = "923000000017";
+  Say(me, "an old question about visas");
+  Say(me, "I am very scared, is my PoR card still valid?");
+  ASSERT_TRUE(Exec("UPDATE messages SET created_at = created_at - 2 * 86400000 WHERE body = 'an old question about visas'"));
+  ASSERT_TRUE(Exec("UPDATE messages SET created_at = created_at - 3600000 WHERE body LIKE 'I am very scared%'"));
+  Say(me, "police arrested my brother right now, please help");
+  auto view = api_->Get("/api/v1/cases/" + std::to_string(OnlyCaseOf(me)), unhcr_);
+  ASSERT_EQ(view.status, 200) << view.body;
+  std::vector<std::string> inbound;
+  for (const auto& m : view.json["messages"])
+    if (m["direction"] == "in") inbound.push_back(m["text"]);
+  EXPECT_EQ(inbound, (std::vector<std::string>{"I am very scared, is my PoR card still valid?",
+                                               "police arrested my brother right now, please help"}));
+}
+
 TEST_F(EscalationTest, AnOfficersReplyReachesThePersonAndMutesTheBotUntilResolved) {
   const std::string me = "923000000020";
   Say(me, "police arrested my brother right now, please help");
