@@ -143,6 +143,7 @@ TurnOutput Converse(const Snapshot& c, const TurnInput& in) {
   // question, typed its menu number or tapped its row (a menu pick of "moved to a new country"
   // promised IOM's questions and asked none).
   auto answer_and_route = [&](const std::string& intent) {
+    out.answered_intent = intent;
     if (intent == "human_agent") {
       hand_off("info_desk", "normal", intent);
       return;

@@ -52,6 +52,9 @@ struct TurnInput {
 
 struct TurnOutput {
   intents::Decision decision;
+  // The topic answered when the person picked it from the menu ("2", a tapped row) rather than
+  // asking in words: what the turn is counted as (the decision says "unknown" for "2").
+  std::string answered_intent;
   std::string language;  // the language the replies are in
   ConversationState state;
   std::vector<OutboundMessage> replies;

@@ -551,7 +551,7 @@ Status Processor::ProcessOne(const PendingInbound& p, bool* stop) {
   turn.contact_id = p.contact.id;
   turn.business_id = p.message.business_id;
   if (p.message.kind == InboundKind::kSystem) turn.new_address = p.message.new_address;
-  turn.intent = out.decision.intent;
+  turn.intent = out.answered_intent.empty() ? out.decision.intent : out.answered_intent;
   turn.language = out.language;
   turn.urgent = out.decision.urgent;
   turn.state = out.state;

@@ -217,6 +217,28 @@ TEST_F(EscalationTest, TheCaseShowsWhatThePersonWroteTheDayBeforeItOpened) {
                                                "police arrested my brother right now, please help"}));
 }
 
+// A topic picked from the menu ("2") is counted as that topic in the reports, not as a message the
+// bot did not understand (112 of 196 messages were "unknown" in a tester's report, most of them
+// menu picks), so the unknown rate operators watch means what it says.
+TEST_F(EscalationTest, AMenuPickIsCountedAsItsTopic) {
+  const std::string me = "923000000018";
+  auto content = ShippedContent();
+  int por = 0;
+  for (const auto& item : content->Menu("en"))
+    if (item.intent == "por_card") por = item.number;
+  ASSERT_GT(por, 0);
+  Say(me, "salam");
+  Say(me, "English please");
+  Say(me, std::to_string(por));
+  EXPECT_EQ(Query(db(), "SELECT intent FROM messages WHERE direction = 'in' AND body = '" + std::to_string(por) + "'"),
+            std::vector<std::string>{"por_card"});
+  auto report = api_->Get("/api/v1/reports", admin_);
+  ASSERT_EQ(report.status, 200) << report.body;
+  bool counted = false;
+  for (const auto& i : report.json["top_intents"]) counted = counted || (i["intent"] == "por_card" && i["messages"] == 1);
+  EXPECT_TRUE(counted) << report.body;
+}
+
 TEST_F(EscalationTest, AnOfficersReplyReachesThePersonAndMutesTheBotUntilResolved) {
   const std::string me = "923000000020";
   Say(me, "police arrested my brother right now, please help");
