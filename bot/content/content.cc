@@ -212,6 +212,14 @@ std::string Snapshot::ResolveFacts(const std::string& text, const std::string& l
             if (unavailable.empty())
               unavailable = StrOr(Get(Get(Get(document_, "messages"), "en"), "messages"), "placeholder_contact");
             replacement = unavailable.empty() ? "(not confirmed yet)" : unavailable;
+            // The left-to-right isolate the text wraps a number in would lay these words out left
+            // to right, brackets and colon out of order in Dari and Pashto: it goes with the number.
+            static const std::string kLri = "\xE2\x81\xA6", kPdi = "\xE2\x81\xA9";
+            if (out.size() >= kLri.size() && out.compare(out.size() - kLri.size(), kLri.size(), kLri) == 0 &&
+                text.compare(last, kPdi.size(), kPdi) == 0) {
+              out.resize(out.size() - kLri.size());
+              last += kPdi.size();
+            }
             break;
           }
           if (shown.is_string()) replacement = shown.get<std::string>();

@@ -40,6 +40,23 @@ TEST(ShippedContentTest, EveryIntentHasAnAnswerInEveryLanguageWithNoUnresolvedPl
   }
 }
 
+// The shipped Dari and Pashto wrap each number in a left-to-right isolate (U+2066 … U+2069) so it
+// reads the right way round. A contact not yet confirmed shows words instead, and those words must
+// not be laid out left to right (the brackets and the colon came out of order): the isolate goes
+// with the number. A filled-in number keeps it.
+TEST(ShippedContentTest, WordsStandingInForAnUnconfirmedNumberAreNotWrappedLeftToRight) {
+  const std::string lri = "\xE2\x81\xA6", pdi = "\xE2\x81\xA9";
+  auto snapshot = *content::Snapshot::Build(Document(), 0);
+  for (const char* lang : {"prs", "ps"}) {
+    const std::string text = snapshot->Answer("urgent_protection", lang);
+    const std::string words = snapshot->Message("placeholder_contact", lang);
+    ASSERT_NE(text.find(words), std::string::npos) << lang << ": the shipped content has an unconfirmed contact";
+    EXPECT_EQ(text.find(lri + words), std::string::npos) << lang;
+    EXPECT_EQ(text.find(words + pdi), std::string::npos) << lang;
+    EXPECT_NE(text.find(lri + "0300 8585600" + pdi), std::string::npos) << lang << ": a number keeps its isolate";
+  }
+}
+
 // An operator's "[[TO FILL …]]" never reaches a person: not when the language's
 // placeholder_contact was deleted (it fell through to the raw note), not when the note is one
 // language's value of a fact not marked as a placeholder.
