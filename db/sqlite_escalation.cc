@@ -24,7 +24,8 @@ const std::string kCaseColumns =
     "c.id, c.contact_id, c.queue, c.priority, c.status, c.intent, c.language, COALESCE(c.assignee, ''), c.consent, "
     "c.intake, c.entities, COALESCE(c.outcome, ''), c.opened_at, COALESCE(c.first_response_at, 0), "
     "COALESCE(c.resolved_at, 0), c.last_message_at, k.channel, k.external_id, k.display_name, k.last_inbound_at, "
-    "COALESCE(c.referred_from, ''), " + kSlaStart + ", " + kSlaResponse + ", c.human_mode";
+    "COALESCE(c.referred_from, ''), " + kSlaStart + ", " + kSlaResponse + ", c.human_mode, "
+    "COALESCE(c.safety_reply_at, 0)";
 
 Case CaseFromRow(const Statement& st) {
   Case c;
@@ -52,6 +53,7 @@ Case CaseFromRow(const Statement& st) {
   c.queue_since = st.Int(21);
   c.queue_response_at = st.Int(22);
   c.human_mode = st.Int(23) != 0;
+  c.safety_reply_at = st.Int(24);
   return c;
 }
 
@@ -154,10 +156,11 @@ Result<int64_t> SqliteStore::ApplyCaseChange(int64_t contact_id, int64_t message
       "intake = CASE WHEN ?3 != '' THEN ?3 ELSE intake END, entities = CASE WHEN ?4 != '' THEN ?4 ELSE entities END, "
       "consent = CASE WHEN ?5 != '' THEN ?5 ELSE consent END, "
       "human_mode = CASE WHEN ?6 >= 0 THEN ?6 ELSE human_mode END, "
-      "language = CASE WHEN ?7 != '' THEN ?7 ELSE language END WHERE id = ?1");
+      "language = CASE WHEN ?7 != '' THEN ?7 ELSE language END, "
+      "safety_reply_at = CASE WHEN ?8 THEN ?2 ELSE safety_reply_at END WHERE id = ?1");
   if (!touch.ok()) return touch.status();
   touch->Bind(1, case_id).Bind(2, now_ms).Bind(3, ch.intake_json).Bind(4, ch.entities_json).Bind(5, ch.consent)
-      .Bind(6, ch.human_mode ? (*ch.human_mode ? 1 : 0) : -1).Bind(7, ch.language);
+      .Bind(6, ch.human_mode ? (*ch.human_mode ? 1 : 0) : -1).Bind(7, ch.language).Bind(8, ch.safety_reply ? 1 : 0);
   BOT_RETURN_IF_ERROR(touch->Run());
   if (message_id != 0) {
     auto link = db_->Prepare("UPDATE messages SET case_id = ?2 WHERE id = ?1");

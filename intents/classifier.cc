@@ -303,7 +303,7 @@ struct Classifier::Impl {
   std::vector<CompiledRule> rules;
   std::vector<Term> terms;
   std::vector<IntentInfo> intents;  // sorted by id; modifiers included
-  uint32_t unknown_intent = kNone, suppressed_intent = kNone, human_intent = kNone;
+  uint32_t unknown_intent = kNone, suppressed_intent = kNone, human_intent = kNone, stop_intent = kNone;
   uint32_t hypothetical = kNone, past = kNone, immediacy = kNone;
 
   StringTable vocabulary;                       // word → id
@@ -753,6 +753,7 @@ Result<std::shared_ptr<const Classifier>> Classifier::Build(const json& content)
   }
   impl->unknown_intent = impl->IntentIndex("unknown");
   impl->human_intent = impl->IntentIndex("human_agent");
+  impl->stop_intent = impl->IntentIndex("opt_out");
   impl->hypothetical = impl->IntentIndex("_hypothetical");
   impl->past = impl->IntentIndex("_past");
   impl->immediacy = impl->IntentIndex("_immediacy");
@@ -1359,6 +1360,8 @@ Decision Classifier::Classify(std::string_view text, Explanation* explain) const
   d.asks_for_person = !d.urgent && chosen != m.unknown_intent && m.human_intent != kNone && chosen != m.human_intent &&
                       score_of(m.human_intent) >= m.settings.min_score;
   if (d.asks_for_person && explain) explain->notes.push_back("also asks for a person: answered, then handed over");
+  d.asks_to_stop = chosen != m.stop_intent && score_of(m.stop_intent) > 0;
+  if (d.asks_to_stop && explain) explain->notes.push_back("also asks to stop");
   // The answer a firing rule of the chosen intent names (self-harm), the strongest first. Whatever
   // else the message reports, someone who may harm themselves gets those words first; that answer
   // also carries the protection helpline and legal aid, for a raid or an arrest told with it.

@@ -30,6 +30,9 @@ struct Decision {
   // Another intent won, but the message also asks for a person ("can I talk to someone about my
   // US embassy letter?"): the conversation answers and hands the person over as well.
   bool asks_for_person = false;
+  // Another intent won, but words asking to stop fired too ("I said stop, no more deportation
+  // news"): someone who opted out is not brought back by it.
+  bool asks_to_stop = false;
 };
 
 struct RuleHit {

@@ -1,5 +1,6 @@
 // Conversation rules. Order of precedence for one message:
-//   1. urgent threats always get the safety reply first (even opted out, even in human mode);
+//   1. urgent threats always get the safety reply first (even opted out, even in human mode), once
+//      per case: later ones get a line that the officers have them;
 //   2. structured answers: language choice, menu picks, intake questions, offered hand-off;
 //   3. human mode: an officer has the case, the bot stays quiet unless asked for the menu;
 //   4. first contact: welcome, unless the first message is already a question we understand;
@@ -171,14 +172,15 @@ TurnOutput Converse(const Snapshot& c, const TurnInput& in) {
     st.opted_out = false;
     const std::string queue = d.queue.empty() ? "unhcr_protection" : d.queue;
     hand_off(queue, "urgent", d.intent);
-    // The safety reply went out when the person's urgent case was opened, and the message joins
-    // that case. Sent again on every message that names the police (an answer to the officer's
-    // "which station?"), nine lines tell the person nothing new: a line that it reached the
-    // officers, or nothing while an officer is talking to them. A message with its own safety
-    // answer (self-harm) still gets it.
+    // The person has the full safety reply already (for an open case in any queue: where this one
+    // is routed is decided later). Sent again on every message that names the police (an answer to
+    // the officer's "which station?"), nine lines tell them nothing new: one line that the message
+    // reached the officers, also while an officer talks to them (the officer may be off shift). A
+    // message with its own safety answer (self-harm) still gets it.
+    const std::string noted = c.Message("intake_urgent_noted", lang);
     for (const OpenCase& open : in.open_cases) {
-      if (open.queue != queue || !open.urgent || !d.answer.empty()) continue;
-      if (!open.human_mode) reply(Text(c.Message("intake_urgent_noted", lang), /*urgent=*/true));
+      if (!open.safety_reply_sent || !d.answer.empty() || noted.empty()) continue;
+      reply(Text(noted, /*urgent=*/true));
       return finish();
     }
     std::string safety;
@@ -186,6 +188,7 @@ TurnOutput Converse(const Snapshot& c, const TurnInput& in) {
     if (body.empty()) body = c.Answer(d.intent, lang);
     safety = c.Message("safety_reply_prefix", lang, {{"partner", PartnerName(c, lang, in, queue)}});
     reply(Text(safety.empty() ? body : safety + "\n\n" + body, /*urgent=*/true));
+    out.safety_reply = true;
     // At most three short intake questions, once per case; the person may skip them. Not while an
     // officer is talking to the person on another case: their answers to the officer would be
     // filed as intake answers (the protection officers read the conversation instead).
@@ -245,7 +248,7 @@ TurnOutput Converse(const Snapshot& c, const TurnInput& in) {
     // as it is. A greeting, thanks or anything unclear stays unanswered.
     const bool tap = msg.kind == InboundKind::kChoice && msg.payload_id.rfind("menu:", 0) == 0;
     const bool asks = textual && d.intent != "unknown" && d.intent != "greeting" && d.intent != "thanks" &&
-                      d.intent != "language_choice";
+                      d.intent != "language_choice" && !d.asks_to_stop;
     if (!tap && !asks) return finish();
     st.opted_out = false;
     st.stage = "idle";
@@ -303,7 +306,7 @@ TurnOutput Converse(const Snapshot& c, const TurnInput& in) {
       return finish();
     }
     if (d.intent == "opt_out") st.stage = "idle";  // "stop" is never taken as an answer
-    if (d.intent == "human_agent" && in.active_case) {
+    if ((d.intent == "human_agent" || d.asks_for_person) && in.active_case) {
       // Someone asking for a person is not answering a form: the case's officer is that person.
       st.stage = "idle";
       reply(Text(c.Message("case_open_waiting", lang)));
@@ -470,7 +473,11 @@ TurnOutput Converse(const Snapshot& c, const TurnInput& in) {
   }
   answer_and_route(intent);
   // "Can I talk to a person about my letter?": the answer, and the person too (the request was lost).
-  if (d.asks_for_person && !out.open_case) hand_off("info_desk", "normal", "human_agent");
+  // With a case open, its officer is that person: the answer, and the case's own news.
+  if (d.asks_for_person && !out.open_case) {
+    if (in.active_case) reply(Text(c.Message("case_open_waiting", lang)));
+    else hand_off("info_desk", "normal", "human_agent");
+  }
   return finish();
 }
 

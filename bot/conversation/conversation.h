@@ -36,8 +36,8 @@ struct ActiveCase {
 // One of the person's open cases (any queue), as far as the safety reply needs to know.
 struct OpenCase {
   std::string queue;
-  bool urgent = false;      // priority "urgent": the safety reply went out when it was opened or raised
-  bool human_mode = false;  // an officer is talking to the person on it
+  bool safety_reply_sent = false;  // the person was sent the full safety reply for it
+  bool human_mode = false;         // an officer is talking to the person on it
 };
 
 struct TurnInput {
@@ -63,6 +63,7 @@ struct TurnOutput {
   std::string consent;    // "" unchanged, or asked | yes | no
   bool bot_back = false;  // the person asked for the bot: human mode ends
   bool erase = false;     // the person confirmed deletion of their data
+  bool safety_reply = false;  // the full safety reply is among the replies (recorded on the case)
 };
 
 TurnOutput Converse(const content::Snapshot& content, const TurnInput& input);

@@ -74,6 +74,7 @@ struct Case {
   int64_t queue_since = 0;        // when it entered its current queue: the service-level clock
   int64_t queue_response_at = 0;  // the first officer reply since then (0: none yet)
   bool human_mode = false;        // an officer replied: the bot stays quiet until the person asks for it
+  int64_t safety_reply_at = 0;    // when the person was sent the full safety reply for it (0: never)
   std::vector<CaseMessage> messages;  // filled by CaseById
   std::vector<CaseNote> notes;
 };

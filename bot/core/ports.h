@@ -65,6 +65,7 @@ struct CaseChange {
   std::optional<bool> human_mode;
   std::string partner_payload;   // non-empty: queue a signed partner notification (case_id added)
   std::string system_note;       // non-empty: a note on the case from rahnama itself (author "rahnama")
+  bool safety_reply = false;     // the turn sends the person the full safety reply for this case
 };
 
 // Everything one processed inbound message changes, committed in one transaction, so a crash

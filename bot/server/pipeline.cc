@@ -528,7 +528,7 @@ Status Processor::ProcessOne(const PendingInbound& p, bool* stop) {
   conversation::TurnInput in;
   in.state = *state;
   in.message = p.message;
-  for (const auto& c : *open_cases) in.open_cases.push_back({c.queue, c.priority == "urgent", c.human_mode});
+  for (const auto& c : *open_cases) in.open_cases.push_back({c.queue, c.safety_reply_at != 0, c.human_mode});
   if (active != nullptr) {
     conversation::ActiveCase ac;
     ac.id = active->id;
@@ -571,6 +571,7 @@ Status Processor::ProcessOne(const PendingInbound& p, bool* stop) {
     if (out.open_case->priority == "urgent") change.priority = "urgent";  // routing never downgrades a threat
     change.intent = out.open_case->intent;
     change.language = out.language;
+    change.safety_reply = out.safety_reply;
     if (out.decision.urgent_from_model) {
       char probability[16];
       std::snprintf(probability, sizeof probability, "%.2f", out.decision.score);

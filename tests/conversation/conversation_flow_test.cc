@@ -282,6 +282,10 @@ TEST(ConversationRulesTest, SomeoneWhoOptedOutAndAsksInTheirOwnWordsIsAnswered) 
     EXPECT_TRUE(out.state.opted_out) << text;
     EXPECT_FALSE(out.erase) << "deleting needs the exact word";
   }
+  // Words asking to stop beside a topic do not bring them back.
+  in.message.text = "I said stop, I don't want deportation news";
+  EXPECT_TRUE(conversation::Converse(*c, in).replies.empty());
+  EXPECT_TRUE(conversation::Converse(*c, in).state.opted_out);
   in.state.language = "prs";
   in.message.text = "کارت پی او آر چیست؟";
   out = conversation::Converse(*c, in);
@@ -344,6 +348,19 @@ TEST(ConversationRulesTest, AQuestionThatAlsoAsksForAPersonIsAnsweredAndHandedOv
   EXPECT_EQ(out.open_case->intent, "human_agent");
   out = conversation::Converse(*c, Welcomed("en", "what is the US embassy letter?"));
   EXPECT_FALSE(out.open_case.has_value());
+  // With a case open, its officer is the person: the answer and where the case stands, no second
+  // case; during the intake questions it is not taken as an answer.
+  auto in = Welcomed("en", "Hi, can I talk to a person about my US embassy letter?");
+  in.active_case = UrgentCase();
+  out = conversation::Converse(*c, in);
+  EXPECT_FALSE(out.open_case.has_value());
+  ASSERT_EQ(out.replies.size(), 2u);
+  EXPECT_EQ(out.replies[0].text, c->Answer("us_embassy_letter", "en"));
+  EXPECT_EQ(out.replies[1].text, c->Message("case_open_waiting", "en"));
+  in.state.stage = "intake_city";
+  out = conversation::Converse(*c, in);
+  EXPECT_TRUE(out.case_fields.empty());
+  EXPECT_EQ(out.state.stage, "idle");
 }
 
 TEST(ConversationRulesTest, SomeoneWhoMayHarmThemselvesGetsWordsForThemNotPoliceAdvice) {
@@ -472,9 +489,9 @@ TEST(ConversationRulesTest, AThreatOnlyTheExampleModelFindsInterruptsQuestionsAn
 
 // The safety reply goes out once per urgent case. Every later message that names the police (an
 // answer to the officer's "which station?") joined the case with the nine lines again: now one line
-// that the officers have it, or nothing while an officer is talking. Self-harm still gets its own
-// words; a threat while an officer talks on an ordinary case gets the safety reply, but no intake
-// questions, which would have filed the answers to the officer as intake.
+// that the officers have it, also while an officer is talking (they may be off shift). Self-harm
+// still gets its own words; a threat while an officer talks on an ordinary case gets the safety
+// reply, but no intake questions, which would have filed the answers to the officer as intake.
 TEST(ConversationRulesTest, TheSafetyReplyIsSentOncePerUrgentCaseNotOnEveryMessage) {
   auto c = Shipped();
   const std::string threat = "police are still here, they took my brother";
@@ -491,16 +508,20 @@ TEST(ConversationRulesTest, TheSafetyReplyIsSentOncePerUrgentCaseNotOnEveryMessa
   in.message.text = "تهانه صدر کراچی، پولیس برادرم را گرفت";
   out = conversation::Converse(*c, in);
   EXPECT_TRUE(out.decision.urgent);
-  EXPECT_TRUE(out.replies.empty()) << "the officer is talking to them";
+  ASSERT_EQ(out.replies.size(), 1u) << "one line, though the officer is talking to them";
+  EXPECT_EQ(out.replies[0].text, c->Message("intake_urgent_noted", "prs")) << "in the language they wrote";
+  EXPECT_FALSE(out.safety_reply);
   ASSERT_TRUE(out.open_case.has_value());
   in.message.text = "I want to kill myself";
   out = conversation::Converse(*c, in);
   ASSERT_FALSE(out.replies.empty());
   EXPECT_NE(out.replies[0].text.find(c->Answer("urgent_self_harm", "en")), std::string::npos);
-  // An urgent case of normal priority (opened by a routing rule) has not had the safety reply.
+  // A case made urgent another way (a routing rule, a message set aside) has not had the safety
+  // reply: it goes out, and is recorded.
   in = Welcomed("en", threat);
   in.open_cases = {{"unhcr_protection", false, false}};
   out = conversation::Converse(*c, in);
+  EXPECT_TRUE(out.safety_reply);
   ASSERT_FALSE(out.replies.empty());
   EXPECT_NE(out.replies[0].text.find(c->Message("safety_reply_prefix", "en", {{"partner", "UNHCR"}}).substr(0, 30)),
             std::string::npos);

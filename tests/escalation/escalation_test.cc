@@ -152,8 +152,9 @@ TEST_F(EscalationTest, IntakeAnswersLandOnTheCaseAndASecondMessageJoinsTheSameCa
 }
 
 // The nine-line safety reply goes out once per urgent case. Later messages that name the police (the
-// person answering "which station?") join the case with one line that the officers have it, and
-// with nothing while an officer is talking to them.
+// person answering "which station?") join the case with one line that the officers have it, also
+// while an officer is talking to them. A case made urgent without it (a routing rule sending
+// requests for a person to protection as urgent) gets the full reply on its first threat.
 TEST_F(EscalationTest, TheSafetyReplyIsSentOncePerCaseAndNotWhileAnOfficerTalks) {
   const std::string me = "923000000015";
   auto content = ShippedContent();
@@ -177,9 +178,31 @@ TEST_F(EscalationTest, TheSafetyReplyIsSentOncePerCaseAndNotWhileAnOfficerTalks)
   ASSERT_TRUE(WaitForText(me, "Which police station?"));
   const size_t before = graph_.RequestsTo(me).size();
   Say(me, "the police station is in saddar, they arrested him there");
-  std::this_thread::sleep_for(std::chrono::milliseconds(400));
-  EXPECT_EQ(graph_.RequestsTo(me).size(), before) << "the officer is talking to them: " << TextOf(graph_.RequestsTo(me).back().json);
+  texts = Received(me, before + 1);
+  std::this_thread::sleep_for(std::chrono::milliseconds(300));
+  texts = Received(me);
+  ASSERT_EQ(texts.size(), before + 1);
+  EXPECT_EQ(texts.back(), content->Message("intake_urgent_noted", "en"));
   EXPECT_EQ(OnlyCaseOf(me), id);
+
+  // A routing rule makes requests for a person urgent protection cases: no safety reply then, so
+  // the first threat on that case gets it in full.
+  const std::string other = "923000000019";
+  auto rules = api_->Get("/api/v1/routing-rules", admin_);
+  ASSERT_EQ(rules.status, 200) << rules.body;
+  json list = json::array({{{"position", 0}, {"intent", "human_agent"}, {"queue", "unhcr_protection"}, {"priority", "urgent"}}});
+  for (const auto& r : rules.json) list.push_back(r);
+  auto put = api_->Call("PUT", "/api/v1/routing-rules", admin_, list);
+  ASSERT_EQ(put.status, 200) << put.body;
+  Say(other, "I want to talk to a person");
+  ASSERT_EQ(Query(db(), "SELECT c.priority || ' ' || COALESCE(c.safety_reply_at, 0) FROM cases c JOIN contacts k ON "
+                        "k.id = c.contact_id WHERE k.external_id = '" + other + "'"),
+            std::vector<std::string>{"urgent 0"});
+  const size_t had = Received(other, 1).size();
+  Say(other, "police arrested my brother right now, please help");
+  auto got = Received(other, had + 1);
+  ASSERT_GT(got.size(), had);
+  EXPECT_EQ(got[had].rfind(prefix, 0), 0u) << got[had];
 }
 
 // WhatsApp allows 4,096 characters; a Dari letter is two bytes, and a 3,500-letter reply was refused

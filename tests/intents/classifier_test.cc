@@ -287,6 +287,9 @@ TEST_F(ShippedRulesTest, OrdinaryStatementsAreNotUrgentButTheirUrgentLookAlikesA
     EXPECT_FALSE(d.urgent_from_model) << t;
   }
   EXPECT_FALSE(Classify("what if we are in danger in afghanistan?").urgent);
+  for (const char* t : {"is my visa in danger of being cancelled?", "are PoR holders in danger of deportation after June?",
+                        "آیا کارت پی او آر ما در خطر باطل شدن است؟"})
+    EXPECT_FALSE(Classify(t).urgent) << t;
 }
 
 // A threat to kill, in romanized Dari or Pashto, is urgent even put as "if you go out, ..." (a
