@@ -516,6 +516,20 @@ TEST(ConversationRulesTest, TheSafetyReplyIsSentOncePerUrgentCaseNotOnEveryMessa
   out = conversation::Converse(*c, in);
   ASSERT_FALSE(out.replies.empty());
   EXPECT_NE(out.replies[0].text.find(c->Answer("urgent_self_harm", "en")), std::string::npos);
+  // An operator deleted the acknowledgement in every language: the full reply, never an empty one.
+  {
+    auto doc = content::LoadLocalesDirectory(std::string(RAHNAMA_SOURCE_DIR) + "/locales");
+    ASSERT_TRUE(doc.ok());
+    for (const auto& lang : content::kLanguages) (*doc)["messages"][lang]["messages"].erase("intake_urgent_noted");
+    auto edited = content::Snapshot::Build(std::move(*doc), 2);
+    ASSERT_TRUE(edited.ok()) << edited.status().ToString();
+    auto again = Welcomed("en", threat);
+    again.open_cases = {{"unhcr_protection", true, false}};
+    auto full = conversation::Converse(**edited, again);
+    ASSERT_FALSE(full.replies.empty());
+    EXPECT_FALSE(full.replies[0].text.empty());
+    EXPECT_TRUE(full.safety_reply);
+  }
   // A case made urgent another way (a routing rule, a message set aside) has not had the safety
   // reply: it goes out, and is recorded.
   in = Welcomed("en", threat);
