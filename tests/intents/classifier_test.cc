@@ -279,6 +279,13 @@ TEST_F(ShippedRulesTest, OrdinaryStatementsAreNotUrgentButTheirUrgentLookAlikesA
                         "پولیس اوس زموږ کور ته راغلي، مېړه مې بیايي", "polis hali da khana e ma as shoharema mibora",
                         "polis os zamong kor ta raghali, mera me biai"})
     EXPECT_TRUE(Classify(t).urgent) << t;
+  // Police at the door in Pashto, by rule (it was the model alone, and the case note then told the
+  // officer to report it if it was not urgent).
+  for (const char* t : {"پولیس اوس زموږ د کور دروازې ته ولاړ دي", "polis os zamong darwaze ta walar di"}) {
+    auto d = Classify(t);
+    EXPECT_TRUE(d.urgent) << t;
+    EXPECT_FALSE(d.urgent_from_model) << t;
+  }
   // Being in danger is said in those same shapes ("I am in ..."): rules, since the model learnt the
   // shape is no evidence; asked as a hypothetical it stays information.
   for (const char* t : {"we are in danger", "ما در خطر هستیم", "زه په خطر کې یم", "pa khatar ke yu"}) {
