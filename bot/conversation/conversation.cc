@@ -178,8 +178,7 @@ TurnOutput Converse(const Snapshot& c, const TurnInput& in) {
     // reached the officers, also while an officer talks to them (the officer may be off shift). A
     // message with its own safety answer (self-harm) still gets it.
     const std::string noted = c.Message("intake_urgent_noted", lang);
-    for (const OpenCase& open : in.open_cases) {
-      if (!open.safety_reply_sent || !d.answer.empty() || noted.empty()) continue;
+    if (in.safety_reply_sent && d.answer.empty() && !noted.empty()) {
       reply(Text(noted, /*urgent=*/true));
       return finish();
     }

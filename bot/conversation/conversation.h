@@ -33,18 +33,13 @@ struct ActiveCase {
   bool human_mode = false;      // an officer is answering: the bot stays quiet
 };
 
-// One of the person's open cases (any queue), as far as the safety reply needs to know.
-struct OpenCase {
-  std::string queue;
-  bool safety_reply_sent = false;  // the person was sent the full safety reply for it
-  bool human_mode = false;         // an officer is talking to the person on it
-};
-
 struct TurnInput {
   ConversationState state;
   InboundMessage message;
   std::optional<ActiveCase> active_case;
-  std::vector<OpenCase> open_cases;
+  // One of the person's open cases (any queue) had the full safety reply: a later threat gets a
+  // line that the officers have it, not the same reply again.
+  bool safety_reply_sent = false;
   // The classification of message.text made at ingest with the same rules, when there is one:
   // used instead of classifying the text again.
   std::optional<intents::Decision> text_decision;

@@ -528,7 +528,8 @@ Status Processor::ProcessOne(const PendingInbound& p, bool* stop) {
   conversation::TurnInput in;
   in.state = *state;
   in.message = p.message;
-  for (const auto& c : *open_cases) in.open_cases.push_back({c.queue, c.safety_reply_at != 0, c.human_mode});
+  in.safety_reply_sent =
+      std::any_of(open_cases->begin(), open_cases->end(), [](const Case& c) { return c.safety_reply_at != 0; });
   if (active != nullptr) {
     conversation::ActiveCase ac;
     ac.id = active->id;

@@ -497,14 +497,14 @@ TEST(ConversationRulesTest, TheSafetyReplyIsSentOncePerUrgentCaseNotOnEveryMessa
   const std::string threat = "police are still here, they took my brother";
   auto in = Welcomed("en", threat);
   in.active_case = UrgentCase();
-  in.open_cases = {{"unhcr_protection", true, false}};
+  in.safety_reply_sent = true;
   auto out = conversation::Converse(*c, in);
   ASSERT_EQ(out.replies.size(), 1u);
   EXPECT_EQ(out.replies[0].text, c->Message("intake_urgent_noted", "en"));
   ASSERT_TRUE(out.open_case.has_value());
   EXPECT_EQ(out.open_case->priority, "urgent");
   in.active_case->human_mode = true;
-  in.open_cases = {{"unhcr_protection", true, true}};
+  in.safety_reply_sent = true;
   in.message.text = "تهانه صدر کراچی، پولیس برادرم را گرفت";
   out = conversation::Converse(*c, in);
   EXPECT_TRUE(out.decision.urgent);
@@ -524,7 +524,7 @@ TEST(ConversationRulesTest, TheSafetyReplyIsSentOncePerUrgentCaseNotOnEveryMessa
     auto edited = content::Snapshot::Build(std::move(*doc), 2);
     ASSERT_TRUE(edited.ok()) << edited.status().ToString();
     auto again = Welcomed("en", threat);
-    again.open_cases = {{"unhcr_protection", true, false}};
+    again.safety_reply_sent = true;
     auto full = conversation::Converse(**edited, again);
     ASSERT_FALSE(full.replies.empty());
     EXPECT_FALSE(full.replies[0].text.empty());
@@ -533,7 +533,7 @@ TEST(ConversationRulesTest, TheSafetyReplyIsSentOncePerUrgentCaseNotOnEveryMessa
   // A case made urgent another way (a routing rule, a message set aside) has not had the safety
   // reply: it goes out, and is recorded.
   in = Welcomed("en", threat);
-  in.open_cases = {{"unhcr_protection", false, false}};
+  in.safety_reply_sent = false;
   out = conversation::Converse(*c, in);
   EXPECT_TRUE(out.safety_reply);
   ASSERT_FALSE(out.replies.empty());
@@ -542,7 +542,6 @@ TEST(ConversationRulesTest, TheSafetyReplyIsSentOncePerUrgentCaseNotOnEveryMessa
   // An officer talking on an ordinary case: the safety reply, and no intake questions.
   in = Welcomed("en", threat);
   in.active_case = conversation::ActiveCase{9, "info_desk", "the desk", "unknown", false, true};
-  in.open_cases = {{"info_desk", false, true}};
   out = conversation::Converse(*c, in);
   ASSERT_EQ(out.replies.size(), 1u);
   EXPECT_TRUE(out.replies[0].urgent);

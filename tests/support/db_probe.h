@@ -38,16 +38,26 @@ inline std::vector<std::string> Query(const std::string& db_path, const std::str
   return out;
 }
 
-// Changes a test's database behind the server's back (ageing a row, adding a trigger that makes a
-// write fail): true when `sql` ran.
-inline bool ExecBehindTheServer(const std::string& db_path, const std::string& sql) {
+// A read-write connection to a test's database, keyed on the SQLCipher build; null when the open
+// failed (the handle is closed then). Close it with sqlite3_close.
+inline sqlite3* OpenBehindTheServer(const std::string& db_path) {
   sqlite3* db = nullptr;
-  bool ok = sqlite3_open(db_path.c_str(), &db) == SQLITE_OK;
+  if (sqlite3_open(db_path.c_str(), &db) != SQLITE_OK) {
+    sqlite3_close(db);
+    return nullptr;
+  }
 #ifdef RAHNAMA_SQLCIPHER
   if (const char* key = std::getenv("RAHNAMA_DB_KEY")) sqlite3_key(db, key, static_cast<int>(std::strlen(key)));
 #endif
   sqlite3_busy_timeout(db, 5000);
-  ok = ok && sqlite3_exec(db, sql.c_str(), nullptr, nullptr, nullptr) == SQLITE_OK;
+  return db;
+}
+
+// Changes a test's database behind the server's back (ageing a row, adding a trigger that makes a
+// write fail): true when `sql` ran.
+inline bool ExecBehindTheServer(const std::string& db_path, const std::string& sql) {
+  sqlite3* db = OpenBehindTheServer(db_path);
+  const bool ok = db != nullptr && sqlite3_exec(db, sql.c_str(), nullptr, nullptr, nullptr) == SQLITE_OK;
   sqlite3_close(db);
   return ok;
 }
@@ -56,13 +66,8 @@ inline bool ExecBehindTheServer(const std::string& db_path, const std::string& s
 // shell), held from construction to destruction: the server's writers wait on it.
 class WriteLockBehindTheServer {
  public:
-  explicit WriteLockBehindTheServer(const std::string& db_path) {
-    sqlite3_open(db_path.c_str(), &db_);
-#ifdef RAHNAMA_SQLCIPHER
-    if (const char* key = std::getenv("RAHNAMA_DB_KEY")) sqlite3_key(db_, key, static_cast<int>(std::strlen(key)));
-#endif
-    sqlite3_busy_timeout(db_, 5000);
-    held_ = sqlite3_exec(db_, "BEGIN IMMEDIATE", nullptr, nullptr, nullptr) == SQLITE_OK;
+  explicit WriteLockBehindTheServer(const std::string& db_path) : db_(OpenBehindTheServer(db_path)) {
+    held_ = db_ != nullptr && sqlite3_exec(db_, "BEGIN IMMEDIATE", nullptr, nullptr, nullptr) == SQLITE_OK;
   }
   ~WriteLockBehindTheServer() {
     if (held_) sqlite3_exec(db_, "ROLLBACK", nullptr, nullptr, nullptr);
