@@ -20,12 +20,20 @@ const std::string kSlaStart = "COALESCE(c.queue_since, c.opened_at)";
 const std::string kSlaResponse =
     "CASE WHEN c.queue_since IS NULL THEN COALESCE(c.first_response_at, 0) ELSE COALESCE(c.queue_response_at, 0) END";
 
+// In human mode: the person's oldest message on the case since an officer last replied on it (a
+// bare "thanks" waits for nothing). Both lookups use messages_case.
+const std::string kAwaitingReplySince =
+    "CASE WHEN c.human_mode THEN COALESCE((SELECT MIN(m.created_at) FROM messages m WHERE m.case_id = c.id "
+    "AND m.direction = 'in' AND (COALESCE(m.intent, '') != 'thanks' OR m.urgent = 1) AND m.id > COALESCE(("
+    "SELECT MAX(o.id) FROM messages o WHERE o.case_id = c.id AND o.direction = 'out' AND o.author LIKE 'officer:%'), 0)), 0) "
+    "ELSE 0 END";
+
 const std::string kCaseColumns =
     "c.id, c.contact_id, c.queue, c.priority, c.status, c.intent, c.language, COALESCE(c.assignee, ''), c.consent, "
     "c.intake, c.entities, COALESCE(c.outcome, ''), c.opened_at, COALESCE(c.first_response_at, 0), "
     "COALESCE(c.resolved_at, 0), c.last_message_at, k.channel, k.external_id, k.display_name, k.last_inbound_at, "
     "COALESCE(c.referred_from, ''), " + kSlaStart + ", " + kSlaResponse + ", c.human_mode, "
-    "COALESCE(c.safety_reply_at, 0)";
+    "COALESCE(c.safety_reply_at, 0), " + kAwaitingReplySince;
 
 Case CaseFromRow(const Statement& st) {
   Case c;
@@ -54,6 +62,7 @@ Case CaseFromRow(const Statement& st) {
   c.queue_response_at = st.Int(22);
   c.human_mode = st.Int(23) != 0;
   c.safety_reply_at = st.Int(24);
+  c.awaiting_reply_since = st.Int(25);
   return c;
 }
 

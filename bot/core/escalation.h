@@ -75,6 +75,9 @@ struct Case {
   int64_t queue_response_at = 0;  // the first officer reply since then (0: none yet)
   bool human_mode = false;        // an officer replied: the bot stays quiet until the person asks for it
   int64_t safety_reply_at = 0;    // when the person was sent the full safety reply for it (0: never)
+  // In human mode the bot is silent, so a message the person sends after the officer's last reply
+  // waits for a human: when the oldest such message came (0: none; "thanks" alone does not count).
+  int64_t awaiting_reply_since = 0;
   std::vector<CaseMessage> messages;  // filled by CaseById
   std::vector<CaseNote> notes;
 };

@@ -58,13 +58,20 @@ Result<bool> IsOpen(const std::string& hours, int64_t now_ms) {
   return weekday >= h->day_from && weekday <= h->day_to && minute_of_day >= h->start_min && minute_of_day < h->end_min;
 }
 
-bool IsOverdue(const Case& c, int sla_minutes, int64_t now_ms) {
+std::string OverdueReason(const Case& c, int sla_minutes, int64_t now_ms) {
+  if (c.status == "resolved" || sla_minutes <= 0) return "";
+  const int64_t sla_ms = static_cast<int64_t>(sla_minutes) * 60000;
+  // After the first reply, the same clock runs on each message the person sends while only an
+  // officer can answer it (an officer gone off shift must not leave an urgent case silent).
+  if (c.awaiting_reply_since != 0 && now_ms - c.awaiting_reply_since > sla_ms) return "person_waiting";
   // Measured in the queue the case is in now: a referred case is new to its officers.
   const bool in_queue = c.queue_since != 0;
   const bool answered = in_queue ? c.queue_response_at != 0 : c.first_response_at != 0;
-  if (c.status == "resolved" || answered || sla_minutes <= 0) return false;
-  return now_ms - (in_queue ? c.queue_since : c.opened_at) > static_cast<int64_t>(sla_minutes) * 60000;
+  if (answered || now_ms - (in_queue ? c.queue_since : c.opened_at) <= sla_ms) return "";
+  return c.referred_from.empty() ? "no_first_response" : "no_reply_since_referred";
 }
+
+bool IsOverdue(const Case& c, int sla_minutes, int64_t now_ms) { return !OverdueReason(c, sla_minutes, now_ms).empty(); }
 
 std::string DescribeMinutes(int minutes) {
   if (minutes < 120) return std::to_string(minutes) + " minutes";

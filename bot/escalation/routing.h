@@ -26,8 +26,12 @@ std::optional<Route> RouteCase(const std::vector<RoutingRule>& rules, const std:
 Result<bool> IsOpen(const std::string& hours, int64_t now_ms);
 Status CheckHoursSpec(const std::string& hours);
 
-// SLA passed with no human response yet, in the queue the case is in now.
+// SLA passed with no human response yet, in the queue the case is in now; or, in human mode, SLA
+// passed since the person wrote again with no officer reply since.
 bool IsOverdue(const Case& c, int sla_minutes, int64_t now_ms);
+// Why it is overdue, for officers: "no_first_response", "no_reply_since_referred",
+// "person_waiting" (human mode, the person wrote again), or "" when it is not.
+std::string OverdueReason(const Case& c, int sla_minutes, int64_t now_ms);
 
 // "15 minutes", "24 hours", "2 days" for people.
 std::string DescribeMinutes(int minutes);

@@ -183,7 +183,9 @@ json CaseSummary(const Case& c, const Queue* q, int64_t now, bool full_contact) 
               {"last_message_at", c.last_message_at},
               {"consent", c.consent},
               {"outcome", c.outcome.empty() ? json(nullptr) : json(c.outcome)},
+              {"awaiting_reply_since", c.awaiting_reply_since ? json(c.awaiting_reply_since) : json(nullptr)},
               {"overdue", q != nullptr && escalation::IsOverdue(c, q->sla_minutes, now)},
+              {"overdue_reason", q != nullptr ? json(escalation::OverdueReason(c, q->sla_minutes, now)) : json("")},
               {"sla_minutes", q ? q->sla_minutes : 0},
               {"window_open", now - c.contact_last_inbound_ms < WindowMillis(c.channel)}};
 }

@@ -538,6 +538,42 @@ await scenario("a claimed case changes hands only through an admin, who refers a
   await admin.close();
 });
 
+await scenario('the person writes again after the officer\'s reply and nobody answers: the case is overdue again, until the officer replies', async () => {
+  const FROM = '923001117766';
+  await sendWhatsApp(FROM, 'police took my husband from our house an hour ago, please help', 'Waiting Person');
+  const page = await newPage();
+  await login(page, 'officer1');
+  await page.waitForSelector('#case-list');
+  await waitFor('the bot to answer the person', () => callsTo(FROM).length > 0, 8000);
+  const id = await waitFor('the new urgent case', async () => {
+    const rows = page.locator('#case-list [data-priority="urgent"]', { hasText: FROM.slice(-4) });
+    return (await rows.count()) > 0 ? rows.first().getAttribute('data-case') : null;
+  }, 12000);
+  await page.goto(`${ADMIN}/console/#/cases/${id}`);
+  await page.fill('#reply-text', 'Which police station is he in?');
+  await page.press('#reply-text', 'Enter');
+  await page.locator('.msg-officer .msg-text', { hasText: 'Which police station' }).waitFor({ timeout: 8000 });
+  await sendWhatsApp(FROM, 'Gulberg police station, they will send him to the border', 'Waiting Person');
+  await page.locator('.msg-person .msg-text', { hasText: 'Gulberg' }).waitFor({ timeout: 10000 });
+  await page.locator('#person-waiting').waitFor();
+  assert(await page.locator('.badge-overdue').count() === 0, 'not overdue the moment the person writes');
+  // The officer went off shift: the person's message is older than the queue's SLA.
+  const aged = spawnSync('sqlite3', [db, `UPDATE messages SET created_at = created_at - 24 * 3600 * 1000 WHERE contact_id = (SELECT id FROM contacts WHERE external_id = '${FROM}')`], { encoding: 'utf8' });
+  assert(aged.status === 0, `the conversation was moved back a day (${aged.stderr})`);
+  await page.goto(`${ADMIN}/console/#/queue`);
+  const row = page.locator(`#case-list [data-case="${id}"]`);
+  await row.locator('.badge-overdue').waitFor({ timeout: 8000 });
+  assert(/Person waiting for a reply since/.test(await row.innerText()), 'the queue says the person is waiting');
+  await page.goto(`${ADMIN}/console/#/cases/${id}`);
+  await page.locator('.badge-overdue', { hasText: 'the person wrote again' }).waitFor({ timeout: 8000 });
+  assert(callsTo(FROM).filter((c) => JSON.stringify(c.body).includes('Which police station')).length === 1, 'the officer asked once');
+  await page.fill('#reply-text', 'We are calling a lawyer now.');
+  await page.press('#reply-text', 'Enter');
+  await waitFor('the reply at the fake Graph API', () => callsTo(FROM).find((c) => JSON.stringify(c.body).includes('calling a lawyer')), 10000);
+  await waitFor('the overdue badge to go', async () => (await page.locator('.badge-overdue').count()) === 0 && (await page.locator('#person-waiting').count()) === 0, 10000);
+  await page.close();
+});
+
 await scenario('no script errors and no CSP violations on any page', async () => {
   assert(pageProblems.length === 0, pageProblems.join('\n'));
 });

@@ -986,6 +986,7 @@ TEST_F(EscalationTest, AReferredCaseTellsThePersonStartsItsClockAgainAndTheBotAn
   json list = CasesFor(iom_);
   ASSERT_EQ(list.size(), 1u);
   EXPECT_TRUE(list[0]["overdue"].get<bool>());
+  EXPECT_EQ(list[0]["overdue_reason"], "no_reply_since_referred");
   ASSERT_EQ(api_->Post(base + "/replies", iom_, {{"text", "IOM here: which city are you in?"}}).status, 200);
   EXPECT_FALSE(CasesFor(iom_)[0]["overdue"].get<bool>());
   // The reports measure it the same way: IOM answered 61 minutes after the referral, past its hour
@@ -1122,11 +1123,56 @@ TEST_F(EscalationTest, OverdueUrgentCasesAreFlaggedInTheApiAndMetrics) {
   json list = CasesFor(unhcr_);
   ASSERT_EQ(list.size(), 1u);
   EXPECT_TRUE(list[0]["overdue"].get<bool>());
+  EXPECT_EQ(list[0]["overdue_reason"], "no_first_response");
   httplib::Client metrics("127.0.0.1", server_->admin_port());
   auto m = metrics.Get("/metrics");
   ASSERT_TRUE(m);
   EXPECT_NE(m->body.find("rahnama_cases_overdue{queue=\"unhcr_protection\",priority=\"urgent\"} 1"), std::string::npos)
       << m->body;
+}
+
+// An officer answers and goes off shift; the person writes again. In human mode the bot stays
+// quiet, so once that message has waited past the SLA the case is overdue again (an urgent one
+// pages); "thanks" alone waits for nothing, and the officer's next reply clears it.
+TEST_F(EscalationTest, ThePersonsUnansweredMessageAfterAnOfficersReplyMakesTheCaseOverdueAgain) {
+  ASSERT_EQ(api_->Call("PUT", "/api/v1/queues/unhcr_protection", admin_, {{"partner", "UNHCR"}, {"sla_minutes", 1}}).status, 200);
+  const std::string me = "923000000061";
+  Say(me, "police arrested my brother right now, please help");
+  const int64_t id = OnlyCaseOf(me);
+  const std::string base = "/api/v1/cases/" + std::to_string(id);
+  auto reply = api_->Post(base + "/replies", unhcr_, {{"text", "Which police station is he in?"}});
+  ASSERT_EQ(reply.status, 200) << reply.body;
+  // Everything so far is two minutes old: the first reply came, so the case is not overdue.
+  const std::string age = "UPDATE messages SET created_at = created_at - 120000";
+  ASSERT_TRUE(Exec(age + ", processed_at = processed_at - 120000"));
+  ASSERT_TRUE(Exec("UPDATE cases SET opened_at = opened_at - 120000"));
+  auto overdue = [&] {
+    json list = CasesFor(unhcr_);
+    return list.size() == 1 && list[0]["overdue"].get<bool>();
+  };
+  EXPECT_FALSE(overdue());
+  EXPECT_EQ(CasesFor(unhcr_)[0]["awaiting_reply_since"], nullptr);
+
+  Say(me, "thank you");
+  ASSERT_TRUE(Exec(age));
+  EXPECT_FALSE(overdue()) << "a bare thanks waits for no reply";
+  EXPECT_EQ(CasesFor(unhcr_)[0]["awaiting_reply_since"], nullptr);
+
+  Say(me, "Gulberg station. They say they will send him to the border");
+  EXPECT_FALSE(overdue()) << "written just now";
+  EXPECT_NE(CasesFor(unhcr_)[0]["awaiting_reply_since"], nullptr);
+  ASSERT_TRUE(Exec(age));
+  EXPECT_TRUE(overdue()) << "the person has waited two minutes for a human, SLA one";
+  EXPECT_EQ(CasesFor(unhcr_)[0]["overdue_reason"], "person_waiting");
+  httplib::Client metrics("127.0.0.1", server_->admin_port());
+  auto m = metrics.Get("/metrics");
+  ASSERT_TRUE(m);
+  EXPECT_NE(m->body.find("rahnama_cases_overdue{queue=\"unhcr_protection\",priority=\"urgent\"} 1"), std::string::npos)
+      << m->body;
+
+  ASSERT_EQ(api_->Post(base + "/replies", unhcr_, {{"text", "We are calling a lawyer now."}}).status, 200);
+  EXPECT_FALSE(overdue());
+  EXPECT_EQ(CasesFor(unhcr_)[0]["awaiting_reply_since"], nullptr);
 }
 
 TEST_F(EscalationTest, RelocatedCaseTransferCollectsTheDetailsAndOpensAnIomCase) {

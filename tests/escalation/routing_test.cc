@@ -44,16 +44,32 @@ TEST(RoutingTest, FirstMatchingRuleByPositionWins) {
   EXPECT_EQ(RouteCase(rules, "human_agent", false, {})->queue, "info_desk");
 }
 
-TEST(SlaTest, ACaseIsOverdueOnlyWhileNoHumanHasAnswered) {
+TEST(SlaTest, ACaseIsOverdueWhileNoHumanHasAnsweredItsFirstMessage) {
   Case c;
   c.status = "open";
   c.opened_at = 0;
   EXPECT_FALSE(IsOverdue(c, 15, 15 * 60000));
   EXPECT_TRUE(IsOverdue(c, 15, 15 * 60000 + 1));
+  EXPECT_EQ(OverdueReason(c, 15, 15 * 60000 + 1), "no_first_response");
   c.first_response_at = 60000;
   EXPECT_FALSE(IsOverdue(c, 15, 3600000));
   EXPECT_EQ(DescribeMinutes(15), "15 minutes");
   EXPECT_EQ(DescribeMinutes(1440), "24 hours");
+}
+
+// After the first reply, the clock runs again on the person's unanswered message (human mode),
+// and a resolved case is never overdue.
+TEST(SlaTest, AnAnsweredCaseIsOverdueWhenThePersonsNextMessageWaitsPastTheSla) {
+  Case c;
+  c.status = "claimed";
+  c.opened_at = 0;
+  c.first_response_at = 60000;
+  c.awaiting_reply_since = 600000;
+  EXPECT_FALSE(IsOverdue(c, 15, 600000 + 15 * 60000));
+  EXPECT_TRUE(IsOverdue(c, 15, 600000 + 15 * 60000 + 1));
+  EXPECT_EQ(OverdueReason(c, 15, 600000 + 15 * 60000 + 1), "person_waiting");
+  c.status = "resolved";
+  EXPECT_FALSE(IsOverdue(c, 15, 3600000));
 }
 
 TEST(PasswordTest, PolicyLockoutAndArgon2id) {

@@ -5,6 +5,12 @@ import { h, replace, field, errorBox, busy, enterSubmits } from '../dom.js';
 import { since, stamp, priorityBadge, windowBadge, badge, langName, timeEl, duration } from '../format.js';
 
 const POLL_MS = 4000;
+// Why a case is overdue, as the server says (escalation::OverdueReason).
+const OVERDUE_WHY = {
+  no_first_response: 'Overdue: no first response within SLA',
+  no_reply_since_referred: 'Overdue: no reply since it was referred here',
+  person_waiting: 'Overdue: the person wrote again and has had no reply within SLA',
+};
 const OUTCOMES = ['information given', 'referred to partner', 'assisted', 'no response from person', 'duplicate', 'not in scope'];
 
 export async function caseView(root, { params, user, flash }) {
@@ -115,7 +121,7 @@ export async function caseView(root, { params, user, flash }) {
     replace(head,
       h('h1', null, `Case #${c.id} `, h('span', { class: 'case-intent-title' }, c.intent || 'unknown')),
       h('p', { class: 'case-badges' }, priorityBadge(c.priority),
-        c.overdue ? badge(c.referred_from ? 'Overdue: no reply since it was referred here' : 'Overdue: no first response within SLA', 'overdue') : null,
+        c.overdue ? badge(OVERDUE_WHY[c.overdue_reason] || 'Overdue', 'overdue') : null,
         badge(c.status === 'claimed' ? `Claimed by ${c.assignee}` : c.status, c.status), windowBadge(c.window_open, c.channel)));
     const lastIn = c.last_inbound_at;
     const rows = [
@@ -127,6 +133,8 @@ export async function caseView(root, { params, user, flash }) {
       ['Person last wrote', timeEl(lastIn, since(lastIn, now))],
       ['Reply window', h('span', { id: 'window-state' }, c.window_open ? 'Open: you can reply freely' : (c.channel === 'messenger' ? 'Closed: Messenger allows no reply now' : 'Closed: only an approved template can be sent'))],
       ['Opened', timeEl(c.opened_at)],
+      ...(c.awaiting_reply_since ? [['Person waiting', h('span', { id: 'person-waiting', class: c.overdue_reason === 'person_waiting' ? 'error-text' : null },
+        'wrote ', timeEl(c.awaiting_reply_since, since(c.awaiting_reply_since, now)), ', no reply since: the bot stays quiet while an officer has the conversation')]] : []),
       ['First response', c.first_response_at ? h('span', null, timeEl(c.first_response_at), ` (after ${duration((c.first_response_at - c.opened_at) / 60000)})`) : h('span', { class: c.overdue ? 'error-text' : 'muted' }, `none yet · SLA ${c.sla_minutes} min`)],
       ['Consent to share', c.consent || '—'],
     ];
@@ -264,7 +272,7 @@ export async function caseView(root, { params, user, flash }) {
 
   // Polling: every read of GET /api/v1/cases/{id} is written to the audit log, so the view
   // watches the (unaudited) case list and fetches the case itself only when it changed.
-  const sigOf = (x) => [x.last_message_at, x.status, x.assignee, x.first_response_at, x.queue, x.priority].join('|');
+  const sigOf = (x) => [x.last_message_at, x.status, x.assignee, x.first_response_at, x.queue, x.priority, x.awaiting_reply_since].join('|');
   let lastSig = sigOf(c);
   let lastFull = Date.now();
   async function reloadIfChanged() {
@@ -273,7 +281,7 @@ export async function caseView(root, { params, user, flash }) {
     if (row ? sigOf(row) !== lastSig : Date.now() - lastFull > 60000) {
       await reload();
     } else if (row) {
-      c = { ...c, window_open: row.window_open, overdue: row.overdue };
+      c = { ...c, window_open: row.window_open, overdue: row.overdue, overdue_reason: row.overdue_reason };
       render();  // times ("5 min ago") and the window move on by themselves
     }
   }

@@ -87,6 +87,8 @@ function renderCases(list, cases) {
       h('span', null, c.channel === 'messenger' ? 'Messenger' : 'WhatsApp'),
       h('span', { class: 'mono' }, c.contact),
       h('span', null, 'Last message ', timeEl(c.last_message_at, since(c.last_message_at, now))),
+      c.awaiting_reply_since ? h('span', { class: ['waiting', c.overdue_reason === 'person_waiting' && 'warn-text'] },
+        'Person waiting for a reply since ', timeEl(c.awaiting_reply_since, since(c.awaiting_reply_since, now))) : null,
       windowBadge(c.window_open, c.channel),
       h('span', null, c.status === 'claimed' ? `Claimed by ${c.assignee}` : c.status === 'resolved' ? 'Resolved' : 'Unclaimed'))))));
   if (!cases.length) list.append(h('li', { class: 'empty' }, 'No cases match. New cases appear here on their own.'));
