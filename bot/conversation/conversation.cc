@@ -7,6 +7,7 @@
 //   5. intents: answer, hand off, opt out; two misses in a row offer a person.
 #include "bot/conversation/conversation.h"
 
+#include "intents/entities.h"
 #include "intents/normalizer.h"
 
 namespace bot::conversation {
@@ -194,8 +195,13 @@ TurnOutput Converse(const Snapshot& c, const TurnInput& in) {
     const bool already_asked = in.active_case && in.active_case->queue == queue;
     const bool officer_talking = in.active_case && in.active_case->human_mode;
     if (!already_asked && !officer_talking && st.stage.rfind("intake_", 0) != 0) {
-      reply(Text(c.Message("intake_city", lang) + "\n" + c.Message("intake_skip_hint", lang), true));
-      st.stage = "intake_city";
+      // "Where are you?" after "police took my brother in Peshawar" tells a scared person they were
+      // not read: a message naming one city answers it (the officer sees where the city came from).
+      const intents::Entities named = intents::ExtractEntities(text);
+      const bool city_named = named.cities.size() == 1;
+      if (city_named) out.case_fields.emplace_back("city", named.cities[0] + " (named in their message)");
+      reply(Text(c.Message(city_named ? "intake_who" : "intake_city", lang) + "\n" + c.Message("intake_skip_hint", lang), true));
+      st.stage = city_named ? "intake_who" : "intake_city";
     }
     return finish();
   }
@@ -317,6 +323,21 @@ TurnOutput Converse(const Snapshot& c, const TurnInput& in) {
   auto acknowledge_if_urgent = [&]() {
     if (d.urgent && !d.urgent_from_model) reply(Text(c.Message("intake_urgent_noted", lang), /*urgent=*/true));
   };
+  // A question asked instead of an answer ("what happens to my PoR card now?") is answered and the
+  // bot's question asked again: filed as their city, it was answered by nobody.
+  auto asks_a_question = [&]() {
+    const bool marked = text.find('?') != std::string::npos || text.find("\u061F") != std::string::npos;
+    return marked && !d.urgent && d.intent != "unknown" && d.intent != "greeting" && d.intent != "thanks" &&
+           d.intent != "language_choice" && d.intent != "human_agent" && d.intent != "opt_out" &&
+           !c.Answer(d.intent, lang).empty();
+  };
+  if ((st.stage.rfind("intake_", 0) == 0 || st.stage.rfind("iom_", 0) == 0) && asks_a_question()) {
+    out.answered_intent = d.intent;
+    answer(d.intent);
+    const std::string again = c.Message(st.stage, lang);
+    if (!again.empty()) reply(Text(again));
+    return finish();
+  }
   if (st.stage.rfind("intake_", 0) == 0 || st.stage.rfind("iom_", 0) == 0) {
     if (st.stage == "intake_city") {
       out.case_fields.emplace_back("city", answer_text());

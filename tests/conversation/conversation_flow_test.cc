@@ -434,6 +434,65 @@ TEST(ConversationRulesTest, AThreatFromSomeoneWhoOptedOutEndsTheOptOutSoTheirAns
   EXPECT_EQ(out.replies.back().text, c->Message("intake_who", "en"));
 }
 
+// "Where are you now?" after "they arrested my brother in Peshawar" tells a frightened person
+// they were not read: one named city answers it, in any script; two (or none) still ask.
+TEST(ConversationRulesTest, TheIntakeDoesNotAskForACityTheThreatAlreadyNamed) {
+  auto c = Shipped();
+  const std::vector<std::tuple<std::string, std::string, std::string>> named = {
+      {"en", "police arrested my brother in Peshawar right now, please help", "Peshawar"},
+      {"prs", "پولیس همین حالا برادرم را در پشاور گرفت، کمک کنید", "Peshawar"},
+      {"ps", "پولیسو اوس زما ورور په کوټه کې ونیو، مرسته وکړئ", "Quetta"}};
+  for (const auto& [language, text, city] : named) {
+    SCOPED_TRACE(text);
+    auto out = conversation::Converse(*c, Welcomed(language, text));
+    ASSERT_TRUE(out.open_case.has_value());
+    ASSERT_EQ(out.open_case->priority, "urgent");
+    EXPECT_EQ(out.state.stage, "intake_who");
+    ASSERT_FALSE(out.replies.empty());
+    EXPECT_EQ(out.replies.back().text.rfind(c->Message("intake_who", language), 0), 0u) << out.replies.back().text;
+    ASSERT_EQ(out.case_fields.size(), 1u);
+    EXPECT_EQ(out.case_fields[0], (std::pair<std::string, std::string>{"city", city + " (named in their message)"}));
+  }
+  for (const std::string text : {"police arrested my brother right now, please help",
+                                 "police took my brother from Peshawar to Karachi, please help"}) {
+    SCOPED_TRACE(text);
+    auto out = conversation::Converse(*c, Welcomed("en", text));
+    EXPECT_EQ(out.state.stage, "intake_city");
+    EXPECT_TRUE(out.case_fields.empty());
+  }
+}
+
+// A question asked in place of an intake answer is answered, and the intake question asked again
+// (it was filed as the city and answered by nobody). A statement naming a topic is still an answer.
+TEST(ConversationRulesTest, AQuestionAskedDuringTheIntakeIsAnsweredAndTheIntakeQuestionAskedAgain) {
+  auto c = Shipped();
+  const std::vector<std::tuple<std::string, std::string, std::string>> questions = {
+      {"en", "intake_city", "what happens to my PoR card now?"},
+      {"prs", "intake_who", "کارت پی او آر چیست؟"},
+      {"en", "iom_location", "what is the US embassy letter for?"}};
+  for (const auto& [language, stage, text] : questions) {
+    SCOPED_TRACE(text);
+    auto in = Welcomed(language, text);
+    in.state.stage = stage;
+    in.active_case = UrgentCase();
+    auto out = conversation::Converse(*c, in);
+    ASSERT_FALSE(out.decision.intent.empty());
+    ASSERT_EQ(out.replies.size(), 2u);
+    EXPECT_EQ(out.replies[0].text, c->Answer(out.decision.intent, language));
+    EXPECT_EQ(out.replies[1].text, c->Message(stage, language));
+    EXPECT_EQ(out.answered_intent, out.decision.intent);
+    EXPECT_TRUE(out.case_fields.empty()) << "a question is not an answer";
+    EXPECT_EQ(out.state.stage, stage);
+  }
+  auto in = Welcomed("en", "my brother, he has a PoR card");
+  in.state.stage = "intake_who";
+  in.active_case = UrgentCase();
+  auto out = conversation::Converse(*c, in);
+  ASSERT_EQ(out.case_fields.size(), 1u);
+  EXPECT_EQ(out.case_fields[0].second, "my brother, he has a PoR card");
+  EXPECT_EQ(out.state.stage, "intake_detained");
+}
+
 TEST(ConversationRulesTest, ANewThreatWrittenDuringTheIntakeIsRecordedAndAcknowledged) {
   auto c = Shipped();
   auto in = Welcomed("en", "they are beating me now");
