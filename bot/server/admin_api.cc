@@ -429,7 +429,9 @@ void AdminApi::CaseAction(const httplib::Request& req, httplib::Response& res, c
     updated.resolved_at = now;
     if (updated.assignee.empty()) updated.assignee = me.username;
     std::vector<OutboundRecord> messages;
-    if (bot_may_write) messages.push_back(notice(snapshot->Message("case_resolved", person_language)));
+    // Named, because the person may have another case open with someone else.
+    if (bot_may_write)
+      messages.push_back(notice(snapshot->Message("case_resolved", person_language, {{"partner", partner}})));
     Status s = write_and_tell(messages, false);
     if (!s.ok()) return SendError(res, s);
     audit({{"outcome", *outcome}});

@@ -289,7 +289,7 @@ TEST_F(EscalationTest, AnOfficersReplyReachesThePersonAndMutesTheBotUntilResolve
   auto resolved = api_->Post(base + "/resolve", unhcr_, {{"outcome", "released after lawyer visit"}});
   ASSERT_EQ(resolved.status, 200) << resolved.body;
   EXPECT_EQ(resolved.json["status"], "resolved");
-  EXPECT_TRUE(WaitForText(me, content->Message("case_resolved", "en")));
+  EXPECT_TRUE(WaitForText(me, content->Message("case_resolved", "en", {{"partner", "UNHCR"}})));
   // Resolved: the bot answers again.
   const size_t after_resolve = graph_.RequestsTo(me).size();
   Say(me, "what is a PoR card?");
