@@ -19,12 +19,13 @@ json PayloadOf(const InboundMessage& m) {
   json p = json::object();
   if (!m.payload_id.empty()) p["payload_id"] = m.payload_id;
   if (!m.reply_to.empty()) p["reply_to"] = m.reply_to;
-  if (m.media) {
-    p["media"] = {{"id", m.media->id},
-                  {"mime_type", m.media->mime_type},
-                  {"sha256", m.media->sha256},
-                  {"filename", m.media->filename},
-                  {"voice", m.media->voice}};
+  auto media_json = [](const MediaRef& r) {
+    return json{{"id", r.id}, {"mime_type", r.mime_type}, {"sha256", r.sha256}, {"filename", r.filename}, {"voice", r.voice}};
+  };
+  if (m.media) p["media"] = media_json(*m.media);
+  if (!m.more_media.empty()) {
+    p["more_media"] = json::array();
+    for (const MediaRef& r : m.more_media) p["more_media"].push_back(media_json(r));
   }
   if (m.kind == InboundKind::kLocation) p["location"] = {{"latitude", m.latitude}, {"longitude", m.longitude}};
   p["timestamp"] = m.timestamp;
@@ -53,16 +54,20 @@ void FillFromPayload(const std::string& text, InboundMessage& m) {
   m.raw_json = str(p, "raw");
   m.new_address = str(p, "new_address");
   if (auto t = p.find("timestamp"); t != p.end() && t->is_number_integer()) m.timestamp = t->get<int64_t>();
-  if (auto md = p.find("media"); md != p.end() && md->is_object()) {
+  auto media_of = [&str](const json& md) {
     MediaRef r;
-    r.id = str(*md, "id");
-    r.mime_type = str(*md, "mime_type");
-    r.sha256 = str(*md, "sha256");
-    r.filename = str(*md, "filename");
-    auto voice = md->find("voice");
-    r.voice = voice != md->end() && voice->is_boolean() && voice->get<bool>();
-    m.media = r;
-  }
+    r.id = str(md, "id");
+    r.mime_type = str(md, "mime_type");
+    r.sha256 = str(md, "sha256");
+    r.filename = str(md, "filename");
+    auto voice = md.find("voice");
+    r.voice = voice != md.end() && voice->is_boolean() && voice->get<bool>();
+    return r;
+  };
+  if (auto md = p.find("media"); md != p.end() && md->is_object()) m.media = media_of(*md);
+  if (auto more = p.find("more_media"); more != p.end() && more->is_array())
+    for (const json& md : *more)
+      if (md.is_object()) m.more_media.push_back(media_of(md));
   if (auto loc = p.find("location"); loc != p.end() && loc->is_object()) {
     m.latitude = number(*loc, "latitude");
     m.longitude = number(*loc, "longitude");

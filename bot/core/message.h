@@ -53,6 +53,9 @@ struct InboundMessage {
   std::string payload_id;    // id of a tapped button/row/quick reply/postback
   std::string reply_to;      // provider id of the message this one answers (context)
   std::optional<MediaRef> media;
+  // The attachments after the first, when one message carries several (Messenger sends a
+  // person's three photos of their documents as one message): officers must see them all.
+  std::vector<MediaRef> more_media;
   double latitude = 0, longitude = 0;
   std::string new_address;   // WhatsApp "user_changed_number": the person's new number
   std::string raw_json;      // this message's JSON as received, kept for officers

@@ -1,6 +1,8 @@
 // /api/v1 on the admin listener.
 #include "bot/server/admin_api.h"
 
+#include <algorithm>
+
 #include <httplib.h>
 
 #include <set>
@@ -652,6 +654,7 @@ void AdminApi::Register(httplib::Server& svr) {
                  {"text", m.body}, {"status", m.status}, {"at", m.created_at}};
       json p = json::parse(m.payload, nullptr, false);
       if (m.direction == "in" && p.is_object() && p.contains("media")) mj["media"] = p["media"];
+      if (m.direction == "in" && p.is_object() && p.contains("more_media")) mj["more_media"] = p["more_media"];
       msgs.push_back(mj);
     }
     j["messages"] = msgs;
@@ -678,28 +681,46 @@ void AdminApi::Register(httplib::Server& svr) {
   }
 
   // Media is not downloaded when it arrives (it may be a photo of someone's documents); an officer
-  // of the case's queue fetches it on demand, and only media that belongs to that case.
-  svr.Get(R"(/api/v1/cases/(\d{1,18})/media/([A-Za-z0-9_.:\-]{1,200}))", [this](const httplib::Request& req, httplib::Response& res) {
+  // of the case's queue fetches it on demand, and only media that belongs to that case: by its
+  // WhatsApp media id, or by its message and position (Messenger's are URLs, and one message may
+  // carry several).
+  auto send_media = [this](const httplib::Request& req, httplib::Response& res, int64_t message_id, size_t index,
+                           const std::string& media_id) {
     auto s = Authenticate(req);
     if (!s.ok()) return SendError(res, s.status());
     if (s->user.role != "officer" && s->user.role != "admin") return SendError(res, Status::PermissionDenied("only officers and admins see cases"));
     auto c = store_.CaseById(std::stoll(req.matches[1]));
     if (!c.ok()) return SendError(res, c.status());
     if (!HasQueue(s->user, c->queue)) return SendError(res, Status::NotFound("case " + std::string(req.matches[1])));
-    const std::string media_id = req.matches[2];
-    bool belongs = false;
+    std::string found;
     for (const auto& m : c->messages) {
+      if (m.direction != "in" || (message_id != 0 && m.id != message_id)) continue;
       json p = json::parse(m.payload, nullptr, false);
-      if (m.direction == "in" && p.is_object() && p.contains("media") && p["media"].value("id", "") == media_id) belongs = true;
+      if (!p.is_object()) continue;
+      std::vector<std::string> ids;
+      if (p.contains("media") && p["media"].is_object()) ids.push_back(p["media"].value("id", ""));
+      if (p.contains("more_media") && p["more_media"].is_array())
+        for (const json& more : p["more_media"]) ids.push_back(more.is_object() ? more.value("id", "") : "");
+      if (message_id != 0 && index < ids.size()) found = ids[index];
+      if (message_id == 0 && std::find(ids.begin(), ids.end(), media_id) != ids.end()) found = media_id;
     }
-    if (!belongs) return SendError(res, Status::NotFound("no media " + media_id + " on this case"));
+    if (found.empty())
+      return SendError(res, Status::NotFound(message_id != 0 ? "no attachment " + std::to_string(index) + " on message " +
+                                                                   std::to_string(message_id) + " of this case"
+                                                             : "no media " + media_id + " on this case"));
     if (!fetch_media_) return SendError(res, Status::Unavailable("media fetching is not configured"));
-    auto media = fetch_media_(c->channel, media_id);
+    auto media = fetch_media_(c->channel, found);
     if (!media.ok()) return SendError(res, media.status());
-    (void)store_.Audit(s->user.username, "media_fetch", "case:" + std::to_string(c->id), json{{"media", media_id}}.dump(),
-                       clock_.NowMillis());
+    const json what = message_id != 0 ? json{{"message", message_id}, {"attachment", index}} : json{{"media", media_id}};
+    (void)store_.Audit(s->user.username, "media_fetch", "case:" + std::to_string(c->id), what.dump(), clock_.NowMillis());
     res.set_header("Content-Disposition", "attachment");
     res.set_content(media->second, media->first);
+  };
+  svr.Get(R"(/api/v1/cases/(\d{1,18})/media/([A-Za-z0-9_.:\-]{1,200}))", [send_media](const httplib::Request& req, httplib::Response& res) {
+    send_media(req, res, 0, 0, req.matches[2]);
+  });
+  svr.Get(R"(/api/v1/cases/(\d{1,18})/messages/(\d{1,18})/media/(\d{1,3}))", [send_media](const httplib::Request& req, httplib::Response& res) {
+    send_media(req, res, std::stoll(req.matches[2]), std::stoul(req.matches[3]), "");
   });
   svr.Post(R"(/api/v1/cases/(\d{1,18})/erase)", [this](const httplib::Request& req, httplib::Response& res) {
     auto s = Authenticate(req);

@@ -55,6 +55,7 @@ HttpReply ToReply(const httplib::Result& r) {
   }
   out.status = r->status;
   out.body = r->body;
+  out.content_type = r->get_header_value("Content-Type");
   return out;
 }
 

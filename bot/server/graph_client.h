@@ -29,6 +29,7 @@ struct HttpReply {
   int status = 0;
   std::string body;
   std::string error;           // network error text
+  std::string content_type;    // the answer's Content-Type header
 };
 
 class GraphClient {

@@ -176,6 +176,16 @@ void Server::Impl::AdminRoutes() {
   api->Register(svr);
   api->SetRetention([this]() -> Result<json> { return RunRetention(); });
   api->SetMediaFetcher([this](Channel channel, const std::string& media_id) -> Result<std::pair<std::string, std::string>> {
+    // Messenger: the attachment's own URL, on Meta's CDN, needs no token. It came in a signed
+    // webhook; only https is fetched (or the configured Graph URL, which tests point at 127.0.0.1).
+    if (channel == Channel::kMessenger) {
+      if (media_id.rfind("https://", 0) != 0 && media_id.rfind(graph_url + "/", 0) != 0)
+        return Status::InvalidArgument("a Messenger attachment is fetched only from an https URL");
+      HttpReply bytes = GraphClient::GetUrl(media_id, {}, 30);
+      if (bytes.network_error || bytes.status != 200)
+        return Status::Unavailable("the attachment could not be downloaded (Messenger's links expire after some days)");
+      return std::make_pair(bytes.content_type.empty() ? std::string("application/octet-stream") : bytes.content_type, bytes.body);
+    }
     // WhatsApp: GET /{version}/{media-id} gives a short-lived URL, fetched with the same token.
     if (channel != Channel::kWhatsApp) return Status::InvalidArgument("media fetching is for WhatsApp media ids");
     GraphConfig g;
@@ -201,7 +211,8 @@ void Server::Impl::AdminRoutes() {
   svr.set_post_routing_handler([](const httplib::Request& req, httplib::Response& res) {
     if (req.path.rfind("/console", 0) == 0 || req.path.rfind("/api/", 0) == 0) {
       res.set_header("Content-Security-Policy",
-                     "default-src 'self'; script-src 'self'; style-src 'self'; img-src 'self' data:; "
+                     "default-src 'self'; script-src 'self'; style-src 'self'; img-src 'self' data: blob:; "
+                     "media-src 'self' blob:; "
                      "connect-src 'self'; frame-ancestors 'none'; base-uri 'none'; form-action 'self'");
       res.set_header("X-Content-Type-Options", "nosniff");
       res.set_header("Referrer-Policy", "no-referrer");

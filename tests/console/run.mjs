@@ -84,11 +84,29 @@ for (const [name, role, queue] of [['officer1', 'officer', 'unhcr_protection'], 
 
 // ---- fake Graph API ---------------------------------------------------------------------------
 const graphCalls = [];
+// A 1×1 PNG and a few bytes standing for a voice note.
+const MEDIA = {
+  'E2E-PHOTO-1': { id: 'E2E-PHOTO-1', type: 'image/png', bytes: Buffer.from('iVBORw0KGgoAAAANSUhEUgAAAAEAAAABCAYAAAAfFcSJAAAADUlEQVR42mP8z8BQDwAEhQGAhKmMIQAAAABJRU5ErkJggg==', 'base64') },
+  'E2E-VOICE-1': { id: 'E2E-VOICE-1', type: 'audio/ogg', bytes: Buffer.from('OggS-e2e-voice-note') },
+};
 const graph = http.createServer((req, res) => {
   let body = '';
   req.setEncoding('utf8');
   req.on('data', (c) => { body += c; });
   req.on('end', () => {
+    // Media an officer opens: WhatsApp's media id gives a URL, the URL gives the bytes.
+    const media = MEDIA[(req.url.match(/^\/v[0-9.]+\/(E2E-[A-Z0-9-]+)$/) || [])[1]];
+    if (req.method === 'GET' && media) {
+      res.writeHead(200, { 'Content-Type': 'application/json' });
+      res.end(JSON.stringify({ url: `${graphUrl}/files/${media.id}`, mime_type: media.type }));
+      return;
+    }
+    const file = MEDIA[(req.url.match(/^\/files\/(E2E-[A-Z0-9-]+)$/) || [])[1]];
+    if (req.method === 'GET' && file) {
+      res.writeHead(200, { 'Content-Type': file.type });
+      res.end(file.bytes);
+      return;
+    }
     if (req.method === 'POST') {
       let parsed = null;
       try { parsed = JSON.parse(body); } catch { /* keep raw */ }
@@ -138,13 +156,17 @@ log(`server up: webhook ${ports.webhook}, admin ${ports.admin}, fake graph ${gra
 
 let seq = 0;
 async function sendWhatsApp(from, text, name = 'Test Person') {
+  return postWhatsApp(from, { type: 'text', text: { body: text } }, name);
+}
+// `content`: the message's type and its object ({ type: 'audio', audio: { id, mime_type, voice } }).
+async function postWhatsApp(from, content, name = 'Test Person') {
   const body = JSON.stringify({
     object: 'whatsapp_business_account',
     entry: [{ id: '1', changes: [{ field: 'messages', value: {
       messaging_product: 'whatsapp',
       metadata: { display_phone_number: '1', phone_number_id: '106540352242922' },
       contacts: [{ profile: { name }, wa_id: from }],
-      messages: [{ from, id: `wamid.e2e-${Date.now()}-${++seq}`, timestamp: String(Math.floor(Date.now() / 1000)), type: 'text', text: { body: text } }],
+      messages: [{ from, id: `wamid.e2e-${Date.now()}-${++seq}`, timestamp: String(Math.floor(Date.now() / 1000)), ...content }],
     } }] }],
   });
   const sig = 'sha256=' + crypto.createHmac('sha256', APP_SECRET).update(body).digest('hex');
@@ -571,6 +593,35 @@ await scenario('the person writes again after the officer\'s reply and nobody an
   await page.press('#reply-text', 'Enter');
   await waitFor('the reply at the fake Graph API', () => callsTo(FROM).find((c) => JSON.stringify(c.body).includes('calling a lawyer')), 10000);
   await waitFor('the overdue badge to go', async () => (await page.locator('.badge-overdue').count()) === 0 && (await page.locator('#person-waiting').count()) === 0, 10000);
+  await page.close();
+});
+
+await scenario('an officer opens the photo and plays the voice note the person sent, inside the case', async () => {
+  const FROM = '923001115544';
+  await sendWhatsApp(FROM, 'police arrested my son at the checkpoint, please help', 'Media Person');
+  await postWhatsApp(FROM, { type: 'image', image: { id: 'E2E-PHOTO-1', mime_type: 'image/png', caption: 'his detention slip' } }, 'Media Person');
+  await postWhatsApp(FROM, { type: 'audio', audio: { id: 'E2E-VOICE-1', mime_type: 'audio/ogg; codecs=opus', voice: true } }, 'Media Person');
+  const page = await newPage();
+  await login(page, 'officer1');
+  await page.waitForSelector('#case-list');
+  const id = await waitFor('the urgent case', async () => {
+    const rows = page.locator('#case-list [data-priority="urgent"]', { hasText: FROM.slice(-4) });
+    return (await rows.count()) > 0 ? rows.first().getAttribute('data-case') : null;
+  }, 12000);
+  await page.goto(`${ADMIN}/console/#/cases/${id}`);
+  const photo = page.locator('.msg-person', { hasText: 'his detention slip' }).locator('.msg-media');
+  await photo.waitFor({ timeout: 10000 });
+  assert(await page.locator('.msg-person .msg-media img').count() === 0, 'nothing is downloaded before the officer asks');
+  await photo.locator('button', { hasText: 'Open' }).click();
+  const img = page.locator('.msg-person .msg-media img.media-preview');
+  await img.waitFor({ timeout: 8000 });
+  assert((await img.getAttribute('src')).startsWith('blob:'), 'the photo is shown from what the server fetched');
+  await waitFor('the photo to load', () => img.evaluate((el) => el.complete && el.naturalWidth === 1), 5000);
+  const voice = page.locator('.msg-person .msg-media', { hasText: 'voice note' });
+  await voice.locator('button', { hasText: 'Play' }).click();
+  const audio = page.locator('.msg-person .msg-media audio');
+  await audio.waitFor({ timeout: 8000 });
+  assert(await audio.evaluate((el) => el.controls && el.src.startsWith('blob:')), 'the voice note has a player');
   await page.close();
 });
 

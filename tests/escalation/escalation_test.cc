@@ -1218,6 +1218,14 @@ TEST_F(EscalationTest, OfficersFetchAPhotoOnDemandOnlyForTheirOwnCase) {
   EXPECT_EQ(graph_.Gets()[0], std::string("/v21.0/MEDIA123 Bearer ") + kWaToken);
   EXPECT_EQ(api_->Get(base + "/media/OTHER", unhcr_).status, 404);
   EXPECT_EQ(api_->Get(base + "/media/MEDIA123", iom_).status, 404);
+  // The console asks by message and position.
+  const std::string message_id =
+      std::to_string(QueryInt(db(), "SELECT id FROM messages WHERE provider_id = 'wamid.esc-photo'"));
+  auto by_position = api_->Get(base + "/messages/" + message_id + "/media/0", unhcr_);
+  EXPECT_EQ(by_position.status, 200);
+  EXPECT_EQ(by_position.body, "JPEG-BYTES");
+  EXPECT_EQ(api_->Get(base + "/messages/" + message_id + "/media/1", unhcr_).status, 404);
+  EXPECT_EQ(api_->Get(base + "/messages/" + message_id + "/media/0", iom_).status, 404);
 }
 
 }  // namespace

@@ -129,5 +129,66 @@ TEST(MessengerConversationTest, ATextWithASharedLinkIsReadAsTextAndItsThreatReac
   EXPECT_TRUE(urgent_reply) << "the safety reply";
 }
 
+// A person sends three photos of their documents as one Messenger message. Only the first was
+// kept, and the console could open none: officers see every attachment, and open each one (the
+// server fetches it from Meta's CDN). A URL that is not https is never fetched.
+TEST(MessengerConversationTest, SeveralAttachmentsInOneMessageAreAllKeptAndAnOfficerOpensEachOne) {
+  TempDir dir;
+  FakeGraph graph;
+  const std::string db = dir.File("m.db");
+  AddUser(db, "officer", "officer", {"unhcr_protection"}, kPassword);
+  auto server = server::Server::Start(TestConfig(db, graph.url()));
+  ASSERT_TRUE(server.ok()) << server.status().ToString();
+  Webhooks hooks((*server)->port());
+  const std::string psid = "6254117574598877";
+  ASSERT_EQ(hooks.PostSigned(MessengerText(psid, "m_att_1", "police arrested my husband last night, please help"),
+                             "/webhooks/messenger")->status, 200);
+  ASSERT_TRUE(WaitProcessed(db, "m_att_1"));
+  graph.OnGet("/cdn/por.jpg", "image/jpeg", "POR-CARD-BYTES");
+  graph.OnGet("/cdn/notice.jpg", "image/jpeg", "NOTICE-BYTES");
+  graph.OnGet("/cdn/letter.pdf", "application/pdf", "%PDF-LETTER");
+  json body = json::parse(MessengerText(psid, "m_att_2", ""));
+  json& message = body["entry"][0]["messaging"][0]["message"];
+  message.erase("text");
+  message["attachments"] = json::array({
+      {{"type", "image"}, {"payload", {{"url", graph.url() + "/cdn/por.jpg"}}}},
+      {{"type", "image"}, {"payload", {{"url", graph.url() + "/cdn/notice.jpg"}}}},
+      {{"type", "file"}, {"payload", {{"url", graph.url() + "/cdn/letter.pdf"}}}},
+      {{"type", "image"}, {"payload", {{"url", "http://169.254.169.254/latest/meta-data"}}}}});
+  ASSERT_EQ(hooks.PostSigned(body.dump(), "/webhooks/messenger")->status, 200);
+  ASSERT_TRUE(WaitProcessed(db, "m_att_2"));
+
+  ApiClient api((*server)->admin_port());
+  const std::string token = api.Token("officer", kPassword);
+  const std::string id = Query(db, "SELECT id FROM cases")[0];
+  auto view = api.Get("/api/v1/cases/" + id, token);
+  ASSERT_EQ(view.status, 200) << view.body;
+  json photos;
+  for (const auto& m : view.json["messages"])
+    if (m.contains("media")) photos = m;
+  ASSERT_FALSE(photos.is_null()) << view.body;
+  EXPECT_EQ(photos["media"]["id"], graph.url() + "/cdn/por.jpg");
+  ASSERT_EQ(photos["more_media"].size(), 3u) << photos.dump();
+  EXPECT_EQ(photos["more_media"][1]["mime_type"], "file");
+  EXPECT_EQ(graph.Gets().size(), 0u) << "nothing is downloaded until an officer asks";
+
+  const std::string base = "/api/v1/cases/" + id + "/messages/" + photos["id"].dump() + "/media/";
+  auto first = api.Get(base + "0", token);
+  EXPECT_EQ(first.status, 200);
+  EXPECT_EQ(first.body, "POR-CARD-BYTES");
+  EXPECT_EQ(api.Get(base + "1", token).body, "NOTICE-BYTES");
+  auto letter = api.Get(base + "2", token);
+  EXPECT_EQ(letter.status, 200);
+  EXPECT_EQ(letter.body, "%PDF-LETTER");
+  auto plain_http = api.Get(base + "3", token);
+  EXPECT_EQ(plain_http.status, 400) << plain_http.body;
+  EXPECT_TRUE(plain_http.json.contains("error"));
+  auto none = api.Get(base + "4", token);
+  EXPECT_EQ(none.status, 404) << none.body;
+  EXPECT_TRUE(none.json.contains("error"));
+  EXPECT_EQ(graph.Gets().size(), 3u);
+  EXPECT_EQ(QueryInt(db, "SELECT COUNT(*) FROM audit_log WHERE action = 'media_fetch'"), 3);
+}
+
 }  // namespace
 }  // namespace bot::testing

@@ -53,7 +53,16 @@ bool OnlyLinks(const std::string& text) {
   return any;
 }
 
-// A user message: text, a quick reply, or attachments (the first one decides the kind).
+// Messenger gives a URL where WhatsApp gives a media id.
+MediaRef MediaOf(const std::string& type, const json& payload) {
+  MediaRef r;
+  r.id = Str(payload, "url");
+  r.mime_type = type;
+  return r;
+}
+
+// A user message: text, a quick reply, or attachments (the first one decides the kind; the
+// others are kept for officers).
 void FillMessage(const json& msg, InboundMessage& m) {
   m.provider_id = Str(msg, "mid");
   m.text = Str(msg, "text");
@@ -88,10 +97,15 @@ void FillMessage(const json& msg, InboundMessage& m) {
     }
     return;
   }
-  MediaRef r;
-  r.id = Str(*payload, "url");  // Messenger gives a URL where WhatsApp gives a media id
-  r.mime_type = type;
-  m.media = std::move(r);
+  m.media = MediaOf(type, *payload);
+  for (size_t i = 1; i < atts->size(); ++i) {
+    const json& more = (*atts)[i];
+    const json* p = Obj(more, "payload");
+    const std::string t = Str(more, "type");
+    const InboundKind k = AttachmentKind(t);
+    if (p == nullptr || p->contains("sticker_id") || k == InboundKind::kLocation || k == InboundKind::kUnsupported) continue;
+    if (MediaRef r = MediaOf(t, *p); !r.id.empty()) m.more_media.push_back(std::move(r));
+  }
 }
 
 WebhookBatch Walk(const json& root) {

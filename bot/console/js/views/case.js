@@ -159,6 +159,50 @@ export async function caseView(root, { params, user, flash }) {
     else if (templatesShown) { templatesShown = ''; replace(templates); }
   }
 
+  // What the person sent (a photo of a document, a voice note) is fetched only when an officer
+  // opens it, through the server (audited), and kept for this page so a redraw does not lose it.
+  const opened = new Map();  // "message/position" → { url, type } or { error }
+  function mediaItem(m, md, i) {
+    const key = `${m.id}/${i}`;
+    const box = h('div', { class: 'msg-media small', dataset: { media: key } });
+    const show = () => {
+      const got = opened.get(key);
+      if (!got) {
+        const verb = m.kind === 'audio' && i === 0 ? 'Play' : 'Open';
+        replace(box, h('span', { dir: 'auto' }, mediaText(md, i === 0 ? m.kind : '')), ' ',
+          h('button', { type: 'button', class: 'btn-small media-open', onclick: load }, verb));
+      } else if (got.error) {
+        replace(box, h('span', { dir: 'auto' }, mediaText(md, i === 0 ? m.kind : '')), ' ', h('span', { class: 'error-text media-error' }, got.error));
+      } else if (got.type.startsWith('image/')) {
+        replace(box, h('img', { class: 'media-preview', src: got.url, alt: `attachment ${i + 1} of the person's message` }));
+      } else if (got.type.startsWith('audio/')) {
+        replace(box, h('audio', { class: 'media-preview', controls: true, src: got.url }));
+      } else if (got.type.startsWith('video/')) {
+        replace(box, h('video', { class: 'media-preview', controls: true, src: got.url }));
+      } else {
+        replace(box, h('a', { class: 'media-download', href: got.url, download: `case-${c.id}-message-${m.id}-${i + 1}` }, `Download ${mediaText(md, i === 0 ? m.kind : '')}`));
+      }
+    };
+    async function load() {
+      try {
+        const res = await fetch(`/api/v1/cases/${c.id}/messages/${m.id}/media/${i}`, { credentials: 'same-origin', cache: 'no-store' });
+        if (!res.ok) {
+          let why = `HTTP ${res.status}`;
+          try { why = (await res.json()).error || why; } catch { /* not JSON */ }
+          opened.set(key, { error: why });
+        } else {
+          const blob = await res.blob();
+          opened.set(key, { url: URL.createObjectURL(blob), type: blob.type || '' });
+        }
+      } catch {
+        opened.set(key, { error: 'the server cannot be reached; check the connection' });
+      }
+      show();
+    }
+    show();
+    return box;
+  }
+
   function renderConversation() {
     const msgs = c.messages || [];
     const sig = JSON.stringify(msgs.map((m) => [m.id, m.status])) + (c.contact_name || '');
@@ -176,7 +220,7 @@ export async function caseView(root, { params, user, flash }) {
           m.direction === 'in' && m.status === 'failed' ? h('span', { class: ['msg-status', 'error-text'] }, ' · the bot could not process this: answer it yourself') : null,
           m.kind && m.kind !== 'text' ? h('span', { class: 'muted' }, ` · ${m.kind}`) : null),
         m.text ? h('p', { class: 'msg-text', dir: 'auto' }, m.text) : null,
-        m.media ? h('p', { class: 'msg-media small', dir: 'auto' }, mediaText(m.media)) : null);
+        ...[m.media, ...(m.more_media || [])].filter(Boolean).map((md, i) => mediaItem(m, md, i)));
     }));
     if (!msgs.length) convo.append(h('li', { class: 'muted' }, 'No messages.'));
     // New messages scroll into view if the reader was at the end (or just sent one); someone
@@ -300,9 +344,8 @@ export async function caseView(root, { params, user, flash }) {
   return () => { stopped = true; clearTimeout(timer); };
 }
 
-function mediaText(media) {
+function mediaText(media, kind) {
   if (!media || typeof media !== 'object') return `[attachment] ${String(media)}`;
-  const kind = media.type || media.kind || 'attachment';
   const bits = [media.caption, media.filename, media.mime_type].filter(Boolean);
-  return `[${kind}]${bits.length ? ' ' + bits.join(' · ') : ''}`;
+  return `[${media.voice ? 'voice note' : kind || 'attachment'}]${bits.length ? ' ' + bits.join(' · ') : ''}`;
 }
