@@ -7,6 +7,8 @@
 //   5. intents: answer, hand off, opt out; two misses in a row offer a person.
 #include "bot/conversation/conversation.h"
 
+#include <cstdio>
+
 #include "intents/entities.h"
 #include "intents/normalizer.h"
 
@@ -209,11 +211,39 @@ TurnOutput Converse(const Snapshot& c, const TurnInput& in) {
   // Non-text messages: say kindly what we can read; an open case keeps them for the officer.
   if (!textual && d.intent == "unknown") {
     if (msg.kind == InboundKind::kReaction || msg.kind == InboundKind::kSystem) return finish();  // nothing to say
+    // A shared location answers "where are you now?" (a pinned place's name is in the text).
+    if (msg.kind == InboundKind::kLocation && st.stage == "intake_city" && in.active_case) {
+      char where[96];
+      std::snprintf(where, sizeof where, "shared location %.5f, %.5f", msg.latitude, msg.longitude);
+      out.case_fields.emplace_back("city", msg.text.empty() ? std::string(where) : msg.text + " (" + where + ")");
+      reply(Text(c.Message("intake_who", lang)));
+      st.stage = "intake_who";
+      return finish();
+    }
     if (in.active_case) {
       if (!in.active_case->human_mode) reply(Text(c.Message("non_text_case_open", lang)));
       return finish();
     }
     if (st.opted_out) return finish();
+    // Someone who can only send voice notes (or photos) would hear "I can only read text" for
+    // ever: at the second one, a person at the information desk listens to them.
+    const bool media = msg.kind == InboundKind::kAudio || msg.kind == InboundKind::kImage ||
+                       msg.kind == InboundKind::kVideo || msg.kind == InboundKind::kDocument;
+    if (media && ++st.misses >= 2) {
+      st.misses = 0;
+      st.welcomed = true;
+      if (st.stage == "awaiting_language") st.stage = "idle";
+      out.answered_intent = "human_agent";
+      hand_off("info_desk", "normal", "human_agent");
+      if (st.language.empty() && d.language.empty()) {
+        // No language yet: the hand-off notice (in the pipeline) goes in English; say it in all three.
+        reply(Text(JoinLanguages(c, "non_text_to_person")));
+        out.language = "";
+        return out;
+      }
+      reply(Text(c.Message("non_text_to_person", lang)));
+      return finish();
+    }
     // A first message that is a voice note or a photo says nothing about the language: say it in
     // all three and keep the welcome and the language choice for their first text (a guessed
     // English stuck to someone who then wrote «سلام»).
@@ -398,11 +428,27 @@ TurnOutput Converse(const Snapshot& c, const TurnInput& in) {
     }
     st.stage = "idle";  // not an answer: carry on; the question stays asked, never forced
   }
+  // The "talk to a person" button hands over whenever it is tapped, also from an older offer.
+  if (msg.payload_id == "human:yes" && !in.active_case) {
+    st.stage = "idle";
+    st.misses = 0;
+    out.answered_intent = "human_agent";
+    hand_off("info_desk", "normal", "human_agent");
+    return finish();
+  }
   if (st.stage == "offered_human") {
-    if (number == 1 || c.IsWord("yes_words", "", text) || msg.payload_id == "human:yes") {
+    if (number == 1 || c.IsWord("yes_words", "", text)) {
       st.stage = "idle";
       st.misses = 0;
       hand_off("info_desk", "normal", "human_agent");
+      return finish();
+    }
+    // Where buttons cannot be shown (Messenger) the offer is a numbered list: "2. Menu".
+    if (number == 2) {
+      st.stage = "idle";
+      st.misses = 0;
+      st.welcomed = true;
+      reply(MenuMessage(c, lang));
       return finish();
     }
     st.stage = "idle";  // anything else: carry on as a normal message

@@ -655,6 +655,7 @@ void AdminApi::Register(httplib::Server& svr) {
       json p = json::parse(m.payload, nullptr, false);
       if (m.direction == "in" && p.is_object() && p.contains("media")) mj["media"] = p["media"];
       if (m.direction == "in" && p.is_object() && p.contains("more_media")) mj["more_media"] = p["more_media"];
+      if (m.direction == "in" && p.is_object() && p.contains("location")) mj["location"] = p["location"];
       msgs.push_back(mj);
     }
     j["messages"] = msgs;

@@ -527,6 +527,11 @@ Status Processor::ProcessOne(const PendingInbound& p, bool* stop) {
   if (active == nullptr && !open_cases->empty()) active = &open_cases->front();
   conversation::TurnInput in;
   in.state = *state;
+  // The bot's questions belong to their case: once an officer resolved it, the next message is
+  // not an answer to them ("thank you" was asked "who is at risk?", and a new threat got no
+  // intake of its own).
+  const bool asked = state->stage.rfind("intake_", 0) == 0 || state->stage.rfind("iom_", 0) == 0 || state->stage == "consent";
+  if (asked && working_on == nullptr) in.state.stage = "idle";
   in.message = p.message;
   in.safety_reply_sent =
       std::any_of(open_cases->begin(), open_cases->end(), [](const Case& c) { return c.safety_reply_at != 0; });

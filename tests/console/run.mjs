@@ -596,11 +596,12 @@ await scenario('the person writes again after the officer\'s reply and nobody an
   await page.close();
 });
 
-await scenario('an officer opens the photo and plays the voice note the person sent, inside the case', async () => {
+await scenario('an officer opens the photo, plays the voice note and sees the location the person sent, inside the case', async () => {
   const FROM = '923001115544';
   await sendWhatsApp(FROM, 'police arrested my son at the checkpoint, please help', 'Media Person');
   await postWhatsApp(FROM, { type: 'image', image: { id: 'E2E-PHOTO-1', mime_type: 'image/png', caption: 'his detention slip' } }, 'Media Person');
   await postWhatsApp(FROM, { type: 'audio', audio: { id: 'E2E-VOICE-1', mime_type: 'audio/ogg; codecs=opus', voice: true } }, 'Media Person');
+  await postWhatsApp(FROM, { type: 'location', location: { latitude: 34.0151, longitude: 71.5249, name: 'Central Jail' } }, 'Media Person');
   const page = await newPage();
   await login(page, 'officer1');
   await page.waitForSelector('#case-list');
@@ -622,6 +623,10 @@ await scenario('an officer opens the photo and plays the voice note the person s
   const audio = page.locator('.msg-person .msg-media audio');
   await audio.waitFor({ timeout: 8000 });
   assert(await audio.evaluate((el) => el.controls && el.src.startsWith('blob:')), 'the voice note has a player');
+  const where = page.locator('.msg-person .msg-location');
+  await where.waitFor({ timeout: 8000 });
+  assert((await where.innerText()).includes('34.01510, 71.52490'), 'the shared location shows its coordinates');
+  assert((await where.locator('a').getAttribute('href')).includes('mlat=34.01510'), 'and a map link');
   await page.close();
 });
 

@@ -493,6 +493,81 @@ TEST(ConversationRulesTest, AQuestionAskedDuringTheIntakeIsAnsweredAndTheIntakeQ
   EXPECT_EQ(out.state.stage, "intake_detained");
 }
 
+// Someone who can only send voice notes heard "I can only read text" for ever: the second voice
+// note (or photo) goes to a person. A sticker is not a message to hand over.
+TEST(ConversationRulesTest, TheSecondVoiceNoteReachesAPersonInsteadOfAnotherICanOnlyReadText) {
+  auto c = Shipped();
+  conversation::TurnInput in;
+  in.message.kind = InboundKind::kAudio;
+  auto out = conversation::Converse(*c, in);
+  EXPECT_FALSE(out.open_case.has_value());
+  ASSERT_EQ(out.replies.size(), 1u);
+  EXPECT_NE(out.replies[0].text.find(c->Message("non_text", "en")), std::string::npos);
+  in.state = out.state;
+  out = conversation::Converse(*c, in);
+  ASSERT_TRUE(out.open_case.has_value()) << "the second voice note stayed with the bot";
+  EXPECT_EQ(out.open_case->queue, "info_desk");
+  EXPECT_EQ(out.answered_intent, "human_agent");
+  ASSERT_EQ(out.replies.size(), 1u);
+  for (const char* language : {"en", "prs", "ps"})
+    EXPECT_NE(out.replies[0].text.find(c->Message("non_text_to_person", language)), std::string::npos) << language;
+
+  // In a known language, a photo then a voice note; stickers never count.
+  auto dari = Welcomed("prs", "");
+  dari.message.kind = InboundKind::kSticker;
+  for (int i = 0; i < 3; ++i) {
+    out = conversation::Converse(*c, dari);
+    EXPECT_FALSE(out.open_case.has_value());
+    dari.state = out.state;
+  }
+  dari.message.kind = InboundKind::kImage;
+  out = conversation::Converse(*c, dari);
+  EXPECT_FALSE(out.open_case.has_value());
+  dari.state = out.state;
+  dari.message.kind = InboundKind::kAudio;
+  out = conversation::Converse(*c, dari);
+  ASSERT_TRUE(out.open_case.has_value());
+  ASSERT_EQ(out.replies.size(), 1u);
+  EXPECT_EQ(out.replies[0].text, c->Message("non_text_to_person", "prs"));
+}
+
+// The "talk to a person" button of an older offer still hands over; where the offer is a numbered
+// list (Messenger), "2" is its "Menu", not the menu's second topic.
+TEST(ConversationRulesTest, ATalkToAPersonTapAlwaysHandsOverAndTwoAtTheOfferIsTheMenu) {
+  auto c = Shipped();
+  auto in = Welcomed("en", "Talk to a person");
+  in.message.kind = InboundKind::kChoice;
+  in.message.payload_id = "human:yes";
+  auto out = conversation::Converse(*c, in);
+  ASSERT_TRUE(out.open_case.has_value()) << "a stale button did nothing";
+  EXPECT_EQ(out.open_case->queue, "info_desk");
+
+  auto offer = Welcomed("en", "2");
+  offer.state.stage = "offered_human";
+  out = conversation::Converse(*c, offer);
+  EXPECT_FALSE(out.open_case.has_value());
+  ASSERT_EQ(out.replies.size(), 1u);
+  EXPECT_EQ(out.replies[0].text, conversation::MenuMessage(*c, "en").text);
+  EXPECT_NE(out.answered_intent, "por_card");
+}
+
+// A location shared at "where are you now?" is the answer.
+TEST(ConversationRulesTest, ALocationSharedAtTheCityQuestionIsTheAnswer) {
+  auto c = Shipped();
+  auto in = Welcomed("en", "");
+  in.message.kind = InboundKind::kLocation;
+  in.message.latitude = 33.6844;
+  in.message.longitude = 73.0479;
+  in.state.stage = "intake_city";
+  in.active_case = UrgentCase();
+  auto out = conversation::Converse(*c, in);
+  ASSERT_EQ(out.case_fields.size(), 1u);
+  EXPECT_EQ(out.case_fields[0], (std::pair<std::string, std::string>{"city", "shared location 33.68440, 73.04790"}));
+  EXPECT_EQ(out.state.stage, "intake_who");
+  ASSERT_EQ(out.replies.size(), 1u);
+  EXPECT_EQ(out.replies[0].text, c->Message("intake_who", "en"));
+}
+
 TEST(ConversationRulesTest, ANewThreatWrittenDuringTheIntakeIsRecordedAndAcknowledged) {
   auto c = Shipped();
   auto in = Welcomed("en", "they are beating me now");

@@ -1175,6 +1175,52 @@ TEST_F(EscalationTest, ThePersonsUnansweredMessageAfterAnOfficersReplyMakesTheCa
   EXPECT_EQ(CasesFor(unhcr_)[0]["awaiting_reply_since"], nullptr);
 }
 
+// An officer resolved the case while its intake questions were still running: "thank you" was
+// asked "who is at risk?" for the closed case, and the next threat opened a case with no intake.
+TEST_F(EscalationTest, AResolvedCaseEndsItsIntakeAndANewThreatStartsItsOwn) {
+  const std::string me = "923000000062";
+  auto content = ShippedContent();
+  Say(me, "my husband beats me and threatens to kill me");
+  const int64_t first = OnlyCaseOf(me);
+  ASSERT_EQ(api_->Post("/api/v1/cases/" + std::to_string(first) + "/resolve", unhcr_, {{"outcome", "duplicate"}}).status, 200);
+  const size_t before = Received(me).size();
+  Say(me, "thank you");
+  for (const auto& text : Received(me))
+    EXPECT_EQ(text.find(content->Message("intake_who", "en")), std::string::npos) << "an intake question for a closed case";
+  Say(me, "he came back and is beating me again");
+  ASSERT_EQ(QueryInt(db(), "SELECT COUNT(*) FROM cases WHERE status != 'resolved' AND queue = 'unhcr_protection'"), 1);
+  const std::vector<std::string> after = Received(me, before + 2);
+  bool asked = false;
+  for (size_t i = before; i < after.size(); ++i) asked = asked || after[i].find(content->Message("intake_city", "en")) != std::string::npos;
+  EXPECT_TRUE(asked) << "the new urgent case asks its own intake questions";
+  Say(me, "Lahore");
+  const int64_t second = QueryInt(db(), "SELECT id FROM cases WHERE status != 'resolved'");
+  auto view = api_->Get("/api/v1/cases/" + std::to_string(second), unhcr_);
+  EXPECT_EQ(view.json["intake"]["city"], "Lahore") << view.body;
+}
+
+// A location the person shares reaches the officer with its coordinates (the case showed an empty
+// message).
+TEST_F(EscalationTest, ASharedLocationIsShownToTheOfficerWithItsCoordinates) {
+  const std::string me = "923000000063";
+  Say(me, "police arrested my son right now, please help");
+  json location = json::parse(WhatsAppText(me, "wamid.esc-location", "x"));
+  json& m = location["entry"][0]["changes"][0]["value"]["messages"][0];
+  m.erase("text");
+  m["type"] = "location";
+  m["location"] = {{"latitude", 33.6844}, {"longitude", 73.0479}, {"name", "Central Jail"}};
+  ASSERT_EQ(hooks_->PostSigned(location.dump())->status, 200);
+  ASSERT_TRUE(WaitProcessed(db(), "wamid.esc-location"));
+  auto view = api_->Get("/api/v1/cases/" + std::to_string(OnlyCaseOf(me)), unhcr_);
+  bool shown = false;
+  for (const auto& msg : view.json["messages"])
+    if (msg.contains("location"))
+      shown = msg["location"]["latitude"].get<double>() == 33.6844 && msg["location"]["longitude"].get<double>() == 73.0479;
+  EXPECT_TRUE(shown) << view.body;
+  // It was the answer to "where are you now?".
+  EXPECT_NE(view.json["intake"].value("city", "").find("33.68440, 73.04790"), std::string::npos) << view.body;
+}
+
 TEST_F(EscalationTest, RelocatedCaseTransferCollectsTheDetailsAndOpensAnIomCase) {
   const std::string me = "923000000070";
   Say(me, "I moved to Canada, I have a US refugee case, how do I update IOM with my new address?");

@@ -220,7 +220,8 @@ export async function caseView(root, { params, user, flash }) {
           m.direction === 'in' && m.status === 'failed' ? h('span', { class: ['msg-status', 'error-text'] }, ' · the bot could not process this: answer it yourself') : null,
           m.kind && m.kind !== 'text' ? h('span', { class: 'muted' }, ` · ${m.kind}`) : null),
         m.text ? h('p', { class: 'msg-text', dir: 'auto' }, m.text) : null,
-        ...[m.media, ...(m.more_media || [])].filter(Boolean).map((md, i) => mediaItem(m, md, i)));
+        ...[m.media, ...(m.more_media || [])].filter(Boolean).map((md, i) => mediaItem(m, md, i)),
+        m.location ? locationItem(m.location) : null);
     }));
     if (!msgs.length) convo.append(h('li', { class: 'muted' }, 'No messages.'));
     // New messages scroll into view if the reader was at the end (or just sent one); someone
@@ -342,6 +343,14 @@ export async function caseView(root, { params, user, flash }) {
   render();
   timer = setTimeout(poll, POLL_MS);
   return () => { stopped = true; clearTimeout(timer); };
+}
+
+// A location the person shared: the coordinates, and a map to open (outside the console).
+function locationItem(loc) {
+  const lat = Number(loc.latitude).toFixed(5);
+  const lon = Number(loc.longitude).toFixed(5);
+  return h('p', { class: 'msg-location small' }, 'Shared location ', h('span', { class: 'mono', dir: 'ltr' }, `${lat}, ${lon}`), ' · ',
+    h('a', { href: `https://www.openstreetmap.org/?mlat=${lat}&mlon=${lon}#map=16/${lat}/${lon}`, target: '_blank', rel: 'noopener noreferrer' }, 'open map'));
 }
 
 function mediaText(media, kind) {
