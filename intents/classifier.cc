@@ -927,6 +927,16 @@ Result<std::shared_ptr<const Classifier>> Classifier::Build(const json& content)
         if (!re->ok()) return Status::InvalidArgument("rule " + cr.id + ": pattern \"" + p + "\" does not compile: " + re->error());
         if (re->Match("", 0, 0, RE2::UNANCHORED, nullptr, 0) && folded.find_first_not_of(".*?^$()|") == std::string::npos)
           return Status::InvalidArgument("rule " + cr.id + ": pattern \"" + p + "\" matches everything");
+        // Patterns run on " " + the words' key forms + " ": " ", "\\s" or "." match every message,
+        // which would take "stop", "delete my data" and "talk to a person" over. A pattern that
+        // matches all of these unrelated messages matches everything.
+        static const char* const kUnrelated[] = {" 1 ", " ok ", " stop ", " delete my data ", " سلام ", " مننه ",
+                                                 " talk to a person ", " x "};
+        bool matches_all = true;
+        for (const char* sample : kUnrelated) matches_all = matches_all && RE2::PartialMatch(sample, *re);
+        if (matches_all)
+          return Status::InvalidArgument("rule " + cr.id + ": pattern \"" + p +
+                                         "\" matches every message (even \"1\", \"stop\" and \"سلام\"): make it name the words it is for");
         cr.patterns.push_back(std::move(re));
         cr.pattern_shown.push_back("/" + p + "/");
       }

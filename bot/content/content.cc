@@ -545,8 +545,18 @@ std::vector<Problem> Validate(const json& doc, const std::string& today) {
     const std::string id = StrOr(f, "id");
     fact_ids.insert(id);
     const json& v = Get(f, "value");
-    if (IsPlaceholderFact(f))
-      out.push_back({"fact " + id, "still holds a placeholder value; fill it in before relying on it", false});
+    if (IsPlaceholderFact(f)) {
+      // Filled in but still flagged: people keep getting "not confirmed yet" until the flag goes.
+      bool filled = !v.is_null() && !(v.is_string() && v.get<std::string>().empty()) && !HoldsNote(v);
+      if (v.is_object())
+        for (const auto& [lang, text] : v.items()) filled = filled && !HoldsNote(text) && !(text.is_string() && text.get<std::string>().empty());
+      out.push_back({"fact " + id,
+                     MarkedPlaceholder(f) && filled
+                         ? "has a value but is still marked \"placeholder\": true; once the value is confirmed, set "
+                           "placeholder to false (until then people are told the number is not confirmed)"
+                         : "still holds a placeholder value; fill it in before relying on it",
+                     false});
+    }
     const std::string until = StrOr(f, "valid_until");
     if (!until.empty() && until < today)
       out.push_back({"fact " + id, "expired on " + until + "; check it and update valid_until", false});
@@ -579,10 +589,25 @@ std::vector<Problem> Validate(const json& doc, const std::string& today) {
       CheckText(item, lang, text, fact_ids, 4096, out);
     }
   }
+  // Messages the conversation cannot do without: blank or missing, the safety reply would lose its
+  // first line, an intake question would arrive as an empty line, a fallback as nothing at all.
+  static const char* const kRequiredMessages[] = {
+      "welcome", "language_prompt", "safety_reply_prefix", "intake_city", "intake_who", "intake_detained",
+      "intake_done", "intake_urgent_noted", "intake_skip_hint", "fallback", "fallback_offer_human", "non_text",
+      "non_text_case_open", "non_text_to_person", "handoff", "case_open_waiting", "erasure_done", "opt_out_confirm",
+      "opt_out_case_open", "iom_case_number", "iom_location", "iom_contact", "iom_done", "consent_question"};
   for (const auto& lang : kLanguages) {
     const json& m = Get(Get(doc, "messages"), lang);
-    for (const auto& [key, v] : Get(m, "messages").items())
+    for (const char* key : kRequiredMessages) {
+      const json& v = Get(Get(m, "messages"), key);
+      if (!v.is_string())
+        out.push_back({"message " + lang + "/" + key, "is missing: the conversation needs it in en, prs and ps"});
+    }
+    for (const auto& [key, v] : Get(m, "messages").items()) {
+      if (v.is_string() && v.get<std::string>().find_first_not_of(" \t\r\n") == std::string::npos)
+        out.push_back({"message " + lang + "/" + key, "is blank: people would get an empty message, or none where it matters"});
       if (v.is_string()) CheckText("message " + lang + "/" + key, lang, v.get<std::string>(), fact_ids, 4096, out);
+    }
     for (const auto& [intent, entry] : Get(m, "menu").items()) {
       // WhatsApp shows at most 24 characters, "10. " of them the number.
       CheckText("menu " + lang + "/" + intent + " title", lang, StrOr(entry, "title"), fact_ids, 20, out);

@@ -211,6 +211,9 @@ TurnOutput Converse(const Snapshot& c, const TurnInput& in) {
   // Non-text messages: say kindly what we can read; an open case keeps them for the officer.
   if (!textual && d.intent == "unknown") {
     if (msg.kind == InboundKind::kReaction || msg.kind == InboundKind::kSystem) return finish();  // nothing to say
+    // Messenger's like button and other stickers, once we have talked: a "thanks" (like a typed 👍),
+    // not a message to be told "I can only read text".
+    if (msg.kind == InboundKind::kSticker && st.welcomed) return finish();
     // A shared location answers "where are you now?" (a pinned place's name is in the text).
     if (msg.kind == InboundKind::kLocation && st.stage == "intake_city" && in.active_case) {
       char where[96];

@@ -424,6 +424,9 @@ void AdminApi::CaseAction(const httplib::Request& req, httplib::Response& res, c
     if (!s.ok()) return SendError(res, s);
     audit({});
   } else if (action == "resolve") {
+    // The person is told their case is closed: not while a colleague is still working on it.
+    if (!may_move)
+      return SendError(res, Status::PermissionDenied("only " + c->assignee + " or an admin can resolve this case"));
     auto outcome = RequiredString(body, "outcome", 500);
     if (!outcome.ok()) return SendError(res, outcome.status());
     updated.status = "resolved";
@@ -603,6 +606,12 @@ void AdminApi::Register(httplib::Server& svr) {
     f.status = req.get_param_value("status");
     f.priority = req.get_param_value("priority");
     f.language = req.get_param_value("language");
+    // A typo must not look like an empty queue.
+    const std::set<std::string> statuses = {"", "open", "claimed", "resolved", "all"}, priorities = {"", "urgent", "high", "normal"},
+                                languages = {"", "en", "prs", "ps"};
+    if (!statuses.count(f.status)) return SendError(res, Status::InvalidArgument("status must be open, claimed, resolved or all"));
+    if (!priorities.count(f.priority)) return SendError(res, Status::InvalidArgument("priority must be urgent, high or normal"));
+    if (!languages.count(f.language)) return SendError(res, Status::InvalidArgument("language must be en, prs or ps"));
     if (req.has_param("id")) {
       const std::string id = req.get_param_value("id");
       if (id.empty() || id.size() > 18 || id.find_first_not_of("0123456789") != std::string::npos || std::stoll(id) == 0)

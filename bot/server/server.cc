@@ -282,6 +282,15 @@ Status Server::Impl::Listen(httplib::Server& svr, const std::string& host, int p
   svr.set_payload_max_length(config.max_body_bytes);
   const int threads = config.http_threads;
   svr.new_task_queue = [threads] { return new httplib::ThreadPool(static_cast<size_t>(threads)); };
+  // Errors httplib answers itself (no route: "/cases/abc/claim", a body over the limit) get the
+  // same JSON {"error"} as the handlers' own; a handler's answer is left as it is.
+  svr.set_error_handler(httplib::Server::HandlerWithResponse([](const httplib::Request& req, httplib::Response& res) {
+    if (!res.body.empty()) return httplib::Server::HandlerResponse::Unhandled;
+    JsonError(res, res.status,
+              res.status == 404 ? "no such endpoint: " + req.method + " " + req.path
+                                : "request refused (HTTP " + std::to_string(res.status) + ")");
+    return httplib::Server::HandlerResponse::Handled;
+  }));
   svr.set_exception_handler([](const httplib::Request&, httplib::Response& res, std::exception_ptr ep) {
     std::string what = "unknown";
     try {

@@ -538,8 +538,8 @@ await scenario("a claimed case changes hands only through an admin, who refers a
   const officer2 = await newPage();
   await login(officer2, 'officer2');
   await officer2.goto(caseUrl);
-  await officer2.locator('#resolve-form').waitFor();
-  for (const sel of ['#claim', '#release', '#refer-form', '#assign-form'])
+  await officer2.locator('#claimed-by-other').waitFor();
+  for (const sel of ['#claim', '#release', '#refer-form', '#assign-form', '#resolve-form'])
     assert(await officer2.locator(sel).count() === 0, `another officer is not offered ${sel} on officer1's claimed case`);
   await officer1.close();
   await officer2.close();

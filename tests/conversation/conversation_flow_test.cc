@@ -518,6 +518,7 @@ TEST(ConversationRulesTest, TheSecondVoiceNoteReachesAPersonInsteadOfAnotherICan
   for (int i = 0; i < 3; ++i) {
     out = conversation::Converse(*c, dari);
     EXPECT_FALSE(out.open_case.has_value());
+    EXPECT_TRUE(out.replies.empty()) << "a like after we talked is a thanks, not 'I can only read text'";
     dari.state = out.state;
   }
   dari.message.kind = InboundKind::kImage;

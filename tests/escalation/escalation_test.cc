@@ -1037,7 +1037,8 @@ TEST_F(EscalationTest, ALongCaseShowsItsLatestMessagesOldestFirst) {
 }
 
 // A claimed case changes hands through its officer (release) or an admin (take over, assign):
-// another officer of the queue may help with notes and replies, but cannot take it from them.
+// another officer of the queue may help with notes and replies, but cannot take it from them or
+// close it.
 TEST_F(EscalationTest, AnotherOfficersClaimedCaseChangesHandsOnlyThroughThemOrAnAdmin) {
   AddUser(db(), "unhcr_officer2", "officer", {"unhcr_protection"}, kPassword);
   const std::string second = api_->Token("unhcr_officer2", kPassword);
@@ -1050,6 +1051,13 @@ TEST_F(EscalationTest, AnotherOfficersClaimedCaseChangesHandsOnlyThroughThemOrAn
   EXPECT_NE(grab.body.find("ask them to release it"), std::string::npos) << grab.body;
   EXPECT_EQ(api_->Post(base + "/assign", second, {{"username", "unhcr_officer2"}}).status, 403);
   EXPECT_EQ(api_->Post(base + "/refer", second, {{"queue", "iom"}}).status, 403);
+  // Closing it would tell the person their case is closed while its officer still works on it.
+  auto close = api_->Post(base + "/resolve", second, {{"outcome", "duplicate"}});
+  EXPECT_EQ(close.status, 403) << close.body;
+  EXPECT_NE(close.body.find("or an admin can resolve"), std::string::npos) << close.body;
+  EXPECT_EQ(api_->Get(base, admin_).json["status"], "claimed");
+  // A colleague covering may still write to the person.
+  EXPECT_EQ(api_->Post(base + "/replies", second, {{"text", "A colleague here: we are on it."}}).status, 200);
   EXPECT_EQ(api_->Get(base, admin_).json["assignee"], "unhcr_officer");
   // An admin (the desk's supervisor) can take it over, and give it back.
   auto taken = api_->Post(base + "/claim", admin_);
@@ -1077,6 +1085,15 @@ TEST_F(EscalationTest, ResolvedCasesAreListedLatestFirstAndOneCaseCanBeFollowedB
   EXPECT_EQ(QueryInt(db(), "SELECT COUNT(*) FROM audit_log"), audits) << "polling is not a case view";
   EXPECT_EQ(api_->Get("/api/v1/cases?id=12x", unhcr_).status, 400);
   EXPECT_EQ(api_->Get("/api/v1/cases?id=0", unhcr_).status, 400) << "0 is no case, not 'every case'";
+  // A typo is not an empty queue, and a malformed path answers JSON too.
+  for (const char* query : {"?status=bogus", "?priority=zzz", "?language=fr"}) {
+    auto typo = api_->Get(std::string("/api/v1/cases") + query, unhcr_);
+    EXPECT_EQ(typo.status, 400) << query;
+    EXPECT_TRUE(typo.json.contains("error")) << query << ": " << typo.body;
+  }
+  auto no_route = api_->Post("/api/v1/cases/abc/claim", unhcr_);
+  EXPECT_EQ(no_route.status, 404);
+  EXPECT_TRUE(no_route.json.contains("error")) << no_route.body;
   EXPECT_TRUE(CasesFor(iom_, "?id=" + std::to_string(id)).empty()) << "another queue's case";
 
   ASSERT_EQ(api_->Post("/api/v1/cases/" + std::to_string(id) + "/resolve", unhcr_, {{"outcome", "referred to a lawyer"}}).status, 200);

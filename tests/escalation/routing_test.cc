@@ -106,5 +106,24 @@ TEST(ContentValidationTest, ExpiredFactsAndPlaceholdersAreFlaggedButDoNotBlock) 
   EXPECT_TRUE(placeholder);
 }
 
+// An operator filled the number in but left "placeholder": true: people are still told it is not
+// confirmed, and the console must say which step is missing (it said "still holds a placeholder").
+TEST(ContentValidationTest, AFilledInFactStillMarkedPlaceholderSaysToClearTheFlag) {
+  auto doc = content::LoadLocalesDirectory(std::string(RAHNAMA_SOURCE_DIR) + "/locales");
+  ASSERT_TRUE(doc.ok());
+  nlohmann::json d = *doc;
+  d["facts"].push_back({{"id", "test_filled"}, {"kind", "contact"}, {"value", "0800-12345"}, {"placeholder", true},
+                        {"source", "x"}, {"checked_on", "2026-11-20"}});
+  d["facts"].push_back({{"id", "test_empty"}, {"kind", "contact"}, {"value", "[[ask the UNHCR office]]"}, {"placeholder", true},
+                        {"source", "x"}, {"checked_on", "2026-11-20"}});
+  std::string filled, empty;
+  for (const auto& p : content::Validate(d, "2026-11-23")) {
+    if (p.item == "fact test_filled") filled = p.message;
+    if (p.item == "fact test_empty") empty = p.message;
+  }
+  EXPECT_NE(filled.find("set placeholder to false"), std::string::npos) << filled;
+  EXPECT_NE(empty.find("fill it in"), std::string::npos) << empty;
+}
+
 }  // namespace
 }  // namespace bot::escalation

@@ -50,6 +50,18 @@ TEST(ClassifierTest, RulesThatCanNeverMatchAreRefused) {
   }
 }
 
+// Patterns run on " " + the words + " ": an operator's " " or "\\s" matched every message and
+// answered "stop", "delete my data" and "talk to a person" with one topic.
+TEST(ClassifierTest, APatternThatMatchesEveryMessageIsRefused) {
+  for (const char* pattern : {" ", "\\s", ".", "\\w*\\s", " [^ ]* ", "(x|)"}) {
+    auto c = Classifier::Build(Rules(json::array({{{"id", "en.t8"}, {"intent", "por_card"}, {"patterns", {pattern}}}})));
+    ASSERT_FALSE(c.ok()) << pattern;
+    EXPECT_NE(c.status().message().find("en.t8"), std::string::npos) << c.status().message();
+    EXPECT_NE(c.status().message().find("matches every"), std::string::npos) << c.status().message();
+  }
+  EXPECT_TRUE(Build(Rules(json::array({{{"id", "en.ok"}, {"intent", "por_card"}, {"patterns", {" por (card|kart) "}}}}))));
+}
+
 TEST(ClassifierTest, OperatorPatternsCannotHangTheServer) {
   // A pattern that backtracks catastrophically in std::regex is linear in RE2.
   auto c = Build(Rules(json::array({{{"id", "r"}, {"intent", "por_card"}, {"patterns", {"(a+)+b"}}}})));

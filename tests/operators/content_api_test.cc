@@ -192,6 +192,36 @@ TEST_F(ContentApiTest, ARegressionExampleThatWouldFlipBlocksPublishUnlessOverrid
 // threshold of 1000) or make every greeting an alarm (a threshold of -1), and publish. Fixed
 // messages in every way people write (content::kSafetyCanaries) must keep their urgency in any
 // content that is published, restored or merged from a release.
+// Found by an exploratory tester: a blank safety line, intake question or fallback, and a rule
+// pattern " " that answered "stop" and "talk to a person" with the PoR card, were all published.
+TEST_F(ContentApiTest, BlankMessagesAndAPatternMatchingEveryMessageAreNotPublished) {
+  const long versions_before = QueryInt(db(), "SELECT count(*) FROM content_versions");
+  for (const auto& [key, blank] : std::vector<std::pair<std::string, std::string>>{
+           {"message/en/safety_reply_prefix", ""}, {"message/ps/intake_city", " "}, {"message/prs/fallback", "  \n "}}) {
+    SCOPED_TRACE(key);
+    json old = api_->Get("/api/v1/content/items/" + key, op_).json["value"];
+    ASSERT_TRUE(old.is_string());
+    auto put = api_->Call("PUT", "/api/v1/content/items/" + key, op_, {{"value", blank}});
+    if (put.status == 200) {  // a draft may hold it; publishing it is refused
+      auto r = api_->Post("/api/v1/content/publish", op_, {{"message", "blank " + key}});
+      EXPECT_EQ(r.status, 400) << r.body;
+      bool named = false;
+      for (const auto& p : r.json["problems"]) named = named || p["item"] == "message " + key.substr(8);
+      EXPECT_TRUE(named) << r.body;
+      ASSERT_EQ(api_->Call("PUT", "/api/v1/content/items/" + key, op_, {{"value", old}}).status, 200);
+    } else {
+      EXPECT_EQ(put.status, 400) << put.body;
+      EXPECT_NE(put.json["error"].get<std::string>().find("blank"), std::string::npos) << put.body;
+    }
+  }
+  auto everything = Put("rule/en.t8", {{"id", "en.t8"}, {"intent", "por_card"}, {"language", "en"}, {"weight", 10},
+                                       {"keywords", json::array()}, {"patterns", {" "}}});
+  EXPECT_EQ(everything.status, 400) << everything.body;
+  EXPECT_NE(everything.body.find("matches every message"), std::string::npos) << everything.body;
+  EXPECT_EQ(QueryInt(db(), "SELECT count(*) FROM content_versions"), versions_before) << "nothing was published";
+  EXPECT_NE(AskAs("923007000002", "police arrested my brother right now, please help").find("protection"), std::string::npos);
+}
+
 TEST_F(ContentApiTest, NoEditPublishesContentThatMissesAThreatOrAlarmsOnAGreeting) {
   const long versions_before = QueryInt(db(), "SELECT count(*) FROM content_versions");
   auto refused_for_safety = [&](const std::string& why) {

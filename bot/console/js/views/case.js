@@ -273,7 +273,9 @@ export async function caseView(root, { params, user, flash }) {
       h('button', { type: 'submit', class: 'btn' }, 'Assign'));
     assignForm.addEventListener('submit', (e) => { e.preventDefault(); act('assign', { username: assignee.value.trim() }, `Case assigned to ${assignee.value.trim()}.`); });
 
-    replace(actions, btns, resolveForm, mayMove ? referForm : null, mayMove ? assignForm : null, err);
+    // Closing it tells the person their case is closed: only its officer (or an admin) does that.
+    replace(actions, btns, mayMove ? resolveForm : h('p', { class: 'muted', id: 'claimed-by-other' }, `${c.assignee} is working on this case: ask them, or an admin, to resolve or refer it.`),
+      mayMove ? referForm : null, mayMove ? assignForm : null, err);
 
     async function act(action, body, done) {
       err.show('');
