@@ -366,6 +366,15 @@ const std::vector<SafetyCanary> kSafetyCanaries = {
     {"what is a PoR card?", false},
     {"کارت پی او آر چیست؟", false},
     {"د پی او آر کارت څه شی دی؟", false},
+    // The ways out: a rule that took every message over answered these with a topic, and nobody
+    // could stop the messages or reach a person.
+    {"stop", false, "opt_out"},
+    {"delete my data", false, "opt_out"},
+    {"talk to a person", false, "human_agent"},
+    {"پیام نفرستید", false, "opt_out"},
+    {"می‌خواهم با یک شخص صحبت کنم", false, "human_agent"},
+    {"ما ته پیغام مه لیږئ", false, "opt_out"},
+    {"له یو انسان سره خبرې کول غواړم", false, "human_agent"},
 };
 
 std::vector<Problem> SafetyProblems(const Snapshot& content) {
@@ -380,6 +389,10 @@ std::vector<Problem> SafetyProblems(const Snapshot& content) {
     else if (!canary.urgent && d.urgent)
       out.push_back({std::string("safety \"") + canary.text + "\"",
                      "must not be urgent and is: this change would raise alarms for ordinary messages"});
+    else if (*canary.intent != '\0' && d.intent != canary.intent)
+      out.push_back({std::string("safety \"") + canary.text + "\"",
+                     std::string("must be ") + canary.intent + " and is " + d.intent +
+                         ": this change would leave people unable to stop our messages or reach a person"});
   }
   return out;
 }

@@ -81,12 +81,15 @@ size_t NestingDepth(const nlohmann::json& doc);
 std::vector<Problem> Validate(const nlohmann::json& document, const std::string& today);
 
 // Messages whose urgency no content may change, in each way people write: a threat or self-harm
-// must stay urgent and reach a queue; a greeting or a plain card question must not raise an alarm.
+// must stay urgent and reach a queue; a greeting or a plain card question must not raise an alarm;
+// "stop" and "talk to a person" must stay the ways out.
 // Fixed here, not in the content, so that no edit (a rule deleted, "urgent" taken off an intent, a
 // threshold set to 1000 or -1) can publish an engine that misses them.
 struct SafetyCanary {
   const char* text;
   bool urgent;
+  // The intent it must have, where it is a person's way out (stop, a person): "" = any.
+  const char* intent = "";
 };
 extern const std::vector<SafetyCanary> kSafetyCanaries;
 

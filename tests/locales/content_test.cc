@@ -147,6 +147,22 @@ TEST(ShippedContentTest, KeepsTheUrgencyOfEverySafetyCanary) {
   size_t urgent_canaries = 0;
   for (const auto& c : content::kSafetyCanaries) urgent_canaries += c.urgent ? 1 : 0;
   EXPECT_EQ(content::SafetyProblems(**broken).size(), urgent_canaries);
+  // Without the rules for stopping and for asking for a person, each of those canaries says so.
+  json no_way_out = Document();
+  json kept = json::array();
+  for (const auto& r : no_way_out["rules"])
+    if (r["intent"] != "opt_out" && r["intent"] != "human_agent") kept.push_back(r);
+  no_way_out["rules"] = kept;
+  auto trapped = content::Snapshot::Build(no_way_out, 0);
+  ASSERT_TRUE(trapped.ok());
+  size_t lost = 0, found = 0;
+  for (const auto& c : content::kSafetyCanaries)
+    lost += *c.intent != '\0' && (*trapped)->classifier().Classify(c.text).intent != c.intent;
+  for (const auto& p : content::SafetyProblems(**trapped))
+    for (const auto& c : content::kSafetyCanaries)
+      found += *c.intent != '\0' && p.item == std::string("safety \"") + c.text + "\"";
+  EXPECT_GE(lost, 3u) << "the example model alone still finds most ways out: the check needs more to find";
+  EXPECT_EQ(found, lost);
 }
 
 TEST(ShippedContentTest, EveryAnswerFitsWhatsAppAndTheShortTarget) {
