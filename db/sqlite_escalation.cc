@@ -1016,6 +1016,11 @@ Status SqliteStore::EraseContactLocked(int64_t contact_id, const std::string& ac
       "UPDATE cases SET intake = '{}', entities = '{}', outcome = CASE WHEN outcome IS NULL THEN NULL ELSE '[erased]' END, "
       "redacted_at = ?2 WHERE contact_id = ?1",
       "DELETE FROM case_notes WHERE case_id IN (SELECT id FROM cases WHERE contact_id = ?1)",
+      // What the officer finds instead of the conversation: what happened, and when.
+      "INSERT INTO case_notes(case_id, author, body, created_at) SELECT id, 'rahnama', CASE WHEN ?3 = 'person' THEN "
+      "'The person asked us to delete their data. What they wrote was erased and this case was closed.' ELSE "
+      "'An admin (' || ?3 || ') erased this person''s data. What they wrote was erased and this case was closed.' END, ?2 "
+      "FROM cases WHERE contact_id = ?1",
       "DELETE FROM conversations WHERE contact_id = ?1",
       "DELETE FROM contact_aliases WHERE contact_id = ?1",
       "UPDATE contacts SET external_id = 'erased:' || id, display_name = '', erased_at = ?2 WHERE id = ?1",
@@ -1025,6 +1030,7 @@ Status SqliteStore::EraseContactLocked(int64_t contact_id, const std::string& ac
     if (!st.ok()) return st.status();
     st->Bind(1, contact_id);
     if (sql.find("?2") != std::string::npos) st->Bind(2, now_ms);
+    if (sql.find("?3") != std::string::npos) st->Bind(3, actor);
     BOT_RETURN_IF_ERROR(st->Run());
   }
   auto audit = db_->Prepare("INSERT INTO audit_log(at, actor, action, target, details) VALUES (?1, ?2, 'contact_erased', ?3, '{}')");

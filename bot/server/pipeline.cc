@@ -593,7 +593,10 @@ Status Processor::ProcessOne(const PendingInbound& p, bool* stop) {
       // A new hand-off: tell the person who will answer and when.
       OutboundMessage m;
       m.text = HandoffText(*snapshot, *q, out.language, now);
-      if (!m.text.empty()) replies.push_back(std::move(m));
+      // Before a question the bot has just asked (IOM's "what is your case number?"): after it,
+      // the notice buried the question.
+      const bool asking = out.state.stage.rfind("iom_", 0) == 0 || out.state.stage.rfind("intake_", 0) == 0;
+      if (!m.text.empty()) replies.insert(asking && !replies.empty() ? replies.end() - 1 : replies.end(), std::move(m));
     }
   } else if (active != nullptr) {
     change.case_id = active->id;

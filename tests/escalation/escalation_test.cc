@@ -1241,6 +1241,11 @@ TEST_F(EscalationTest, ASharedLocationIsShownToTheOfficerWithItsCoordinates) {
 TEST_F(EscalationTest, RelocatedCaseTransferCollectsTheDetailsAndOpensAnIomCase) {
   const std::string me = "923000000070";
   Say(me, "I moved to Canada, I have a US refugee case, how do I update IOM with my new address?");
+  // The hand-off notice comes before IOM's first question, not after it (it buried the question).
+  auto content = ShippedContent();
+  const std::vector<std::string> first = Received(me, 3);
+  ASSERT_GE(first.size(), 3u);
+  EXPECT_EQ(first.back(), content->Message("iom_case_number", "en"));
   Say(me, "AF-1234567");
   Say(me, "Toronto, Canada");
   Say(me, "+1 416 555 0199");

@@ -131,6 +131,10 @@ TEST_F(PrivacyTest, ErasureOnRequestRemovesMessagesCaseDetailsAndIdentifiersButT
   EXPECT_EQ(stored.find("Peshawar"), std::string::npos);
   EXPECT_EQ(QueryInt(db(), "SELECT COUNT(*) FROM audit_log WHERE action='contact_erased'"), 1);
   EXPECT_EQ(Query(db(), "SELECT details FROM audit_log WHERE action='contact_erased'")[0], "{}");
+  // The officer who opens the closed case reads why it is empty, not fifteen blank messages.
+  const auto notes = Query(db(), "SELECT body FROM case_notes");
+  ASSERT_EQ(notes.size(), 1u);
+  EXPECT_EQ(notes[0].find("The person asked us to delete their data"), 0u) << notes[0];
   // Writing again starts fresh.
   Say(me, "salam");
   EXPECT_EQ(QueryInt(db(), "SELECT COUNT(*) FROM contacts WHERE external_id='" + me + "'"), 1);
@@ -313,6 +317,8 @@ TEST_F(PrivacyTest, AnAdminCanEraseThePersonBehindACase) {
   auto view = api_->Get("/api/v1/cases/" + cases.json[0]["id"].dump(), admin_);
   EXPECT_EQ(view.json["status"], "resolved");
   EXPECT_EQ(view.json["outcome"], "[erased]");
+  ASSERT_EQ(view.json["notes"].size(), 1u) << view.body;
+  EXPECT_EQ(view.json["notes"][0]["text"].get<std::string>().find("An admin (admin) erased"), 0u) << view.body;
   EXPECT_EQ(api_->Post("/api/v1/cases/" + cases.json[0]["id"].dump() + "/replies", admin_, {{"text", "hello?"}}).status, 409);
   EXPECT_EQ(QueryInt(db(), "SELECT COUNT(*) FROM outbox WHERE recipient LIKE 'erased:%'"), 0);
 }
