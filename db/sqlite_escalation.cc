@@ -21,10 +21,12 @@ const std::string kSlaResponse =
     "CASE WHEN c.queue_since IS NULL THEN COALESCE(c.first_response_at, 0) ELSE COALESCE(c.queue_response_at, 0) END";
 
 // In human mode: the person's oldest message on the case since an officer last replied on it (a
-// bare "thanks" waits for nothing). Both lookups use messages_case.
+// bare "thanks", a 👍 reaction, a sticker or a system notice waits for nothing: each would page the
+// on-call lead at night for an urgent case). Both lookups use messages_case.
 const std::string kAwaitingReplySince =
     "CASE WHEN c.human_mode THEN COALESCE((SELECT MIN(m.created_at) FROM messages m WHERE m.case_id = c.id "
-    "AND m.direction = 'in' AND (COALESCE(m.intent, '') != 'thanks' OR m.urgent = 1) AND m.id > COALESCE(("
+    "AND m.direction = 'in' AND m.kind NOT IN ('reaction', 'sticker', 'system') "
+    "AND (COALESCE(m.intent, '') != 'thanks' OR m.urgent = 1) AND m.id > COALESCE(("
     "SELECT MAX(o.id) FROM messages o WHERE o.case_id = c.id AND o.direction = 'out' AND o.author LIKE 'officer:%'), 0)), 0) "
     "ELSE 0 END";
 
@@ -114,8 +116,12 @@ Result<std::vector<Case>> ReadCases(Database& db, const CaseFilter& f) {
   }
   if (f.id != 0) sql += " AND c.id = " + std::to_string(f.id);
   // Open cases: most pressing first, then oldest. Resolved ones: the latest first (the oldest
-  // would fill every page once a queue has a history).
-  sql += " ORDER BY c.status = 'resolved', CASE WHEN c.status = 'resolved' THEN -c.resolved_at ELSE 0 END, "
+  // would fill every page once a queue has a history). The open-only list (every queue screen,
+  // every /metrics scrape) orders exactly as cases_open_by_rank does: with the resolved terms
+  // too, SQLite sorted all of a queue's open cases to return 200 (5.8 ms instead of 0.6 at 8,000).
+  const bool open_only = f.status.empty();
+  sql += std::string(" ORDER BY ") +
+         (open_only ? "" : "c.status = 'resolved', CASE WHEN c.status = 'resolved' THEN -c.resolved_at ELSE 0 END, ") +
          "CASE c.priority WHEN 'urgent' THEN 0 WHEN 'high' THEN 1 ELSE 2 END, c.opened_at LIMIT " +
          std::to_string(std::max(1, std::min(f.limit, 1000)));
   auto st = db.Prepare(sql);
@@ -1018,8 +1024,8 @@ Status SqliteStore::EraseContactLocked(int64_t contact_id, const std::string& ac
       "DELETE FROM case_notes WHERE case_id IN (SELECT id FROM cases WHERE contact_id = ?1)",
       // What the officer finds instead of the conversation: what happened, and when.
       "INSERT INTO case_notes(case_id, author, body, created_at) SELECT id, 'rahnama', CASE WHEN ?3 = 'person' THEN "
-      "'The person asked us to delete their data. What they wrote was erased and this case was closed.' ELSE "
-      "'An admin (' || ?3 || ') erased this person''s data. What they wrote was erased and this case was closed.' END, ?2 "
+      "'The person asked us to delete their data: what they wrote was erased (and the case closed if it was open).' ELSE "
+      "'An admin (' || ?3 || ') erased this person''s data: what they wrote was erased (and the case closed if it was open).' END, ?2 "
       "FROM cases WHERE contact_id = ?1",
       "DELETE FROM conversations WHERE contact_id = ?1",
       "DELETE FROM contact_aliases WHERE contact_id = ?1",

@@ -9,7 +9,6 @@
 
 #include <cstdio>
 
-#include "intents/entities.h"
 #include "intents/normalizer.h"
 
 namespace bot::conversation {
@@ -197,13 +196,11 @@ TurnOutput Converse(const Snapshot& c, const TurnInput& in) {
     const bool already_asked = in.active_case && in.active_case->queue == queue;
     const bool officer_talking = in.active_case && in.active_case->human_mode;
     if (!already_asked && !officer_talking && st.stage.rfind("intake_", 0) != 0) {
-      // "Where are you?" after "police took my brother in Peshawar" tells a scared person they were
-      // not read: a message naming one city answers it (the officer sees where the city came from).
-      const intents::Entities named = intents::ExtractEntities(text);
-      const bool city_named = named.cities.size() == 1;
-      if (city_named) out.case_fields.emplace_back("city", named.cities[0] + " (named in their message)");
-      reply(Text(c.Message(city_named ? "intake_who" : "intake_city", lang) + "\n" + c.Message("intake_skip_hint", lang), true));
-      st.stage = city_named ? "intake_who" : "intake_city";
+      // Asked even when the message names a city: "they will deport us to Kabul", "they took him
+      // to Peshawar jail" name where someone is taken, not where the person is (the case's
+      // details list the cities named).
+      reply(Text(c.Message("intake_city", lang) + "\n" + c.Message("intake_skip_hint", lang), true));
+      st.stage = "intake_city";
     }
     return finish();
   }
@@ -215,7 +212,7 @@ TurnOutput Converse(const Snapshot& c, const TurnInput& in) {
     // not a message to be told "I can only read text".
     if (msg.kind == InboundKind::kSticker && st.welcomed) return finish();
     // A shared location answers "where are you now?" (a pinned place's name is in the text).
-    if (msg.kind == InboundKind::kLocation && st.stage == "intake_city" && in.active_case) {
+    if (msg.kind == InboundKind::kLocation && st.stage == "intake_city" && in.active_case && !in.active_case->human_mode) {
       char where[96];
       std::snprintf(where, sizeof where, "shared location %.5f, %.5f", msg.latitude, msg.longitude);
       out.case_fields.emplace_back("city", msg.text.empty() ? std::string(where) : msg.text + " (" + where + ")");
@@ -238,13 +235,14 @@ TurnOutput Converse(const Snapshot& c, const TurnInput& in) {
       if (st.stage == "awaiting_language") st.stage = "idle";
       out.answered_intent = "human_agent";
       hand_off("info_desk", "normal", "human_agent");
+      // (Content from before this message existed has none: the hand-off notice alone then.)
       if (st.language.empty() && d.language.empty()) {
         // No language yet: the hand-off notice (in the pipeline) goes in English; say it in all three.
-        reply(Text(JoinLanguages(c, "non_text_to_person")));
+        if (const std::string all = JoinLanguages(c, "non_text_to_person"); !all.empty()) reply(Text(all));
         out.language = "";
         return out;
       }
-      reply(Text(c.Message("non_text_to_person", lang)));
+      if (const std::string t = c.Message("non_text_to_person", lang); !t.empty()) reply(Text(t));
       return finish();
     }
     // A first message that is a voice note or a photo says nothing about the language: say it in
@@ -362,6 +360,7 @@ TurnOutput Converse(const Snapshot& c, const TurnInput& in) {
     const bool marked = text.find('?') != std::string::npos || text.find("\u061F") != std::string::npos;
     return marked && !d.urgent && d.intent != "unknown" && d.intent != "greeting" && d.intent != "thanks" &&
            d.intent != "language_choice" && d.intent != "human_agent" && d.intent != "opt_out" &&
+           c.QueueOf(d.intent).empty() &&  // a topic with its own hand-off (IOM) is not answered half-way here
            !c.Answer(d.intent, lang).empty();
   };
   if ((st.stage.rfind("intake_", 0) == 0 || st.stage.rfind("iom_", 0) == 0) && asks_a_question()) {
@@ -446,8 +445,9 @@ TurnOutput Converse(const Snapshot& c, const TurnInput& in) {
       hand_off("info_desk", "normal", "human_agent");
       return finish();
     }
-    // Where buttons cannot be shown (Messenger) the offer is a numbered list: "2. Menu".
-    if (number == 2) {
+    // Messenger shows the offer as a numbered list: "2. Menu" (WhatsApp shows buttons, and a "2"
+    // there is the menu's second topic, listed in the fallback before).
+    if (number == 2 && msg.channel == Channel::kMessenger) {
       st.stage = "idle";
       st.misses = 0;
       st.welcomed = true;

@@ -720,9 +720,11 @@ void AdminApi::Register(httplib::Server& svr) {
                                                              : "no media " + media_id + " on this case"));
     if (!fetch_media_) return SendError(res, Status::Unavailable("media fetching is not configured"));
     auto media = fetch_media_(c->channel, found);
-    if (!media.ok()) return SendError(res, media.status());
-    const json what = message_id != 0 ? json{{"message", message_id}, {"attachment", index}} : json{{"media", media_id}};
+    // Every attempt is audited, the failed ones too (the server reached out on the officer's behalf).
+    json what = message_id != 0 ? json{{"message", message_id}, {"attachment", index}} : json{{"media", media_id}};
+    if (!media.ok()) what["failed"] = media.status().message();
     (void)store_.Audit(s->user.username, "media_fetch", "case:" + std::to_string(c->id), what.dump(), clock_.NowMillis());
+    if (!media.ok()) return SendError(res, media.status());
     res.set_header("Content-Disposition", "attachment");
     res.set_content(media->second, media->first);
   };

@@ -105,13 +105,31 @@ HttpReply GraphClient::PostUrl(const std::string& url, const std::string& body,
 }
 
 HttpReply GraphClient::GetUrl(const std::string& url, const std::vector<std::pair<std::string, std::string>>& headers,
-                              int timeout_seconds) {
+                              int timeout_seconds, size_t max_bytes) {
   std::string origin, path;
   SplitUrl(url, origin, path);
   auto c = MakeClient(origin, timeout_seconds);
   httplib::Headers h;
   for (const auto& [k, v] : headers) h.emplace(k, v);
-  return ToReply(c->Get(path.empty() ? "/" : path.c_str(), h));
+  if (max_bytes == 0) return ToReply(c->Get(path.empty() ? "/" : path.c_str(), h));
+  std::string body;
+  bool too_large = false;
+  auto r = c->Get(path.empty() ? "/" : path.c_str(), h, [&](const char* data, size_t length) {
+    if (body.size() + length > max_bytes) {
+      too_large = true;
+      return false;
+    }
+    body.append(data, length);
+    return true;
+  });
+  HttpReply out = ToReply(r);
+  if (too_large) {
+    out.network_error = true;
+    out.error = "larger than " + std::to_string(max_bytes) + " bytes";
+    return out;
+  }
+  out.body = std::move(body);
+  return out;
 }
 
 }  // namespace bot::server

@@ -41,8 +41,9 @@ class GraphClient {
   // Any POST to a full URL (partner webhooks), with extra headers.
   static HttpReply PostUrl(const std::string& url, const std::string& body,
                            const std::vector<std::pair<std::string, std::string>>& headers, int timeout_seconds);
+  // max_bytes > 0: a longer body is cut off and answered as a network error ("too large").
   static HttpReply GetUrl(const std::string& url, const std::vector<std::pair<std::string, std::string>>& headers,
-                          int timeout_seconds);
+                          int timeout_seconds, size_t max_bytes = 0);
   // GET path on the Graph API (media lookups for officers).
   HttpReply Get(const std::string& path, Channel channel);
 

@@ -6,6 +6,8 @@
 #include <sys/socket.h>
 #include <unistd.h>
 
+#include <cctype>
+
 #include <nlohmann/json.hpp>
 
 #include "bot/channels/messenger/messenger.h"
@@ -65,6 +67,34 @@ struct Server::Impl {
 };
 
 namespace {
+
+// Media passes through the server's memory once per officer request: bounded (WhatsApp voice
+// notes and photos are far smaller; a document past this is opened on the phone).
+constexpr size_t kMaxMediaBytes = 32u << 20;
+
+// https on a host of Meta's CDN: "https://scontent.xx.fbcdn.net/…", "https://cdn.fbsbx.com/…".
+bool IsMetaCdnUrl(const std::string& url) {
+  if (url.rfind("https://", 0) != 0) return false;
+  const size_t end = url.find_first_of("/?#", 8);
+  std::string host = url.substr(8, end == std::string::npos ? std::string::npos : end - 8);
+  if (host.find_first_of("@:") != std::string::npos) return false;  // no user info, no odd port
+  for (auto& ch : host) ch = static_cast<char>(std::tolower(static_cast<unsigned char>(ch)));
+  for (const std::string suffix : {".fbcdn.net", ".fbsbx.com"})
+    if (host.size() > suffix.size() && host.compare(host.size() - suffix.size(), suffix.size(), suffix) == 0) return true;
+  return false;
+}
+
+// What the console may be handed: pictures, sound, video and PDFs as themselves, anything else
+// as bytes to download (never HTML or script from someone else's server).
+std::string ServableMediaType(const std::string& type) {
+  std::string base = type.substr(0, type.find(';'));
+  for (auto& ch : base) ch = static_cast<char>(std::tolower(static_cast<unsigned char>(ch)));
+  while (!base.empty() && base.back() == ' ') base.pop_back();
+  for (const char* prefix : {"image/", "audio/", "video/"})
+    if (base.rfind(prefix, 0) == 0 && base != "image/svg+xml") return type;
+  if (base == "application/pdf") return base;
+  return "application/octet-stream";
+}
 
 void JsonError(httplib::Response& res, int status, const std::string& message) {
   res.status = status;
@@ -176,15 +206,18 @@ void Server::Impl::AdminRoutes() {
   api->Register(svr);
   api->SetRetention([this]() -> Result<json> { return RunRetention(); });
   api->SetMediaFetcher([this](Channel channel, const std::string& media_id) -> Result<std::pair<std::string, std::string>> {
-    // Messenger: the attachment's own URL, on Meta's CDN, needs no token. It came in a signed
-    // webhook; only https is fetched (or the configured Graph URL, which tests point at 127.0.0.1).
+    // Messenger: the attachment's own URL, on Meta's CDN, needs no token. A person can put any
+    // link in a shared post, so only Meta's CDN hosts are fetched (and the configured Graph URL,
+    // which tests point at 127.0.0.1): never a host of the sender's choosing.
     if (channel == Channel::kMessenger) {
-      if (media_id.rfind("https://", 0) != 0 && media_id.rfind(graph_url + "/", 0) != 0)
-        return Status::InvalidArgument("a Messenger attachment is fetched only from an https URL");
-      HttpReply bytes = GraphClient::GetUrl(media_id, {}, 30);
+      if (!IsMetaCdnUrl(media_id) && media_id.rfind(graph_url + "/", 0) != 0)
+        return Status::InvalidArgument("only attachments on Meta's CDN (https, fbcdn.net or fbsbx.com) are fetched");
+      HttpReply bytes = GraphClient::GetUrl(media_id, {}, 30, kMaxMediaBytes);
       if (bytes.network_error || bytes.status != 200)
-        return Status::Unavailable("the attachment could not be downloaded (Messenger's links expire after some days)");
-      return std::make_pair(bytes.content_type.empty() ? std::string("application/octet-stream") : bytes.content_type, bytes.body);
+        return Status::Unavailable("the attachment could not be downloaded (" +
+                                   (bytes.network_error ? bytes.error : "HTTP " + std::to_string(bytes.status)) +
+                                   "; Messenger's links expire after some days)");
+      return std::make_pair(ServableMediaType(bytes.content_type), bytes.body);
     }
     // WhatsApp: GET /{version}/{media-id} gives a short-lived URL, fetched with the same token.
     if (channel != Channel::kWhatsApp) return Status::InvalidArgument("media fetching is for WhatsApp media ids");
@@ -197,9 +230,10 @@ void Server::Impl::AdminRoutes() {
     if (meta.network_error || meta.status != 200) return Status::Unavailable("the Graph API did not give the media URL");
     json j = json::parse(meta.body, nullptr, false);
     if (!j.is_object() || !j.contains("url") || !j["url"].is_string()) return Status::Unavailable("no media URL in the answer");
-    HttpReply bytes = GraphClient::GetUrl(j["url"].get<std::string>(), {{"Authorization", "Bearer " + config.whatsapp_token}}, 30);
+    HttpReply bytes =
+        GraphClient::GetUrl(j["url"].get<std::string>(), {{"Authorization", "Bearer " + config.whatsapp_token}}, 30, kMaxMediaBytes);
     if (bytes.network_error || bytes.status != 200) return Status::Unavailable("the media download failed");
-    return std::make_pair(j.value("mime_type", "application/octet-stream"), bytes.body);
+    return std::make_pair(ServableMediaType(j.value("mime_type", "")), bytes.body);
   });
   content_api = std::make_unique<ContentApi>(*content_service, *api, *store, content, clock());
   content_api->Register(svr);

@@ -154,7 +154,12 @@ TEST(MessengerConversationTest, SeveralAttachmentsInOneMessageAreAllKeptAndAnOff
       {{"type", "image"}, {"payload", {{"url", graph.url() + "/cdn/por.jpg"}}}},
       {{"type", "image"}, {"payload", {{"url", graph.url() + "/cdn/notice.jpg"}}}},
       {{"type", "file"}, {"payload", {{"url", graph.url() + "/cdn/letter.pdf"}}}},
-      {{"type", "image"}, {"payload", {{"url", "http://169.254.169.254/latest/meta-data"}}}}});
+      {{"type", "image"}, {"payload", {{"url", "http://169.254.169.254/latest/meta-data"}}}},
+      {{"type", "file"}, {"payload", {{"url", "https://attacker.example/track.pdf"}}}},
+      {{"type", "file"}, {"payload", {{"url", graph.url() + "/cdn/page.html"}}}},
+      {{"type", "video"}, {"payload", {{"url", graph.url() + "/cdn/huge.mp4"}}}}});
+  graph.OnGet("/cdn/page.html", "text/html", "<script>alert(1)</script>");
+  graph.OnGet("/cdn/huge.mp4", "video/mp4", std::string((32u << 20) + 1, 'v'));
   ASSERT_EQ(hooks.PostSigned(body.dump(), "/webhooks/messenger")->status, 200);
   ASSERT_TRUE(WaitProcessed(db, "m_att_2"));
 
@@ -168,7 +173,7 @@ TEST(MessengerConversationTest, SeveralAttachmentsInOneMessageAreAllKeptAndAnOff
     if (m.contains("media")) photos = m;
   ASSERT_FALSE(photos.is_null()) << view.body;
   EXPECT_EQ(photos["media"]["id"], graph.url() + "/cdn/por.jpg");
-  ASSERT_EQ(photos["more_media"].size(), 3u) << photos.dump();
+  ASSERT_EQ(photos["more_media"].size(), 6u) << photos.dump();
   EXPECT_EQ(photos["more_media"][1]["mime_type"], "file");
   EXPECT_EQ(graph.Gets().size(), 0u) << "nothing is downloaded until an officer asks";
 
@@ -180,14 +185,25 @@ TEST(MessengerConversationTest, SeveralAttachmentsInOneMessageAreAllKeptAndAnOff
   auto letter = api.Get(base + "2", token);
   EXPECT_EQ(letter.status, 200);
   EXPECT_EQ(letter.body, "%PDF-LETTER");
-  auto plain_http = api.Get(base + "3", token);
-  EXPECT_EQ(plain_http.status, 400) << plain_http.body;
-  EXPECT_TRUE(plain_http.json.contains("error"));
-  auto none = api.Get(base + "4", token);
+  // Only Meta's CDN is fetched: never a host the sender chose (a shared post can carry any link).
+  for (const char* refused : {"3", "4"}) {
+    auto r = api.Get(base + refused, token);
+    EXPECT_EQ(r.status, 400) << r.body;
+    EXPECT_NE(r.json.value("error", "").find("Meta's CDN"), std::string::npos) << r.body;
+  }
+  // What another server says is a web page is handed over as bytes, never as HTML.
+  auto page = api.Get(base + "5", token);
+  EXPECT_EQ(page.status, 200);
+  EXPECT_EQ(page.content_type, "application/octet-stream");
+  // Bounded: a body past 32 MB is refused, not held in memory.
+  auto huge = api.Get(base + "6", token);
+  EXPECT_EQ(huge.status, 503) << huge.body.substr(0, 200);
+  EXPECT_NE(huge.json.value("error", "").find("larger than"), std::string::npos) << huge.body.substr(0, 200);
+  auto none = api.Get(base + "7", token);
   EXPECT_EQ(none.status, 404) << none.body;
   EXPECT_TRUE(none.json.contains("error"));
-  EXPECT_EQ(graph.Gets().size(), 3u);
-  EXPECT_EQ(QueryInt(db, "SELECT COUNT(*) FROM audit_log WHERE action = 'media_fetch'"), 3);
+  EXPECT_EQ(graph.Gets().size(), 5u);
+  EXPECT_EQ(QueryInt(db, "SELECT COUNT(*) FROM audit_log WHERE action = 'media_fetch'"), 7) << "refused ones too";
 }
 
 }  // namespace

@@ -19,6 +19,7 @@ struct ApiReply {
   nlohmann::json json;
   std::string body;
   std::string set_cookie;
+  std::string content_type;
 };
 
 class ApiClient {
@@ -40,6 +41,7 @@ class ApiClient {
     if (!r) return out;
     out.status = r->status;
     out.body = r->body;
+    out.content_type = r->get_header_value("Content-Type");
     out.json = nlohmann::json::parse(r->body, nullptr, false);
     out.set_cookie = r->get_header_value("Set-Cookie");
     return out;

@@ -183,7 +183,8 @@ export async function caseView(root, { params, user, flash }) {
         replace(box, h('a', { class: 'media-download', href: got.url, download: `case-${c.id}-message-${m.id}-${i + 1}` }, `Download ${mediaText(md, i === 0 ? m.kind : '')}`));
       }
     };
-    async function load() {
+    async function load(e) {
+      if (e?.currentTarget) e.currentTarget.disabled = true;  // one fetch (and one audit row) per click
       try {
         const res = await fetch(`/api/v1/cases/${c.id}/messages/${m.id}/media/${i}`, { credentials: 'same-origin', cache: 'no-store' });
         if (!res.ok) {
