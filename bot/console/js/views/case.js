@@ -345,7 +345,13 @@ export async function caseView(root, { params, user, flash }) {
 
   render();
   timer = setTimeout(poll, POLL_MS);
-  return () => { stopped = true; clearTimeout(timer); };
+  // Leaving the case lets the browser forget the photos and voice notes opened on it.
+  return () => {
+    stopped = true;
+    clearTimeout(timer);
+    for (const got of opened.values()) if (got.url) URL.revokeObjectURL(got.url);
+    opened.clear();
+  };
 }
 
 // A location the person shared: the coordinates, and a map to open (outside the console).
