@@ -925,8 +925,6 @@ Result<std::shared_ptr<const Classifier>> Classifier::Build(const json& content)
         opts.set_max_mem(1 << 20);  // operators' patterns get a bounded automaton
         auto re = std::make_unique<RE2>(folded, opts);
         if (!re->ok()) return Status::InvalidArgument("rule " + cr.id + ": pattern \"" + p + "\" does not compile: " + re->error());
-        if (re->Match("", 0, 0, RE2::UNANCHORED, nullptr, 0) && folded.find_first_not_of(".*?^$()|") == std::string::npos)
-          return Status::InvalidArgument("rule " + cr.id + ": pattern \"" + p + "\" matches everything");
         // Patterns run on " " + the words' key forms + " ": " ", "\\s" or "." match every message,
         // which would take "stop", "delete my data" and "talk to a person" over. A pattern that
         // matches all of these unrelated messages matches everything.

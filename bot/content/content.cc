@@ -48,15 +48,16 @@ bool HoldsNote(const json& value) {
   return value.is_string() && value.get_ref<const std::string&>().find("[[") != std::string::npos;
 }
 
-bool IsPlaceholderFact(const json& fact) {
-  if (MarkedPlaceholder(fact)) return true;
-  const json& v = Get(fact, "value");
+// A value still to be filled in: an operator's note ("[[ask the UNHCR office]]"), in any language.
+bool HoldsPlaceholderValue(const json& v) {
   if (HoldsNote(v)) return true;
   if (v.is_object())
     for (const auto& [lang, text] : v.items())
       if (HoldsNote(text)) return true;
   return false;
 }
+
+bool IsPlaceholderFact(const json& fact) { return MarkedPlaceholder(fact) || HoldsPlaceholderValue(Get(fact, "value")); }
 
 // Placeholders are {name} or {contact.id} / {fact.id}: letters, digits, _ and one dot. A plain
 // scanner, not std::regex: libstdc++'s regex recurses per character and a long operator text
@@ -560,9 +561,10 @@ std::vector<Problem> Validate(const json& doc, const std::string& today) {
     const json& v = Get(f, "value");
     if (IsPlaceholderFact(f)) {
       // Filled in but still flagged: people keep getting "not confirmed yet" until the flag goes.
-      bool filled = !v.is_null() && !(v.is_string() && v.get<std::string>().empty()) && !HoldsNote(v);
+      auto empty_text = [](const json& x) { return x.is_string() && x.get<std::string>().empty(); };
+      bool filled = !v.is_null() && !empty_text(v) && !HoldsPlaceholderValue(v);
       if (v.is_object())
-        for (const auto& [lang, text] : v.items()) filled = filled && !HoldsNote(text) && !(text.is_string() && text.get<std::string>().empty());
+        for (const auto& [lang, text] : v.items()) filled = filled && !empty_text(text);
       out.push_back({"fact " + id,
                      MarkedPlaceholder(f) && filled
                          ? "has a value but is still marked \"placeholder\": true; once the value is confirmed, set "

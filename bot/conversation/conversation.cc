@@ -18,6 +18,12 @@ using content::Snapshot;
 
 const std::vector<std::pair<std::string, std::string>> kLanguageChoices = {{"1", "en"}, {"2", "prs"}, {"3", "ps"}};
 
+// Whether a message with this intent says something to answer: not a greeting, thanks, a language
+// pick or nothing we understood.
+bool Substantive(const std::string& intent) {
+  return intent != "unknown" && intent != "greeting" && intent != "thanks" && intent != "language_choice";
+}
+
 OutboundMessage Text(std::string text, bool urgent = false) {
   OutboundMessage m;
   m.kind = OutboundMessage::Kind::kText;
@@ -260,6 +266,13 @@ TurnOutput Converse(const Snapshot& c, const TurnInput& in) {
 
   const int number = ParseNumber(text);
   const bool menu_word = number == 0 || c.IsWord("menu_words", "", text) || text == "menu";
+  auto show_menu = [&]() -> TurnOutput& {
+    st.stage = "idle";
+    st.misses = 0;
+    st.welcomed = true;
+    reply(MenuMessage(c, lang));
+    return finish();
+  };
 
   // Opted out: silence, unless they come back through the menu or ask to delete.
   if (st.opted_out) {
@@ -283,8 +296,7 @@ TurnOutput Converse(const Snapshot& c, const TurnInput& in) {
     // is a question we can answer or a request for a person in their own words: each is answered
     // as it is. A greeting, thanks or anything unclear stays unanswered.
     const bool tap = msg.kind == InboundKind::kChoice && msg.payload_id.rfind("menu:", 0) == 0;
-    const bool asks = textual && d.intent != "unknown" && d.intent != "greeting" && d.intent != "thanks" &&
-                      d.intent != "language_choice" && !d.asks_to_stop;
+    const bool asks = textual && Substantive(d.intent) && !d.asks_to_stop;
     if (!tap && !asks) return finish();
     st.opted_out = false;
     st.stage = "idle";
@@ -358,8 +370,7 @@ TurnOutput Converse(const Snapshot& c, const TurnInput& in) {
   // bot's question asked again: filed as their city, it was answered by nobody.
   auto asks_a_question = [&]() {
     const bool marked = text.find('?') != std::string::npos || text.find("\u061F") != std::string::npos;
-    return marked && !d.urgent && d.intent != "unknown" && d.intent != "greeting" && d.intent != "thanks" &&
-           d.intent != "language_choice" && d.intent != "human_agent" && d.intent != "opt_out" &&
+    return marked && !d.urgent && Substantive(d.intent) && d.intent != "human_agent" && d.intent != "opt_out" &&
            c.QueueOf(d.intent).empty() &&  // a topic with its own hand-off (IOM) is not answered half-way here
            !c.Answer(d.intent, lang).empty();
   };
@@ -447,23 +458,12 @@ TurnOutput Converse(const Snapshot& c, const TurnInput& in) {
     }
     // Messenger shows the offer as a numbered list: "2. Menu" (WhatsApp shows buttons, and a "2"
     // there is the menu's second topic, listed in the fallback before).
-    if (number == 2 && msg.channel == Channel::kMessenger) {
-      st.stage = "idle";
-      st.misses = 0;
-      st.welcomed = true;
-      reply(MenuMessage(c, lang));
-      return finish();
-    }
+    const bool messenger_menu = number == 2 && msg.channel == Channel::kMessenger;
     st.stage = "idle";  // anything else: carry on as a normal message
+    if (messenger_menu) return show_menu();
   }
 
-  if (menu_word) {
-    st.stage = "idle";
-    st.misses = 0;
-    st.welcomed = true;
-    reply(MenuMessage(c, lang));
-    return finish();
-  }
+  if (menu_word) return show_menu();
   if (number >= 1 && st.welcomed) {
     for (const auto& item : c.Menu(lang)) {
       if (item.number != number) continue;
@@ -486,8 +486,7 @@ TurnOutput Converse(const Snapshot& c, const TurnInput& in) {
 
   // 4. First contact.
   const std::string& intent = d.intent;
-  const bool substantive = intent != "unknown" && intent != "greeting" && intent != "thanks" &&
-                           intent != "language_choice";
+  const bool substantive = Substantive(intent);
   bool first_contact = false;
   if (!st.welcomed) {
     st.welcomed = true;

@@ -111,22 +111,16 @@ HttpReply GraphClient::GetUrl(const std::string& url, const std::vector<std::pai
   auto c = MakeClient(origin, timeout_seconds);
   httplib::Headers h;
   for (const auto& [k, v] : headers) h.emplace(k, v);
-  if (max_bytes == 0) return ToReply(c->Get(path.empty() ? "/" : path.c_str(), h));
   std::string body;
   bool too_large = false;
-  auto r = c->Get(path.empty() ? "/" : path.c_str(), h, [&](const char* data, size_t length) {
-    if (body.size() + length > max_bytes) {
-      too_large = true;
-      return false;
-    }
-    body.append(data, length);
-    return true;
-  });
-  HttpReply out = ToReply(r);
+  HttpReply out = ToReply(c->Get(path.empty() ? "/" : path.c_str(), h, [&](const char* data, size_t length) {
+    too_large = max_bytes > 0 && body.size() + length > max_bytes;
+    if (!too_large) body.append(data, length);
+    return !too_large;
+  }));
   if (too_large) {
     out.network_error = true;
     out.error = "larger than " + std::to_string(max_bytes) + " bytes";
-    return out;
   }
   out.body = std::move(body);
   return out;

@@ -165,14 +165,15 @@ export async function caseView(root, { params, user, flash }) {
   function mediaItem(m, md, i) {
     const key = `${m.id}/${i}`;
     const box = h('div', { class: 'msg-media small', dataset: { media: key } });
+    const label = mediaText(md, i === 0 ? m.kind : '');  // the message's kind is its first attachment's
     const show = () => {
       const got = opened.get(key);
       if (!got) {
         const verb = m.kind === 'audio' && i === 0 ? 'Play' : 'Open';
-        replace(box, h('span', { dir: 'auto' }, mediaText(md, i === 0 ? m.kind : '')), ' ',
+        replace(box, h('span', { dir: 'auto' }, label), ' ',
           h('button', { type: 'button', class: 'btn-small media-open', onclick: load }, verb));
       } else if (got.error) {
-        replace(box, h('span', { dir: 'auto' }, mediaText(md, i === 0 ? m.kind : '')), ' ', h('span', { class: 'error-text media-error' }, got.error));
+        replace(box, h('span', { dir: 'auto' }, label), ' ', h('span', { class: 'error-text media-error' }, got.error));
       } else if (got.type.startsWith('image/')) {
         replace(box, h('img', { class: 'media-preview', src: got.url, alt: `attachment ${i + 1} of the person's message` }));
       } else if (got.type.startsWith('audio/')) {
@@ -180,7 +181,7 @@ export async function caseView(root, { params, user, flash }) {
       } else if (got.type.startsWith('video/')) {
         replace(box, h('video', { class: 'media-preview', controls: true, src: got.url }));
       } else {
-        replace(box, h('a', { class: 'media-download', href: got.url, download: `case-${c.id}-message-${m.id}-${i + 1}` }, `Download ${mediaText(md, i === 0 ? m.kind : '')}`));
+        replace(box, h('a', { class: 'media-download', href: got.url, download: `case-${c.id}-message-${m.id}-${i + 1}` }, `Download ${label}`));
       }
     };
     async function load(e) {
