@@ -44,6 +44,7 @@ int Classify(const ClassifyOptions& o) {
   if (!snapshot) return 2;
   const auto& c = snapshot->classifier();
   if (o.jsonl) {
+    intents::Classifier::SetWordCacheLimitForThisThread(intents::Classifier::kBulkWordCacheLimit);
     std::string line;
     int bad = 0;
     while (std::getline(std::cin, line)) {

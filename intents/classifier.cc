@@ -1012,9 +1012,11 @@ struct Scratch {
   }
 };
 
-constexpr size_t kWordCacheLimit = 2048;  // words per thread; ~100 KB at most
+thread_local size_t word_cache_limit = Classifier::kDefaultWordCacheLimit;  // ~300 KB at most
 
 }  // namespace
+
+void Classifier::SetWordCacheLimitForThisThread(size_t words) { word_cache_limit = words; }
 
 Decision Classifier::Classify(std::string_view text, Explanation* explain) const {
   const Impl& m = *impl_;
@@ -1030,7 +1032,7 @@ Decision Classifier::Classify(std::string_view text, Explanation* explain) const
   const size_t count = n.tokens.size();
 
   // What each token can stand for (cached per word).
-  if (s.cache_index.size() > kWordCacheLimit) {
+  if (s.cache_index.size() > word_cache_limit) {
     s.cache_index.Clear();
     s.cache_entries.clear();
     s.cache_arena.clear();

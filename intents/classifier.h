@@ -72,6 +72,15 @@ class Classifier {
   // Thread-safe (const).
   Decision Classify(std::string_view text, Explanation* explain = nullptr) const;
 
+  // Threads that classify most of the traffic (the processor's lanes, the CLI's batch modes)
+  // keep up to kBulkWordCacheLimit words' typo resolutions instead of the default 2,048: a
+  // burst's vocabulary then stays cached (past the limit the cache starts over). A cached word
+  // costs ~150 bytes, so the dozens of HTTP threads, which classify one message each for its
+  // urgency, keep the default.
+  static constexpr size_t kDefaultWordCacheLimit = 2048;
+  static constexpr size_t kBulkWordCacheLimit = 8192;
+  static void SetWordCacheLimitForThisThread(size_t words);
+
   // Only the language signal of `text` (same rules as Classify); "" when not confident.
   std::string DetectLanguage(std::string_view text) const;
 

@@ -228,6 +228,7 @@ void Processor::PauseWhileIngestSaturated() {
 
 void Processor::Lane(bool urgent) {
   NameThread(urgent ? "lane-urgent" : "lane-ordinary");
+  intents::Classifier::SetWordCacheLimitForThisThread(intents::Classifier::kBulkWordCacheLimit);
   while (running_) {
     if (!urgent) PauseWhileIngestSaturated();
     uint64_t seen;

@@ -5,6 +5,8 @@
 #include <gtest/gtest.h>
 
 #include <algorithm>
+#include <fstream>
+#include <thread>
 
 #include "bot/content/content.h"
 
@@ -206,6 +208,35 @@ TEST_F(ShippedRulesTest, UrgentReportsInEveryLanguageAreUrgent) {
     EXPECT_TRUE(d.urgent) << t;
     EXPECT_EQ(d.queue, "unhcr_protection") << t;
   }
+}
+
+// The processor's lanes keep more words' typo resolutions than the HTTP threads; a cache that keeps
+// starting over must decide exactly as one that never does, on every shipped example, twice
+// (the second pass reads what the first cached).
+TEST_F(ShippedRulesTest, AWordCacheThatKeepsStartingOverDecidesExactlyAsALargeOne) {
+  std::vector<std::string> texts;
+  for (const char* f : {"eval.jsonl", "extra.jsonl"}) {
+    std::ifstream in(std::string(RAHNAMA_SOURCE_DIR) + "/locales/examples/" + f);
+    for (std::string line; std::getline(in, line);)
+      if (!line.empty()) texts.push_back(json::parse(line)["text"]);
+  }
+  ASSERT_GT(texts.size(), 1000u);
+  auto decide_all = [&](size_t cache_words) {
+    std::vector<std::string> out;
+    std::thread t([&] {  // a fresh thread: a cold cache of its own
+      Classifier::SetWordCacheLimitForThisThread(cache_words);
+      for (int pass = 0; pass < 2; ++pass)
+        for (const auto& text : texts) out.push_back(ToJson(snapshot_->classifier().Classify(text)).dump());
+    });
+    t.join();
+    return out;
+  };
+  const auto small = decide_all(16), large = decide_all(Classifier::kBulkWordCacheLimit);
+  ASSERT_EQ(small.size(), large.size());
+  int differ = 0;
+  for (size_t i = 0; i < small.size(); ++i)
+    if (small[i] != large[i] && ++differ <= 3) ADD_FAILURE() << texts[i % texts.size()] << "\n" << small[i] << "\n" << large[i];
+  EXPECT_EQ(differ, 0);
 }
 
 // The shipped rules, in the three languages.
