@@ -1315,7 +1315,12 @@ Decision Classifier::Classify(std::string_view text, Explanation* explain) const
   // which has seen few such words, scored "نه" 0.76. Only a rule can make it urgent.
   const bool bare_answer = m.answer_words.count(n.key) > 0;
   if (bare_answer && explain) explain->notes.push_back("a bare yes or no: the example model may not make it urgent");
-  if (!urgent && m.model_enabled && n.latin_letters + n.arabic_letters > 0 && !bare_answer) {
+  // "بس کنید" ("stop it") alone is someone asking us to stop: the model, which has seen the words
+  // in pleas ("stop, they are beating him"), scored it 0.88 and opened a case instead. A message
+  // of one or two words that a rule reads as a request to stop stays one; threats need more words.
+  const bool bare_stop = chosen == m.stop_intent && m.stop_intent != kNone && n.tokens.size() < 3;
+  if (bare_stop && explain) explain->notes.push_back("a bare request to stop: the example model may not make it urgent");
+  if (!urgent && m.model_enabled && n.latin_letters + n.arabic_letters > 0 && !bare_answer && !bare_stop) {
     thread_local ModelInput input;
     const double known_words = m.model->Encode(n, &input);
     const double p = m.model->Urgency(input);

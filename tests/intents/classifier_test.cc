@@ -290,6 +290,19 @@ TEST_F(ShippedRulesTest, ABareYesOrNoIsNeverUrgentByTheExampleModelAlone) {
   EXPECT_TRUE(Classify("نه، پولیس برادرم را گرفت").urgent);
 }
 
+// "بس کنید" ("stop it") was urgent by the example model alone, so a Dari speaker asking us to stop
+// got a protection case and the safety reply instead. A short request to stop stays one; a plea
+// with the same words and a threat in it is still urgent.
+TEST_F(ShippedRulesTest, ABareRequestToStopIsNeverUrgentByTheExampleModelAlone) {
+  for (const char* t : {"بس کنید", "بس کړئ", "stop", "STOP"}) {
+    auto d = Classify(t);
+    EXPECT_EQ(d.intent, "opt_out") << t;
+    EXPECT_FALSE(d.urgent) << t;
+  }
+  EXPECT_TRUE(Classify("بس کنید، پولیس برادرم را می‌زند").urgent);
+  EXPECT_TRUE(Classify("stop, the police are beating my brother").urgent);
+}
+
 // Where someone is ("Islamabad", "Toronto"), alone, is what people answer to "where are you now?".
 // The example model learnt place names from reports of arrests (Chaman, Tarnol, Islamabad) and
 // scored them 0.55–0.81, "Toronto" (no word it knows) 0.61: it may not make them urgent. A rule
