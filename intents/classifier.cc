@@ -223,6 +223,9 @@ struct CompiledRule {
   double weight = 1.0;
   bool always_urgent = false;
   bool fuzzy = true;  // false: keywords match only as written (no typos, affixes or skeletons)
+  // A hypothetical marker that speaks only for its own clause ("scope": "clause"): a question
+  // about rights after a report ("police took him, is it legal?") does not make the report one.
+  bool clause_scope = false;
   std::string answer;  // a more specific answer than the intent's ("urgent_self_harm"), or ""
   std::vector<uint32_t> keywords, requires_, excludes;  // term ids
   std::vector<std::unique_ptr<RE2>> patterns;
@@ -877,6 +880,13 @@ Result<std::shared_ptr<const Classifier>> Classifier::Build(const json& content)
         if (!r["fuzzy"].is_boolean()) return Status::InvalidArgument("rule " + rule.id + ": fuzzy must be true or false");
         rule.fuzzy = r["fuzzy"].get<bool>();
       }
+      if (r.contains("scope")) {
+        if (intent != "_hypothetical")
+          return Status::InvalidArgument("rule " + rule.id + ": scope is only for _hypothetical rules");
+        if (r["scope"] != "clause" && r["scope"] != "message")
+          return Status::InvalidArgument("rule " + rule.id + ": scope must be \"message\" or \"clause\"");
+        rule.clause_scope = r["scope"] == "clause";
+      }
       Status st;
       auto keywords = StringList(r, "keywords", rule.id, st);
       auto requires_ = StringList(r, "requires", rule.id, st);
@@ -1219,7 +1229,8 @@ Decision Classifier::Classify(std::string_view text, Explanation* explain) const
   // Rule scores → intent scores, in rule order.
   s.hits.clear();
   bool always_urgent = false;
-  uint64_t urgent_clauses = 0, past_clauses = 0;  // where urgent words and "long ago" markers are
+  // Where urgent words, "long ago" markers and hypothetical markers are (a bit per clause).
+  uint64_t urgent_clauses = 0, past_clauses = 0, hypothetical_clauses = 0, rights_clauses = 0;
   std::sort(s.touched_rules.begin(), s.touched_rules.end());
   for (uint32_t r : s.touched_rules) {
     RuleState& st = s.states[r];
@@ -1235,6 +1246,7 @@ Decision Classifier::Classify(std::string_view text, Explanation* explain) const
       if (rule.always_urgent) always_urgent = true;
       if (m.intents[rule.intent].urgent) urgent_clauses |= st.clauses;
       if (rule.intent == m.past) past_clauses |= st.clauses;
+      if (rule.intent == m.hypothetical) (rule.clause_scope ? rights_clauses : hypothetical_clauses) |= st.clauses;
       s.hits.push_back({r, score, st.matched});
     }
     st = RuleState{};
@@ -1256,25 +1268,30 @@ Decision Classifier::Classify(std::string_view text, Explanation* explain) const
     const bool hypothetical = score_of(m.hypothetical) > 0;
     const bool past = score_of(m.past) > 0;
     const bool now = score_of(m.immediacy) > 0;
-    // "Police took my brother, we came here in 2021": a "long ago" marker only speaks for its own
-    // clause. If some urgent words stand in a clause with no such marker, they stay urgent.
-    bool past_covers_all = past;
-    if (past && !hypothetical && !now) {
+    if ((past || hypothetical) && !now) {
       for (const auto& [r, p] : s.pattern_hits) {
         const CompiledRule& rule = m.rules[r];
-        const bool is_urgent = m.intents[rule.intent].urgent, is_past = rule.intent == m.past;
-        if (!is_urgent && !is_past) continue;
+        const bool is_urgent = m.intents[rule.intent].urgent, is_past = rule.intent == m.past,
+                   is_hypothetical = rule.intent == m.hypothetical;
+        if (!is_urgent && !is_past && !is_hypothetical) continue;
         bool fired = false;
         for (const Hit& h : s.hits) fired = fired || h.rule == r;
         if (!fired) continue;
         const uint64_t where = m.PatternClauses(*rule.patterns[p], n, s.padded, s.token_offsets);
-        (is_urgent ? urgent_clauses : past_clauses) |= where;
+        (is_urgent ? urgent_clauses : is_past ? past_clauses : rule.clause_scope ? rights_clauses : hypothetical_clauses) |= where;
       }
-      past_covers_all = (urgent_clauses & ~past_clauses) == 0;
-      if (!past_covers_all && explain)
-        explain->notes.push_back("a \"long ago\" marker, but in another clause than the urgent words: urgent");
     }
-    if ((hypothetical || past_covers_all) && !now) {
+    // Each marker speaks only for some clauses; urgent words in any other clause stay urgent.
+    // "Police took my brother, we came here in 2021": a "long ago" marker, for its own clause.
+    // "Police arrested my husband, is it legal?": a report, then a question about it. A question
+    // about rights ("scope": "clause") speaks for its own clause; a conditional, a rumour check or
+    // "just asking" for the whole message ("people say police take Afghans, is it true?").
+    const uint64_t covered = past_clauses | rights_clauses | (hypothetical_clauses != 0 ? ~uint64_t{0} : 0);
+    const bool markers_cover_all = (past || hypothetical) && (urgent_clauses & ~covered) == 0;
+    if ((past || hypothetical) && !markers_cover_all && !now && explain)
+      explain->notes.push_back(std::string(hypothetical ? "a question about rights" : "a \"long ago\" marker") +
+                               ", but in another clause than the urgent words: urgent");
+    if (markers_cover_all && !now) {
       urgent = false;
       judged_not_urgent = true;
       if (explain)

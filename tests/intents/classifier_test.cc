@@ -116,6 +116,37 @@ TEST(ClassifierTest, HypotheticalsAndPastEventsAreInformationUnlessSomethingSays
   EXPECT_TRUE(c->Classify("if they deport me I will kill myself").urgent);
 }
 
+// "Police arrested my husband, is it legal?" was information: the rights question made the whole
+// message a hypothetical. A marker with "scope": "clause" speaks only for its own clause; one
+// without (a conditional, a rumour check) still speaks for the whole message.
+TEST(ClassifierTest, AQuestionAboutRightsAfterAReportDoesNotHideTheReport) {
+  auto c = Build(Rules(json::array({{{"id", "u"}, {"intent", "urgent_protection"}, {"keywords", {"arrested", "گرفت"}}},
+                                    {{"id", "rights"}, {"intent", "_hypothetical"}, {"scope", "clause"},
+                                     {"keywords", {"is it legal", "can police", "حق دارند"}}},
+                                    {{"id", "if"}, {"intent", "_hypothetical"}, {"scope", "message"}, {"keywords", {"if"}}},
+                                    {{"id", "rumour"}, {"intent", "_hypothetical"}, {"keywords", {"is it true"}}}})));
+  ASSERT_TRUE(c);
+  EXPECT_TRUE(c->Classify("police arrested my husband, is it legal?").urgent);
+  EXPECT_TRUE(c->Classify("پولیس شوهرم را گرفت، آیا حق دارند؟").urgent);
+  EXPECT_TRUE(c->Classify("is it legal? they arrested my son").urgent);
+  EXPECT_FALSE(c->Classify("can police arrested people without papers?").urgent) << "one clause: a question";
+  EXPECT_FALSE(c->Classify("is it legal to be arrested for an expired card?").urgent);
+  EXPECT_FALSE(c->Classify("police arrested afghans in lahore, is it true?").urgent) << "a rumour check";
+  EXPECT_FALSE(c->Classify("if I am arrested, is it legal?").urgent);
+  Explanation ex;
+  c->Classify("police arrested my husband, is it legal?", &ex);
+  EXPECT_TRUE(std::any_of(ex.notes.begin(), ex.notes.end(),
+                          [](const std::string& n) { return n.find("a question about rights, but in another clause") != std::string::npos; }));
+
+  for (const json& rule : {json{{"id", "s1"}, {"intent", "por_card"}, {"scope", "clause"}, {"keywords", {"x"}}},
+                           json{{"id", "s2"}, {"intent", "_hypothetical"}, {"scope", "sentence"}, {"keywords", {"x"}}}}) {
+    auto bad = Classifier::Build(Rules(json::array({rule})));
+    ASSERT_FALSE(bad.ok()) << rule.dump();
+    EXPECT_NE(bad.status().message().find(rule["id"].get<std::string>() + ": scope"), std::string::npos)
+        << bad.status().message();
+  }
+}
+
 // "Police took my brother, we came here in 2021": a "long ago" marker speaks only for its own
 // clause; the arrest in the other clause is still urgent. In one clause it still means long past.
 TEST(ClassifierTest, ALongAgoMarkerInAnotherClauseDoesNotHideAnArrest) {
@@ -288,6 +319,19 @@ TEST_F(ShippedRulesTest, ABareYesOrNoIsNeverUrgentByTheExampleModelAlone) {
   }
   EXPECT_TRUE(Classify("yes, police are at our door now").urgent);
   EXPECT_TRUE(Classify("نه، پولیس برادرم را گرفت").urgent);
+}
+
+// Found by reading real reports (session 11): a rights question after an arrest in each language.
+TEST_F(ShippedRulesTest, AnArrestReportedWithAQuestionAboutItIsUrgent) {
+  for (const char* t : {"police arrested my husband, is it legal?", "پولیس شوهرم را گرفت، آیا حق دارند؟",
+                        "زما ورور پولیسو ونیو، ایا دوی حق لري؟"}) {
+    auto d = Classify(t);
+    EXPECT_TRUE(d.urgent) << t;
+    EXPECT_EQ(d.queue, "unhcr_protection") << t;
+  }
+  for (const char* t : {"can police arrest me if my PoR expired?", "people say police take afghans in lahore, is it true?",
+                        "what is the punishment under the Foreigners Act, jail or only deportation?"})
+    EXPECT_FALSE(Classify(t).urgent) << t;
 }
 
 // "بس کنید" ("stop it") was urgent by the example model alone, so a Dari speaker asking us to stop
