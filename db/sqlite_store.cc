@@ -75,7 +75,8 @@ void FillFromPayload(const std::string& text, InboundMessage& m) {
 }
 
 json StateToJson(const ConversationState& s) {
-  return json{{"language", s.language}, {"language_chosen", s.language_chosen}, {"welcomed", s.welcomed},
+  return json{{"language", s.language}, {"language_chosen", s.language_chosen},
+              {"language_known", s.language_known}, {"welcomed", s.welcomed},
               {"stage", s.stage},       {"misses", s.misses},
               {"opted_out", s.opted_out}, {"case_id", s.case_id},               {"pending", s.pending}};
 }
@@ -87,6 +88,8 @@ ConversationState StateFromJson(const std::string& text) {
   try {
     s.language = j.value("language", "");
     s.language_chosen = j.value("language_chosen", false);
+    // States written before the field: a language chosen or kept over several turns counts.
+    s.language_known = j.value("language_known", s.language_chosen || !s.language.empty());
     s.welcomed = j.value("welcomed", false);
     s.stage = j.value("stage", "idle");
     s.misses = j.value("misses", 0);

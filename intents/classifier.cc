@@ -1022,6 +1022,9 @@ struct Scratch {
   }
 };
 
+// Two points: one strong function word ("my", "mikonam", "است") or two weak ones, and as far ahead
+// of the next language.
+constexpr double kCertainLanguageScore = 2;
 thread_local size_t word_cache_limit = Classifier::kDefaultWordCacheLimit;  // ~300 KB at most
 
 }  // namespace
@@ -1419,7 +1422,13 @@ Decision Classifier::Classify(std::string_view text, Explanation* explain) const
       if (explain) explain->notes.push_back("written in a language we do not answer in (Urdu words): no language detected");
     }
   }
-  if (lang >= 0) d.language = kLanguageIds[lang];
+  if (lang >= 0) {
+    d.language = kLanguageIds[lang];
+    double second = 0;
+    for (int l = 0; l < 3; ++l)
+      if (l != lang) second = std::max(second, lang_scores[l]);
+    d.language_certain = lang_scores[lang] >= kCertainLanguageScore && lang_scores[lang] - second >= kCertainLanguageScore;
+  }
   if (explain) {
     explain->normalized = n;
     for (int l = 0; l < 3; ++l) explain->language_scores[kLanguageIds[l]] = lang_scores[l];

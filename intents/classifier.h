@@ -19,6 +19,10 @@ namespace bot::intents {
 struct Decision {
   std::string intent = "unknown";
   std::string language;  // "en", "prs", "ps", or "" when the text carries no confident signal
+  // The language rests on the person's own words (function words of one language, well ahead of
+  // the others), not on a greeting or a topic word alone ("salam kumak", "help"): a first reply
+  // that must be understood goes in every language unless this is true.
+  bool language_certain = false;
   bool urgent = false;
   std::string queue;     // "unhcr_protection", "iom", "info_desk", or "" for none
   double score = 0;

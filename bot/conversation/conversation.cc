@@ -124,8 +124,12 @@ TurnOutput Converse(const Snapshot& c, const TurnInput& in) {
     const bool arabic_script = n.ok() && n->arabic_letters > n->latin_letters;
     const bool may_switch = !st.language_chosen || (arabic_script && d.language != "en");
     if (lang.empty() || (words >= 2 && d.language != lang && may_switch)) lang = d.language;
+    if (d.language_certain && lang == d.language) st.language_known = true;
   }
   if (lang.empty()) lang = LanguageByScript(msg.text);
+  // Someone whose language we only guessed ("salam kumak", "pulis aamad") must still understand
+  // the safety reply: it goes in every language, like the welcome.
+  const bool language_guessed = !st.language_known && !st.language_chosen;
   auto reply = [&](OutboundMessage m) { out.replies.push_back(std::move(m)); };
   bool about_pending = false;  // first contact with a real question: say who we are after the answer
   auto finish = [&]() -> TurnOutput& {
@@ -190,11 +194,23 @@ TurnOutput Converse(const Snapshot& c, const TurnInput& in) {
       reply(Text(noted, /*urgent=*/true));
       return finish();
     }
-    std::string safety;
-    std::string body = d.answer.empty() ? "" : c.Answer(d.answer, lang);
-    if (body.empty()) body = c.Answer(d.intent, lang);
-    safety = c.Message("safety_reply_prefix", lang, {{"partner", PartnerName(c, lang, in, queue)}});
-    reply(Text(safety.empty() ? body : safety + "\n\n" + body, /*urgent=*/true));
+    auto safety_reply = [&](const std::string& l) {
+      std::string body = d.answer.empty() ? "" : c.Answer(d.answer, l);
+      if (body.empty()) body = c.Answer(d.intent, l);
+      const std::string safety = c.Message("safety_reply_prefix", l, {{"partner", PartnerName(c, l, in, queue)}});
+      return safety.empty() ? body : safety + "\n\n" + body;
+    };
+    auto in_every_language = [&](auto text_in) {
+      if (!language_guessed) return text_in(lang);
+      std::string all;
+      for (const auto& l : content::kLanguages) {
+        std::string t = text_in(l);
+        if (t.empty()) continue;
+        all += (all.empty() ? "" : "\n\n") + t;
+      }
+      return all.empty() ? text_in(lang) : all;
+    };
+    reply(Text(in_every_language(safety_reply), /*urgent=*/true));
     out.safety_reply = true;
     // At most three short intake questions, once per case; the person may skip them. Not while an
     // officer is talking to the person on another case: their answers to the officer would be
@@ -205,7 +221,10 @@ TurnOutput Converse(const Snapshot& c, const TurnInput& in) {
       // Asked even when the message names a city: "they will deport us to Kabul", "they took him
       // to Peshawar jail" name where someone is taken, not where the person is (the case's
       // details list the cities named).
-      reply(Text(c.Message("intake_city", lang) + "\n" + c.Message("intake_skip_hint", lang), true));
+      reply(Text(in_every_language([&](const std::string& l) {
+                   return c.Message("intake_city", l) + "\n" + c.Message("intake_skip_hint", l);
+                 }),
+                 true));
       st.stage = "intake_city";
     }
     return finish();
@@ -227,7 +246,8 @@ TurnOutput Converse(const Snapshot& c, const TurnInput& in) {
       return finish();
     }
     if (in.active_case) {
-      if (!in.active_case->human_mode) reply(Text(c.Message("non_text_case_open", lang)));
+      if (!in.active_case->human_mode)
+        reply(Text(language_guessed ? JoinLanguages(c, "non_text_case_open") : c.Message("non_text_case_open", lang)));
       return finish();
     }
     if (st.opted_out) return finish();
@@ -321,6 +341,7 @@ TurnOutput Converse(const Snapshot& c, const TurnInput& in) {
     if (!chosen.empty()) {
       lang = chosen;
       st.language_chosen = true;
+      st.language_known = true;
       st.stage = "idle";
       st.misses = 0;
       reply(Text(c.Message("language_set", lang)));
@@ -530,6 +551,7 @@ TurnOutput Converse(const Snapshot& c, const TurnInput& in) {
     }
     lang = detected;
     st.language_chosen = true;
+    st.language_known = true;
     reply(Text(c.Message("language_set", lang)));
     reply(MenuMessage(c, lang));
     return finish();

@@ -18,6 +18,7 @@ namespace bot {
 struct ConversationState {
   std::string language;          // "en", "prs", "ps" or "" (not known yet)
   bool language_chosen = false;  // the person picked it (menu or request), not only detected
+  bool language_known = false;   // chosen, or detected with certainty in one of their messages
   bool welcomed = false;
   std::string stage = "idle";    // idle | awaiting_language | offered_human | intake_* | iom_* | ...
   int misses = 0;                // consecutive messages the bot did not understand

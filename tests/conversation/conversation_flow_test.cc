@@ -148,6 +148,7 @@ TEST(ConversationRulesTest, NonTextMessagesGetAKindReplyAndAreKeptForAnOpenCase)
   auto c = Shipped();
   conversation::TurnInput in;
   in.state.language = "ps";
+  in.state.language_known = true;
   in.state.welcomed = true;
   in.message.kind = InboundKind::kAudio;
   auto out = conversation::Converse(*c, in);
@@ -157,6 +158,13 @@ TEST(ConversationRulesTest, NonTextMessagesGetAKindReplyAndAreKeptForAnOpenCase)
   out = conversation::Converse(*c, in);
   ASSERT_EQ(out.replies.size(), 1u);
   EXPECT_EQ(out.replies[0].text, c->Message("non_text_case_open", "ps"));
+  // Someone whose language was only guessed (a third voice note after two): in every language.
+  in.state.language = "en";
+  in.state.language_known = false;
+  out = conversation::Converse(*c, in);
+  ASSERT_EQ(out.replies.size(), 1u);
+  for (const char* lang : {"en", "prs", "ps"})
+    EXPECT_NE(out.replies[0].text.find(c->Message("non_text_case_open", lang)), std::string::npos) << lang;
 }
 
 // Text that came with a voice note, a sticker or a link is read: an urgent one is not answered
@@ -718,6 +726,49 @@ TEST(ConversationRulesTest, WithAnOpenCaseAGreetingARequestForAPersonOrAnUnclear
   EXPECT_TRUE(out.state.opted_out);
   ASSERT_EQ(out.replies.size(), 1u);
   EXPECT_EQ(out.replies[0].text, c->Message("opt_out_case_open", "en"));
+}
+
+// "salam kumak" or "pulis aamad" as a first message: the language is a guess (it was English), and
+// a Dari speaker got the safety reply and "where are you now?" in English only. Until the person
+// has written clearly in one language or chosen one, both go in every language.
+TEST(ConversationRulesTest, ASafetyReplyToSomeoneWhoseLanguageIsOnlyGuessedGoesInEveryLanguage) {
+  auto c = Shipped();
+  auto has = [](const std::string& text, const std::string& part) { return text.find(part.substr(0, 60)) != std::string::npos; };
+  auto first = [&](const std::string& text) {
+    conversation::TurnInput in;
+    in.message.text = text;
+    return conversation::Converse(*c, in);
+  };
+  auto out = first("salam kumak");
+  ASSERT_TRUE(out.decision.urgent);
+  ASSERT_GE(out.replies.size(), 2u);
+  for (const char* lang : {"en", "prs", "ps"}) {
+    EXPECT_TRUE(has(out.replies[0].text, c->Answer("urgent_protection", lang))) << lang;
+    EXPECT_TRUE(has(out.replies[1].text, c->Message("intake_city", lang))) << lang;
+  }
+  // Still a guess on the second message ("salam" set English by its script alone).
+  auto welcome = first("salam");
+  conversation::TurnInput in;
+  in.state = welcome.state;
+  in.message.text = "pulis aamad";
+  out = conversation::Converse(*c, in);
+  ASSERT_TRUE(out.decision.urgent);
+  for (const char* lang : {"en", "prs", "ps"}) EXPECT_TRUE(has(out.replies[0].text, c->Answer("urgent_protection", lang))) << lang;
+
+  // Clear words of one language: that language only.
+  out = first("khudkushi mikonam");
+  ASSERT_FALSE(out.replies.empty());
+  EXPECT_EQ(out.language, "prs");
+  EXPECT_TRUE(has(out.replies[0].text, c->Answer("urgent_self_harm", "prs")));
+  EXPECT_FALSE(has(out.replies[0].text, c->Answer("urgent_self_harm", "en")));
+  EXPECT_TRUE(out.state.language_known);
+  out = first("police arrested my brother right now");
+  EXPECT_TRUE(has(out.replies[0].text, c->Answer("urgent_protection", "en")));
+  EXPECT_FALSE(has(out.replies[0].text, c->Answer("urgent_protection", "prs")));
+  // A language the person chose: theirs only, however little the message says.
+  out = conversation::Converse(*c, Welcomed("prs", "pulis aamad"));
+  EXPECT_TRUE(has(out.replies[0].text, c->Answer("urgent_protection", "prs")));
+  EXPECT_FALSE(has(out.replies[0].text, c->Answer("urgent_protection", "en")));
 }
 
 TEST(ConversationRulesTest, AChosenLanguageStaysUntilThePersonChoosesAnother) {

@@ -334,6 +334,25 @@ TEST_F(ShippedRulesTest, AnArrestReportedWithAQuestionAboutItIsUrgent) {
     EXPECT_FALSE(Classify(t).urgent) << t;
 }
 
+// Found by an exploratory tester (session 11): a beating told at the end of a long romanized Dari
+// message, a missing child in romanized Dari, a plea after a greeting, extortion in romanized Pashto.
+TEST_F(ShippedRulesTest, RomanizedReportsAndGreetedPleasFoundInSession11AreUrgent) {
+  for (const char* t : {"salam bradar man 3 sal ast ke dar pakistan hastam, kart nadaram, polis mara zad",
+                        "bachem gom shuda az diroz", "bacha am gom shuda", "سلام کمک", "سلام مرسته", "salam kumak",
+                        "salam madad", "kamak", "hi help", "polis paisa ghwari ka na deport ba mo kri"}) {
+    auto d = Classify(t);
+    EXPECT_TRUE(d.urgent) << t;
+    EXPECT_EQ(d.queue, "unhcr_protection") << t;
+  }
+  for (const char* t : {"salam", "سلام", "salam, chetor hastin", "da visa fees tsomra di ka na"})
+    EXPECT_FALSE(Classify(t).urgent) << t;
+  // Romanized Dari is Dari, with certainty when its words say so.
+  auto d = Classify("khudkushi mikonam");
+  EXPECT_EQ(d.language, "prs");
+  EXPECT_TRUE(d.language_certain);
+  EXPECT_FALSE(Classify("salam kumak").language_certain);
+}
+
 // "بس کنید" ("stop it") was urgent by the example model alone, so a Dari speaker asking us to stop
 // got a protection case and the safety reply instead. A short request to stop stays one; a plea
 // with the same words and a threat in it is still urgent.
