@@ -23,11 +23,20 @@ const std::string kSlaResponse =
 // In human mode: the person's oldest message on the case since an officer last replied on it (a
 // bare "thanks", a 👍 reaction, a sticker or a system notice waits for nothing: each would page the
 // on-call lead at night for an urgent case). Both lookups use messages_case.
+const std::string kAfterLastOfficerReply =
+    "m.id > COALESCE((SELECT MAX(o.id) FROM messages o WHERE o.case_id = c.id AND o.direction = 'out' "
+    "AND o.author LIKE 'officer:%'), 0)";
+// While an officer talks to the person (human mode), any message of theirs but a reaction, a
+// sticker or a bare thanks waits for the officer. Back with the bot ("0" for the menu), an urgent
+// message still does once an officer has answered the case: the bot's safety reply is not the
+// officer's, and the officer must not lose "I want to kill myself" because the person then
+// asked for the menu. (Before any officer's reply the case is overdue for its first response.)
 const std::string kAwaitingReplySince =
     "CASE WHEN c.human_mode THEN COALESCE((SELECT MIN(m.created_at) FROM messages m WHERE m.case_id = c.id "
     "AND m.direction = 'in' AND m.kind NOT IN ('reaction', 'sticker', 'system') "
-    "AND (COALESCE(m.intent, '') != 'thanks' OR m.urgent = 1) AND m.id > COALESCE(("
-    "SELECT MAX(o.id) FROM messages o WHERE o.case_id = c.id AND o.direction = 'out' AND o.author LIKE 'officer:%'), 0)), 0) "
+    "AND (COALESCE(m.intent, '') != 'thanks' OR m.urgent = 1) AND " + kAfterLastOfficerReply + "), 0) "
+    "WHEN c.status != 'resolved' AND c.first_response_at IS NOT NULL THEN COALESCE((SELECT MIN(m.created_at) "
+    "FROM messages m WHERE m.case_id = c.id AND m.direction = 'in' AND m.urgent = 1 AND " + kAfterLastOfficerReply + "), 0) "
     "ELSE 0 END";
 
 const std::string kCaseColumns =

@@ -1208,6 +1208,32 @@ TEST_F(EscalationTest, ThePersonsUnansweredMessageAfterAnOfficersReplyMakesTheCa
   EXPECT_EQ(CasesFor(unhcr_)[0]["awaiting_reply_since"], nullptr);
 }
 
+// Found by an exploratory tester: after the officer's reply the person wrote "I want to kill
+// myself" (the bot sent its safety reply) and then "0" for the menu, which hands them back to the
+// bot; the case stopped waiting for anyone and was never overdue. An urgent message waits for an
+// officer's reply whoever the person is talking to.
+TEST_F(EscalationTest, AnUrgentMessageWaitsForAnOfficerEvenAfterThePersonGoesBackToTheMenu) {
+  ASSERT_EQ(api_->Call("PUT", "/api/v1/queues/unhcr_protection", admin_, {{"partner", "UNHCR"}, {"sla_minutes", 1}}).status, 200);
+  const std::string me = "923000000064";
+  Say(me, "police arrested my husband right now, please help");
+  const int64_t id = OnlyCaseOf(me);
+  const std::string base = "/api/v1/cases/" + std::to_string(id);
+  ASSERT_EQ(api_->Post(base + "/claim", unhcr_, json::object()).status, 200);
+  ASSERT_EQ(api_->Post(base + "/replies", unhcr_, {{"text", "Which police station is he in?"}}).status, 200);
+  Say(me, "I want to kill myself");
+  Say(me, "0");
+  ASSERT_EQ(QueryInt(db(), "SELECT human_mode FROM cases WHERE id = " + std::to_string(id)), 0) << "back with the bot";
+  ASSERT_EQ(QueryInt(db(), "SELECT COUNT(*) FROM cases WHERE status != 'resolved'"), 1);
+  ASSERT_TRUE(Exec("UPDATE messages SET created_at = created_at - 120000"));
+  ASSERT_TRUE(Exec("UPDATE cases SET opened_at = opened_at - 120000"));
+  json list = CasesFor(unhcr_);
+  ASSERT_EQ(list.size(), 1u);
+  EXPECT_NE(list[0]["awaiting_reply_since"], nullptr) << list.dump();
+  EXPECT_EQ(list[0]["overdue_reason"], "person_waiting");
+  ASSERT_EQ(api_->Post(base + "/replies", unhcr_, {{"text", "I am here. Are you safe right now?"}}).status, 200);
+  EXPECT_EQ(CasesFor(unhcr_)[0]["awaiting_reply_since"], nullptr);
+}
+
 // An officer resolved the case while its intake questions were still running: "thank you" was
 // asked "who is at risk?" for the closed case, and the next threat opened a case with no intake.
 TEST_F(EscalationTest, AResolvedCaseEndsItsIntakeAndANewThreatStartsItsOwn) {
