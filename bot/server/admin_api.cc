@@ -68,8 +68,9 @@ Result<json> ParseBody(const httplib::Request& req) {
 Result<std::string> RequiredString(const json& j, const char* key, size_t max_len = 4096) {
   if (!j.contains(key) || !j[key].is_string()) return Status::InvalidArgument(std::string("\"") + key + "\" (a string) is required");
   std::string v = j[key].get<std::string>();
-  size_t start = v.find_first_not_of(" \t\r\n");
-  if (start == std::string::npos) return Status::InvalidArgument(std::string("\"") + key + "\" must not be empty");
+  // A zero-width space alone reached the person as an empty message and stopped the case's clock.
+  if (!channels::HasVisibleText(v))
+    return Status::InvalidArgument(std::string("\"") + key + "\" must not be empty (or only spaces and invisible characters)");
   // Characters, as Meta counts them: a Dari or Pashto letter is two bytes.
   if (channels::CharCount(v) > max_len)
     return Status::InvalidArgument(std::string("\"") + key + "\" is too long (" + std::to_string(max_len) +

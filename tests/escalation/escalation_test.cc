@@ -232,6 +232,24 @@ TEST_F(EscalationTest, AnOfficersLongDariReplyIsCountedInCharactersNotBytes) {
   EXPECT_EQ(QueryInt(db(), "SELECT COUNT(*) FROM messages WHERE author='officer:unhcr_officer'"), 1);
 }
 
+// A reply of only a zero-width space (or spaces and a no-break space) reached the person as an
+// empty message and set the case's first response, so an urgent case never went overdue.
+TEST_F(EscalationTest, AnOfficersReplyOfOnlyInvisibleCharactersIsRefused) {
+  const std::string me = "923000000018";
+  Say(me, "police arrested my brother right now, please help");
+  const int64_t id = OnlyCaseOf(me);
+  const std::string base = "/api/v1/cases/" + std::to_string(id);
+  for (const char* blank : {"\u200b", "  \n\u200b ", "\u00a0\u2060", "\ufeff\u200c\u200d", "\u3164"}) {
+    auto r = api_->Post(base + "/replies", unhcr_, {{"text", blank}});
+    EXPECT_EQ(r.status, 400) << r.body;
+    EXPECT_NE(r.json.value("error", "").find("must not be empty"), std::string::npos) << r.body;
+  }
+  EXPECT_EQ(QueryInt(db(), "SELECT COUNT(*) FROM messages WHERE author LIKE 'officer:%'"), 0);
+  EXPECT_EQ(QueryInt(db(), "SELECT COUNT(*) FROM cases WHERE id = " + std::to_string(id) + " AND first_response_at IS NULL"), 1);
+  // Text with invisible characters around it is text ("\u200c" joins Dari letters).
+  EXPECT_EQ(api_->Post(base + "/replies", unhcr_, {{"text", "\u200bمی\u200cخواهیم کمک کنیم"}}).status, 200);
+}
+
 // The officer reads what the person wrote before the case opened: the question they asked an hour
 // before the arrest they report is theirs to answer too. A day further back is not shown.
 TEST_F(EscalationTest, TheCaseShowsWhatThePersonWroteTheDayBeforeItOpened) {
