@@ -425,15 +425,6 @@ int Restore(const std::string& from, const std::string& db_path) {
     std::cerr << "rahnama restore: no backup at " << from << "\n";
     return 2;
   }
-  {
-    db::SqliteStore::Options so;
-    so.path = from;
-    auto check = db::SqliteStore::Open(so);  // integrity check + migrations on the copy
-    if (!check.ok()) {
-      std::cerr << "rahnama restore: " << from << " is not a usable backup: " << check.status().message() << "\n";
-      return 1;
-    }
-  }
   // Refuse to restore under a running server: what it committed since would be thrown away, and
   // its WAL would be out of step with the new file. The lock is held until the restore is done.
   std::error_code ec;
@@ -443,13 +434,31 @@ int Restore(const std::string& from, const std::string& db_path) {
     std::cerr << "rahnama restore: " << lock.status().message() << "\n";
     return 1;
   }
-  for (const char* suffix : {"-wal", "-shm"}) std::filesystem::remove(db_path + suffix);
-  std::filesystem::copy_file(from, db_path + ".restoring", std::filesystem::copy_options::overwrite_existing, ec);
+  // Checked and migrated on a copy: the backup itself is never written to (it migrated in place,
+  // and an empty or foreign file became an empty rahnama database that then replaced the data).
+  const std::string restoring = db_path + ".restoring";
+  auto remove_restoring = [&] {
+    for (const char* suffix : {"", "-wal", "-shm", "-journal"}) std::filesystem::remove(restoring + suffix, ec);
+  };
+  remove_restoring();
+  std::filesystem::copy_file(from, restoring, std::filesystem::copy_options::overwrite_existing, ec);
   if (ec) {
     std::cerr << "rahnama restore: " << ec.message() << "\n";
     return 1;
   }
-  std::filesystem::rename(db_path + ".restoring", db_path);
+  {
+    db::SqliteStore::Options so;
+    so.path = restoring;
+    so.require_existing_schema = true;
+    auto check = db::SqliteStore::Open(so);  // integrity check + migrations, on the copy
+    if (!check.ok()) {
+      std::cerr << "rahnama restore: " << from << " is not a usable backup: " << check.status().message() << "\n";
+      remove_restoring();
+      return 1;
+    }
+  }  // closed: its WAL is checkpointed into the file
+  for (const char* suffix : {"-wal", "-shm"}) std::filesystem::remove(db_path + suffix);
+  std::filesystem::rename(restoring, db_path);
   std::cout << "restored " << from << " to " << db_path << "\n";
   return 0;
 }

@@ -138,6 +138,15 @@ Result<std::unique_ptr<SqliteStore>> SqliteStore::Open(const Options& options) {
   auto db = Database::Open(o);
   if (!db.ok()) return db.status();
   BOT_RETURN_IF_ERROR((*db)->IntegrityCheck());
+  if (options.require_existing_schema) {
+    auto tables = (*db)->Prepare(
+        "SELECT COUNT(*) FROM sqlite_master WHERE type = 'table' AND name IN ('schema_migrations', 'messages', 'contacts', 'cases')");
+    if (!tables.ok()) return tables.status();
+    auto row = tables->Step();
+    if (!row.ok()) return row.status();
+    if (tables->Int(0) != 4)
+      return Status::InvalidArgument(options.path + " is not a rahnama database (no messages, contacts and cases tables)");
+  }
   BOT_RETURN_IF_ERROR((*db)->Migrate());
   // A scrape may wait a little for a checkpoint, never for the writers (see OutboxBacklog).
   o.busy_timeout_ms = 1000;

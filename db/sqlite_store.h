@@ -29,6 +29,9 @@ class SqliteStore final : public InboundStore,
     // RAHNAMA_DB_KEY_FILE), so every entry point (serve, backup, restore, user add) follows one
     // rule. Empty: no encryption.
     std::optional<std::string> key;
+    // Refuse a file that is not already a rahnama database (kInvalidArgument) instead of creating
+    // the schema in it: a restore from an empty or foreign file would replace every message.
+    bool require_existing_schema = false;
   };
   // Opens, checks integrity and migrates. kConflict if the schema is newer than the binary;
   // kInvalidArgument when the key is missing (SQLCipher build), given to a build without

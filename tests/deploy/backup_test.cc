@@ -7,6 +7,7 @@
 #include <algorithm>
 #include <atomic>
 #include <filesystem>
+#include <fstream>
 #include <thread>
 
 #include "tests/deploy/deploy_support.h"
@@ -215,6 +216,43 @@ TEST_F(BackupScriptTest, RestoreDrillBringsBackEveryConversationInTheBackup) {
   ASSERT_EQ(hooks.PostSigned(WhatsAppText("923002230000", "wamid.drill-0", "salam"))->status, 200);
   std::this_thread::sleep_for(std::chrono::milliseconds(500));
   EXPECT_EQ(graph_.RequestsTo("923002230000").size(), replies_before);
+}
+
+// Found by an exploratory tester: `restore --from` an empty file (a failed transfer) or another
+// program's SQLite file said "restored" and left an empty database in place of 21,000 messages,
+// and it migrated the --from file itself into a rahnama database.
+TEST_F(BackupScriptTest, RestoreRefusesAnEmptyOrForeignFileAndNeverWritesToTheBackup) {
+  server_->Stop();
+  server_.reset();
+  const long messages = QueryInt(db(), "SELECT COUNT(*) FROM messages");
+  ASSERT_GT(messages, 0);
+  auto bytes = [](const std::string& path) {
+    std::ifstream in(path, std::ios::binary);
+    return std::string(std::istreambuf_iterator<char>(in), std::istreambuf_iterator<char>());
+  };
+  const std::string empty = dir_.File("empty.db"), foreign = dir_.File("foreign.db");
+  std::ofstream(empty).close();
+  ASSERT_TRUE(ExecBehindTheServer(foreign, "CREATE TABLE x(a); INSERT INTO x VALUES (1)"));
+  const std::string foreign_before = bytes(foreign);
+  for (const std::string& from : {empty, foreign}) {
+    CommandResult r = RunCommand(std::string(RAHNAMA_BINARY) + " restore --from " + ShellQuote(from) + " --db " + ShellQuote(db()));
+    EXPECT_NE(r.exit_code, 0) << from << ": " << r.output;
+    EXPECT_NE(r.output.find("not a rahnama database"), std::string::npos) << r.output;
+    EXPECT_EQ(QueryInt(db(), "SELECT COUNT(*) FROM messages"), messages) << from;
+    EXPECT_FALSE(fs::exists(db() + ".restoring")) << "the rejected copy is cleaned up";
+  }
+  EXPECT_EQ(fs::file_size(empty), 0u);
+  EXPECT_EQ(bytes(foreign), foreign_before) << "the file restored from is never written to";
+
+  // A real backup restores, and stays as it was.
+  CommandResult b = RunScript("14");
+  ASSERT_EQ(b.exit_code, 0) << b.output;
+  const std::string copy = backups() + "/" + FreshBackups().at(0);
+  const std::string copy_before = bytes(copy);
+  CommandResult r = RunCommand(std::string(RAHNAMA_BINARY) + " restore --from " + ShellQuote(copy) + " --db " + ShellQuote(db()));
+  ASSERT_EQ(r.exit_code, 0) << r.output;
+  EXPECT_EQ(QueryInt(db(), "SELECT COUNT(*) FROM messages"), messages);
+  EXPECT_EQ(bytes(copy), copy_before);
 }
 
 }  // namespace
