@@ -78,7 +78,8 @@ json StateToJson(const ConversationState& s) {
   return json{{"language", s.language}, {"language_chosen", s.language_chosen},
               {"language_known", s.language_known}, {"welcomed", s.welcomed},
               {"stage", s.stage},       {"misses", s.misses},
-              {"opted_out", s.opted_out}, {"case_id", s.case_id},               {"pending", s.pending}};
+              {"opted_out", s.opted_out}, {"erasure_offered", s.erasure_offered},
+              {"case_id", s.case_id},     {"pending", s.pending}};
 }
 
 ConversationState StateFromJson(const std::string& text) {
@@ -94,6 +95,7 @@ ConversationState StateFromJson(const std::string& text) {
     s.stage = j.value("stage", "idle");
     s.misses = j.value("misses", 0);
     s.opted_out = j.value("opted_out", false);
+    s.erasure_offered = j.value("erasure_offered", s.opted_out);
     s.case_id = j.value("case_id", int64_t{0});
     s.pending = j.value("pending", "");
   } catch (const json::exception&) {

@@ -294,13 +294,15 @@ TurnOutput Converse(const Snapshot& c, const TurnInput& in) {
     return finish();
   };
 
+  // "DELETE", as we told them to reply, erases: also after another message in between ("stop",
+  // a question, then "delete" got the opt-out text again, and only a second "delete" erased).
+  if ((st.opted_out || st.erasure_offered) && c.IsWord("delete_words", "", text)) {
+    reply(Text(c.Message("erasure_done", lang)));
+    out.erase = true;
+    return finish();
+  }
   // Opted out: silence, unless they come back through the menu or ask to delete.
   if (st.opted_out) {
-    if (c.IsWord("delete_words", "", text)) {
-      reply(Text(c.Message("erasure_done", lang)));
-      out.erase = true;
-      return finish();
-    }
     if (menu_word) {
       st.opted_out = false;
       st.stage = "idle";
@@ -310,6 +312,7 @@ TurnOutput Converse(const Snapshot& c, const TurnInput& in) {
     // Asking, in words, to stop or to delete again: how to delete, once more (it was silence).
     if (textual && d.intent == "opt_out") {
       reply(Text(c.Message(in.active_case ? "opt_out_case_open" : "opt_out_confirm", lang)));
+      st.erasure_offered = true;
       return finish();
     }
     // A tap on a row or button of an earlier menu ("talk to a person") is coming back too, and so
@@ -559,6 +562,7 @@ TurnOutput Converse(const Snapshot& c, const TurnInput& in) {
   if (intent == "opt_out") {
     st.opted_out = true;
     reply(Text(c.Message(in.active_case ? "opt_out_case_open" : "opt_out_confirm", lang)));
+    st.erasure_offered = true;
     return finish();
   }
   answer_and_route(intent);

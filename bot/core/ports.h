@@ -23,6 +23,7 @@ struct ConversationState {
   std::string stage = "idle";    // idle | awaiting_language | offered_human | intake_* | iom_* | ...
   int misses = 0;                // consecutive messages the bot did not understand
   bool opted_out = false;
+  bool erasure_offered = false;  // told "Reply DELETE to delete your data" (a later DELETE erases)
   int64_t case_id = 0;           // the case the intake questions are for
   std::string pending;           // stage-specific scratch (JSON), e.g. collected IOM answers
 };

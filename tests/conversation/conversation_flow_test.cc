@@ -302,6 +302,37 @@ TEST(ConversationRulesTest, SomeoneWhoOptedOutAndAsksInTheirOwnWordsIsAnswered) 
   EXPECT_FALSE(out.state.opted_out);
 }
 
+// "stop" is answered "Reply DELETE to delete your data"; someone who asked a question first and
+// then replied "delete" got that text again, and only a second "delete" erased (an exploratory
+// tester). The word we told them to reply erases whenever it comes; nothing else does.
+TEST(ConversationRulesTest, DeleteAsToldErasesEvenAfterAnotherMessageInBetween) {
+  auto c = Shipped();
+  conversation::TurnInput in;
+  in.state.language = "en";
+  in.state.language_chosen = true;
+  in.state.welcomed = true;
+  auto say = [&](const std::string& text) {
+    in.message.text = text;
+    auto out = conversation::Converse(*c, in);
+    in.state = out.state;
+    return out;
+  };
+  EXPECT_FALSE(say("delete").erase) << "never told to: the opt-out text first";
+  in.state = {};
+  in.state.language = "en";
+  in.state.welcomed = true;
+  auto out = say("stop");
+  ASSERT_FALSE(out.replies.empty());
+  EXPECT_EQ(out.replies[0].text, c->Message("opt_out_confirm", "en"));
+  out = say("how do i get a por card");
+  EXPECT_FALSE(out.state.opted_out) << "a question brings them back";
+  EXPECT_FALSE(say("please delete everything you know about me and also tell me about visas").erase);
+  out = say("delete");
+  EXPECT_TRUE(out.erase);
+  ASSERT_EQ(out.replies.size(), 1u);
+  EXPECT_EQ(out.replies[0].text, c->Message("erasure_done", "en"));
+}
+
 // The menu's "moved to a new country" promises IOM's questions: typed as a number, tapped as a row
 // or asked in words, the person gets them and an IOM case (a number or a tap got the answer only).
 TEST(ConversationRulesTest, MovedToANewCountryAsksIomsQuestionsHoweverItIsChosen) {
