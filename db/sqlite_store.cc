@@ -196,7 +196,12 @@ Result<std::vector<std::vector<bool>>> SqliteStore::StoreWebhooks(std::span<cons
     std::vector<bool> fresh;
     for (const InboundMessage& m : batch->messages) {
       const std::string channel(ChannelName(m.channel));
-      const int64_t sent_ms = m.timestamp > 0 ? m.timestamp * 1000 : now_ms;
+      // The sender's clock, within reason: a timestamp years ahead kept the reply window "open"
+      // for years in the console. A few minutes of clock skew pass.
+      constexpr int64_t kMaxSkewMs = 5 * 60 * 1000;
+      const int64_t sent_ms = m.timestamp > 0 && m.timestamp < (now_ms + kMaxSkewMs) / 1000 ? m.timestamp * 1000
+                              : m.timestamp > 0                                            ? now_ms + kMaxSkewMs
+                                                                                           : now_ms;
       // A message delivered again touches nothing, not even its contact: after an erasure, a
       // redelivery would otherwise bring back the person's number and name.
       if (!m.provider_id.empty()) {

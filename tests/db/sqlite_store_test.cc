@@ -118,6 +118,20 @@ TEST_F(SqliteStoreTest, AContactIsCreatedOnceAndKeptUpToDate) {
   b4.messages = {redelivered};
   Store({b4});
   EXPECT_EQ(Pending().back().contact.business_id, "phone-2");
+  // A timestamp from the future (a sender's clock years ahead, or a forged one) moves the reply
+  // window no further than a few minutes of clock skew.
+  InboundMessage future = Message("wamid.5", "923002");
+  future.timestamp = kNow / 1000 + 5 * 365 * 24 * 3600;
+  WebhookBatch b5;
+  b5.messages = {future};
+  Store({b5});
+  EXPECT_EQ(Pending().back().contact.last_inbound_ms, kNow + 5 * 60 * 1000);
+  InboundMessage absurd = Message("wamid.6", "923002");
+  absurd.timestamp = INT64_MAX / 10;
+  WebhookBatch b6;
+  b6.messages = {absurd};
+  Store({b6});
+  EXPECT_EQ(Pending().back().contact.last_inbound_ms, kNow + 5 * 60 * 1000);
 }
 
 // A number change whose new number already wrote to us leaves both contacts as they are (merging
