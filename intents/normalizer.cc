@@ -204,6 +204,36 @@ __attribute__((always_inline)) inline bool IsEmoji(char32_t c) {
   return c > 0x2000 && c != kZwnj && u_hasBinaryProperty(static_cast<UChar32>(c), UCHAR_EXTENDED_PICTOGRAPHIC);
 }
 
+// Prefixes and suffixes written after or before a ZWNJ (ي and ك folded), longest first.
+bool IsZwnjAffix(std::u32string_view part, bool prefix) {
+  static const std::u32string_view kPrefixes[] = {U"نمی", U"همی", U"می", U"بی"};
+  static const std::u32string_view kSuffixes[] = {
+      U"هایمان", U"هایتان", U"هایشان", U"هایی", U"هایم", U"هایت", U"هایش", U"های", U"ها", U"ترین", U"تر",
+      U"اند", U"اید", U"ایم", U"است", U"ام", U"ای", U"ات", U"اش", U"مان", U"تان", U"شان", U"ست", U"یی", U"ی", U"گی"};
+  std::u32string folded(part);
+  for (char32_t& c : folded) {
+    if (c == 0x064A || c == 0x0649) c = 0x06CC;  // ي ى → ی
+    if (c == 0x0643) c = 0x06A9;                 // ك → ک
+  }
+  if (prefix) return std::find(std::begin(kPrefixes), std::end(kPrefixes), folded) != std::end(kPrefixes);
+  return std::find(std::begin(kSuffixes), std::end(kSuffixes), folded) != std::end(kSuffixes);
+}
+
+void SplitWordsJoinedByZwnj(std::u32string& text) {
+  auto is_part = [](char32_t c) { return c != kZwnj && c != U' ' && IsWordChar(c); };
+  for (size_t i = 0; i < text.size(); ++i) {
+    if (text[i] != kZwnj) continue;
+    size_t a = i;
+    while (a > 0 && is_part(text[a - 1])) --a;
+    size_t b = i + 1;
+    while (b < text.size() && is_part(text[b])) ++b;
+    const std::u32string_view left(text.data() + a, i - a), right(text.data() + i + 1, b - i - 1);
+    if (left.empty() || right.empty()) continue;
+    if (IsZwnjAffix(left, true) || IsZwnjAffix(right, false)) continue;
+    text[i] = U' ';
+  }
+}
+
 }  // namespace
 
 std::u32string ToU32(std::string_view utf8) {
@@ -364,6 +394,9 @@ Status NormalizeInto(std::string_view utf8, NormalizedText* out) {
       append_clean(static_cast<char32_t>(raw));
     }
   }
+  // A ZWNJ joins a prefix or a suffix to its word (می‌خواهم, کتاب‌ها, خانه‌ام); between two words
+  // it is a space some keyboards type («پولیس‌برادرم‌را‌گرفت» was one unknown word).
+  if (clean.find(kZwnj) != std::u32string::npos) SplitWordsJoinedByZwnj(clean);
   // Runs of three or more identical letters are emphasis ("salaaam", "HELPPP", "سلاااام"): keep
   // one. Real doubles ("tashakkur") stay.
   {

@@ -339,7 +339,8 @@ TEST_F(ShippedRulesTest, AnArrestReportedWithAQuestionAboutItIsUrgent) {
 TEST_F(ShippedRulesTest, RomanizedReportsAndGreetedPleasFoundInSession11AreUrgent) {
   for (const char* t : {"salam bradar man 3 sal ast ke dar pakistan hastam, kart nadaram, polis mara zad",
                         "bachem gom shuda az diroz", "bacha am gom shuda", "سلام کمک", "سلام مرسته", "salam kumak",
-                        "salam madad", "kamak", "hi help", "polis paisa ghwari ka na deport ba mo kri"}) {
+                        "salam madad", "kamak", "hi help", "polis paisa ghwari ka na deport ba mo kri",
+                        "پولیس\u200cبرادرم\u200cرا\u200cگرفت"}) {
     auto d = Classify(t);
     EXPECT_TRUE(d.urgent) << t;
     EXPECT_EQ(d.queue, "unhcr_protection") << t;
