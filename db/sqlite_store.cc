@@ -79,7 +79,8 @@ json StateToJson(const ConversationState& s) {
               {"language_known", s.language_known}, {"welcomed", s.welcomed},
               {"stage", s.stage},       {"misses", s.misses},
               {"opted_out", s.opted_out}, {"erasure_offered", s.erasure_offered},
-              {"case_id", s.case_id},     {"pending", s.pending}};
+              {"case_id", s.case_id},     {"pending", s.pending},
+              {"menu_shown", s.menu_shown}};
 }
 
 ConversationState StateFromJson(const std::string& text) {
@@ -98,6 +99,7 @@ ConversationState StateFromJson(const std::string& text) {
     s.erasure_offered = j.value("erasure_offered", s.opted_out);
     s.case_id = j.value("case_id", int64_t{0});
     s.pending = j.value("pending", "");
+    s.menu_shown = j.value("menu_shown", "");
   } catch (const json::exception&) {
     // A state we cannot read starts over rather than blocking the person.
   }

@@ -79,6 +79,24 @@ std::string MenuText(const Snapshot& c, const std::string& language) {
   return out;
 }
 
+// "1=por_card,2=acc_card": what each number of a menu meant when it was shown.
+std::string MenuNumbers(const std::vector<content::MenuItem>& items) {
+  std::string out;
+  for (const auto& item : items) out += (out.empty() ? "" : ",") + std::to_string(item.number) + "=" + item.intent;
+  return out;
+}
+
+std::string IntentShownAs(const std::string& menu_numbers, int number) {
+  const std::string key = std::to_string(number) + "=";
+  for (size_t at = 0; at < menu_numbers.size();) {
+    size_t end = menu_numbers.find(',', at);
+    if (end == std::string::npos) end = menu_numbers.size();
+    if (menu_numbers.compare(at, key.size(), key) == 0) return menu_numbers.substr(at + key.size(), end - at - key.size());
+    at = end + 1;
+  }
+  return "";
+}
+
 OutboundMessage MenuMessage(const Snapshot& c, const std::string& language) {
   OutboundMessage m;
   m.kind = OutboundMessage::Kind::kList;
@@ -135,6 +153,9 @@ TurnOutput Converse(const Snapshot& c, const TurnInput& in) {
   auto finish = [&]() -> TurnOutput& {
     st.language = lang;
     out.language = lang;
+    for (const auto& r : out.replies)
+      if (r.kind == OutboundMessage::Kind::kList && !r.rows.empty() && r.rows[0].id.rfind("menu:", 0) == 0)
+        st.menu_shown = MenuNumbers(c.Menu(lang));
     if (about_pending) {
       std::string about = c.Message("about_line", lang);
       if (!about.empty() && !out.replies.empty() && out.replies.front().kind == OutboundMessage::Kind::kText)
@@ -146,7 +167,10 @@ TurnOutput Converse(const Snapshot& c, const TurnInput& in) {
   };
   auto answer = [&](const std::string& intent) {
     std::string a = c.Answer(intent, lang);
-    if (a.empty()) a = c.Message("fallback", lang, {{"menu", MenuText(c, lang)}});
+    if (a.empty()) {
+      a = c.Message("fallback", lang, {{"menu", MenuText(c, lang)}});
+      st.menu_shown = MenuNumbers(c.Menu(lang));
+    }
     reply(Text(a));
   };
   auto hand_off = [&](const std::string& queue, const std::string& priority, const std::string& intent) {
@@ -489,6 +513,14 @@ TurnOutput Converse(const Snapshot& c, const TurnInput& in) {
 
   if (menu_word) return show_menu();
   if (number >= 1 && st.welcomed) {
+    // The topic the number had on the menu the person saw, while its answer still exists.
+    const std::string shown = IntentShownAs(st.menu_shown, number);
+    if (!shown.empty() && (shown == "human_agent" || !c.Answer(shown, lang).empty())) {
+      st.misses = 0;
+      st.stage = "idle";
+      answer_and_route(shown);
+      return finish();
+    }
     for (const auto& item : c.Menu(lang)) {
       if (item.number != number) continue;
       st.misses = 0;
@@ -539,6 +571,7 @@ TurnOutput Converse(const Snapshot& c, const TurnInput& in) {
       reply(offer);
     } else {
       reply(Text(c.Message("fallback", lang, {{"menu", MenuText(c, lang)}})));
+      st.menu_shown = MenuNumbers(c.Menu(lang));
     }
     return finish();
   }

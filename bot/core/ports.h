@@ -24,6 +24,9 @@ struct ConversationState {
   int misses = 0;                // consecutive messages the bot did not understand
   bool opted_out = false;
   bool erasure_offered = false;  // told "Reply DELETE to delete your data" (a later DELETE erases)
+  // The menu as last shown, "1=por_card,2=acc_card,…": a number typed later means what the person
+  // saw, even if an operator has renumbered the menu since.
+  std::string menu_shown;
   int64_t case_id = 0;           // the case the intake questions are for
   std::string pending;           // stage-specific scratch (JSON), e.g. collected IOM answers
 };

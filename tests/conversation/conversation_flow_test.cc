@@ -802,6 +802,39 @@ TEST(ConversationRulesTest, ASafetyReplyToSomeoneWhoseLanguageIsOnlyGuessedGoesI
   EXPECT_FALSE(has(out.replies[0].text, c->Answer("urgent_protection", "en")));
 }
 
+// An operator renumbered the menu while a person had it on their screen: "7" (visa extension when
+// they read it) answered voluntary return (an exploratory tester). A typed number means what the
+// menu they were shown said; a number it did not have goes by the menu of now.
+TEST(ConversationRulesTest, ANumberMeansWhatTheMenuThePersonSawSaidEvenAfterARenumbering) {
+  auto before = Shipped();
+  int visa = 0;
+  for (const auto& item : before->Menu("prs"))
+    if (item.intent == "visa_extension") visa = item.number;
+  ASSERT_GT(visa, 0);
+  conversation::TurnInput in = Welcomed("prs", "منو");
+  auto shown = conversation::Converse(*before, in);
+  ASSERT_FALSE(shown.state.menu_shown.empty());
+
+  auto doc = content::LoadLocalesDirectory(std::string(RAHNAMA_SOURCE_DIR) + "/locales");
+  ASSERT_TRUE(doc.ok());
+  for (auto& intent : (*doc)["intents"]) {
+    if (intent["id"] == "visa_extension") intent["menu"] = nullptr;
+    if (intent["id"] == "return_assistance") intent["menu"] = visa;
+  }
+  auto after = content::Snapshot::Build(std::move(*doc), 2);
+  ASSERT_TRUE(after.ok()) << after.status().ToString();
+  in.state = shown.state;
+  in.message.text = std::to_string(visa);
+  auto out = conversation::Converse(**after, in);
+  ASSERT_FALSE(out.replies.empty());
+  EXPECT_EQ(out.replies[0].text, (*after)->Answer("visa_extension", "prs"));
+  // Once the new menu is shown, the number means the new topic.
+  in.state = conversation::Converse(**after, Welcomed("prs", "منو")).state;
+  out = conversation::Converse(**after, in);
+  ASSERT_FALSE(out.replies.empty());
+  EXPECT_EQ(out.replies[0].text, (*after)->Answer("return_assistance", "prs"));
+}
+
 TEST(ConversationRulesTest, AChosenLanguageStaysUntilThePersonChoosesAnother) {
   auto c = Shipped();
   for (const char* text : {"ok thanks", "PoR کارت", "what is a PoR card"}) {
