@@ -442,8 +442,13 @@ int Restore(const std::string& from, const std::string& db_path) {
   };
   remove_restoring();
   std::filesystem::copy_file(from, restoring, std::filesystem::copy_options::overwrite_existing, ec);
+  // A file-level copy of a live database keeps its latest commits in the -wal beside it: copied
+  // too, SQLite replays them when the copy is opened (`rahnama backup` writes no -wal).
+  if (!ec && std::filesystem::exists(from + "-wal"))
+    std::filesystem::copy_file(from + "-wal", restoring + "-wal", std::filesystem::copy_options::overwrite_existing, ec);
   if (ec) {
     std::cerr << "rahnama restore: " << ec.message() << "\n";
+    remove_restoring();
     return 1;
   }
   {

@@ -90,8 +90,9 @@ ConversationState StateFromJson(const std::string& text) {
   try {
     s.language = j.value("language", "");
     s.language_chosen = j.value("language_chosen", false);
-    // States written before the field: a language chosen or kept over several turns counts.
-    s.language_known = j.value("language_known", s.language_chosen || !s.language.empty());
+    // States written before the field: only a chosen language counts (every state has some
+    // language, guessed from one "salam"); a few extra languages in a safety reply is the safe side.
+    s.language_known = j.value("language_known", s.language_chosen);
     s.welcomed = j.value("welcomed", false);
     s.stage = j.value("stage", "idle");
     s.misses = j.value("misses", 0);

@@ -230,6 +230,7 @@ struct CompiledRule {
   std::vector<uint32_t> keywords, requires_, excludes;  // term ids
   std::vector<std::unique_ptr<RE2>> patterns;
   std::vector<std::string> pattern_shown;  // "/pattern/" as the operator wrote it
+  std::vector<char> pattern_whole;         // anchored at both ends: it matches whole messages only
 };
 
 struct IntentInfo {
@@ -947,6 +948,7 @@ Result<std::shared_ptr<const Classifier>> Classifier::Build(const json& content)
                                          "\" matches every message (even \"1\", \"stop\" and \"سلام\"): make it name the words it is for");
         cr.patterns.push_back(std::move(re));
         cr.pattern_shown.push_back("/" + p + "/");
+        cr.pattern_whole.push_back(p.size() >= 2 && p.front() == '^' && p.back() == '$');
       }
     }
   }
@@ -1337,8 +1339,12 @@ Decision Classifier::Classify(std::string_view text, Explanation* explain) const
   if (bare_answer && explain) explain->notes.push_back("a bare yes or no: the example model may not make it urgent");
   // "بس کنید" ("stop it") alone is someone asking us to stop: the model, which has seen the words
   // in pleas ("stop, they are beating him"), scored it 0.88 and opened a case instead. A message
-  // of one or two words that a rule reads as a request to stop stays one; threats need more words.
-  const bool bare_stop = chosen == m.stop_intent && m.stop_intent != kNone && n.tokens.size() < 3;
+  // that a request-to-stop pattern matches whole (`^ بس( است| کنید)? $`) stays one; "پولیس بس",
+  // with a word of its own, is still the model's to judge.
+  bool bare_stop = false;
+  if (chosen == m.stop_intent && m.stop_intent != kNone)
+    for (const auto& [r, p] : s.pattern_hits)
+      bare_stop = bare_stop || (m.rules[r].intent == m.stop_intent && m.rules[r].pattern_whole[p]);
   if (bare_stop && explain) explain->notes.push_back("a bare request to stop: the example model may not make it urgent");
   if (!urgent && m.model_enabled && n.latin_letters + n.arabic_letters > 0 && !bare_answer && !bare_stop) {
     thread_local ModelInput input;

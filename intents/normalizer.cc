@@ -293,12 +293,14 @@ void NormalizeAscii(std::string_view text, NormalizedText* out) {
   int clause = 0;
   size_t i = 0;
   while (i < clean.size()) {
+    bool ends = false;  // "?!!!" is one boundary: clause bits stop at 63
     while (i < clean.size() && !word_char(clean[i]) && clean[i] != '\'') {
       if (EndsClause(static_cast<unsigned char>(clean[i])) &&
           !(i > 0 && i + 1 < clean.size() && digit(clean[i - 1]) && digit(clean[i + 1])))
-        ++clause;
+        ends = true;
       ++i;
     }
+    if (ends) ++clause;
     size_t j = i;
     while (j < clean.size() && (word_char(clean[j]) || (clean[j] == '\'' && j > i))) ++j;
     if (j > i) {
@@ -429,12 +431,14 @@ Status NormalizeInto(std::string_view utf8, NormalizedText* out) {
   };
   size_t i = 0;
   while (i < clean.size()) {
+    bool ends = false;  // "؟!!!" is one boundary: clause bits stop at 63
     while (i < clean.size() && !IsWordChar(clean[i]) && clean[i] != U'\'' && !IsEmoji(clean[i])) {
       if (EndsClause(clean[i]) &&
           !(i > 0 && i + 1 < clean.size() && IsDigit(clean[i - 1]) && IsDigit(clean[i + 1])))
-        ++clause;
+        ends = true;
       ++i;
     }
+    if (ends) ++clause;
     if (i < clean.size() && IsEmoji(clean[i])) {
       Token& t = next_token();
       AppendUtf8(t.clean, clean[i]);

@@ -10,11 +10,6 @@ namespace bot::channels {
 
 size_t CharCount(std::string_view utf8);
 
-// False for text a phone would show as nothing: whitespace, zero-width and other invisible
-// characters only ("\u200b", a no-break space, a variation selector). Ill-formed bytes count as
-// visible (they are refused elsewhere).
-bool HasVisibleText(std::string_view utf8);
-
 // At most `max_chars` characters; cut at a character boundary with "…" when shortened.
 std::string Truncate(std::string_view utf8, size_t max_chars);
 

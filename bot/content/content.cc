@@ -7,6 +7,7 @@
 #include <set>
 #include <sstream>
 
+#include "bot/core/text.h"
 #include "intents/normalizer.h"
 
 namespace bot::content {
@@ -601,6 +602,10 @@ std::vector<Problem> Validate(const json& doc, const std::string& today) {
         out.push_back({item, "is missing: every intent, and every answer a rule names, needs an answer in en, prs and ps"});
         continue;
       }
+      if (!HasVisibleText(text)) {
+        out.push_back({item, "is blank: people would get an empty reply"});
+        continue;
+      }
       CheckText(item, lang, text, fact_ids, 4096, out);
     }
   }
@@ -619,7 +624,7 @@ std::vector<Problem> Validate(const json& doc, const std::string& today) {
         out.push_back({"message " + lang + "/" + key, "is missing: the conversation needs it in en, prs and ps"});
     }
     for (const auto& [key, v] : Get(m, "messages").items()) {
-      if (v.is_string() && v.get<std::string>().find_first_not_of(" \t\r\n") == std::string::npos)
+      if (v.is_string() && !HasVisibleText(v.get<std::string>()))
         out.push_back({"message " + lang + "/" + key, "is blank: people would get an empty message, or none where it matters"});
       if (v.is_string()) CheckText("message " + lang + "/" + key, lang, v.get<std::string>(), fact_ids, 4096, out);
     }

@@ -140,7 +140,10 @@ TurnOutput Converse(const Snapshot& c, const TurnInput& in) {
     auto n = intents::Normalize(text);
     const size_t words = n.ok() ? n->tokens.size() : 0;
     const bool arabic_script = n.ok() && n->arabic_letters > n->latin_letters;
-    const bool may_switch = !st.language_chosen || (arabic_script && d.language != "en");
+    // An answer to the bot's question ("US-123456", "Toronto, Canada") is data, not a choice of
+    // language: a Dari speaker's IOM questions went on in English after their case number.
+    const bool answering = st.stage.rfind("intake_", 0) == 0 || st.stage.rfind("iom_", 0) == 0 || st.stage == "consent";
+    const bool may_switch = !answering && (!st.language_chosen || (arabic_script && d.language != "en"));
     if (lang.empty() || (words >= 2 && d.language != lang && may_switch)) lang = d.language;
     if (d.language_certain && lang == d.language) st.language_known = true;
   }
@@ -148,6 +151,19 @@ TurnOutput Converse(const Snapshot& c, const TurnInput& in) {
   // Someone whose language we only guessed ("salam kumak", "pulis aamad") must still understand
   // the safety reply: it goes in every language, like the welcome.
   const bool language_guessed = !st.language_known && !st.language_chosen;
+  auto in_every_language = [&](auto text_in) -> std::string {
+    if (!language_guessed) return text_in(lang);
+    std::string all;
+    for (const auto& l : content::kLanguages) {
+      std::string t = text_in(l);
+      if (t.empty()) continue;
+      all += (all.empty() ? "" : "\n\n") + t;
+    }
+    return all.empty() ? text_in(lang) : all;
+  };
+  auto message_for_all = [&](const char* key) {
+    return in_every_language([&](const std::string& l) { return c.Message(key, l); });
+  };
   auto reply = [&](OutboundMessage m) { out.replies.push_back(std::move(m)); };
   bool about_pending = false;  // first contact with a real question: say who we are after the answer
   auto finish = [&]() -> TurnOutput& {
@@ -206,6 +222,7 @@ TurnOutput Converse(const Snapshot& c, const TurnInput& in) {
     st.welcomed = true;
     // Asking for help ends an opt-out: the intake answers that follow must be heard.
     st.opted_out = false;
+    st.erasure_offered = false;
     const std::string queue = d.queue.empty() ? "unhcr_protection" : d.queue;
     hand_off(queue, "urgent", d.intent);
     // The person has the full safety reply already (for an open case in any queue: where this one
@@ -213,7 +230,7 @@ TurnOutput Converse(const Snapshot& c, const TurnInput& in) {
     // the officer's "which station?"), nine lines tell them nothing new: one line that the message
     // reached the officers, also while an officer talks to them (the officer may be off shift). A
     // message with its own safety answer (self-harm) still gets it.
-    const std::string noted = c.Message("intake_urgent_noted", lang);
+    const std::string noted = message_for_all("intake_urgent_noted");
     if (in.safety_reply_sent && d.answer.empty() && !noted.empty()) {
       reply(Text(noted, /*urgent=*/true));
       return finish();
@@ -223,16 +240,6 @@ TurnOutput Converse(const Snapshot& c, const TurnInput& in) {
       if (body.empty()) body = c.Answer(d.intent, l);
       const std::string safety = c.Message("safety_reply_prefix", l, {{"partner", PartnerName(c, l, in, queue)}});
       return safety.empty() ? body : safety + "\n\n" + body;
-    };
-    auto in_every_language = [&](auto text_in) {
-      if (!language_guessed) return text_in(lang);
-      std::string all;
-      for (const auto& l : content::kLanguages) {
-        std::string t = text_in(l);
-        if (t.empty()) continue;
-        all += (all.empty() ? "" : "\n\n") + t;
-      }
-      return all.empty() ? text_in(lang) : all;
     };
     reply(Text(in_every_language(safety_reply), /*urgent=*/true));
     out.safety_reply = true;
@@ -265,7 +272,7 @@ TurnOutput Converse(const Snapshot& c, const TurnInput& in) {
       char where[96];
       std::snprintf(where, sizeof where, "shared location %.5f, %.5f", msg.latitude, msg.longitude);
       out.case_fields.emplace_back("city", msg.text.empty() ? std::string(where) : msg.text + " (" + where + ")");
-      reply(Text(c.Message("intake_who", lang)));
+      reply(Text(message_for_all("intake_who")));
       st.stage = "intake_who";
       return finish();
     }
@@ -311,6 +318,7 @@ TurnOutput Converse(const Snapshot& c, const TurnInput& in) {
   const int number = ParseNumber(text);
   const bool menu_word = number == 0 || c.IsWord("menu_words", "", text) || text == "menu";
   auto show_menu = [&]() -> TurnOutput& {
+    st.erasure_offered = false;
     st.stage = "idle";
     st.misses = 0;
     st.welcomed = true;
@@ -320,7 +328,10 @@ TurnOutput Converse(const Snapshot& c, const TurnInput& in) {
 
   // "DELETE", as we told them to reply, erases: also after another message in between ("stop",
   // a question, then "delete" got the opt-out text again, and only a second "delete" erased).
-  if ((st.opted_out || st.erasure_offered) && c.IsWord("delete_words", "", text)) {
+  // Not while an officer talks to them ("پاک" is also "clean", "pak" also Pakistan): armed only
+  // until they come back through the menu or report a threat.
+  const bool officer_talking_now = in.active_case && in.active_case->human_mode;
+  if ((st.opted_out || (st.erasure_offered && !officer_talking_now)) && c.IsWord("delete_words", "", text)) {
     reply(Text(c.Message("erasure_done", lang)));
     out.erase = true;
     return finish();
@@ -329,6 +340,7 @@ TurnOutput Converse(const Snapshot& c, const TurnInput& in) {
   if (st.opted_out) {
     if (menu_word) {
       st.opted_out = false;
+      st.erasure_offered = false;
       st.stage = "idle";
       reply(MenuMessage(c, lang));
       return finish();
@@ -412,7 +424,7 @@ TurnOutput Converse(const Snapshot& c, const TurnInput& in) {
   // A new threat written while answering the intake questions is recorded as the answer (the
   // officer reads it there and in the conversation), and the person is told it was heard.
   auto acknowledge_if_urgent = [&]() {
-    if (d.urgent && !d.urgent_from_model) reply(Text(c.Message("intake_urgent_noted", lang), /*urgent=*/true));
+    if (d.urgent && !d.urgent_from_model) reply(Text(message_for_all("intake_urgent_noted"), /*urgent=*/true));
   };
   // A question asked instead of an answer ("what happens to my PoR card now?") is answered and the
   // bot's question asked again: filed as their city, it was answered by nobody.
@@ -433,7 +445,7 @@ TurnOutput Converse(const Snapshot& c, const TurnInput& in) {
     if (st.stage == "intake_city") {
       out.case_fields.emplace_back("city", answer_text());
       acknowledge_if_urgent();
-      reply(Text(c.Message("intake_who", lang)));
+      reply(Text(message_for_all("intake_who")));
       st.stage = "intake_who";
       return finish();
     }
@@ -441,7 +453,7 @@ TurnOutput Converse(const Snapshot& c, const TurnInput& in) {
       const char* who[] = {"", "self", "family", "child"};
       out.case_fields.emplace_back("at_risk", number >= 1 && number <= 3 ? std::string(who[number]) : answer_text());
       acknowledge_if_urgent();
-      reply(Text(c.Message("intake_detained", lang)));
+      reply(Text(message_for_all("intake_detained")));
       st.stage = "intake_detained";
       return finish();
     }
@@ -451,7 +463,7 @@ TurnOutput Converse(const Snapshot& c, const TurnInput& in) {
       else if (number == 2 || c.IsWord("no_words", "", text)) v = "no";
       out.case_fields.emplace_back("detained_now", v);
       acknowledge_if_urgent();
-      reply(Text(c.Message("intake_done", lang)));
+      reply(Text(message_for_all("intake_done")));
       ask_consent_or_idle();
       return finish();
     }

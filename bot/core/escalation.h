@@ -77,6 +77,8 @@ struct Case {
   int64_t safety_reply_at = 0;    // when the person was sent the full safety reply for it (0: never)
   // In human mode the bot is silent, so a message the person sends after the officer's last reply
   // waits for a human: when the oldest such message came (0: none; "thanks" alone does not count).
+  // An urgent message does so also outside human mode, once an officer has answered the case (the
+  // bot's safety reply is not the officer's).
   int64_t awaiting_reply_since = 0;
   std::vector<CaseMessage> messages;  // filled by CaseById
   std::vector<CaseNote> notes;

@@ -12,6 +12,7 @@
 #include "bot/channels/outbound.h"
 #include "bot/channels/signature.h"
 #include "bot/channels/text_limits.h"
+#include "bot/core/text.h"
 #include "bot/content/content.h"
 #include "bot/core/log.h"
 #include "bot/escalation/routing.h"
@@ -69,7 +70,7 @@ Result<std::string> RequiredString(const json& j, const char* key, size_t max_le
   if (!j.contains(key) || !j[key].is_string()) return Status::InvalidArgument(std::string("\"") + key + "\" (a string) is required");
   std::string v = j[key].get<std::string>();
   // A zero-width space alone reached the person as an empty message and stopped the case's clock.
-  if (!channels::HasVisibleText(v))
+  if (!HasVisibleText(v))
     return Status::InvalidArgument(std::string("\"") + key + "\" must not be empty (or only spaces and invisible characters)");
   // Characters, as Meta counts them: a Dari or Pashto letter is two bytes.
   if (channels::CharCount(v) > max_len)

@@ -251,6 +251,12 @@ await scenario('officer sees an urgent Pashto case appear, reads it right-to-lef
   caseId = await row.getAttribute('data-case');
   // Let the bot's own answers reach the case, so the screenshots show a real conversation.
   await waitFor('the bot to answer the person', () => callsTo(URGENT_FROM).length > 0, 8000);
+  // The person answers the intake questions: where they are, who is at risk (1: me), detained (1: yes).
+  for (const answer of ['Peshawar', '1', '1']) {
+    const had = callsTo(URGENT_FROM).length;
+    await sendWhatsApp(URGENT_FROM, answer, 'Gul Khan');
+    await waitFor(`the bot to take the intake answer "${answer}"`, () => callsTo(URGENT_FROM).length > had, 8000);
+  }
   await page.screenshot({ path: path.join(shotDir, 'queue.png') });
   await page.setViewportSize({ width: 360, height: 740 });
   await page.screenshot({ path: path.join(shotDir, 'queue-360.png') });
@@ -265,6 +271,11 @@ await scenario('officer sees an urgent Pashto case appear, reads it right-to-lef
   assert(dir === 'rtl', `the Pashto message is right-to-left (computed direction: ${dir})`);
   assert(/open/i.test(await page.locator('#window-state').innerText()), 'the 24-hour window shows as open');
   assert(/ago|just now/.test(await page.locator('#since-last').innerText()), 'time since the last message is shown');
+  // The answers as the person gave them (they showed as "—": the console read only true/false).
+  const intake = await page.locator('#case-intake').innerText();
+  assert(/Who is at risk\s*the person writing/.test(intake), `who is at risk is shown: ${intake}`);
+  assert(/Detained now\s*yes/.test(intake), `detained now is shown: ${intake}`);
+  assert(await page.locator('#case-intake dd.error-text', { hasText: 'yes' }).count() === 1, 'a detention is highlighted');
 
   const reply = `Salam, this is the UNHCR protection desk. We are calling you now. [ref ${crypto.randomBytes(3).toString('hex')}]`;
   await page.fill('#reply-text', reply);
@@ -541,6 +552,23 @@ await scenario("a claimed case changes hands only through an admin, who refers a
   await officer2.locator('#claimed-by-other').waitFor();
   for (const sel of ['#claim', '#release', '#refer-form', '#assign-form', '#resolve-form'])
     assert(await officer2.locator(sel).count() === 0, `another officer is not offered ${sel} on officer1's claimed case`);
+  // The reply box says so too: a reply from officer2 also reaches the person.
+  await officer2.locator('#reply-claimed-warning', { hasText: 'officer1 is working on this case' }).waitFor();
+  // officer2's session ends while they type: what they typed is kept, and signing in brings them back to it.
+  const draft = `Draft kept across sign-in ${crypto.randomBytes(3).toString('hex')}`;
+  await officer2.fill('#reply-text', draft);
+  await officer2.context().clearCookies();
+  await officer2.press('#reply-text', 'Enter');
+  await officer2.locator('#login-form .error', { hasText: 'Your session has ended' }).waitFor();
+  await login(officer2, 'officer2');
+  await officer2.waitForURL(new RegExp(`#/cases/${poisonCase}$`));
+  await officer2.locator('#reply-text').waitFor();
+  assert(await officer2.inputValue('#reply-text') === draft, 'the unsent reply is back in the reply box');
+  assert(!callsTo('923001119988').find((c) => JSON.stringify(c.body).includes(draft)), 'nothing was sent without the officer');
+  await officer2.click('#logout');
+  await officer2.waitForSelector('#login-form');
+  assert(await officer2.evaluate(() => Object.keys(sessionStorage).filter((k) => k.startsWith('rahnama.reply.')).length) === 0,
+    'logging out leaves no unsent reply in the tab');
   await officer1.close();
   await officer2.close();
 

@@ -331,6 +331,24 @@ TEST(ConversationRulesTest, DeleteAsToldErasesEvenAfterAnotherMessageInBetween) 
   EXPECT_TRUE(out.erase);
   ASSERT_EQ(out.replies.size(), 1u);
   EXPECT_EQ(out.replies[0].text, c->Message("erasure_done", "en"));
+
+  // Disarmed by coming back through the menu, by reporting a threat, and never while an officer
+  // talks to them ("پاک" is also "clean", "pak" also Pakistan).
+  for (const char* back : {"0", "police arrested my brother right now"}) {
+    in.state = {};
+    in.state.language = "en";
+    in.state.welcomed = true;
+    say("stop");
+    say(back);
+    EXPECT_FALSE(say("delete").erase) << back;
+  }
+  in.state = {};
+  in.state.language = "en";
+  in.state.welcomed = true;
+  say("stop");
+  say("how do i get a por card");
+  in.active_case = conversation::ActiveCase{7, "unhcr_protection", "UNHCR", "unknown", false, true};
+  EXPECT_FALSE(say("pak").erase) << "an officer is talking to them";
 }
 
 // The menu's "moved to a new country" promises IOM's questions: typed as a number, tapped as a row
@@ -777,6 +795,15 @@ TEST(ConversationRulesTest, ASafetyReplyToSomeoneWhoseLanguageIsOnlyGuessedGoesI
     EXPECT_TRUE(has(out.replies[0].text, c->Answer("urgent_protection", lang))) << lang;
     EXPECT_TRUE(has(out.replies[1].text, c->Message("intake_city", lang))) << lang;
   }
+  {  // and the next intake question too
+    conversation::TurnInput next;
+    next.state = out.state;
+    next.active_case = conversation::ActiveCase{7, "unhcr_protection", "UNHCR", "unknown", false, false};
+    next.message.text = "Peshawar";
+    auto asked = conversation::Converse(*c, next);
+    ASSERT_FALSE(asked.replies.empty());
+    for (const char* lang : {"en", "prs", "ps"}) EXPECT_TRUE(has(asked.replies.back().text, c->Message("intake_who", lang))) << lang;
+  }
   // Still a guess on the second message ("salam" set English by its script alone).
   auto welcome = first("salam");
   conversation::TurnInput in;
@@ -833,6 +860,25 @@ TEST(ConversationRulesTest, ANumberMeansWhatTheMenuThePersonSawSaidEvenAfterARen
   out = conversation::Converse(**after, in);
   ASSERT_FALSE(out.replies.empty());
   EXPECT_EQ(out.replies[0].text, (*after)->Answer("return_assistance", "prs"));
+}
+
+// A Dari speaker's IOM questions went on in English after they typed their case number
+// "US-123456" (an exploratory tester): an answer to the bot's question never changes the language.
+TEST(ConversationRulesTest, AnAnswerToTheBotsQuestionDoesNotChangeTheLanguage) {
+  auto c = Shipped();
+  conversation::TurnInput in;
+  in.message.text = "ما به کانادا رفتیم و پرونده امریکایی داریم";
+  auto out = conversation::Converse(*c, in);
+  ASSERT_EQ(out.state.stage, "iom_case_number");
+  ASSERT_EQ(out.language, "prs");
+  for (const char* answer : {"US-123456", "Toronto, Canada"}) {
+    in.state = out.state;
+    in.message.text = answer;
+    out = conversation::Converse(*c, in);
+    EXPECT_EQ(out.language, "prs") << answer;
+    ASSERT_FALSE(out.replies.empty()) << answer;
+  }
+  EXPECT_EQ(out.replies.back().text, c->Message("iom_contact", "prs"));
 }
 
 TEST(ConversationRulesTest, AChosenLanguageStaysUntilThePersonChoosesAnother) {

@@ -242,6 +242,24 @@ TEST_F(SqliteStoreTest, AnUrgentReplyOvertakesAFailedOneButNeverRacesIt) {
   EXPECT_EQ((*after)[0].id, ordinary);
 }
 
+// Contacts whose reply window a forged or wrong timestamp had moved years ahead before the clamp
+// are brought back by migration 0012 to when their last message reached us.
+TEST_F(SqliteStoreTest, AReplyWindowStoredYearsAheadIsBroughtBackByTheMigration) {
+  WebhookBatch b;
+  b.messages = {Message("wamid.f1", "923004")};
+  Store({b});
+  const std::string path = dir_.File("s.db");
+  const long received = QueryInt(path, "SELECT MAX(created_at) FROM messages WHERE direction = 'in'");
+  store_.reset();
+  ASSERT_TRUE(ExecBehindTheServer(path, "UPDATE contacts SET last_inbound_at = 4102444800000; "  // 2100
+                                        "DELETE FROM schema_migrations WHERE version >= 12"));
+  db::SqliteStore::Options o;
+  o.path = path;
+  auto reopened = db::SqliteStore::Open(o);
+  ASSERT_TRUE(reopened.ok()) << reopened.status().ToString();
+  EXPECT_EQ(QueryInt(path, "SELECT last_inbound_at FROM contacts"), received);
+}
+
 TEST_F(SqliteStoreTest, ConversationStateIsCreatedByTheFirstTurnAndReplacedByTheNext) {
   WebhookBatch b;
   b.messages = {Message("wamid.c1", "923003"), Message("wamid.c2", "923003")};
@@ -266,6 +284,32 @@ TEST_F(SqliteStoreTest, ConversationStateIsCreatedByTheFirstTurnAndReplacedByThe
     EXPECT_EQ(state->stage, t.state.stage);
     EXPECT_EQ(state->misses, i + 1);
   }
+  // The fields added in session 11 are kept; a state written before them reads as "language only
+  // guessed" (so a safety reply goes in every language) and "no erasure offered".
+  WebhookBatch more;
+  more.messages = {Message("wamid.c3", "923003")};
+  Store({more});
+  auto third = Pending();
+  ASSERT_EQ(third.size(), 1u);
+  Turn t;
+  t.message_id = third[0].message_id;
+  t.contact_id = contact;
+  t.state.language = "prs";
+  t.state.language_known = true;
+  t.state.erasure_offered = true;
+  t.state.menu_shown = "1=deportation_info,2=por_card";
+  ASSERT_TRUE(store_->CommitTurn(t, kNow + 5).ok());
+  auto kept = store_->LoadConversation(contact);
+  ASSERT_TRUE(kept.ok());
+  EXPECT_TRUE(kept->language_known);
+  EXPECT_TRUE(kept->erasure_offered);
+  EXPECT_EQ(kept->menu_shown, "1=deportation_info,2=por_card");
+  ASSERT_TRUE(ExecBehindTheServer(dir_.File("s.db"), "UPDATE conversations SET state = '{\"language\":\"en\",\"welcomed\":true}'"));
+  auto old = store_->LoadConversation(contact);
+  ASSERT_TRUE(old.ok());
+  EXPECT_EQ(old->language, "en");
+  EXPECT_FALSE(old->language_known);
+  EXPECT_FALSE(old->erasure_offered);
 }
 
 // A turn for `p` that queues one reply.

@@ -253,6 +253,23 @@ TEST_F(BackupScriptTest, RestoreRefusesAnEmptyOrForeignFileAndNeverWritesToTheBa
   ASSERT_EQ(r.exit_code, 0) << r.output;
   EXPECT_EQ(QueryInt(db(), "SELECT COUNT(*) FROM messages"), messages);
   EXPECT_EQ(bytes(copy), copy_before);
+
+  // A file-level copy of a database in use: its last commits are in the -wal beside it, and the
+  // restore keeps them (it copied only the main file, so they were lost).
+  sqlite3* live = OpenBehindTheServer(db());
+  ASSERT_NE(live, nullptr);
+  ASSERT_EQ(sqlite3_exec(live, "PRAGMA journal_mode=WAL; PRAGMA wal_autocheckpoint=0; "
+                               "UPDATE contacts SET display_name = 'only in the wal'", nullptr, nullptr, nullptr), SQLITE_OK);
+  const std::string file_copy = dir_.File("file-copy.db");
+  fs::copy_file(db(), file_copy);
+  ASSERT_TRUE(fs::exists(db() + "-wal"));
+  fs::copy_file(db() + "-wal", file_copy + "-wal");
+  sqlite3_close(live);
+  ASSERT_TRUE(ExecBehindTheServer(db(), "UPDATE contacts SET display_name = 'after the copy'"));
+  r = RunCommand(std::string(RAHNAMA_BINARY) + " restore --from " + ShellQuote(file_copy) + " --db " + ShellQuote(db()));
+  ASSERT_EQ(r.exit_code, 0) << r.output;
+  EXPECT_EQ(QueryInt(db(), "SELECT COUNT(*) FROM contacts WHERE display_name = 'only in the wal'"),
+            QueryInt(db(), "SELECT COUNT(*) FROM contacts"));
 }
 
 }  // namespace

@@ -239,7 +239,7 @@ TEST_F(EscalationTest, AnOfficersReplyOfOnlyInvisibleCharactersIsRefused) {
   Say(me, "police arrested my brother right now, please help");
   const int64_t id = OnlyCaseOf(me);
   const std::string base = "/api/v1/cases/" + std::to_string(id);
-  for (const char* blank : {"\u200b", "  \n\u200b ", "\u00a0\u2060", "\ufeff\u200c\u200d", "\u3164"}) {
+  for (const char* blank : {"\u200b", "  \n\u200b ", "\u00a0\u2060", "\ufeff\u200c\u200d", "\u3164", "\u2800"}) {
     auto r = api_->Post(base + "/replies", unhcr_, {{"text", blank}});
     EXPECT_EQ(r.status, 400) << r.body;
     EXPECT_NE(r.json.value("error", "").find("must not be empty"), std::string::npos) << r.body;

@@ -329,6 +329,11 @@ TEST_F(ShippedRulesTest, AnArrestReportedWithAQuestionAboutItIsUrgent) {
     EXPECT_TRUE(d.urgent) << t;
     EXPECT_EQ(d.queue, "unhcr_protection") << t;
   }
+  // A marker that hid reports it should not have (the review of session 11): none of these.
+  for (const char* t : {"my husband beats me every day, Afghanistan is better than this",
+                        "police took my son, is jail better than deportation?",
+                        "!!!!!!!!!!!!!!!!!!!!!!!!!!!!!!!!!!!!!!!!!!!!!!!!!!!!!!!!!!!!!!!!!!!!!! is it legal? police took my son"})
+    EXPECT_TRUE(Classify(t).urgent) << t;
   for (const char* t : {"can police arrest me if my PoR expired?", "people say police take afghans in lahore, is it true?",
                         "what is the punishment under the Foreigners Act, jail or only deportation?"})
     EXPECT_FALSE(Classify(t).urgent) << t;
@@ -364,6 +369,8 @@ TEST_F(ShippedRulesTest, ABareRequestToStopIsNeverUrgentByTheExampleModelAlone) 
     EXPECT_FALSE(d.urgent) << t;
   }
   EXPECT_TRUE(Classify("بس کنید، پولیس برادرم را می‌زند").urgent);
+  // A word of its own beside "بس" is the example model's to judge, as before.
+  for (const char* t : {"پولیس بس", "بس پولیس", "help بس"}) EXPECT_NE(Classify(t).intent, "opt_out") << t;
   EXPECT_TRUE(Classify("stop, the police are beating my brother").urgent);
 }
 

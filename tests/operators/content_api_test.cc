@@ -197,7 +197,8 @@ TEST_F(ContentApiTest, ARegressionExampleThatWouldFlipBlocksPublishUnlessOverrid
 TEST_F(ContentApiTest, BlankMessagesAndAPatternMatchingEveryMessageAreNotPublished) {
   const long versions_before = QueryInt(db(), "SELECT count(*) FROM content_versions");
   for (const auto& [key, blank] : std::vector<std::pair<std::string, std::string>>{
-           {"message/en/safety_reply_prefix", ""}, {"message/ps/intake_city", " "}, {"message/prs/fallback", "  \n "}}) {
+           {"message/en/safety_reply_prefix", ""}, {"message/ps/intake_city", " "}, {"message/prs/fallback", "  \n "},
+           {"message/prs/handoff", "\u200b\u00a0"}}) {
     SCOPED_TRACE(key);
     json old = api_->Get("/api/v1/content/items/" + key, op_).json["value"];
     ASSERT_TRUE(old.is_string());
@@ -209,6 +210,26 @@ TEST_F(ContentApiTest, BlankMessagesAndAPatternMatchingEveryMessageAreNotPublish
       for (const auto& p : r.json["problems"]) named = named || p["item"] == "message " + key.substr(8);
       EXPECT_TRUE(named) << r.body;
       ASSERT_EQ(api_->Call("PUT", "/api/v1/content/items/" + key, op_, {{"value", old}}).status, 200);
+    } else {
+      EXPECT_EQ(put.status, 400) << put.body;
+      EXPECT_NE(put.json["error"].get<std::string>().find("blank"), std::string::npos) << put.body;
+    }
+  }
+  // An answer of only spaces and newlines was saved and published, and people asking about their
+  // PoR card got an empty reply (an exploratory tester).
+  {
+    json old = api_->Get("/api/v1/content/items/answer/ps/por_card", op_).json["value"];
+    ASSERT_TRUE(old.is_object()) << old.dump();
+    json blank = old;
+    blank["text"] = "  \n \n";
+    auto put = api_->Call("PUT", "/api/v1/content/items/answer/ps/por_card", op_, {{"value", blank}});
+    if (put.status == 200) {
+      auto r = api_->Post("/api/v1/content/publish", op_, {{"message", "blank answer"}});
+      EXPECT_EQ(r.status, 400) << r.body;
+      bool named = false;
+      for (const auto& p : r.json["problems"]) named = named || p["item"] == "answer ps/por_card";
+      EXPECT_TRUE(named) << r.body;
+      ASSERT_EQ(api_->Call("PUT", "/api/v1/content/items/answer/ps/por_card", op_, {{"value", old}}).status, 200);
     } else {
       EXPECT_EQ(put.status, 400) << put.body;
       EXPECT_NE(put.json["error"].get<std::string>().find("blank"), std::string::npos) << put.body;

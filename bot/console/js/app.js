@@ -75,8 +75,13 @@ function renderNav(active) {
   }
 }
 
+const RETURN_KEY = 'rahnama.return';
+
 async function logout() {
   try { await api('DELETE', '/api/v1/session'); } catch { /* the session may be gone already */ }
+  // Leaving on purpose: no unsent reply stays in this tab.
+  for (const k of Object.keys(sessionStorage)) if (k.startsWith('rahnama.reply.')) sessionStorage.removeItem(k);
+  sessionStorage.removeItem(RETURN_KEY);
   setCsrf('');
   session.user = null;
   location.hash = '#/login';
@@ -93,6 +98,7 @@ function loginView(root) {
     field('Password', password),
     err,
     h('button', { type: 'submit', class: 'btn btn-primary' }, 'Sign in'));
+  if (sessionStorage.getItem(RETURN_KEY)) err.show('Your session has ended. Sign in again to go back to where you were; an unsent reply is kept.');
   form.addEventListener('submit', async (e) => {
     e.preventDefault();
     err.show('');
@@ -102,7 +108,10 @@ function loginView(root) {
         setCsrf(data.csrf_token);
         session.user = data.user;
         password.value = '';
-        location.hash = home(data.user);
+        // Back where the session ended (the case whose reply was being written), if allowed there.
+        const back = sessionStorage.getItem(RETURN_KEY);
+        sessionStorage.removeItem(RETURN_KEY);
+        location.hash = back && back !== '#/login' ? back : home(data.user);
       } catch (ex) {
         err.show(ex.message);
         password.select();
@@ -149,6 +158,7 @@ async function route() {
 
 onLoggedOut(() => {
   meChecked = true;
+  if (session.user && location.hash && location.hash !== '#/login') sessionStorage.setItem(RETURN_KEY, location.hash);
   session.user = null;
   setCsrf('');
   if (location.hash !== '#/login') location.hash = '#/login';

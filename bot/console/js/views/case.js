@@ -30,9 +30,18 @@ export async function caseView(root, { params, user, flash }) {
   const replyErr = errorBox();
   const templates = h('div', { class: 'templates', id: 'reply-templates' });
   const replyText = enterSubmits(h('textarea', { name: 'text', rows: '3', dir: 'auto', required: true, id: 'reply-text', maxlength: '4096', placeholder: 'Write a reply… (Enter sends, Shift+Enter for a new line)' }));
+  // Another officer's claimed case: a reply still goes to the person, who then hears two officers.
+  const replyWarning = h('p', { class: 'small error-text', id: 'reply-claimed-warning', hidden: true });
+  // What the officer typed survives a session that ends before it is sent (sign in again, same case).
+  const draftKey = `rahnama.reply.${id}`;
+  replyText.value = sessionStorage.getItem(draftKey) || '';
+  replyText.addEventListener('input', () => {
+    if (replyText.value) sessionStorage.setItem(draftKey, replyText.value);
+    else sessionStorage.removeItem(draftKey);
+  });
   const replyForm = h('form', { class: 'reply', id: 'reply-form' },
     h('label', { class: 'sr-only', for: 'reply-text' }, 'Reply to the person'),
-    replyText, h('div', { class: 'row' }, h('button', { type: 'submit', class: 'btn btn-primary', id: 'reply-send' }, 'Send reply')),
+    replyWarning, replyText, h('div', { class: 'row' }, h('button', { type: 'submit', class: 'btn btn-primary', id: 'reply-send' }, 'Send reply')),
     replyErr, templates);
   replyForm.addEventListener('submit', async (e) => {
     e.preventDefault();
@@ -43,6 +52,7 @@ export async function caseView(root, { params, user, flash }) {
       try {
         c = { ...c, ...(await post(`/api/v1/cases/${id}/replies`, { text })) };
         replyText.value = '';
+        sessionStorage.removeItem(draftKey);
         flash('Reply queued for sending.');
         forceBottom = true;
         await reload();
@@ -134,7 +144,7 @@ export async function caseView(root, { params, user, flash }) {
       ['Reply window', h('span', { id: 'window-state' }, c.window_open ? 'Open: you can reply freely' : (c.channel === 'messenger' ? 'Closed: Messenger allows no reply now' : 'Closed: only an approved template can be sent'))],
       ['Opened', timeEl(c.opened_at)],
       ...(c.awaiting_reply_since ? [['Person waiting', h('span', { id: 'person-waiting', class: c.overdue_reason === 'person_waiting' ? 'error-text' : null },
-        'wrote ', timeEl(c.awaiting_reply_since, since(c.awaiting_reply_since, now)), ', no reply since: the bot stays quiet while an officer has the conversation')]] : []),
+        'wrote ', timeEl(c.awaiting_reply_since, since(c.awaiting_reply_since, now)), ', no officer reply since (the bot does not answer for you)')]] : []),
       ['First response', c.first_response_at ? h('span', null, timeEl(c.first_response_at), ` (after ${duration((c.first_response_at - c.opened_at) / 60000)})`) : h('span', { class: c.overdue ? 'error-text' : 'muted' }, `none yet · SLA ${c.sla_minutes} min`)],
       ['Consent to share', c.consent || '—'],
     ];
@@ -249,6 +259,8 @@ export async function caseView(root, { params, user, flash }) {
     // Another officer's case changes hands through them (release) or an admin (take over, assign).
     const othersClaim = c.status === 'claimed' && !mine;
     const mayMove = !othersClaim || user.role === 'admin';
+    replyWarning.hidden = !othersClaim;
+    replyWarning.textContent = othersClaim ? `${c.assignee} is working on this case: your reply also goes to the person.` : '';
     if (!mine && mayMove) btns.append(h('button', { type: 'button', class: 'btn btn-primary', id: 'claim', onclick: () => act('claim', {}, othersClaim ? `Case taken over from ${c.assignee}.` : told('Case claimed')) }, othersClaim ? 'Take over' : 'Claim'));
     if (c.assignee && (mine || user.role === 'admin')) btns.append(h('button', { type: 'button', class: 'btn', id: 'release', onclick: () => act('release', {}, 'Case released to the queue.') }, 'Release'));
 
@@ -293,16 +305,20 @@ export async function caseView(root, { params, user, flash }) {
   function renderIntake() {
     const i = c.intake && typeof c.intake === 'object' ? c.intake : {};
     const en = c.entities && typeof c.entities === 'object' ? c.entities : {};
-    const yesno = (v) => (v === true ? 'yes' : v === false ? 'no' : '—');
+    // The bot stores the answers as the person gave them: a menu pick ("self", "yes") or their own
+    // words («برادرم»), shown as they are (they showed as "—").
+    const atRisk = { self: 'the person writing', family: 'their family', child: 'a child' };
+    const answer = (v, names) => (v === undefined || v === null || v === '' ? null
+      : v === true ? 'yes' : v === false ? 'no' : typeof v === 'string' ? (names?.[v] ?? v) : String(v));
     const rows = [
-      ['City', i.city], ['At risk now', i.at_risk === undefined ? null : yesno(i.at_risk)],
-      ['Detained now', i.detained_now === undefined ? null : yesno(i.detained_now)], ['Case number', i.case_number],
+      ['City', i.city], ['Who is at risk', answer(i.at_risk, atRisk)],
+      ['Detained now', answer(i.detained_now)], ['Case number', i.case_number],
       ['Current location', i.current_location], ['Contact given', i.contact],
     ].filter(([, v]) => v !== null && v !== undefined && v !== '');
     const ent = [['Cities', en.cities], ['Phones', en.phones], ['Case numbers', en.case_numbers], ['Dates', en.dates]]
       .filter(([, v]) => Array.isArray(v) && v.length);
     replace(intake,
-      rows.length ? h('dl', { class: 'meta' }, rows.map(([k, v]) => [h('dt', null, k), h('dd', { dir: 'auto', class: k === 'At risk now' && v === 'yes' ? 'error-text' : null }, String(v))])) : h('p', { class: 'muted small' }, 'No intake answers yet.'),
+      rows.length ? h('dl', { class: 'meta' }, rows.map(([k, v]) => [h('dt', null, k), h('dd', { dir: 'auto', class: (k === 'Detained now' && v === 'yes') || (k === 'Who is at risk' && v === 'a child') ? 'error-text' : null }, String(v))])) : h('p', { class: 'muted small' }, 'No intake answers yet.'),
       ent.length ? h('dl', { class: 'meta' }, ent.map(([k, v]) => [h('dt', null, k), h('dd', null, v.map((x) => h('span', { class: 'chip', dir: 'auto' }, typeof x === 'string' ? x : JSON.stringify(x))))])) : null);
   }
 
