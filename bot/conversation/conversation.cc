@@ -62,6 +62,10 @@ std::string PartnerName(const Snapshot& c, const std::string& lang, const TurnIn
 
 }  // namespace
 
+bool AwaitsAnswer(const std::string& stage) {
+  return stage.rfind("intake_", 0) == 0 || stage.rfind("iom_", 0) == 0 || stage == "consent";
+}
+
 int ParseNumber(const std::string& text) {
   auto n = intents::Normalize(text);
   if (!n.ok() || n->tokens.size() != 1 || !n->tokens[0].digits) return -1;
@@ -142,8 +146,7 @@ TurnOutput Converse(const Snapshot& c, const TurnInput& in) {
     const bool arabic_script = n.ok() && n->arabic_letters > n->latin_letters;
     // An answer to the bot's question ("US-123456", "Toronto, Canada") is data, not a choice of
     // language: a Dari speaker's IOM questions went on in English after their case number.
-    const bool answering = st.stage.rfind("intake_", 0) == 0 || st.stage.rfind("iom_", 0) == 0 || st.stage == "consent";
-    const bool may_switch = !answering && (!st.language_chosen || (arabic_script && d.language != "en"));
+    const bool may_switch = !AwaitsAnswer(st.stage) && (!st.language_chosen || (arabic_script && d.language != "en"));
     if (lang.empty() || (words >= 2 && d.language != lang && may_switch)) lang = d.language;
     if (d.language_certain && lang == d.language) st.language_known = true;
   }
@@ -181,13 +184,14 @@ TurnOutput Converse(const Snapshot& c, const TurnInput& in) {
     }
     return out;
   };
+  // The fallback with the menu as numbered text; a list menu is recorded in finish().
+  auto fallback_with_menu = [&]() {
+    st.menu_shown = MenuNumbers(c.Menu(lang));
+    return c.Message("fallback", lang, {{"menu", MenuText(c, lang)}});
+  };
   auto answer = [&](const std::string& intent) {
     std::string a = c.Answer(intent, lang);
-    if (a.empty()) {
-      a = c.Message("fallback", lang, {{"menu", MenuText(c, lang)}});
-      st.menu_shown = MenuNumbers(c.Menu(lang));
-    }
-    reply(Text(a));
+    reply(Text(a.empty() ? fallback_with_menu() : a));
   };
   auto hand_off = [&](const std::string& queue, const std::string& priority, const std::string& intent) {
     out.open_case = CaseRequest{queue, priority, intent};
@@ -278,7 +282,7 @@ TurnOutput Converse(const Snapshot& c, const TurnInput& in) {
     }
     if (in.active_case) {
       if (!in.active_case->human_mode)
-        reply(Text(language_guessed ? JoinLanguages(c, "non_text_case_open") : c.Message("non_text_case_open", lang)));
+        reply(Text(message_for_all("non_text_case_open")));
       return finish();
     }
     if (st.opted_out) return finish();
@@ -317,6 +321,12 @@ TurnOutput Converse(const Snapshot& c, const TurnInput& in) {
 
   const int number = ParseNumber(text);
   const bool menu_word = number == 0 || c.IsWord("menu_words", "", text) || text == "menu";
+  // "You will get no more messages… Reply DELETE to delete your data": a later DELETE erases.
+  auto confirm_opt_out = [&]() -> TurnOutput& {
+    reply(Text(c.Message(in.active_case ? "opt_out_case_open" : "opt_out_confirm", lang)));
+    st.erasure_offered = true;
+    return finish();
+  };
   auto show_menu = [&]() -> TurnOutput& {
     st.erasure_offered = false;
     st.stage = "idle";
@@ -346,11 +356,7 @@ TurnOutput Converse(const Snapshot& c, const TurnInput& in) {
       return finish();
     }
     // Asking, in words, to stop or to delete again: how to delete, once more (it was silence).
-    if (textual && d.intent == "opt_out") {
-      reply(Text(c.Message(in.active_case ? "opt_out_case_open" : "opt_out_confirm", lang)));
-      st.erasure_offered = true;
-      return finish();
-    }
+    if (textual && d.intent == "opt_out") return confirm_opt_out();
     // A tap on a row or button of an earlier menu ("talk to a person") is coming back too, and so
     // is a question we can answer or a request for a person in their own words: each is answered
     // as it is. A greeting, thanks or anything unclear stays unanswered.
@@ -525,19 +531,16 @@ TurnOutput Converse(const Snapshot& c, const TurnInput& in) {
 
   if (menu_word) return show_menu();
   if (number >= 1 && st.welcomed) {
-    // The topic the number had on the menu the person saw, while its answer still exists.
-    const std::string shown = IntentShownAs(st.menu_shown, number);
-    if (!shown.empty() && (shown == "human_agent" || !c.Answer(shown, lang).empty())) {
+    // The topic the number had on the menu the person saw while its answer still exists, else the
+    // topic it has on the menu of now.
+    std::string picked = IntentShownAs(st.menu_shown, number);
+    if (!picked.empty() && picked != "human_agent" && c.Answer(picked, lang).empty()) picked.clear();
+    for (const auto& item : c.Menu(lang))
+      if (picked.empty() && item.number == number) picked = item.intent;
+    if (!picked.empty()) {
       st.misses = 0;
       st.stage = "idle";
-      answer_and_route(shown);
-      return finish();
-    }
-    for (const auto& item : c.Menu(lang)) {
-      if (item.number != number) continue;
-      st.misses = 0;
-      st.stage = "idle";
-      answer_and_route(item.intent);
+      answer_and_route(picked);
       return finish();
     }
   }
@@ -582,8 +585,7 @@ TurnOutput Converse(const Snapshot& c, const TurnInput& in) {
       if (offer.buttons[0].title.empty() || offer.buttons[1].title.empty()) offer.kind = OutboundMessage::Kind::kText;
       reply(offer);
     } else {
-      reply(Text(c.Message("fallback", lang, {{"menu", MenuText(c, lang)}})));
-      st.menu_shown = MenuNumbers(c.Menu(lang));
+      reply(Text(fallback_with_menu()));
     }
     return finish();
   }
@@ -606,9 +608,7 @@ TurnOutput Converse(const Snapshot& c, const TurnInput& in) {
   }
   if (intent == "opt_out") {
     st.opted_out = true;
-    reply(Text(c.Message(in.active_case ? "opt_out_case_open" : "opt_out_confirm", lang)));
-    st.erasure_offered = true;
-    return finish();
+    return confirm_opt_out();
   }
   answer_and_route(intent);
   // "Can I talk to a person about my letter?": the answer, and the person too (the request was lost).

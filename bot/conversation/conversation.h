@@ -71,6 +71,10 @@ std::string MenuText(const content::Snapshot& content, const std::string& langua
 // The number a message means, if it is only a number (1, ۱, ١, " 2 "); else -1.
 int ParseNumber(const std::string& text);
 
+// The conversation is waiting for the person's answer to a question the bot asked on a case
+// (intake, IOM's questions, consent to share).
+bool AwaitsAnswer(const std::string& stage);
+
 }  // namespace bot::conversation
 
 #endif  // BOT_CONVERSATION_CONVERSATION_H_

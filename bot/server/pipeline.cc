@@ -53,11 +53,6 @@ Result<std::vector<bool>> IngestWriter::Store(const WebhookBatch& batch) {
 
 namespace {
 
-// The conversation is waiting for the person's answer to a question the bot asked on a case
-// (intake, IOM's questions, consent to share).
-bool AwaitsAnswer(const std::string& stage) {
-  return stage.rfind("intake_", 0) == 0 || stage.rfind("iom_", 0) == 0 || stage == "consent";
-}
 
 // Names the calling thread (top -H, perf, /proc/<pid>/task/*/comm show it).
 void NameThread(const char* name) { pthread_setname_np(pthread_self(), name); }
@@ -528,7 +523,7 @@ Status Processor::ProcessOne(const PendingInbound& p, bool* stop) {
     if (c.id == state->case_id) working_on = &c;
     if (c.human_mode && officer_on == nullptr) officer_on = &c;
   }
-  const bool asked = AwaitsAnswer(state->stage);
+  const bool asked = conversation::AwaitsAnswer(state->stage);
   const bool bot_asked = working_on != nullptr && asked;
   const Case* active = bot_asked ? working_on : officer_on ? officer_on : working_on;
   if (active == nullptr && !open_cases->empty()) active = &open_cases->front();
@@ -601,7 +596,7 @@ Status Processor::ProcessOne(const PendingInbound& p, bool* stop) {
       m.text = HandoffText(*snapshot, *q, out.language, now);
       // Before a question the bot has just asked (IOM's "what is your case number?"): after it,
       // the notice buried the question.
-      const bool asking = AwaitsAnswer(out.state.stage);
+      const bool asking = conversation::AwaitsAnswer(out.state.stage);
       if (!m.text.empty()) replies.insert(asking && !replies.empty() ? replies.end() - 1 : replies.end(), std::move(m));
     }
   } else if (active != nullptr) {
