@@ -978,6 +978,7 @@ struct WordInfo {
   bool starts_concat = false;      // a prefix of some multi-word keyword written as one
   bool starts_word = false;        // a prefix of some vocabulary word
   bool ends_word = false;          // a proper suffix of some vocabulary word
+  ExampleModel::Word model;        // what the example model knows of it (its features in a model arena)
 };
 
 // Everything one message needs, kept per thread and reused: after warm-up a message allocates
@@ -992,6 +993,9 @@ struct Scratch {
   std::vector<WordInfo> cache_entries;
   std::vector<Variant> cache_arena;      // the entries' variants
   std::vector<Variant> variants;  // AddVariants' output for one word
+  std::vector<ModelFeature> model_arena;  // the entries' example-model features
+  std::vector<ModelFeature> digit_model_arena;  // per message: those of numbers, which are not cached
+  std::vector<ExampleModel::DescribedWord> described;  // per token
   // Per message.
   std::vector<uint32_t> entry_of;
   std::vector<Variant> digit_variant;
@@ -1016,6 +1020,7 @@ struct Scratch {
     cache_index.Clear();
     cache_entries.clear();
     cache_arena.clear();
+    model_arena.clear();
     states.assign(rules, RuleState{});
     term_seen.assign(terms, 0);
     epoch = 0;
@@ -1051,7 +1056,9 @@ Decision Classifier::Classify(std::string_view text, Explanation* explain) const
     s.cache_index.Clear();
     s.cache_entries.clear();
     s.cache_arena.clear();
+    s.model_arena.clear();
   }
+  s.digit_model_arena.clear();
   s.entry_of.assign(count, kNone);
   s.digit_variant.assign(count, Variant{kNone, 0});
   s.info.resize(count);
@@ -1067,6 +1074,7 @@ Decision Classifier::Classify(std::string_view text, Explanation* explain) const
       if (const uint32_t* id = m.vocabulary.Find(t.key)) s.digit_variant[i] = {*id, kQualityExact};
       WordInfo w;
       prefix_flags(t.key, w);
+      if (m.model) w.model = m.model->DescribeWord(t.key, &s.digit_model_arena);
       s.info[i] = w;
       continue;
     }
@@ -1080,6 +1088,7 @@ Decision Classifier::Classify(std::string_view text, Explanation* explain) const
       w.count = static_cast<uint32_t>(s.variants.size());
       if (const uint32_t* lex = m.lexicon_index.Find(t.key)) w.lexicon = *lex;
       prefix_flags(t.key, w);
+      if (m.model) w.model = m.model->DescribeWord(t.key, &s.model_arena);
       s.cache_entries.push_back(w);
       s.cache_arena.insert(s.cache_arena.end(), s.variants.begin(), s.variants.end());
     }
@@ -1348,7 +1357,10 @@ Decision Classifier::Classify(std::string_view text, Explanation* explain) const
   if (bare_stop && explain) explain->notes.push_back("a bare request to stop: the example model may not make it urgent");
   if (!urgent && m.model_enabled && n.latin_letters + n.arabic_letters > 0 && !bare_answer && !bare_stop) {
     thread_local ModelInput input;
-    const double known_words = m.model->Encode(n, &input);
+    s.described.resize(count);
+    for (size_t i = 0; i < count; ++i)
+      s.described[i] = {&s.info[i].model, (s.entry_of[i] == kNone ? s.digit_model_arena : s.model_arena).data()};
+    const double known_words = m.model->EncodeWords(s.described.data(), count, &input);
     const double p = m.model->Urgency(input);
     if (explain) {
       explain->model_urgency = p;

@@ -159,6 +159,67 @@ double ExampleModel::Encode(const NormalizedText& text, ModelInput* out) const {
   return words.empty() ? 0 : static_cast<double>(known) / static_cast<double>(words.size());
 }
 
+ExampleModel::Word ExampleModel::DescribeWord(std::string_view key, std::vector<ModelFeature>* arena) const {
+  static const uint64_t kWord = KindSeed('w'), kGram = KindSeed('c');
+  Word w;
+  w.first = static_cast<uint32_t>(arena->size());
+  if (empty() || IsPlaceWord(std::string(key))) return w;
+  w.hash = NonZero(Mix(kWord, key));
+  w.features = 1;
+  if (const Slot* slot = Find(w.hash)) {
+    w.known = true;
+    arena->push_back({slot->row, 0, slot->urgency_weight});
+  }
+  // As Extract: the 4-grams of "^word$".
+  char32_t window[4] = {U'^', 0, 0, 0};
+  size_t filled = 1;
+  auto gram = [&](char32_t c) {
+    if (filled < 4) {
+      window[filled++] = c;
+      if (filled < 4) return;
+    } else {
+      window[0] = window[1], window[1] = window[2], window[2] = window[3], window[3] = c;
+    }
+    ++w.features;
+    const uint64_t h = NonZero(Combine(Combine(Combine(Combine(kGram, window[0]), window[1]), window[2]), window[3]));
+    if (const Slot* slot = Find(h)) arena->push_back({slot->row, 0, slot->urgency_weight});
+  };
+  ForEachCodePoint(key, gram);
+  gram(U'$');
+  w.count = static_cast<uint32_t>(arena->size()) - w.first;
+  return w;
+}
+
+double ExampleModel::EncodeWords(const DescribedWord* words, size_t count, ModelInput* out) const {
+  static const uint64_t kPair = KindSeed('b');
+  out->clear();
+  if (empty()) return 0;
+  // Extract's order: each word, the pair it closes, its 4-grams; every feature weighs 1/sqrt(n).
+  size_t features = 0, described = 0, known = 0;
+  for (size_t i = 0; i < count; ++i) {
+    const Word& w = *words[i].word;
+    if (w.hash == 0) continue;
+    features += w.features + (i > 0 ? 1 : 0);
+    ++described;
+    known += w.known;
+  }
+  if (features == 0) return 0;
+  const auto value = static_cast<float>(1.0 / std::sqrt(static_cast<double>(features)));
+  uint64_t previous = 0;
+  for (size_t i = 0; i < count; ++i) {
+    const Word& w = *words[i].word;
+    if (w.hash == 0) continue;
+    const ModelFeature* f = words[i].arena + w.first;
+    const ModelFeature* end = f + w.count;
+    if (w.known) out->push_back({f->row, value, f->urgency_weight}), ++f;
+    if (i > 0)
+      if (const Slot* slot = Find(NonZero(Combine(Combine(kPair, previous), w.hash)))) out->push_back({slot->row, value, slot->urgency_weight});
+    previous = w.hash;
+    for (; f != end; ++f) out->push_back({f->row, value, f->urgency_weight});
+  }
+  return described == 0 ? 0 : static_cast<double>(known) / static_cast<double>(described);
+}
+
 double ExampleModel::Urgency(const ModelInput& in) const {
   if (empty()) return 0;
   double z = bias_[0];

@@ -11,6 +11,7 @@
 #define INTENTS_EXAMPLE_MODEL_H_
 
 #include <cstdint>
+#include <string_view>
 #include <utility>
 #include <vector>
 
@@ -51,6 +52,21 @@ class ExampleModel {
   // The features of `text` into `out` (its buffer is reused). Returns the share of its words the
   // examples contained: where most are new the model has little to go on.
   double Encode(const NormalizedText& text, ModelInput* out) const;
+  // The same, in two steps, for a caller that caches per word (the classifier's word cache): what
+  // depends on one word alone is worked out once by DescribeWord, and EncodeWords adds the word
+  // pairs and the scaling. EncodeWords over a text's tokens gives exactly Encode's result.
+  struct Word {
+    uint64_t hash = 0;              // its word feature; 0 for a place name, which is left out
+    uint32_t first = 0, count = 0;  // its known features, in the caller's arena: the word, then its 4-grams
+    uint32_t features = 0;          // how many features it has, known or not (the scaling counts them all)
+    bool known = false;             // the word itself was in the examples (then it is arena[first])
+  };
+  Word DescribeWord(std::string_view key, std::vector<ModelFeature>* arena) const;
+  struct DescribedWord {
+    const Word* word;
+    const ModelFeature* arena;  // where DescribeWord put its features
+  };
+  double EncodeWords(const DescribedWord* words, size_t count, ModelInput* out) const;
   // Probability that the message is urgent.
   double Urgency(const ModelInput& in) const;
   // Probability of class `c` (one-versus-rest).

@@ -199,6 +199,47 @@ TEST(ExampleModelTest, KnowsWhichWordsItHasSeen) {
   EXPECT_TRUE(ExampleModel::Train({}, 0, ExampleModel::Options{}).empty());
 }
 
+// The classifier encodes a message word by word from its word cache (DescribeWord once per word,
+// EncodeWords per message); that must be exactly Encode, feature for feature, or the cache would
+// change decisions. Every shipped example, plus place names, numbers and repeated words.
+TEST(ExampleModelTest, EncodingWordByWordIsExactlyEncodingTheText) {
+  auto doc = content::LoadLocalesDirectory(std::string(RAHNAMA_SOURCE_DIR) + "/locales");
+  ASSERT_TRUE(doc.ok()) << doc.status().ToString();
+  std::vector<ExampleModel::Example> examples;
+  for (const json& e : (*doc)["examples"]) {
+    ExampleModel::Example x;
+    x.text = *Normalize(e["text"].get<std::string>());
+    x.urgent = e.value("urgent", false);
+    examples.push_back(std::move(x));
+  }
+  const ExampleModel m = ExampleModel::Train(examples, 0, ExampleModel::Options{});
+  ASSERT_FALSE(m.empty());
+  std::vector<NormalizedText> texts;
+  for (const auto& e : examples) texts.push_back(e.text);
+  for (const char* t : {"police took him in Islamabad", "Kabul", "کابل پولیس 12 نفر", "1", "police police police",
+                        "Tarnol tarnol police", "🙏 help", "a", "ab"})
+    texts.push_back(*Normalize(t));
+  size_t compared = 0;
+  for (const NormalizedText& text : texts) {
+    ModelInput whole, by_word;
+    const double known = m.Encode(text, &whole);
+    std::vector<ModelFeature> arena;
+    std::vector<ExampleModel::Word> words;
+    for (const Token& t : text.tokens) words.push_back(m.DescribeWord(t.key, &arena));
+    std::vector<ExampleModel::DescribedWord> described;
+    for (const auto& w : words) described.push_back({&w, arena.data()});
+    EXPECT_EQ(m.EncodeWords(described.data(), described.size(), &by_word), known) << text.clean;
+    ASSERT_EQ(whole.size(), by_word.size()) << text.clean;
+    for (size_t i = 0; i < whole.size(); ++i) {
+      EXPECT_EQ(whole[i].row, by_word[i].row) << text.clean << " feature " << i;
+      EXPECT_EQ(whole[i].value, by_word[i].value) << text.clean << " feature " << i;
+    }
+    EXPECT_EQ(m.Urgency(whole), m.Urgency(by_word)) << text.clean;
+    ++compared;
+  }
+  EXPECT_GE(compared, 1300u);
+}
+
 // The shipped content: examples are loaded from locales/examples/*.jsonl and the model catches
 // urgent messages the rules do not (written for this test; not from any evaluation set).
 TEST(ExampleModelTest, ShippedExamplesTeachUrgencyTheRulesMiss) {
