@@ -206,6 +206,63 @@ class StringTable {
   size_t size_ = 0;
 };
 
+// (word id, word id) → 32-bit value, open addressing on the 8-byte pair: asked for every pair of
+// adjacent words that could start a phrase, so no key bytes to compare and no arena.
+class PairTable {
+ public:
+  PairTable() { slots_.resize(16); }
+
+  const uint32_t* Find(uint32_t a, uint32_t b) const {
+    const uint64_t key = Key(a, b);
+    const size_t mask = slots_.size() - 1;
+    for (size_t i = Home(key, mask);; i = (i + 1) & mask) {
+      const Slot& s = slots_[i];
+      if (s.value == kEmpty) return nullptr;
+      if (s.key == key) return &s.value;
+    }
+  }
+
+  // key → value unless the key is present; returns the stored value.
+  uint32_t& Insert(uint32_t a, uint32_t b, uint32_t value) {
+    if ((size_ + 1) * 2 > slots_.size()) Grow();
+    const uint64_t key = Key(a, b);
+    const size_t mask = slots_.size() - 1;
+    for (size_t i = Home(key, mask);; i = (i + 1) & mask) {
+      Slot& s = slots_[i];
+      if (s.value == kEmpty) {
+        s = {key, value};
+        ++size_;
+        return s.value;
+      }
+      if (s.key == key) return s.value;
+    }
+  }
+
+ private:
+  static constexpr uint32_t kEmpty = 0xFFFFFFFFu;
+  struct Slot {
+    uint64_t key = 0;
+    uint32_t value = kEmpty;
+  };
+  static uint64_t Key(uint32_t a, uint32_t b) { return uint64_t{a} << 32 | b; }
+  static size_t Home(uint64_t key, size_t mask) { return (key * 0x9E3779B97F4A7C15ull) >> 17 & mask; }
+
+  void Grow() {
+    std::vector<Slot> old(slots_.size() * 2);
+    old.swap(slots_);
+    const size_t mask = slots_.size() - 1;
+    for (const Slot& s : old) {
+      if (s.value == kEmpty) continue;
+      size_t i = Home(s.key, mask);
+      while (slots_[i].value != kEmpty) i = (i + 1) & mask;
+      slots_[i] = s;
+    }
+  }
+
+  std::vector<Slot> slots_;
+  size_t size_ = 0;
+};
+
 enum class TermKind { kKeyword, kRequire, kExclude };
 
 // A keyword, required or excluded word/phrase of one rule.
@@ -303,6 +360,14 @@ struct Hit {
 
 }  // namespace
 
+// What one word says about the language, worked out once per word (the word cache keeps it).
+struct WordLanguage {
+  bool pashto_letter = false;   // a letter only Pashto has (ټ ډ ړ ږ ښ ګ ڼ ې ۍ)
+  bool other_language = false;  // a word of a language we do not answer in (Urdu)
+  bool present[3] = {false, false, false};
+  double weight[3] = {0, 0, 0};  // its lexicon weight per language, weaker when found only after folding
+};
+
 struct Classifier::Impl {
   std::vector<CompiledRule> rules;
   std::vector<Term> terms;
@@ -318,7 +383,7 @@ struct Classifier::Impl {
   std::vector<std::vector<uint32_t>> single_by_word;  // word id → one-word terms
   std::vector<char> starts_pair;                      // word id → first word of a longer term?
   std::vector<char> seconds_pair;                     // word id → second word of a longer term?
-  StringTable pair_index;                             // (word id, word id) → list
+  PairTable pair_index;                               // (word id, word id) → list
   std::vector<std::vector<uint32_t>> by_pair;         // … → terms of 2+ words
   std::vector<std::vector<uint32_t>> by_concat;       // tokens joined, no spaces → multi-word terms
   // Every byte prefix of those joined keys → its by_concat list, or kNone when only a prefix:
@@ -361,7 +426,9 @@ struct Classifier::Impl {
   uint32_t IntentIndex(const std::string& id) const;
   void AddVariants(const std::string& key, bool latin, std::vector<Variant>& out) const;
   // lexicon_entries: per token, its lexicon entry or kNone; nullptr to look them up here.
-  void LanguageScores(const NormalizedText& n, const uint32_t* lexicon_entries, const std::vector<Hit>& hits,
+  WordLanguage LanguageOf(const Token& t, uint32_t lexicon_entry) const;
+  // words: per token, what it says (LanguageOf); nullptr to work it out here.
+  void LanguageScores(const NormalizedText& n, const WordLanguage* const* words, const std::vector<Hit>& hits,
                       double scores[3]) const;
   void IndexPrefixes();
   // The clauses (bit per clause) in which `re` matches the padded key form of `n`.
@@ -418,13 +485,6 @@ void AppendTo(StringTable& index, std::vector<std::vector<uint32_t>>& lists, std
   if (slot == lists.size()) lists.emplace_back();
   lists[slot].push_back(value);
 }
-
-// Two word ids as an 8-byte key for a StringTable.
-struct PairKey {
-  PairKey(uint32_t a, uint32_t b) : ids{a, b} {}
-  operator std::string_view() const { return {reinterpret_cast<const char*>(ids), sizeof(ids)}; }
-  uint32_t ids[2];
-};
 
 const std::vector<uint32_t>* ListOf(const StringTable& index, const std::vector<std::vector<uint32_t>>& lists,
                                     std::string_view key) {
@@ -548,7 +608,9 @@ Status Classifier::Impl::AddTerm(uint32_t rule_index, TermKind kind, const std::
   } else {
     starts_pair[t.words[0]] = 1;
     seconds_pair[t.words[1]] = 1;
-    AppendTo(pair_index, by_pair, PairKey(t.words[0], t.words[1]), term_id);
+    uint32_t& list = pair_index.Insert(t.words[0], t.words[1], static_cast<uint32_t>(by_pair.size()));
+    if (list == by_pair.size()) by_pair.emplace_back();
+    by_pair[list].push_back(term_id);
   }
   if (t.words.size() > 1) AppendTo(concat_keys, by_concat, concat, term_id);
   terms.push_back(std::move(t));
@@ -634,7 +696,26 @@ void Classifier::Impl::AddVariants(const std::string& key, bool latin, std::vect
   try_probe(k);
 }
 
-void Classifier::Impl::LanguageScores(const NormalizedText& n, const uint32_t* lexicon_entries,
+WordLanguage Classifier::Impl::LanguageOf(const Token& t, uint32_t lexicon_entry) const {
+  WordLanguage w;
+  if (t.digits) return w;
+  if (!t.latin) {
+    w.pashto_letter = HasPashtoLetter(t.clean);
+    w.other_language = other_language_words.size() > 0 && other_language_words.Find(t.clean) != nullptr;
+  }
+  if (lexicon_entry == kNone) return w;
+  const LexiconEntry& e = lexicon[lexicon_entry];
+  for (int lang = 0; lang < 3; ++lang) {
+    if (!e.present[lang]) continue;
+    w.present[lang] = true;
+    w.weight[lang] = e.weight[lang];
+    // Found only after folding (چی for چې): weaker evidence.
+    if (!t.latin && e.clean[lang] != t.clean) w.weight[lang] = std::max(1.0, w.weight[lang] - 1);
+  }
+  return w;
+}
+
+void Classifier::Impl::LanguageScores(const NormalizedText& n, const WordLanguage* const* words,
                                       const std::vector<Hit>& hits, double scores[3]) const {
   scores[0] = scores[1] = scores[2] = 0;
   const bool latin_text = n.latin_letters > n.arabic_letters;
@@ -642,22 +723,15 @@ void Classifier::Impl::LanguageScores(const NormalizedText& n, const uint32_t* l
     const Token& t = n.tokens[i];
     if (t.digits) continue;
     if (t.latin != latin_text) continue;  // a Latin "PoR" inside Dari text says nothing
-    if (!t.latin && HasPashtoLetter(t.clean)) scores[2] += 2;
-    uint32_t entry = kNone;
-    if (lexicon_entries) {
-      entry = lexicon_entries[i];
-    } else if (const uint32_t* found = lexicon_index.Find(t.key)) {
-      entry = *found;
+    WordLanguage here;
+    if (!words) {
+      const uint32_t* found = lexicon_index.Find(t.key);
+      here = LanguageOf(t, found ? *found : kNone);
     }
-    if (entry == kNone) continue;
-    const LexiconEntry& e = lexicon[entry];
-    for (int lang = 0; lang < 3; ++lang) {
-      if (!e.present[lang]) continue;
-      double w = e.weight[lang];
-      // Found only after folding (چی for چې): weaker evidence.
-      if (!t.latin && e.clean[lang] != t.clean) w = std::max(1.0, w - 1);
-      scores[lang] += w;
-    }
+    const WordLanguage& w = words ? *words[i] : here;
+    if (w.pashto_letter) scores[2] += 2;
+    for (int lang = 0; lang < 3; ++lang)
+      if (w.present[lang]) scores[lang] += w.weight[lang];
   }
   if (!latin_text) scores[0] = 0;
   // Keywords of a language's own rules are a weak signal too (topic words carry no language,
@@ -976,9 +1050,11 @@ struct WordInfo {
   uint32_t offset = 0, count = 0;  // its variants, in Scratch::cache_arena
   uint32_t lexicon = kNone;        // its lexicon entry
   bool starts_concat = false;      // a prefix of some multi-word keyword written as one
+  uint32_t concat_list = kNone;    // then its concat_prefixes value (a keyword's by_concat list, or kNone)
   bool starts_word = false;        // a prefix of some vocabulary word
   bool ends_word = false;          // a proper suffix of some vocabulary word
   ExampleModel::Word model;        // what the example model knows of it (its features in a model arena)
+  WordLanguage language;           // what it says about the language
 };
 
 // Everything one message needs, kept per thread and reused: after warm-up a message allocates
@@ -1000,7 +1076,7 @@ struct Scratch {
   std::vector<uint32_t> entry_of;
   std::vector<Variant> digit_variant;
   std::vector<WordInfo> info;       // per token
-  std::vector<uint32_t> lexicon_of;  // per token
+  std::vector<const WordLanguage*> language_of;  // per token
   std::vector<std::pair<const Variant*, uint32_t>> resolved;
   std::vector<RuleState> states;
   std::vector<uint32_t> touched_rules;
@@ -1062,9 +1138,11 @@ Decision Classifier::Classify(std::string_view text, Explanation* explain) const
   s.entry_of.assign(count, kNone);
   s.digit_variant.assign(count, Variant{kNone, 0});
   s.info.resize(count);
-  s.lexicon_of.resize(count);
+  s.language_of.resize(count);
   auto prefix_flags = [&m](std::string_view key, WordInfo& w) {
-    w.starts_concat = m.concat_prefixes.Find(key) != nullptr;
+    const uint32_t* concat = m.concat_prefixes.Find(key);
+    w.starts_concat = concat != nullptr;
+    if (concat) w.concat_list = *concat;
     w.starts_word = m.vocabulary_prefixes.Find(key) != nullptr;
     w.ends_word = m.vocabulary_suffixes.Find(key) != nullptr;
   };
@@ -1079,7 +1157,9 @@ Decision Classifier::Classify(std::string_view text, Explanation* explain) const
       continue;
     }
     const auto next = static_cast<uint32_t>(s.cache_entries.size());
-    const uint32_t entry = s.cache_index.Insert(t.key, next);
+    // Keyed by the word as cleaned (its key is a function of it): the language evidence depends on
+    // the Pashto letters that the key folds away.
+    const uint32_t entry = s.cache_index.Insert(t.clean, next);
     if (entry == next) {
       s.variants.clear();
       m.AddVariants(t.key, t.latin, s.variants);
@@ -1087,6 +1167,7 @@ Decision Classifier::Classify(std::string_view text, Explanation* explain) const
       w.offset = static_cast<uint32_t>(s.cache_arena.size());
       w.count = static_cast<uint32_t>(s.variants.size());
       if (const uint32_t* lex = m.lexicon_index.Find(t.key)) w.lexicon = *lex;
+      w.language = m.LanguageOf(t, w.lexicon);
       prefix_flags(t.key, w);
       if (m.model) w.model = m.model->DescribeWord(t.key, &s.model_arena);
       s.cache_entries.push_back(w);
@@ -1097,7 +1178,7 @@ Decision Classifier::Classify(std::string_view text, Explanation* explain) const
   }
   s.resolved.resize(count);
   for (size_t i = 0; i < count; ++i) {
-    s.lexicon_of[i] = s.info[i].lexicon;
+    s.language_of[i] = &s.info[i].language;
     if (s.entry_of[i] == kNone) {
       const bool known = s.digit_variant[i].word != kNone;
       s.resolved[i] = {&s.digit_variant[i], known ? 1u : 0u};
@@ -1169,9 +1250,9 @@ Decision Classifier::Classify(std::string_view text, Explanation* explain) const
       const auto [second, nsecond] = s.resolved[i + 1];
       for (uint32_t x = 0; x < nsecond; ++x) {
         if (!m.seconds_pair[second[x].word]) continue;
-        const auto* list = ListOf(m.pair_index, m.by_pair, PairKey(w1, second[x].word));
+        const uint32_t* list = m.pair_index.Find(w1, second[x].word);
         if (!list) continue;
-        for (uint32_t term : *list) {
+        for (uint32_t term : m.by_pair[*list]) {
           const Term& k = m.terms[term];
           if (i + k.words.size() > count) continue;
           const bool fuzzy = m.rules[k.rule].fuzzy;
@@ -1194,10 +1275,10 @@ Decision Classifier::Classify(std::string_view text, Explanation* explain) const
     }
     // Run-together or split spellings of multi-word keywords.
     if (!s.info[i].starts_concat) continue;
-    s.concat = n.tokens[i].key;
     for (size_t len = 1; len <= 4 && i + len <= count; ++len) {
+      if (len == 2) s.concat = n.tokens[i].key;
       if (len > 1) s.concat += n.tokens[i + len - 1].key;
-      const uint32_t* list = m.concat_prefixes.Find(s.concat);
+      const uint32_t* list = len == 1 ? &s.info[i].concat_list : m.concat_prefixes.Find(s.concat);
       if (!list) break;  // no multi-word keyword starts like this
       if (*list == kNone) continue;
       for (uint32_t term : m.by_concat[*list])
@@ -1427,14 +1508,13 @@ Decision Classifier::Classify(std::string_view text, Explanation* explain) const
   }
 
   double lang_scores[3];
-  m.LanguageScores(n, s.lexicon_of.data(), s.hits, lang_scores);
+  m.LanguageScores(n, s.language_of.data(), s.hits, lang_scores);
   int lang = m.PickLanguage(lang_scores);
   // Written in another language (Urdu): at least two of its own words, weighing at least as much
   // as the evidence for Dari or Pashto. No language of ours then: the person's stored one stays.
   if (lang > 0 && m.other_language_words.size() > 0) {
     int other = 0;
-    for (const Token& t : n.tokens)
-      if (!t.latin && !t.digits && m.other_language_words.Find(t.clean)) ++other;
+    for (size_t i = 0; i < count; ++i) other += s.info[i].language.other_language;
     if (other >= 2 && 2.0 * other >= lang_scores[lang]) {
       lang = -1;
       if (explain) explain->notes.push_back("written in a language we do not answer in (Urdu words): no language detected");
