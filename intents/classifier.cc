@@ -389,10 +389,12 @@ struct Classifier::Impl {
   // Every byte prefix of those joined keys → its by_concat list, or kNone when only a prefix:
   // one lookup says both "stop extending" and "this is a keyword".
   StringTable concat_prefixes;
-  // Every byte prefix of a vocabulary word → the word's id, or kNone when only a prefix (split
-  // spellings: "می خواهم" is worth joining only when "می" starts a known word).
-  StringTable vocabulary_prefixes;
-  StringTable vocabulary_suffixes;  // every suffix of a vocabulary word, from a letter boundary
+  // Split spellings ("می خواهم" for "میخواهم"): every way to cut a vocabulary word in two at a
+  // letter boundary, as (first part, second part) → the word. Each part has an id, which the word
+  // cache keeps, so two adjacent words are checked with one probe and no joined string.
+  StringTable split_firsts;   // first part → its id
+  StringTable split_seconds;  // second part → its id
+  PairTable split_words;      // (first id, second id) → word id
   StringTable deletion_index;                   // variant → list (SymSpell)
   std::vector<std::vector<uint32_t>> deletions;       // … → word ids
   StringTable skeleton_index;                   // Latin skeleton → list
@@ -764,10 +766,12 @@ int Classifier::Impl::PickLanguage(const double scores[3]) const {
 void Classifier::Impl::IndexPrefixes() {
   for (uint32_t id = 0; id < words.size(); ++id) {
     const std::string& w = words[id];
-    for (size_t len = 1; len < w.size(); ++len) vocabulary_prefixes.Insert(std::string_view(w).substr(0, len), kNone);
-    vocabulary_prefixes.Insert(w, kNone) = id;
-    for (size_t from = 1; from < w.size(); ++from)
-      if ((static_cast<unsigned char>(w[from]) & 0xC0) != 0x80) vocabulary_suffixes.Insert(std::string_view(w).substr(from), 0);
+    for (size_t cut = 1; cut < w.size(); ++cut) {
+      if ((static_cast<unsigned char>(w[cut]) & 0xC0) == 0x80) continue;  // inside a letter
+      const uint32_t first = split_firsts.Insert(std::string_view(w).substr(0, cut), static_cast<uint32_t>(split_firsts.size()));
+      const uint32_t second = split_seconds.Insert(std::string_view(w).substr(cut), static_cast<uint32_t>(split_seconds.size()));
+      split_words.Insert(first, second, id);
+    }
   }
   // by_concat's keys are in concat_keys; rebuild them from the terms.
   for (const Term& t : terms) {
@@ -1051,8 +1055,8 @@ struct WordInfo {
   uint32_t lexicon = kNone;        // its lexicon entry
   bool starts_concat = false;      // a prefix of some multi-word keyword written as one
   uint32_t concat_list = kNone;    // then its concat_prefixes value (a keyword's by_concat list, or kNone)
-  bool starts_word = false;        // a prefix of some vocabulary word
-  bool ends_word = false;          // a proper suffix of some vocabulary word
+  uint32_t split_first = kNone;    // its id as the first part of a vocabulary word cut in two
+  uint32_t split_second = kNone;   // … as the second part
   ExampleModel::Word model;        // what the example model knows of it (its features in a model arena)
   WordLanguage language;           // what it says about the language
 };
@@ -1143,8 +1147,8 @@ Decision Classifier::Classify(std::string_view text, Explanation* explain) const
     const uint32_t* concat = m.concat_prefixes.Find(key);
     w.starts_concat = concat != nullptr;
     if (concat) w.concat_list = *concat;
-    w.starts_word = m.vocabulary_prefixes.Find(key) != nullptr;
-    w.ends_word = m.vocabulary_suffixes.Find(key) != nullptr;
+    if (const uint32_t* id = m.split_firsts.Find(key)) w.split_first = *id;
+    if (const uint32_t* id = m.split_seconds.Find(key)) w.split_second = *id;
   };
   for (size_t i = 0; i < count; ++i) {
     const Token& t = n.tokens[i];
@@ -1287,11 +1291,9 @@ Decision Classifier::Classify(std::string_view text, Explanation* explain) const
   }
   // Split spellings of single keywords: "می خواهم" for "میخواهم".
   for (size_t i = 0; i + 1 < count; ++i) {
-    if (!s.info[i].starts_word || !s.info[i + 1].ends_word) continue;
-    s.concat = n.tokens[i].key;
-    s.concat += n.tokens[i + 1].key;
-    const uint32_t* word = m.vocabulary_prefixes.Find(s.concat);
-    if (!word || *word == kNone) continue;
+    if (s.info[i].split_first == kNone || s.info[i + 1].split_second == kNone) continue;
+    const uint32_t* word = m.split_words.Find(s.info[i].split_first, s.info[i + 1].split_second);
+    if (!word) continue;
     for (uint32_t term : m.single_by_word[*word])
       if (first_time(term)) record(term, kQualityConcat, i);
   }
