@@ -273,6 +273,16 @@ struct Term {
   TermKind kind = TermKind::kKeyword;
 };
 
+// A term as the matching loops need it, packed into its word's list: most terms listed under a
+// common word do not match, and checking one must not load its Term and its rule.
+struct TermRef {
+  uint32_t term;
+  uint32_t rule;
+  uint32_t words;  // how many words it has
+  bool fuzzy;      // its rule lets typos, affixes and skeletons match
+  TermKind kind;
+};
+
 struct CompiledRule {
   std::string id;
   uint32_t intent = 0;   // index into Impl::intents
@@ -380,11 +390,11 @@ struct Classifier::Impl {
   std::vector<std::u32string> words32;          // id → word as code points (edit distances)
   // Terms by their first word: one-word terms by word id; longer terms by their first two words,
   // so a common first word ("د", "my") costs nothing unless the next word fits too.
-  std::vector<std::vector<uint32_t>> single_by_word;  // word id → one-word terms
+  std::vector<std::vector<TermRef>> single_by_word;   // word id → one-word terms
   std::vector<char> starts_pair;                      // word id → first word of a longer term?
   std::vector<char> seconds_pair;                     // word id → second word of a longer term?
   PairTable pair_index;                               // (word id, word id) → list
-  std::vector<std::vector<uint32_t>> by_pair;         // … → terms of 2+ words
+  std::vector<std::vector<TermRef>> by_pair;          // … → terms of 2+ words
   std::vector<std::vector<uint32_t>> by_concat;       // tokens joined, no spaces → multi-word terms
   // Every byte prefix of those joined keys → its by_concat list, or kNone when only a prefix:
   // one lookup says both "stop extending" and "this is a keyword".
@@ -426,6 +436,10 @@ struct Classifier::Impl {
   uint32_t WordId(const std::string& word);
   Status AddTerm(uint32_t rule_index, TermKind kind, const std::string& text, std::vector<uint32_t>& into);
   uint32_t IntentIndex(const std::string& id) const;
+  TermRef RefOf(uint32_t term) const {
+    const Term& t = terms[term];
+    return {term, t.rule, static_cast<uint32_t>(t.words.size()), rules[t.rule].fuzzy, t.kind};
+  }
   void AddVariants(const std::string& key, bool latin, std::vector<Variant>& out) const;
   // lexicon_entries: per token, its lexicon entry or kNone; nullptr to look them up here.
   WordLanguage LanguageOf(const Token& t, uint32_t lexicon_entry) const;
@@ -605,14 +619,15 @@ Status Classifier::Impl::AddTerm(uint32_t rule_index, TermKind kind, const std::
     concat += tok.key;
   }
   const auto term_id = static_cast<uint32_t>(terms.size());
+  const TermRef ref{term_id, rule_index, static_cast<uint32_t>(t.words.size()), rules[rule_index].fuzzy, kind};
   if (t.words.size() == 1) {
-    single_by_word[t.words[0]].push_back(term_id);
+    single_by_word[t.words[0]].push_back(ref);
   } else {
     starts_pair[t.words[0]] = 1;
     seconds_pair[t.words[1]] = 1;
     uint32_t& list = pair_index.Insert(t.words[0], t.words[1], static_cast<uint32_t>(by_pair.size()));
     if (list == by_pair.size()) by_pair.emplace_back();
-    by_pair[list].push_back(term_id);
+    by_pair[list].push_back(ref);
   }
   if (t.words.size() > 1) AppendTo(concat_keys, by_concat, concat, term_id);
   terms.push_back(std::move(t));
@@ -1079,7 +1094,8 @@ struct Scratch {
   // Per message.
   std::vector<uint32_t> entry_of;
   std::vector<Variant> digit_variant;
-  std::vector<WordInfo> info;       // per token
+  std::vector<WordInfo> number_info;  // per token: what a number (never cached) is
+  std::vector<const WordInfo*> info;  // per token: its cache entry or number_info
   std::vector<const WordLanguage*> language_of;  // per token
   std::vector<std::pair<const Variant*, uint32_t>> resolved;
   std::vector<RuleState> states;
@@ -1142,6 +1158,7 @@ Decision Classifier::Classify(std::string_view text, Explanation* explain) const
   s.entry_of.assign(count, kNone);
   s.digit_variant.assign(count, Variant{kNone, 0});
   s.info.resize(count);
+  s.number_info.resize(count);
   s.language_of.resize(count);
   auto prefix_flags = [&m](std::string_view key, WordInfo& w) {
     const uint32_t* concat = m.concat_prefixes.Find(key);
@@ -1157,7 +1174,7 @@ Decision Classifier::Classify(std::string_view text, Explanation* explain) const
       WordInfo w;
       prefix_flags(t.key, w);
       if (m.model) w.model = m.model->DescribeWord(t.key, &s.digit_model_arena);
-      s.info[i] = w;
+      s.number_info[i] = w;
       continue;
     }
     const auto next = static_cast<uint32_t>(s.cache_entries.size());
@@ -1178,16 +1195,18 @@ Decision Classifier::Classify(std::string_view text, Explanation* explain) const
       s.cache_arena.insert(s.cache_arena.end(), s.variants.begin(), s.variants.end());
     }
     s.entry_of[i] = entry;
-    s.info[i] = s.cache_entries[entry];
+
   }
   s.resolved.resize(count);
   for (size_t i = 0; i < count; ++i) {
-    s.language_of[i] = &s.info[i].language;
+    // After the loop above: a word new to the cache may have moved the entries.
+    s.info[i] = s.entry_of[i] == kNone ? &s.number_info[i] : &s.cache_entries[s.entry_of[i]];
+    s.language_of[i] = &s.info[i]->language;
     if (s.entry_of[i] == kNone) {
       const bool known = s.digit_variant[i].word != kNone;
       s.resolved[i] = {&s.digit_variant[i], known ? 1u : 0u};
     } else {
-      s.resolved[i] = {s.cache_arena.data() + s.info[i].offset, s.info[i].count};
+      s.resolved[i] = {s.cache_arena.data() + s.info[i]->offset, s.info[i]->count};
     }
   }
 
@@ -1209,14 +1228,13 @@ Decision Classifier::Classify(std::string_view text, Explanation* explain) const
     s.term_seen[term] = s.epoch;
     return true;
   };
-  auto record = [&](uint32_t term, double q, size_t token) {
-    const Term& t = m.terms[term];
+  auto record = [&](const TermRef& t, double q, size_t token) {
     RuleState& st = state_of(t.rule);
     switch (t.kind) {
       case TermKind::kKeyword:
         if (q > st.best) {
           st.best = q;
-          st.matched = &t.text;
+          st.matched = &m.terms[t.term].text;
         }
         ++st.distinct;
         st.clauses |= ClauseBit(n.tokens[token].clause);
@@ -1228,14 +1246,13 @@ Decision Classifier::Classify(std::string_view text, Explanation* explain) const
 
   // A term found at token i: the first time it counts; again (another spelling or place) it can
   // only raise its keyword's quality and add the clause.
-  auto matched_at = [&](uint32_t term, double q, size_t token) {
-    if (first_time(term)) {
-      record(term, q, token);
+  auto matched_at = [&](const TermRef& t, double q, size_t token) {
+    if (first_time(t.term)) {
+      record(t, q, token);
       return;
     }
-    const Term& k = m.terms[term];
-    if (k.kind != TermKind::kKeyword) return;
-    RuleState& st = s.states[k.rule];
+    if (t.kind != TermKind::kKeyword) return;
+    RuleState& st = s.states[t.rule];
     st.best = std::max(st.best, q);
     st.clauses |= ClauseBit(n.tokens[token].clause);
   };
@@ -1245,10 +1262,9 @@ Decision Classifier::Classify(std::string_view text, Explanation* explain) const
     for (uint32_t v = 0; v < nvariants; ++v) {
       const uint32_t w1 = variants[v].word;
       const double q0 = variants[v].quality;
-      for (uint32_t term : m.single_by_word[w1]) {
-        const Term& k = m.terms[term];
-        if (!m.rules[k.rule].fuzzy && q0 < kQualityExact) continue;
-        matched_at(term, q0, i);
+      for (const TermRef& t : m.single_by_word[w1]) {
+        if (!t.fuzzy && q0 < kQualityExact) continue;
+        matched_at(t, q0, i);
       }
       if (!m.starts_pair[w1] || i + 1 >= count) continue;
       const auto [second, nsecond] = s.resolved[i + 1];
@@ -1256,46 +1272,46 @@ Decision Classifier::Classify(std::string_view text, Explanation* explain) const
         if (!m.seconds_pair[second[x].word]) continue;
         const uint32_t* list = m.pair_index.Find(w1, second[x].word);
         if (!list) continue;
-        for (uint32_t term : m.by_pair[*list]) {
-          const Term& k = m.terms[term];
-          if (i + k.words.size() > count) continue;
-          const bool fuzzy = m.rules[k.rule].fuzzy;
+        for (const TermRef& t : m.by_pair[*list]) {
+          if (i + t.words > count) continue;
+          const bool fuzzy = t.fuzzy;
           if (!fuzzy && (q0 < kQualityExact || second[x].quality < kQualityExact)) continue;
           double q = std::min(q0, second[x].quality);
           bool ok = true;
-          for (size_t j = 2; j < k.words.size() && ok; ++j) {
+          const std::vector<uint32_t>& words = m.terms[t.term].words;
+          for (size_t j = 2; j < t.words && ok; ++j) {
             double best = 0;
             const auto [next, nnext] = s.resolved[i + j];
             for (uint32_t y = 0; y < nnext; ++y)
-              if (next[y].word == k.words[j] && (fuzzy || next[y].quality >= kQualityExact))
+              if (next[y].word == words[j] && (fuzzy || next[y].quality >= kQualityExact))
                 best = std::max(best, next[y].quality);
             ok = best > 0;
             q = std::min(q, best);
           }
           if (!ok) continue;
-          matched_at(term, q, i);
+          matched_at(t, q, i);
         }
       }
     }
     // Run-together or split spellings of multi-word keywords.
-    if (!s.info[i].starts_concat) continue;
+    if (!s.info[i]->starts_concat) continue;
     for (size_t len = 1; len <= 4 && i + len <= count; ++len) {
       if (len == 2) s.concat = n.tokens[i].key;
       if (len > 1) s.concat += n.tokens[i + len - 1].key;
-      const uint32_t* list = len == 1 ? &s.info[i].concat_list : m.concat_prefixes.Find(s.concat);
+      const uint32_t* list = len == 1 ? &s.info[i]->concat_list : m.concat_prefixes.Find(s.concat);
       if (!list) break;  // no multi-word keyword starts like this
       if (*list == kNone) continue;
       for (uint32_t term : m.by_concat[*list])
-        if (m.terms[term].words.size() != len && first_time(term)) record(term, kQualityConcat, i);
+        if (m.terms[term].words.size() != len && first_time(term)) record(m.RefOf(term), kQualityConcat, i);
     }
   }
   // Split spellings of single keywords: "می خواهم" for "میخواهم".
   for (size_t i = 0; i + 1 < count; ++i) {
-    if (s.info[i].split_first == kNone || s.info[i + 1].split_second == kNone) continue;
-    const uint32_t* word = m.split_words.Find(s.info[i].split_first, s.info[i + 1].split_second);
+    if (s.info[i]->split_first == kNone || s.info[i + 1]->split_second == kNone) continue;
+    const uint32_t* word = m.split_words.Find(s.info[i]->split_first, s.info[i + 1]->split_second);
     if (!word) continue;
-    for (uint32_t term : m.single_by_word[*word])
-      if (first_time(term)) record(term, kQualityConcat, i);
+    for (const TermRef& t : m.single_by_word[*word])
+      if (first_time(t.term)) record(t, kQualityConcat, i);
   }
   // Patterns.
   s.padded.assign(" ").append(n.key).append(" ");
@@ -1442,7 +1458,7 @@ Decision Classifier::Classify(std::string_view text, Explanation* explain) const
     thread_local ModelInput input;
     s.described.resize(count);
     for (size_t i = 0; i < count; ++i)
-      s.described[i] = {&s.info[i].model, (s.entry_of[i] == kNone ? s.digit_model_arena : s.model_arena).data()};
+      s.described[i] = {&s.info[i]->model, (s.entry_of[i] == kNone ? s.digit_model_arena : s.model_arena).data()};
     const double known_words = m.model->EncodeWords(s.described.data(), count, &input);
     const double p = m.model->Urgency(input);
     if (explain) {
@@ -1516,7 +1532,7 @@ Decision Classifier::Classify(std::string_view text, Explanation* explain) const
   // as the evidence for Dari or Pashto. No language of ours then: the person's stored one stays.
   if (lang > 0 && m.other_language_words.size() > 0) {
     int other = 0;
-    for (size_t i = 0; i < count; ++i) other += s.info[i].language.other_language;
+    for (size_t i = 0; i < count; ++i) other += s.info[i]->language.other_language;
     if (other >= 2 && 2.0 * other >= lang_scores[lang]) {
       lang = -1;
       if (explain) explain->notes.push_back("written in a language we do not answer in (Urdu words): no language detected");
