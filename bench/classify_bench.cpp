@@ -89,8 +89,9 @@ std::shared_ptr<const bot::content::Snapshot> Snapshot() {
   return snap;
 }
 
-// Classifies as the processor's lanes do (they classify the traffic; the HTTP threads keep the
-// default, smaller word cache: BM_ClassifyMixHttpThread).
+// Classifies as the server does: its ingest writer classifies the traffic (and the processor's
+// lanes what it did not), both with the bulk word cache; other threads keep the default, smaller
+// one (BM_ClassifyMixHttpThread).
 void Run(benchmark::State& state, const std::vector<const Line*>& lines,
          size_t word_cache = bot::intents::Classifier::kBulkWordCacheLimit) {
   bot::intents::Classifier::SetWordCacheLimitForThisThread(word_cache);
@@ -114,8 +115,9 @@ void BM_ClassifyMix(benchmark::State& state) {
   Run(state, all);
 }
 
-// The mix with the word cache of an HTTP thread (which classifies for the urgent hint only): the
-// tuning sets hold ~2,400 distinct words, more than it keeps, so it keeps starting over.
+// The mix with the default word cache (before run 17 the HTTP threads classified for the urgent
+// hint with it): the tuning sets hold ~2,400 distinct words, more than it keeps, so it keeps
+// starting over.
 void BM_ClassifyMixHttpThread(benchmark::State& state) {
   std::vector<const Line*> all;
   for (const auto& l : Corpus()) all.push_back(&l);

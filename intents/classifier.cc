@@ -1128,7 +1128,7 @@ struct Scratch {
 // Two points: one strong function word ("my", "mikonam", "است") or two weak ones, and as far ahead
 // of the next language.
 constexpr double kCertainLanguageScore = 2;
-thread_local size_t word_cache_limit = Classifier::kDefaultWordCacheLimit;  // ~300 KB at most
+thread_local size_t word_cache_limit = Classifier::kDefaultWordCacheLimit;  // ~500 KB at most
 
 }  // namespace
 

@@ -76,11 +76,11 @@ class Classifier {
   // Thread-safe (const).
   Decision Classify(std::string_view text, Explanation* explain = nullptr) const;
 
-  // Threads that classify in bulk (the processor's lanes, `classify --jsonl`) keep up to
-  // kBulkWordCacheLimit words' typo resolutions instead of the default 2,048: a burst's vocabulary
-  // then stays cached (past the limit the cache starts over). A cached word costs ~150 bytes, so
-  // the dozens of HTTP threads keep the default. (In the server most messages are classified on
-  // their HTTP thread and the lanes reuse that decision; the lanes classify the rest.)
+  // Threads that classify in bulk (the server's ingest writer, the processor's lanes,
+  // `classify --jsonl`) keep up to kBulkWordCacheLimit words' typo resolutions instead of the
+  // default 2,048: a burst's vocabulary then stays cached (past the limit the cache starts over).
+  // A cached word costs ~250 bytes (its variants, example-model features and language evidence),
+  // so other threads keep the default.
   static constexpr size_t kDefaultWordCacheLimit = 2048;
   static constexpr size_t kBulkWordCacheLimit = 8192;
   static void SetWordCacheLimitForThisThread(size_t words);

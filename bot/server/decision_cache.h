@@ -1,5 +1,5 @@
-// Decisions made at ingest, kept for the worker (BENCHMARKS.md CR-4). The webhook classifies each
-// text to find urgent messages at once; without this, the worker classifies the same text again.
+// Decisions made at ingest, kept for the worker (BENCHMARKS.md CR-4). The ingest writer classifies
+// each text to find urgent messages at once; without this, the worker classifies the same text again.
 // Bounded and best effort: a miss (a restart, an eviction, a publish in between) costs one more
 // classification and changes nothing else.
 #ifndef BOT_SERVER_DECISION_CACHE_H_

@@ -22,8 +22,8 @@ namespace bot::server {
 // IngestWriter
 
 IngestWriter::IngestWriter(InboundStore& store, const Clock& clock, std::function<void(bool urgent)> on_stored,
-                           IngestPressure* pressure)
-    : store_(store), clock_(clock), on_stored_(std::move(on_stored)), pressure_(pressure) {
+                           IngestPressure* pressure, std::function<void(WebhookBatch&)> annotate)
+    : store_(store), clock_(clock), on_stored_(std::move(on_stored)), pressure_(pressure), annotate_(std::move(annotate)) {
   thread_ = std::thread([this] { Run(); });
 }
 
@@ -39,7 +39,7 @@ void IngestWriter::Stop() {
   if (thread_.joinable()) thread_.join();
 }
 
-Result<std::vector<bool>> IngestWriter::Store(const WebhookBatch& batch) {
+Result<std::vector<bool>> IngestWriter::Store(WebhookBatch& batch) {
   Request req{&batch, {}};
   auto fut = req.done.get_future();
   {
@@ -74,7 +74,11 @@ void IngestWriter::Run() {
     for (Request* r : work) batches.push_back(r->batch);
     // A throw would stop the server with the requests unanswered, and Meta's redelivery would
     // stop it again: the batch is refused (503, Meta retries) instead.
-    auto stored = CatchExceptions("storing the webhooks", [&] { return store_.StoreWebhooks(batches, clock_.NowMillis()); });
+    auto stored = CatchExceptions("storing the webhooks", [&] {
+      if (annotate_)
+        for (Request* r : work) annotate_(*r->batch);
+      return store_.StoreWebhooks(batches, clock_.NowMillis());
+    });
     // Read before the requests are released: their batches die with them.
     bool urgent = false;
     for (const WebhookBatch* b : batches)

@@ -56,16 +56,18 @@ class IngestWriter {
  public:
   // `pressure` (may be null) hears the size of every group commit.
   // on_stored(urgent): after each group commit; `urgent` when it stored a message with an urgent hint.
+  // annotate (may be empty): called on the writer thread for each batch before it is stored; the
+  // server classifies the messages there (their urgent hints), off the request threads.
   IngestWriter(InboundStore& store, const Clock& clock, std::function<void(bool urgent)> on_stored,
-               IngestPressure* pressure = nullptr);
+               IngestPressure* pressure = nullptr, std::function<void(WebhookBatch&)> annotate = {});
   ~IngestWriter();
   // Blocks until the batch is durably stored; per message, whether it was new.
-  Result<std::vector<bool>> Store(const WebhookBatch& batch);
+  Result<std::vector<bool>> Store(WebhookBatch& batch);
   void Stop();
 
  private:
   struct Request {
-    const WebhookBatch* batch;
+    WebhookBatch* batch;
     std::promise<Result<std::vector<bool>>> done;
   };
   void Run();
@@ -74,6 +76,7 @@ class IngestWriter {
   const Clock& clock_;
   std::function<void(bool urgent)> on_stored_;
   IngestPressure* pressure_;
+  std::function<void(WebhookBatch&)> annotate_;
   std::mutex mutex_;
   std::condition_variable cv_;
   std::deque<Request*> queue_;

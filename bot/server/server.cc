@@ -60,6 +60,7 @@ struct Server::Impl {
   void Routes();
   void AdminRoutes();
   Result<json> RunRetention();
+  void ClassifyAtIngest(WebhookBatch& batch);
   void HandleWebhook(Channel channel, const httplib::Request& req, httplib::Response& res);
   void HandleVerify(const httplib::Request& req, httplib::Response& res);
   Status Listen(httplib::Server& svr, const std::string& host, int port, int& bound_port, std::thread& thread,
@@ -130,6 +131,20 @@ void Server::Impl::HandleVerify(const httplib::Request& req, httplib::Response& 
   JsonError(res, 403, "verification failed: wrong hub.verify_token or hub.mode");
 }
 
+// On the ingest writer's thread, for each webhook batch before it is stored: the urgent lane needs
+// to know at once which messages may be urgent. One thread with a word cache that holds a burst's
+// vocabulary, rather than dozens of request threads each starting its own (BENCHMARKS.md run 17).
+void Server::Impl::ClassifyAtIngest(WebhookBatch& batch) {
+  intents::Classifier::SetWordCacheLimitForThisThread(intents::Classifier::kBulkWordCacheLimit);
+  auto snapshot = content.Get();
+  for (InboundMessage& m : batch.messages) {
+    if (m.text.empty()) continue;
+    intents::Decision d = snapshot->classifier().Classify(m.text);
+    m.urgent_hint = d.urgent;
+    decisions.Put(m.channel, m.provider_id, snapshot->version(), d);  // the worker reuses it
+  }
+}
+
 void Server::Impl::HandleWebhook(Channel channel, const httplib::Request& req, httplib::Response& res) {
   auto started = std::chrono::steady_clock::now();
   const std::string channel_label = "channel=\"" + std::string(ChannelName(channel)) + "\"";
@@ -150,15 +165,7 @@ void Server::Impl::HandleWebhook(Channel channel, const httplib::Request& req, h
     metrics.Add("rahnama_webhooks_rejected_total", "reason=\"malformed\"");
     return JsonError(res, 400, batch.status().message());
   }
-  // The urgent lane needs to know at once which messages may be urgent: a few microseconds of
-  // classification here, the real decision later on the worker.
-  auto snapshot = content.Get();
-  for (InboundMessage& m : batch->messages) {
-    if (m.text.empty()) continue;
-    intents::Decision d = snapshot->classifier().Classify(m.text);
-    m.urgent_hint = d.urgent;
-    decisions.Put(m.channel, m.provider_id, snapshot->version(), d);  // the worker reuses it
-  }
+  // The ingest writer classifies the messages before storing them (ClassifyAtIngest).
   auto stored = ingest->Store(*batch);
   if (!stored.ok()) {
     metrics.Add("rahnama_webhooks_rejected_total", "reason=\"storage\"");
@@ -419,7 +426,8 @@ Result<std::unique_ptr<Server>> Server::Start(Config config) {
                                                   if (urgent) p->processor->UrgentStored();
                                                   else p->processor->Wake();
                                                 },
-                                                impl->ingest_pressure.get());
+                                                impl->ingest_pressure.get(),
+                                                [p](WebhookBatch& batch) { p->ClassifyAtIngest(batch); });
   impl->metrics.Gauge("rahnama_outbox_backlog", [p] {
     auto n = p->store->OutboxBacklog();
     return std::vector<std::pair<std::string, double>>{{"", n.ok() ? static_cast<double>(*n) : -1}};

@@ -450,6 +450,29 @@ TEST_F(DeliveryTest, OneContactsMessagesAreProcessedOneAtATimeInOrder) {
   EXPECT_EQ(QueryInt(db(), "SELECT COUNT(*) FROM messages WHERE direction='in' AND intent='unknown'"), 25);
 }
 
+// The ingest writer classifies each message before it stores it (off the request threads, with a
+// word cache that holds a burst's vocabulary): the urgent hint is in the row the 200 vouches for,
+// in every language, and a message without text has none.
+TEST_F(DeliveryTest, EveryMessageIsStoredWithItsUrgentHintBeforeItIsAcknowledged) {
+  Start();
+  const std::vector<std::pair<std::string, int>> texts = {
+      {"police arrested my brother right now, please help", 1},
+      {"پولیس برادرم را همین حالا گرفت، کمک کنید", 1},
+      {"salam, PoR card kab khatam mesha?", 0},
+      {"how do I renew my tazkira", 0},
+  };
+  std::vector<std::string> ids;
+  for (size_t i = 0; i < texts.size(); ++i) {
+    ids.push_back("wamid.hint-" + std::to_string(i));
+    auto r = hooks_->PostSigned(WhatsAppText("92330000000" + std::to_string(i), ids.back(), texts[i].first));
+    ASSERT_TRUE(r);
+    ASSERT_EQ(r->status, 200);
+    // Read at once: the row was committed before the 200, and with it the hint.
+    EXPECT_EQ(QueryInt(db(), "SELECT urgent FROM messages WHERE provider_id='" + ids.back() + "'"), texts[i].second)
+        << texts[i].first;
+  }
+}
+
 TEST_F(DeliveryTest, AnUrgentMessageOvertakesABacklogOfOrdinaryOnes) {
   Start(/*send_rate=*/200);
   graph_.SetDelayMs(5);  // each send takes a little while, like the real Graph API
