@@ -17,6 +17,7 @@
 #include <cstring>
 #include <mutex>
 #include <set>
+#include <span>
 
 #include "intents/example_model.h"
 
@@ -223,6 +224,8 @@ class PairTable {
   }
 
   // key → value unless the key is present; returns the stored value.
+  size_t size() const { return size_; }
+
   uint32_t& Insert(uint32_t a, uint32_t b, uint32_t value) {
     if ((size_ + 1) * 2 > slots_.size()) Grow();
     const uint64_t key = Key(a, b);
@@ -263,6 +266,35 @@ class PairTable {
   size_t size_ = 0;
 };
 
+// Lists 0..n-1 of T, filled one item at a time while the rules compile and then flattened into
+// one array (Freeze): the matching loops read a list without chasing a pointer to its own block.
+template <typename T>
+class FlatLists {
+ public:
+  void Add(size_t list, const T& item) {
+    if (building_.size() <= list) building_.resize(list + 1);
+    building_[list].push_back(item);
+  }
+  void Freeze() {
+    offsets_.assign(1, 0);
+    for (const auto& l : building_) {
+      items_.insert(items_.end(), l.begin(), l.end());
+      offsets_.push_back(static_cast<uint32_t>(items_.size()));
+    }
+    building_ = {};
+  }
+  // An empty list past the last one that was added to.
+  std::span<const T> operator[](size_t list) const {
+    if (list + 1 >= offsets_.size()) return {};
+    return {items_.data() + offsets_[list], items_.data() + offsets_[list + 1]};
+  }
+
+ private:
+  std::vector<std::vector<T>> building_;
+  std::vector<uint32_t> offsets_;
+  std::vector<T> items_;
+};
+
 enum class TermKind { kKeyword, kRequire, kExclude };
 
 // A keyword, required or excluded word/phrase of one rule.
@@ -298,6 +330,15 @@ struct CompiledRule {
   std::vector<std::unique_ptr<RE2>> patterns;
   std::vector<std::string> pattern_shown;  // "/pattern/" as the operator wrote it
   std::vector<char> pattern_whole;         // anchored at both ends: it matches whole messages only
+};
+
+// What scoring a rule that was touched needs, packed (a CompiledRule is a few hundred bytes, and
+// a message touches a dozen rules).
+struct RuleScoring {
+  double weight;
+  uint32_t intent;
+  uint32_t id_rank;  // position of the rule's id in sorted order: ties between hits go by id
+  bool has_requires, always_urgent, clause_scope, urgent_intent;
 };
 
 struct IntentInfo {
@@ -380,6 +421,7 @@ struct WordLanguage {
 
 struct Classifier::Impl {
   std::vector<CompiledRule> rules;
+  std::vector<RuleScoring> scoring;  // per rule (Finish)
   std::vector<Term> terms;
   std::vector<IntentInfo> intents;  // sorted by id; modifiers included
   uint32_t unknown_intent = kNone, suppressed_intent = kNone, human_intent = kNone, stop_intent = kNone;
@@ -390,11 +432,11 @@ struct Classifier::Impl {
   std::vector<std::u32string> words32;          // id → word as code points (edit distances)
   // Terms by their first word: one-word terms by word id; longer terms by their first two words,
   // so a common first word ("د", "my") costs nothing unless the next word fits too.
-  std::vector<std::vector<TermRef>> single_by_word;   // word id → one-word terms
+  FlatLists<TermRef> single_by_word;                  // word id → one-word terms
   std::vector<char> starts_pair;                      // word id → first word of a longer term?
   std::vector<char> seconds_pair;                     // word id → second word of a longer term?
   PairTable pair_index;                               // (word id, word id) → list
-  std::vector<std::vector<TermRef>> by_pair;          // … → terms of 2+ words
+  FlatLists<TermRef> by_pair;                         // … → terms of 2+ words
   std::vector<std::vector<uint32_t>> by_concat;       // tokens joined, no spaces → multi-word terms
   // Every byte prefix of those joined keys → its by_concat list, or kNone when only a prefix:
   // one lookup says both "stop extending" and "this is a keyword".
@@ -516,7 +558,6 @@ uint32_t Classifier::Impl::WordId(const std::string& word) {
   if (id != next) return id;
   words.push_back(word);
   words32.push_back(ToU32(word));
-  single_by_word.emplace_back();
   starts_pair.push_back(0);
   seconds_pair.push_back(0);
   const std::u32string& w = words32.back();
@@ -621,13 +662,11 @@ Status Classifier::Impl::AddTerm(uint32_t rule_index, TermKind kind, const std::
   const auto term_id = static_cast<uint32_t>(terms.size());
   const TermRef ref{term_id, rule_index, static_cast<uint32_t>(t.words.size()), rules[rule_index].fuzzy, kind};
   if (t.words.size() == 1) {
-    single_by_word[t.words[0]].push_back(ref);
+    single_by_word.Add(t.words[0], ref);
   } else {
     starts_pair[t.words[0]] = 1;
     seconds_pair[t.words[1]] = 1;
-    uint32_t& list = pair_index.Insert(t.words[0], t.words[1], static_cast<uint32_t>(by_pair.size()));
-    if (list == by_pair.size()) by_pair.emplace_back();
-    by_pair[list].push_back(ref);
+    by_pair.Add(pair_index.Insert(t.words[0], t.words[1], static_cast<uint32_t>(pair_index.size())), ref);
   }
   if (t.words.size() > 1) AppendTo(concat_keys, by_concat, concat, term_id);
   terms.push_back(std::move(t));
@@ -796,6 +835,17 @@ void Classifier::Impl::IndexPrefixes() {
     const uint32_t list = *concat_keys.Find(joined);
     for (size_t len = 1; len < joined.size(); ++len) concat_prefixes.Insert(std::string_view(joined).substr(0, len), kNone);
     concat_prefixes.Insert(joined, kNone) = list;
+  }
+  single_by_word.Freeze();
+  by_pair.Freeze();
+  std::vector<uint32_t> by_id(rules.size());
+  for (uint32_t r = 0; r < rules.size(); ++r) by_id[r] = r;
+  std::sort(by_id.begin(), by_id.end(), [this](uint32_t a, uint32_t b) { return rules[a].id < rules[b].id; });
+  scoring.resize(rules.size());
+  for (uint32_t rank = 0; rank < by_id.size(); ++rank) {
+    const CompiledRule& r = rules[by_id[rank]];
+    scoring[by_id[rank]] = {r.weight, r.intent, rank, !r.requires_.empty(), r.always_urgent, r.clause_scope,
+                            intents[r.intent].urgent};
   }
 }
 
@@ -1347,8 +1397,8 @@ Decision Classifier::Classify(std::string_view text, Explanation* explain) const
   std::sort(s.touched_rules.begin(), s.touched_rules.end());
   for (uint32_t r : s.touched_rules) {
     RuleState& st = s.states[r];
-    const CompiledRule& rule = m.rules[r];
-    const bool fires = st.best > 0 && !st.excluded && (rule.requires_.empty() || st.required);
+    const RuleScoring& rule = m.scoring[r];
+    const bool fires = st.best > 0 && !st.excluded && (!rule.has_requires || st.required);
     if (fires) {
       double score = rule.weight * st.best * std::min(1.5, 1.0 + 0.15 * (st.distinct - 1));
       if (!s.intent_touched[rule.intent]) {
@@ -1357,7 +1407,7 @@ Decision Classifier::Classify(std::string_view text, Explanation* explain) const
       }
       s.intent_scores[rule.intent] += score;
       if (rule.always_urgent) always_urgent = true;
-      if (m.intents[rule.intent].urgent) urgent_clauses |= st.clauses;
+      if (rule.urgent_intent) urgent_clauses |= st.clauses;
       if (rule.intent == m.past) past_clauses |= st.clauses;
       if (rule.intent == m.hypothetical) (rule.clause_scope ? rights_clauses : hypothetical_clauses) |= st.clauses;
       s.hits.push_back({r, score, st.matched});
@@ -1366,7 +1416,7 @@ Decision Classifier::Classify(std::string_view text, Explanation* explain) const
   }
   s.touched_rules.clear();
   std::sort(s.hits.begin(), s.hits.end(), [&m](const Hit& a, const Hit& b) {
-    return a.score != b.score ? a.score > b.score : m.rules[a.rule].id < m.rules[b.rule].id;
+    return a.score != b.score ? a.score > b.score : m.scoring[a.rule].id_rank < m.scoring[b.rule].id_rank;
   });
 
   // Urgency: favour recall; a question about what would happen *if*, or a report of something
@@ -1483,8 +1533,10 @@ Decision Classifier::Classify(std::string_view text, Explanation* explain) const
     } else if (chosen == m.unknown_intent) {
       int best_class = -1;
       double best_p = 0;
+      thread_local std::vector<double> probabilities;
+      m.model->ClassProbabilities(input, &probabilities);
       for (int c = 0; c < m.model->class_count(); ++c) {
-        const double pc = m.model->ClassProbability(input, c);
+        const double pc = probabilities[static_cast<size_t>(c)];
         if (pc > best_p) best_p = pc, best_class = c;
       }
       if (best_class >= 0 && explain) {

@@ -235,6 +235,18 @@ double ExampleModel::ClassProbability(const ModelInput& in, int c) const {
   return Sigmoid(z);
 }
 
+void ExampleModel::ClassProbabilities(const ModelInput& in, std::vector<double>* out) const {
+  out->assign(static_cast<size_t>(classes_), 0.0);
+  if (empty()) return;
+  const size_t stride = static_cast<size_t>(classes_) + 1;
+  for (size_t c = 0; c < out->size(); ++c) (*out)[c] = bias_[c + 1];
+  for (const ModelFeature& f : in) {
+    const float* row = &weights_[f.row * stride + 1];
+    for (size_t c = 0; c < out->size(); ++c) (*out)[c] += static_cast<double>(row[c]) * f.value;
+  }
+  for (double& z : *out) z = Sigmoid(z);
+}
+
 ExampleModel ExampleModel::Train(const std::vector<Example>& examples, int class_count, const Options& options) {
   ExampleModel m;
   m.classes_ = std::max(0, class_count);

@@ -71,6 +71,9 @@ class ExampleModel {
   double Urgency(const ModelInput& in) const;
   // Probability of class `c` (one-versus-rest).
   double ClassProbability(const ModelInput& in, int c) const;
+  // Every class's probability at once, into `out` (class_count() values): the same numbers as
+  // ClassProbability, reading each feature's row once instead of once per class.
+  void ClassProbabilities(const ModelInput& in, std::vector<double>* out) const;
 
  private:
   struct Slot {

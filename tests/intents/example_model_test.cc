@@ -6,6 +6,7 @@
 
 #include <filesystem>
 #include <fstream>
+#include <map>
 #include <set>
 
 #include "bot/content/content.h"
@@ -201,18 +202,24 @@ TEST(ExampleModelTest, KnowsWhichWordsItHasSeen) {
 
 // The classifier encodes a message word by word from its word cache (DescribeWord once per word,
 // EncodeWords per message); that must be exactly Encode, feature for feature, or the cache would
-// change decisions. Every shipped example, plus place names, numbers and repeated words.
+// change decisions; nor may scoring every class at once. Every shipped example, plus place
+// names, numbers and repeated words.
 TEST(ExampleModelTest, EncodingWordByWordIsExactlyEncodingTheText) {
   auto doc = content::LoadLocalesDirectory(std::string(RAHNAMA_SOURCE_DIR) + "/locales");
   ASSERT_TRUE(doc.ok()) << doc.status().ToString();
   std::vector<ExampleModel::Example> examples;
+  std::map<std::string, int> classes;
   for (const json& e : (*doc)["examples"]) {
     ExampleModel::Example x;
     x.text = *Normalize(e["text"].get<std::string>());
     x.urgent = e.value("urgent", false);
+    x.label = classes.emplace(e.value("intent", "unknown"), static_cast<int>(classes.size())).first->second;
     examples.push_back(std::move(x));
   }
-  const ExampleModel m = ExampleModel::Train(examples, 0, ExampleModel::Options{});
+  ExampleModel::Options fast;
+  fast.urgency_epochs = fast.intent_epochs = 2;
+  const ExampleModel m = ExampleModel::Train(examples, static_cast<int>(classes.size()), fast);
+  ASSERT_GT(m.class_count(), 10);
   ASSERT_FALSE(m.empty());
   std::vector<NormalizedText> texts;
   for (const auto& e : examples) texts.push_back(e.text);
@@ -235,6 +242,11 @@ TEST(ExampleModelTest, EncodingWordByWordIsExactlyEncodingTheText) {
       EXPECT_EQ(whole[i].value, by_word[i].value) << text.clean << " feature " << i;
     }
     EXPECT_EQ(m.Urgency(whole), m.Urgency(by_word)) << text.clean;
+    // All classes at once (the classifier) are each class alone.
+    std::vector<double> all;
+    m.ClassProbabilities(by_word, &all);
+    ASSERT_EQ(all.size(), static_cast<size_t>(m.class_count()));
+    for (int c = 0; c < m.class_count(); ++c) EXPECT_EQ(all[static_cast<size_t>(c)], m.ClassProbability(whole, c)) << text.clean;
     ++compared;
   }
   EXPECT_GE(compared, 1300u);
