@@ -1126,6 +1126,8 @@ struct WordInfo {
   WordLanguage language;           // what it says about the language
 };
 
+constexpr uint32_t kUnknownPair = 0xFFFFFFFEu;  // concat_pairs: not looked up yet
+
 // Everything one message needs, kept per thread and reused: after warm-up a message allocates
 // only its Decision's strings. Reset when the thread meets another rule set (generation).
 struct Scratch {
@@ -1139,6 +1141,10 @@ struct Scratch {
   std::vector<Variant> cache_arena;      // the entries' variants
   std::vector<Variant> variants;  // AddVariants' output for one word
   std::vector<ModelFeature> model_arena;  // the entries' example-model features
+  // Two cached words joined: their concat_prefixes lookup, as 0 (no keyword starts so), 1 (only a
+  // prefix) or list + 2. Most words start some joined keyword, so this is asked for most pairs of
+  // adjacent words; the answer depends on the two words alone. Emptied with the word cache.
+  PairTable concat_pairs;
   std::vector<ModelFeature> digit_model_arena;  // per message: those of numbers, which are not cached
   std::vector<ExampleModel::DescribedWord> described;  // per token
   // Per message.
@@ -1167,6 +1173,7 @@ struct Scratch {
     cache_entries.clear();
     cache_arena.clear();
     model_arena.clear();
+    concat_pairs = PairTable();
     states.assign(rules, RuleState{});
     term_seen.assign(terms, 0);
     epoch = 0;
@@ -1203,7 +1210,9 @@ Decision Classifier::Classify(std::string_view text, Explanation* explain) const
     s.cache_entries.clear();
     s.cache_arena.clear();
     s.model_arena.clear();
+    s.concat_pairs = PairTable();
   }
+  if (s.concat_pairs.size() > 4 * word_cache_limit) s.concat_pairs = PairTable();  // ~16 bytes a pair
   s.digit_model_arena.clear();
   s.entry_of.assign(count, kNone);
   s.digit_variant.assign(count, Variant{kNone, 0});
@@ -1348,7 +1357,19 @@ Decision Classifier::Classify(std::string_view text, Explanation* explain) const
     for (size_t len = 1; len <= 4 && i + len <= count; ++len) {
       if (len == 2) s.concat = n.tokens[i].key;
       if (len > 1) s.concat += n.tokens[i + len - 1].key;
-      const uint32_t* list = len == 1 ? &s.info[i]->concat_list : m.concat_prefixes.Find(s.concat);
+      const uint32_t* list = len == 1 ? &s.info[i]->concat_list : nullptr;
+      uint32_t pair_list;
+      if (len == 2 && s.entry_of[i] != kNone && s.entry_of[i + 1] != kNone) {
+        uint32_t& cached = s.concat_pairs.Insert(s.entry_of[i], s.entry_of[i + 1], kUnknownPair);
+        if (cached == kUnknownPair) {
+          const uint32_t* found = m.concat_prefixes.Find(s.concat);
+          cached = !found ? 0 : *found == kNone ? 1 : *found + 2;
+        }
+        pair_list = cached == 1 ? kNone : cached - 2;
+        list = cached == 0 ? nullptr : &pair_list;
+      } else if (len > 1) {
+        list = m.concat_prefixes.Find(s.concat);
+      }
       if (!list) break;  // no multi-word keyword starts like this
       if (*list == kNone) continue;
       for (uint32_t term : m.by_concat[*list])
