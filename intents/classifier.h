@@ -80,7 +80,8 @@ class Classifier {
   // `classify --jsonl`) keep up to kBulkWordCacheLimit words' typo resolutions instead of the
   // default 2,048: a burst's vocabulary then stays cached (past the limit the cache starts over).
   // A cached word costs ~250 bytes (its variants, example-model features and language evidence),
-  // so other threads keep the default.
+  // plus up to four cached pairs of adjacent words at 32-64 bytes each, so other threads (the
+  // operators' classification preview) keep the default.
   static constexpr size_t kDefaultWordCacheLimit = 2048;
   static constexpr size_t kBulkWordCacheLimit = 8192;
   static void SetWordCacheLimitForThisThread(size_t words);

@@ -143,7 +143,8 @@ std::vector<CharInfo> BuildCharTable() {
 }
 
 // Built before main (namespace scope), so reading it needs no "initialised yet?" check: the
-// properties are asked several times per letter of every message.
+// properties are asked several times per letter of every message. So nothing may normalise text
+// from another file's static initialiser (none does): this table may not be built yet.
 const std::vector<CharInfo> kCharTable = BuildCharTable();
 
 __attribute__((always_inline)) inline const CharInfo* CharTable() { return kCharTable.data(); }
@@ -400,7 +401,9 @@ Status NormalizeInto(std::string_view utf8, NormalizedText* out) {
       } else {
         if (ascii) {
           ascii = false;
-          decoded.resize(utf8.size());  // at most one code point per byte
+          // At most one code point per byte, and no more than the limit keeps (+1: an ASCII byte
+          // is written before the limit is checked). Sized from a 3 MB body it was 12 MB, kept.
+          decoded.resize(std::min(utf8.size(), kMaxNormalizeBytes + 1));
           chars = decoded.data();
           for (int32_t k = 0; k < i; ++k) chars[count++] = s[k];  // the ASCII before it
         }

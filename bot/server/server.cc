@@ -134,14 +134,23 @@ void Server::Impl::HandleVerify(const httplib::Request& req, httplib::Response& 
 // On the ingest writer's thread, for each webhook batch before it is stored: the urgent lane needs
 // to know at once which messages may be urgent. One thread with a word cache that holds a burst's
 // vocabulary, rather than dozens of request threads each starting its own (BENCHMARKS.md run 17).
+// Storing never depends on classifying: a message whose classification fails (memory) is stored
+// with an urgent hint, so the urgent lane takes it first and the worker decides it; the others in
+// the group commit are not refused with it.
 void Server::Impl::ClassifyAtIngest(WebhookBatch& batch) {
   intents::Classifier::SetWordCacheLimitForThisThread(intents::Classifier::kBulkWordCacheLimit);
   auto snapshot = content.Get();
   for (InboundMessage& m : batch.messages) {
     if (m.text.empty()) continue;
-    intents::Decision d = snapshot->classifier().Classify(m.text);
-    m.urgent_hint = d.urgent;
-    decisions.Put(m.channel, m.provider_id, snapshot->version(), d);  // the worker reuses it
+    try {
+      intents::Decision d = snapshot->classifier().Classify(m.text);
+      m.urgent_hint = d.urgent;
+      decisions.Put(m.channel, m.provider_id, snapshot->version(), d);  // the worker reuses it
+    } catch (const std::exception& e) {
+      m.urgent_hint = true;
+      metrics.Add("rahnama_ingest_classification_failures_total", "");
+      log::Error("ingest_classification_failed", {{"error", e.what()}});
+    }
   }
 }
 

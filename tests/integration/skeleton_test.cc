@@ -44,7 +44,7 @@ TEST_F(SkeletonTest, SignedTextIsRepliedToTheRightNumberViaItsPhoneNumberIdWithT
   EXPECT_FALSE(TextOf(sent[0].json).empty());
 }
 
-// The webhook classifies each text for the urgent lane; the worker uses that decision instead of
+// The ingest writer classifies each text for the urgent lane; the worker uses that decision instead of
 // classifying the same text again (BENCHMARKS.md CR-4).
 TEST_F(SkeletonTest, TheWorkerReusesTheClassificationMadeAtIngest) {
   ASSERT_EQ(hooks_->PostSigned(WhatsAppText("923001112240", "wamid.reuse-1", "what is a PoR card?"))->status, 200);

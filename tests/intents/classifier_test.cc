@@ -241,8 +241,8 @@ TEST_F(ShippedRulesTest, UrgentReportsInEveryLanguageAreUrgent) {
   }
 }
 
-// The processor's lanes keep more words' typo resolutions than the HTTP threads; a cache that keeps
-// starting over must decide exactly as one that never does, on every shipped example, twice
+// The ingest writer and the processor's lanes keep more words' typo resolutions than other
+// threads; a cache that keeps starting over must decide exactly as one that never does, on every shipped example, twice
 // (the second pass reads what the first cached).
 TEST_F(ShippedRulesTest, AWordCacheThatKeepsStartingOverDecidesExactlyAsALargeOne) {
   std::vector<std::string> texts;
