@@ -498,7 +498,8 @@ struct Classifier::Impl {
   // words: per token, what it says (LanguageOf); nullptr to work it out here.
   void LanguageScores(const NormalizedText& n, const WordLanguage* const* words, const std::vector<Hit>& hits,
                       double scores[3]) const;
-  void IndexPrefixes();
+  // After the last rule: prefix and split-spelling indexes, term lists flattened, rules packed.
+  void FinishIndexes();
   // The clauses (bit per clause) in which `re` matches the padded key form of `n`.
   uint64_t PatternClauses(const RE2& re, const NormalizedText& n, const std::string& padded,
                           std::vector<uint32_t>& offsets) const;
@@ -827,7 +828,7 @@ int Classifier::Impl::PickLanguage(const double scores[3]) const {
   return best;
 }
 
-void Classifier::Impl::IndexPrefixes() {
+void Classifier::Impl::FinishIndexes() {
   for (uint32_t id = 0; id < words.size(); ++id) {
     const std::string& w = words[id];
     for (size_t cut = 1; cut < w.size(); ++cut) {
@@ -1105,7 +1106,7 @@ Result<std::shared_ptr<const Classifier>> Classifier::Build(const json& content)
       }
     }
   }
-  impl->IndexPrefixes();
+  impl->FinishIndexes();
   if (!impl->rules.empty()) {
     RE2::Options opts;
     opts.set_log_errors(false);
@@ -1127,7 +1128,6 @@ namespace {
 // What the engine knows about one word of a message.
 struct WordInfo {
   uint32_t offset = 0, count = 0;  // its variants, in Scratch::cache_arena
-  uint32_t lexicon = kNone;        // its lexicon entry
   bool starts_concat = false;      // a prefix of some multi-word keyword written as one
   uint32_t concat_list = kNone;    // then its concat_prefixes value (a keyword's by_concat list, or kNone)
   uint32_t split_first = kNone;    // its id as the first part of a vocabulary word cut in two
@@ -1258,8 +1258,8 @@ Decision Classifier::Classify(std::string_view text, Explanation* explain) const
       WordInfo w;
       w.offset = static_cast<uint32_t>(s.cache_arena.size());
       w.count = static_cast<uint32_t>(s.variants.size());
-      if (const uint32_t* lex = m.lexicon_index.Find(t.key)) w.lexicon = *lex;
-      w.language = m.LanguageOf(t, w.lexicon);
+      const uint32_t* lexicon_entry = m.lexicon_index.Find(t.key);
+      w.language = m.LanguageOf(t, lexicon_entry ? *lexicon_entry : kNone);
       prefix_flags(t.key, w);
       if (m.model) w.model = m.model->DescribeWord(t.key, &s.model_arena);
       s.cache_entries.push_back(w);

@@ -50,7 +50,8 @@ class ExampleModel {
   int class_count() const { return classes_; }
 
   // The features of `text` into `out` (its buffer is reused). Returns the share of its words the
-  // examples contained: where most are new the model has little to go on.
+  // examples contained: where most are new the model has little to go on. The classifier uses the
+  // word-by-word path below; this and ClassProbability are the reference the tests hold it to.
   double Encode(const NormalizedText& text, ModelInput* out) const;
   // The same, in two steps, for a caller that caches per word (the classifier's word cache): what
   // depends on one word alone is worked out once by DescribeWord, and EncodeWords adds the word

@@ -118,6 +118,11 @@ __attribute__((always_inline)) inline size_t EncodeUtf8(char32_t c, char* p) {
 
 // ICU's answers for every code point below U+0800 (Latin, Arabic, Persian, Pashto), looked up
 // once: the character properties are asked several times per letter of every message.
+// ICU's answer for one code point: NFKC quick check "yes" and combining class 0.
+bool NfkcInertByIcu(UChar32 u) {
+  return u_getIntPropertyValue(u, UCHAR_NFKC_QUICK_CHECK) == UNORM_YES && u_getCombiningClass(u) == 0;
+}
+
 struct CharInfo {
   char32_t folded = 0;
   bool alpha = false, alnum = false, digit = false, space = false, latin = false;
@@ -137,7 +142,7 @@ std::vector<CharInfo> BuildCharTable() {
       i.space = u_isUWhiteSpace(u);
       UErrorCode st = U_ZERO_ERROR;
       i.latin = i.alpha && uscript_getScript(u, &st) == USCRIPT_LATIN;
-      i.nfkc_inert = u_getIntPropertyValue(u, UCHAR_NFKC_QUICK_CHECK) == UNORM_YES && u_getCombiningClass(u) == 0;
+      i.nfkc_inert = NfkcInertByIcu(u);
     }
     return t;
 }
@@ -160,8 +165,7 @@ __attribute__((always_inline)) inline bool IsLatinLetter(char32_t c) {
 // Whether a text made only of characters like `c` is in NFKC without looking further.
 inline bool IsNfkcInert(char32_t c) {
   if (c < kTableLimit) return CharTable()[c].nfkc_inert;
-  const auto u = static_cast<UChar32>(c);
-  return u_getIntPropertyValue(u, UCHAR_NFKC_QUICK_CHECK) == UNORM_YES && u_getCombiningClass(u) == 0;
+  return NfkcInertByIcu(static_cast<UChar32>(c));
 }
 
 __attribute__((always_inline)) inline bool IsArabicLetter(char32_t c) { return c >= 0x0600 && c <= 0x06FF && CharTable()[c].alpha; }
