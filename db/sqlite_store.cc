@@ -559,10 +559,12 @@ Status SqliteStore::QueueReplies(int64_t contact_id, int64_t case_id, const std:
         "INSERT INTO messages(contact_id, direction, channel, kind, body, payload, author, status, urgent, created_at, "
         "case_id) VALUES (?1, 'out', ?2, ?3, ?4, ?5, ?6, 'queued', ?7, ?8, ?9)");
     if (!msg.ok()) return msg.status();
-    json parts = json::array();
-    for (const auto& p : r.payloads) parts.push_back(json::parse(p, nullptr, false));
+    // The payloads are our own formatter's JSON: joined as they are, not parsed and dumped again.
+    std::string parts = "[";
+    for (const auto& p : r.payloads) parts.append(parts.size() > 1 ? "," : "").append(p);
+    parts += "]";
     msg->Bind(1, contact_id).Bind(2, channel).Bind(3, OutboundKindName(r.message.kind)).Bind(4, r.message.text)
-        .Bind(5, parts.dump()).Bind(6, r.author).Bind(7, r.message.urgent ? 1 : 0).Bind(8, now_ms);
+        .Bind(5, parts).Bind(6, r.author).Bind(7, r.message.urgent ? 1 : 0).Bind(8, now_ms);
     if (case_id != 0) msg->Bind(9, case_id);
     else msg->BindNull(9);
     BOT_RETURN_IF_ERROR(msg->Run());

@@ -97,6 +97,8 @@ struct PipelineOptions {
 
 // How many contacts' turns the ordinary lane commits in one transaction.
 inline constexpr size_t kTurnBatch = 16;
+// The urgent lane's batches are smaller: the first reply of a batch waits for the others' turns.
+inline constexpr size_t kUrgentTurnBatch = 8;
 
 // A message whose turn has failed this many times is set aside (marked failed and handed to
 // officers) once other messages' turns have gone through meanwhile, so the fault is this
