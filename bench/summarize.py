@@ -45,6 +45,19 @@ if os.path.exists(P("ingest.tsv")):
     print("|---:|---:|---|")
     for c, (r, pr) in ratios.items():
         print(f"| {c} | **{r:.3f}** | {', '.join(f'{x:.3f}' for x in pr)} |")
+    served = [r for r in rows if r["system"] == "rahnama" and r.get("answered") not in (None, "", "-")]
+    if served:
+        print("\nDid rahnama keep answering during the burst? At the server's stop: inbound messages answered, those "
+              "stored as possibly urgent and still waiting, and an urgent turn's time from storing to its committed "
+              "reply (medians of the runs).\n")
+        print("| conns | stored | answered | possibly urgent | urgent still waiting | urgent turn p50 ms | urgent turn p99 ms |")
+        print("|---:|---:|---:|---:|---:|---:|---:|")
+        num = lambda rs, k: [float(r[k]) for r in rs if r[k] not in ("", "-")]
+        for c in ("1", "32", "128"):
+            rs = [r for r in served if r["conns"] == c]
+            if rs:
+                print(f"| {c} | {med(num(rs, 'rows_in')):,.0f} | {med(num(rs, 'answered')):,.0f} | {med(num(rs, 'urgent_in')):,.0f} | "
+                      f"{med(num(rs, 'urgent_waiting')):,.0f} | {med(num(rs, 'urgent_turn_p50_ms')):.0f} | {med(num(rs, 'urgent_turn_p99_ms')):.0f} |")
     loads = [float(r["loadavg"]) for r in rows]
     print(f"\n1-min load average at the start of the runs: {min(loads):.2f}–{max(loads):.2f}\n")
 
