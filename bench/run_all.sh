@@ -182,7 +182,7 @@ section_ingest() {
         p99=$(awk -v v="$(kv p99_us "$r")" 'BEGIN {printf "%.2f", v/1000}')
         rps=$(awk -v n="$req" -v d="$dur" 'BEGIN {printf "%.0f", n/(d/1e6)}')
         cpu=$(awk -v a="$t0" -v b="$t1" -v n="$req" -v hz="$CLK_TCK" 'BEGIN {printf "%.1f", (b-a)/hz*1e6/n}')
-        local rows=- acked=- ok=- hwm=- urgent=-\t-\t-\t-\t-
+        local rows=- acked=- ok=- hwm=- urgent='-\t-\t-\t-\t-'
         if [ "$sys" = rahnama ]; then
           hwm=$(hwm_kb "$pid")
           stop_pid "$pid"
