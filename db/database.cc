@@ -13,6 +13,8 @@
 #include "db/migrations.h"
 
 namespace bot::db {
+
+thread_local bool PriorityRecursiveMutex::first_in_line_ = false;
 namespace {
 
 // Applies the key to a connection nothing has read through yet (SQLCipher's PRAGMA key).

@@ -3,12 +3,14 @@
 #ifndef DB_DATABASE_H_
 #define DB_DATABASE_H_
 
+#include <condition_variable>
 #include <cstdint>
 #include <memory>
 #include <mutex>
 #include <optional>
 #include <string>
 #include <string_view>
+#include <thread>
 #include <unordered_map>
 
 #include "bot/core/status.h"
@@ -74,6 +76,60 @@ bool EncryptionAvailable();
 // The key never appears in a returned message.
 Result<std::string> DatabaseKeyFromEnvironment();
 
+// A recursive mutex that one kind of thread can jump the queue for. std::recursive_mutex hands
+// itself to whoever wins the race; under a webhook burst that was usually the ingest writer,
+// committing group after group, while the urgent lane, holding reports of arrests, fell behind by
+// thousands of messages (BENCHMARKS.md run 18). A thread that called FirstInLineForThisThread()
+// (the urgent lane) takes the mutex as soon as its holder lets go; the others take it only while
+// no such thread waits. They wait only while the urgent lane has urgent messages to answer, one
+// batch at a time; letting the others in between its batches took longer to answer the reports.
+class PriorityRecursiveMutex {
+ public:
+  static void FirstInLineForThisThread() { first_in_line_ = true; }
+
+  void lock() {
+    const std::thread::id me = std::this_thread::get_id();
+    std::unique_lock l(m_);
+    if (owner_ == me) {
+      ++depth_;
+      return;
+    }
+    ++waiting_;
+    if (first_in_line_) {
+      ++first_in_line_waiting_;
+      free_.wait(l, [&] { return owner_ == std::thread::id(); });
+      --first_in_line_waiting_;
+    } else {
+      free_.wait(l, [&] { return owner_ == std::thread::id() && first_in_line_waiting_ == 0; });
+    }
+    --waiting_;
+    owner_ = me;
+    depth_ = 1;
+  }
+  void unlock() {
+    {
+      std::lock_guard l(m_);
+      if (--depth_ > 0) return;
+      owner_ = std::thread::id();
+    }
+    free_.notify_all();
+  }
+  // Threads waiting for it now (for tests).
+  int waiting() {
+    std::lock_guard l(m_);
+    return waiting_;
+  }
+
+ private:
+  static thread_local bool first_in_line_;
+  std::mutex m_;
+  std::condition_variable free_;
+  std::thread::id owner_;  // default-constructed: nobody
+  int depth_ = 0;
+  int waiting_ = 0;
+  int first_in_line_waiting_ = 0;
+};
+
 class Database {
  public:
   struct Options {
@@ -109,7 +165,7 @@ class Database {
   std::string LastError() const;
 
   // Serialises users of this connection; hold it across a transaction.
-  std::recursive_mutex& mutex() { return mutex_; }
+  PriorityRecursiveMutex& mutex() { return mutex_; }
 
   // One outer transaction for many units of work (REQUIRES: mutex() held from Begin to End):
   // while it is open, each Transaction becomes a SAVEPOINT inside it, so a unit that fails rolls
@@ -127,7 +183,7 @@ class Database {
   std::string key_;  // kept for BackupTo; never logged
   std::unordered_map<std::string, sqlite3_stmt*> cache_;
   std::unordered_map<sqlite3_stmt*, bool> in_use_;
-  std::recursive_mutex mutex_;
+  PriorityRecursiveMutex mutex_;
   bool in_batch_ = false;
 };
 

@@ -12,6 +12,7 @@
 #include "bot/conversation/conversation.h"
 #include "bot/core/log.h"
 #include "bot/escalation/routing.h"
+#include "db/database.h"
 #include "intents/entities.h"
 
 #include <nlohmann/json.hpp>
@@ -229,6 +230,7 @@ void Processor::PauseWhileIngestSaturated() {
 
 void Processor::Lane(bool urgent) {
   NameThread(urgent ? "lane-urgent" : "lane-ordinary");
+  if (urgent) db::PriorityRecursiveMutex::FirstInLineForThisThread();
   intents::Classifier::SetWordCacheLimitForThisThread(intents::Classifier::kBulkWordCacheLimit);
   while (running_) {
     if (!urgent) PauseWhileIngestSaturated();
