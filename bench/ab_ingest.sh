@@ -25,7 +25,8 @@ for f in warm:40000 main:160000; do
     --per-thread "${f#*:}" --tag "${f:0:1}" "$REPO/locales/examples/eval.jsonl" "$REPO/locales/examples/extra.jsonl" >/dev/null
 done
 "$BB/bench/bench_fake_graph" $P_GRAPH >/dev/null 2>&1 & GPID=$!
-trap 'kill $GPID 2>/dev/null' EXIT
+rpid=
+trap 'kill $GPID $rpid 2>/dev/null' EXIT
 for r in $(seq "$ROUNDS"); do
   for spec in "$@"; do
     bin=${spec%%:*} args=""; [[ "$spec" == *:* ]] && args=${spec#*:}

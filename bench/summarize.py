@@ -47,10 +47,10 @@ if os.path.exists(P("ingest.tsv")):
         print(f"| {c} | **{r:.3f}** | {', '.join(f'{x:.3f}' for x in pr)} |")
     served = [r for r in rows if r["system"] == "rahnama" and r.get("answered") not in (None, "", "-")]
     if served:
-        print("\nDid rahnama keep answering during the burst? At the server's stop: inbound messages answered, those "
-              "stored as possibly urgent and still waiting, and an urgent turn's time from storing to its committed "
-              "reply (medians of the runs).\n")
-        print("| conns | stored | answered | possibly urgent | urgent still waiting | urgent turn p50 ms | urgent turn p99 ms |")
+        print("\nDid rahnama keep answering during the burst? At the server's stop: inbound messages answered; urgent "
+              "ones (by the turn's decision, or by the ingest hint while still unanswered) and how many of them were "
+              "still waiting; an urgent turn's time from storing to its committed reply (medians of the runs).\n")
+        print("| conns | stored | answered | urgent | urgent still waiting | urgent turn p50 ms | urgent turn p99 ms |")
         print("|---:|---:|---:|---:|---:|---:|---:|")
         num = lambda rs, k: [float(r[k]) for r in rs if r[k] not in ("", "-")]
         for c in ("1", "32", "128"):

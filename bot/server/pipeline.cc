@@ -165,8 +165,10 @@ Processor::Processor(db::SqliteStore& store, const ContentHolder& content, const
       ingest_(ingest) {
   // Exported from the start, so an alert on them has a series to watch.
   metrics_.Add("rahnama_turn_failures_total", "", 0);
-  metrics_.Add("rahnama_turn_commits_total", "lane=\"urgent\"", 0);
-  metrics_.Add("rahnama_turn_commits_total", "lane=\"ordinary\"", 0);
+  for (const char* lane : {"lane=\"urgent\"", "lane=\"ordinary\""}) {
+    metrics_.Add("rahnama_turn_commits_total", lane, 0);  // transactions
+    metrics_.Add("rahnama_turns_committed_total", lane, 0);
+  }
   metrics_.Add("rahnama_messages_set_aside_total", "urgent=\"true\"", 0);
   metrics_.Add("rahnama_messages_set_aside_total", "urgent=\"false\"", 0);
 }
@@ -268,15 +270,23 @@ void Processor::Lane(bool urgent) {
     // when many arrive at once (a raid), one turn a transaction fell behind by seconds.
     const size_t batch = urgent ? kUrgentTurnBatch : kTurnBatch;
     const char* lane_label = urgent ? "lane=\"urgent\"" : "lane=\"ordinary\"";
-    for (size_t first = 0; first < order.size() && running_; first += batch) {
+    for (size_t first = 0, next = 0; first < order.size() && running_; first = next) {
       // Under a webhook burst: one batch, then pause and load afresh (the urgent lane may have
       // answered some of these contacts meanwhile).
       if (!urgent && first > 0 && IngestSaturated()) break;
       if (!urgent) WaitWhileUrgentPending();
+      // The urgent lane's batch also stays within kUrgentTurnBatch turns: one person's backlog of
+      // messages is committed on its own, not ahead of other people's safety replies.
+      size_t turns = 0;
+      for (next = first; next < order.size() && next - first < batch; ++next) {
+        const size_t more = by_contact[order[next]].size();
+        if (urgent && next > first && turns + more > kUrgentTurnBatch) break;
+        turns += more;
+      }
       std::vector<int64_t> mine;
       {
         std::lock_guard lock(mutex_);
-        for (size_t i = first; i < std::min(order.size(), first + batch); ++i)
+        for (size_t i = first; i < next; ++i)
           if (busy_contacts_.insert(order[i]).second) mine.push_back(order[i]);
       }
       // Turns are counted as done (TurnsCommitted) only once they are durable: a batch's when it
@@ -285,16 +295,18 @@ void Processor::Lane(bool urgent) {
       auto process = [&](int64_t contact, bool in_batch) {
         return ProcessContactMessages(by_contact[contact], in_batch, &done);
       };
+      auto committed = [&](size_t transactions) {
+        TurnsCommitted(done);
+        metrics_.Add("rahnama_turn_commits_total", lane_label, static_cast<double>(transactions));
+        metrics_.Add("rahnama_turns_committed_total", lane_label, static_cast<double>(done.size()));
+      };
       Status s = Status::Ok();
       if (mine.size() > 1) {
         s = store_.RunBatch([&] {
           for (int64_t contact : mine) BOT_RETURN_IF_ERROR(process(contact, true));
           return Status::Ok();
         });
-        if (s.ok()) {
-          TurnsCommitted(done);
-          metrics_.Add("rahnama_turn_commits_total", lane_label, 1);
-        }
+        if (s.ok()) committed(1);
         done.clear();
         if (!s.ok()) {
           // Nothing of the batch was committed: retry contact by contact, so one failing
@@ -305,13 +317,11 @@ void Processor::Lane(bool urgent) {
             Status one = process(contact, false);
             if (!one.ok()) s = one;
           }
-          TurnsCommitted(done);
-          metrics_.Add("rahnama_turn_commits_total", lane_label, static_cast<double>(done.size()));
+          committed(done.size());  // each turn on its own
         }
       } else {
         for (int64_t contact : mine) s = process(contact, false);
-        TurnsCommitted(done);  // each turn committed on its own
-        metrics_.Add("rahnama_turn_commits_total", lane_label, static_cast<double>(done.size()));
+        committed(done.size());  // each turn on its own
       }
       {
         std::lock_guard lock(mutex_);
