@@ -788,6 +788,18 @@ Result<int64_t> SqliteStore::OldestPendingOutboxMillis(int64_t now_ms) {
   return now_ms - st->Int(0);
 }
 
+Result<int64_t> SqliteStore::OldestPendingUrgentInboundMillis(int64_t now_ms) {
+  std::lock_guard lock(metrics_db_->mutex());
+  // Read from the partial index of pending urgent messages: normally empty, or nearly.
+  auto st = metrics_db_->Prepare(
+      "SELECT MIN(created_at) FROM messages WHERE direction = 'in' AND status = 'pending' AND urgent = 1");
+  if (!st.ok()) return st.status();
+  auto row = st->Step();
+  if (!row.ok()) return row.status();
+  if (st->IsNull(0)) return int64_t{0};
+  return std::max<int64_t>(0, now_ms - st->Int(0));
+}
+
 Result<int64_t> SqliteStore::OldestPendingInboundMillis(int64_t now_ms) {
   std::lock_guard lock(metrics_db_->mutex());
   // The pending index is in id order, and ids follow arrival.

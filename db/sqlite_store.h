@@ -202,6 +202,8 @@ class SqliteStore final : public InboundStore,
   Result<int64_t> OldestPendingOutboxMillis(int64_t now_ms);
   // How long the oldest inbound message not yet processed has waited (0 when none).
   Result<int64_t> OldestPendingInboundMillis(int64_t now_ms);
+  // The same for messages stored as possibly urgent (0 when none waits).
+  Result<int64_t> OldestPendingUrgentInboundMillis(int64_t now_ms);
   // Queues() and ListCases(), for the overdue-cases gauge.
   Result<std::vector<Queue>> QueuesForMetrics();
   Result<std::vector<Case>> ListCasesForMetrics(const CaseFilter& filter);

@@ -450,6 +450,11 @@ Result<std::unique_ptr<Server>> Server::Start(Config config) {
     auto n = p->store->OldestPendingInboundMillis(p->clock().NowMillis());
     return std::vector<std::pair<std::string, double>>{{"", n.ok() ? static_cast<double>(*n) / 1000.0 : -1}};
   });
+  // Possibly urgent messages not yet answered: should be milliseconds (RahnamaUrgentMessagesWaiting).
+  impl->metrics.Gauge("rahnama_inbound_oldest_pending_urgent_age_seconds", [p] {
+    auto n = p->store->OldestPendingUrgentInboundMillis(p->clock().NowMillis());
+    return std::vector<std::pair<std::string, double>>{{"", n.ok() ? static_cast<double>(*n) / 1000.0 : -1}};
+  });
   impl->metrics.Gauge("rahnama_cases_overdue", [p] {
     std::vector<std::pair<std::string, double>> out;
     auto queues = p->store->QueuesForMetrics();

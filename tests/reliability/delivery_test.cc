@@ -312,6 +312,32 @@ TEST_F(DeliveryTest, WhenEveryTurnFailsNothingIsSetAsideAndAllAreAnsweredAfterwa
   EXPECT_NE(metrics->body.find(gauge + "0\n"), std::string::npos) << metrics->body;
 }
 
+// An urgent message that no turn can answer yet (every turn failing) shows in its own gauge, which
+// RahnamaUrgentMessagesWaiting pages on; an ordinary one waiting does not move it.
+TEST_F(DeliveryTest, AnUnansweredUrgentMessageShowsHowLongItHasWaited) {
+  Start();
+  ASSERT_TRUE(ExecBehindTheServer(db(), "CREATE TRIGGER broken BEFORE UPDATE OF status ON messages "
+                                        "WHEN NEW.status = 'processed' BEGIN SELECT RAISE(ABORT, 'every turn fails'); END"));
+  httplib::Client admin("127.0.0.1", server_->admin_port());
+  const std::string gauge = "\nrahnama_inbound_oldest_pending_urgent_age_seconds ";
+  auto waited = [&] {
+    auto metrics = admin.Get("/metrics");
+    if (!metrics) return -2.0;
+    const size_t at = metrics->body.find(gauge);
+    return at == std::string::npos ? -3.0 : std::stod(metrics->body.substr(at + gauge.size()));
+  };
+  Post("923220000046", "what is the PoR card?");
+  std::this_thread::sleep_for(std::chrono::milliseconds(1200));
+  EXPECT_EQ(waited(), 0) << "an ordinary message is not urgent";
+  Post("923220000047", "police arrested my brother right now, please help");
+  std::this_thread::sleep_for(std::chrono::milliseconds(1200));
+  EXPECT_GE(waited(), 1.0);
+  ASSERT_TRUE(ExecBehindTheServer(db(), "DROP TRIGGER broken"));
+  ASSERT_TRUE(graph_.WaitFor(1, "923220000047", 5000));
+  for (int i = 0; i < 100 && waited() != 0; ++i) std::this_thread::sleep_for(std::chrono::milliseconds(20));
+  EXPECT_EQ(waited(), 0);
+}
+
 // Another process holds the database's write lock (an operator's sqlite3 shell left open, a stuck
 // backup): every turn waits on it. /metrics must still answer, at once, with how long messages have
 // waited, so RahnamaMessagesWaiting says what is wrong rather than RahnamaDown (a scrape that
