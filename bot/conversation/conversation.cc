@@ -8,6 +8,7 @@
 #include "bot/conversation/conversation.h"
 
 #include <cstdio>
+#include <cstdlib>
 
 #include "intents/normalizer.h"
 
@@ -118,6 +119,10 @@ TurnOutput Converse(const Snapshot& c, const TurnInput& in) {
   out.state = in.state;
   ConversationState& st = out.state;
   const InboundMessage& msg = in.message;
+  // IOM's questions interrupted by an urgent report are asked again once its intake questions
+  // are done (st.pending = "<iom stage> <IOM case id>"). Dropped when that flow was left some other
+  // way (a menu, "stop", asking for a person): a question weeks later out of nowhere would confuse.
+  if (st.stage.rfind("intake_", 0) != 0 && st.stage != "consent") st.pending.clear();
 
   const bool textual = msg.kind == InboundKind::kText || msg.kind == InboundKind::kChoice;
   std::string text = msg.text;
@@ -253,6 +258,7 @@ TurnOutput Converse(const Snapshot& c, const TurnInput& in) {
     const bool already_asked = in.active_case && in.active_case->queue == queue;
     const bool officer_talking = in.active_case && in.active_case->human_mode;
     if (!already_asked && !officer_talking && st.stage.rfind("intake_", 0) != 0) {
+      if (st.stage.rfind("iom_", 0) == 0) st.pending = st.stage + " " + std::to_string(st.case_id);
       // Asked even when the message names a city: "they will deport us to Kabul", "they took him
       // to Peshawar jail" name where someone is taken, not where the person is (the case's
       // details list the cities named).
@@ -404,6 +410,19 @@ TurnOutput Converse(const Snapshot& c, const TurnInput& in) {
   // Intake answers (urgent cases) and the IOM case-transfer questions.
   auto is_skip = [&]() { return c.IsWord("skip_words", "", text); };
   auto answer_text = [&]() { return is_skip() ? std::string("(skipped)") : msg.text; };
+  // Back to the IOM question an urgent report interrupted, on the IOM case.
+  auto resume_interrupted = [&]() {
+    const size_t space = st.pending.find(' ');
+    if (space == std::string::npos) return;
+    const std::string stage = st.pending.substr(0, space);
+    const int64_t case_id = std::strtoll(st.pending.c_str() + space + 1, nullptr, 10);
+    st.pending.clear();
+    const std::string question = c.Message(stage, lang);
+    if (stage.rfind("iom_", 0) != 0 || case_id <= 0 || question.empty()) return;
+    reply(Text(question));
+    st.stage = stage;
+    st.case_id = case_id;
+  };
   auto ask_consent_or_idle = [&]() {
     if (in.active_case && in.active_case->partner_webhook && in.active_case->consent == "unknown") {
       reply(Text(c.Message("consent_question", lang, {{"partner", in.active_case->partner}})));
@@ -411,6 +430,7 @@ TurnOutput Converse(const Snapshot& c, const TurnInput& in) {
       st.stage = "consent";
     } else {
       st.stage = "idle";
+      resume_interrupted();
     }
   };
   if (st.stage.rfind("intake_", 0) == 0 || st.stage.rfind("iom_", 0) == 0) {
@@ -497,12 +517,14 @@ TurnOutput Converse(const Snapshot& c, const TurnInput& in) {
       out.consent = "yes";
       st.stage = "idle";
       reply(Text(c.Message("consent_yes", lang)));
+      resume_interrupted();
       return finish();
     }
     if (number == 2 || c.IsWord("no_words", "", text)) {
       out.consent = "no";
       st.stage = "idle";
       reply(Text(c.Message("consent_no", lang)));
+      resume_interrupted();
       return finish();
     }
     st.stage = "idle";  // not an answer: carry on; the question stays asked, never forced

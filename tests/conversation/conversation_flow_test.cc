@@ -881,6 +881,50 @@ TEST(ConversationRulesTest, AnAnswerToTheBotsQuestionDoesNotChangeTheLanguage) {
   EXPECT_EQ(out.replies.back().text, c->Message("iom_contact", "prs"));
 }
 
+// The IOM question an urgent report interrupted comes back after the last urgent question, on the
+// IOM case; a flow left some other way in between (the menu, "stop") drops it, so it never comes
+// back weeks later at the end of another report's questions.
+TEST(ConversationRulesTest, AnInterruptedIomQuestionComesBackOnlyAtTheEndOfTheUrgentQuestions) {
+  auto c = Shipped();
+  conversation::TurnInput in;
+  in.state.language = "en";
+  in.state.welcomed = true;
+  in.state.stage = "iom_location";
+  in.state.case_id = 7;  // the IOM case
+  in.message.text = "police arrested my brother right now, please help";
+  auto out = conversation::Converse(*c, in);
+  ASSERT_EQ(out.state.stage, "intake_city");
+  EXPECT_EQ(out.state.pending, "iom_location 7");
+
+  in.state = out.state;
+  in.state.case_id = 9;  // the urgent case, as the store sets it
+  conversation::ActiveCase urgent;
+  urgent.id = 9;
+  urgent.queue = "unhcr_protection";
+  in.active_case = urgent;
+  for (const char* answer : {"Peshawar", "2", "yes"}) {
+    in.message.text = answer;
+    out = conversation::Converse(*c, in);
+    in.state = out.state;
+  }
+  ASSERT_GE(out.replies.size(), 2u);
+  EXPECT_EQ(out.replies.back().text, c->Message("iom_location", "en"));
+  EXPECT_EQ(out.state.stage, "iom_location");
+  EXPECT_EQ(out.state.case_id, 7);
+  EXPECT_TRUE(out.state.pending.empty());
+
+  // Left by the menu half-way: the saved question is gone by the next message.
+  in.state.stage = "intake_who";
+  in.state.pending = "iom_location 7";
+  in.message.text = "menu";
+  out = conversation::Converse(*c, in);
+  ASSERT_EQ(out.state.stage, "idle");
+  in.state = out.state;
+  in.message.text = "thanks";
+  out = conversation::Converse(*c, in);
+  EXPECT_TRUE(out.state.pending.empty());
+}
+
 TEST(ConversationRulesTest, AChosenLanguageStaysUntilThePersonChoosesAnother) {
   auto c = Shipped();
   for (const char* text : {"ok thanks", "PoR کارت", "what is a PoR card"}) {

@@ -161,6 +161,39 @@ TEST_F(EscalationTest, IntakeAnswersLandOnTheCaseAndASecondMessageJoinsTheSameCa
   EXPECT_NE(std::find(texts.begin(), texts.end(), content->Message("intake_done", "en")), texts.end());
 }
 
+// Someone updating IOM (moved to a new country) reports an arrest half-way through IOM's
+// questions: the safety reply and the urgent questions come first, and then IOM's question is
+// asked again, its answers filed on the IOM case (they were never asked again, and the person's
+// new location never reached IOM).
+TEST_F(EscalationTest, IomQuestionsInterruptedByAnArrestAreAskedAgainAfterTheUrgentQuestions) {
+  const std::string me = "923000000029";
+  auto content = ShippedContent();
+  Say(me, "I moved to Canada, I have a US refugee case, how do I update IOM with my new address?");
+  Say(me, "US-1234567");
+  ASSERT_EQ(Received(me).back(), content->Message("iom_location", "en"));
+  Say(me, "police arrested my brother right now, please help");
+  for (const char* answer : {"Peshawar", "2", "yes"}) Say(me, answer);
+  auto texts = Received(me);
+  ASSERT_GE(texts.size(), 2u);
+  EXPECT_EQ(texts[texts.size() - 2], content->Message("intake_done", "en"));
+  EXPECT_EQ(texts.back(), content->Message("iom_location", "en")) << "IOM's question was not asked again";
+  Say(me, "Toronto, Canada");
+  EXPECT_EQ(Received(me).back(), content->Message("iom_contact", "en"));
+
+  auto iom_cases = CasesFor(iom_);
+  ASSERT_EQ(iom_cases.size(), 1u);
+  auto iom = api_->Get("/api/v1/cases/" + iom_cases[0]["id"].dump(), iom_);
+  ASSERT_EQ(iom.status, 200);
+  EXPECT_EQ(iom.json["intake"]["case_number"], "US-1234567") << iom.body;
+  EXPECT_EQ(iom.json["intake"]["current_location"], "Toronto, Canada") << iom.body;
+  auto unhcr_cases = CasesFor(unhcr_);
+  ASSERT_EQ(unhcr_cases.size(), 1u);
+  auto urgent = api_->Get("/api/v1/cases/" + unhcr_cases[0]["id"].dump(), unhcr_);
+  EXPECT_EQ(urgent.json["intake"]["city"], "Peshawar") << urgent.body;
+  EXPECT_EQ(urgent.json["intake"]["detained_now"], "yes") << urgent.body;
+  EXPECT_FALSE(urgent.json["intake"].contains("current_location")) << urgent.body;
+}
+
 // The nine-line safety reply goes out once per urgent case. Later messages that name the police (the
 // person answering "which station?") join the case with one line that the officers have it, also
 // while an officer is talking to them. A case made urgent without it (a routing rule sending
