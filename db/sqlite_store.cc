@@ -778,37 +778,36 @@ Result<int64_t> SqliteStore::OutboxBacklog() {
   return st->Int(0);
 }
 
-Result<int64_t> SqliteStore::OldestPendingOutboxMillis(int64_t now_ms) {
+Result<std::optional<int64_t>> SqliteStore::OldestOnMetricsConnection(const char* sql) {
   std::lock_guard lock(metrics_db_->mutex());
-  auto st = metrics_db_->Prepare("SELECT MIN(created_at) FROM outbox WHERE state IN ('pending', 'in_flight')");
+  auto st = metrics_db_->Prepare(sql);
   if (!st.ok()) return st.status();
   auto row = st->Step();
   if (!row.ok()) return row.status();
-  if (st->IsNull(0)) return int64_t{0};
-  return now_ms - st->Int(0);
+  if (!*row || st->IsNull(0)) return std::optional<int64_t>();
+  return std::optional<int64_t>(st->Int(0));
+}
+
+Result<int64_t> SqliteStore::OldestPendingOutboxMillis(int64_t now_ms) {
+  auto oldest = OldestOnMetricsConnection("SELECT MIN(created_at) FROM outbox WHERE state IN ('pending', 'in_flight')");
+  if (!oldest.ok()) return oldest.status();
+  return *oldest ? now_ms - **oldest : int64_t{0};
 }
 
 Result<int64_t> SqliteStore::OldestPendingUrgentInboundMillis(int64_t now_ms) {
-  std::lock_guard lock(metrics_db_->mutex());
   // Read from the partial index of pending urgent messages: normally empty, or nearly.
-  auto st = metrics_db_->Prepare(
+  auto oldest = OldestOnMetricsConnection(
       "SELECT MIN(created_at) FROM messages WHERE direction = 'in' AND status = 'pending' AND urgent = 1");
-  if (!st.ok()) return st.status();
-  auto row = st->Step();
-  if (!row.ok()) return row.status();
-  if (st->IsNull(0)) return int64_t{0};
-  return std::max<int64_t>(0, now_ms - st->Int(0));
+  if (!oldest.ok()) return oldest.status();
+  return *oldest ? std::max<int64_t>(0, now_ms - **oldest) : int64_t{0};
 }
 
 Result<int64_t> SqliteStore::OldestPendingInboundMillis(int64_t now_ms) {
-  std::lock_guard lock(metrics_db_->mutex());
   // The pending index is in id order, and ids follow arrival.
-  auto st = metrics_db_->Prepare("SELECT created_at FROM messages WHERE direction = 'in' AND status = 'pending' ORDER BY id LIMIT 1");
-  if (!st.ok()) return st.status();
-  auto row = st->Step();
-  if (!row.ok()) return row.status();
-  if (!*row) return int64_t{0};
-  return std::max<int64_t>(0, now_ms - st->Int(0));
+  auto oldest = OldestOnMetricsConnection(
+      "SELECT created_at FROM messages WHERE direction = 'in' AND status = 'pending' ORDER BY id LIMIT 1");
+  if (!oldest.ok()) return oldest.status();
+  return *oldest ? std::max<int64_t>(0, now_ms - **oldest) : int64_t{0};
 }
 
 }  // namespace bot::db

@@ -209,6 +209,9 @@ class SqliteStore final : public InboundStore,
   Result<std::vector<Case>> ListCasesForMetrics(const CaseFilter& filter);
 
  private:
+  // The first column of `sql`'s first row, read on the metrics connection; none when there is no
+  // row or it is NULL.
+  Result<std::optional<int64_t>> OldestOnMetricsConnection(const char* sql);
   SqliteStore(std::unique_ptr<Database> db, std::unique_ptr<Database> metrics_db, bool durable_ingest);
   Result<std::vector<bot::PendingInbound>> Pending(int limit, bool urgent_contacts_only);
   // The id of the sender's contact row, created or brought up to date. REQUIRES: inside a

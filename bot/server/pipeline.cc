@@ -58,6 +58,9 @@ namespace {
 // Names the calling thread (top -H, perf, /proc/<pid>/task/*/comm show it).
 void NameThread(const char* name) { pthread_setname_np(pthread_self(), name); }
 
+// The lanes' label on their metrics.
+const char* LaneLabel(bool urgent) { return urgent ? "lane=\"urgent\"" : "lane=\"ordinary\""; }
+
 }  // namespace
 
 void IngestWriter::Run() {
@@ -165,7 +168,7 @@ Processor::Processor(db::SqliteStore& store, const ContentHolder& content, const
       ingest_(ingest) {
   // Exported from the start, so an alert on them has a series to watch.
   metrics_.Add("rahnama_turn_failures_total", "", 0);
-  for (const char* lane : {"lane=\"urgent\"", "lane=\"ordinary\""}) {
+  for (const char* lane : {LaneLabel(true), LaneLabel(false)}) {
     metrics_.Add("rahnama_turn_commits_total", lane, 0);  // transactions
     metrics_.Add("rahnama_turns_committed_total", lane, 0);
   }
@@ -269,7 +272,7 @@ void Processor::Lane(bool urgent) {
     // Only contacts already loaded are batched, so a lone urgent message never waits for others;
     // when many arrive at once (a raid), one turn a transaction fell behind by seconds.
     const size_t batch = urgent ? kUrgentTurnBatch : kTurnBatch;
-    const char* lane_label = urgent ? "lane=\"urgent\"" : "lane=\"ordinary\"";
+    const char* lane_label = LaneLabel(urgent);
     for (size_t first = 0, next = 0; first < order.size() && running_; first = next) {
       // Under a webhook burst: one batch, then pause and load afresh (the urgent lane may have
       // answered some of these contacts meanwhile).

@@ -441,19 +441,18 @@ Result<std::unique_ptr<Server>> Server::Start(Config config) {
     auto n = p->store->OutboxBacklog();
     return std::vector<std::pair<std::string, double>>{{"", n.ok() ? static_cast<double>(*n) : -1}};
   });
-  impl->metrics.Gauge("rahnama_outbox_oldest_age_seconds", [p] {
-    auto n = p->store->OldestPendingOutboxMillis(p->clock().NowMillis());
-    return std::vector<std::pair<std::string, double>>{{"", n.ok() ? static_cast<double>(*n) / 1000.0 : -1}};
-  });
+  // An age in milliseconds from the store, as seconds; -1 when it could not be read.
+  auto seconds = [](const Result<int64_t>& ms) {
+    return std::vector<std::pair<std::string, double>>{{"", ms.ok() ? static_cast<double>(*ms) / 1000.0 : -1}};
+  };
+  impl->metrics.Gauge("rahnama_outbox_oldest_age_seconds",
+                      [p, seconds] { return seconds(p->store->OldestPendingOutboxMillis(p->clock().NowMillis())); });
   // Messages stored but not answered: the symptom when turns keep failing (RahnamaMessagesWaiting).
-  impl->metrics.Gauge("rahnama_inbound_oldest_pending_age_seconds", [p] {
-    auto n = p->store->OldestPendingInboundMillis(p->clock().NowMillis());
-    return std::vector<std::pair<std::string, double>>{{"", n.ok() ? static_cast<double>(*n) / 1000.0 : -1}};
-  });
+  impl->metrics.Gauge("rahnama_inbound_oldest_pending_age_seconds",
+                      [p, seconds] { return seconds(p->store->OldestPendingInboundMillis(p->clock().NowMillis())); });
   // Possibly urgent messages not yet answered: should be milliseconds (RahnamaUrgentMessagesWaiting).
-  impl->metrics.Gauge("rahnama_inbound_oldest_pending_urgent_age_seconds", [p] {
-    auto n = p->store->OldestPendingUrgentInboundMillis(p->clock().NowMillis());
-    return std::vector<std::pair<std::string, double>>{{"", n.ok() ? static_cast<double>(*n) / 1000.0 : -1}};
+  impl->metrics.Gauge("rahnama_inbound_oldest_pending_urgent_age_seconds", [p, seconds] {
+    return seconds(p->store->OldestPendingUrgentInboundMillis(p->clock().NowMillis()));
   });
   impl->metrics.Gauge("rahnama_cases_overdue", [p] {
     std::vector<std::pair<std::string, double>> out;

@@ -325,12 +325,9 @@ TEST_F(DeliveryTest, AnUnansweredUrgentMessageShowsHowLongItHasWaited) {
   ASSERT_TRUE(ExecBehindTheServer(db(), "CREATE TRIGGER broken BEFORE UPDATE OF status ON messages "
                                         "WHEN NEW.status = 'processed' BEGIN SELECT RAISE(ABORT, 'every turn fails'); END"));
   httplib::Client admin("127.0.0.1", server_->admin_port());
-  const std::string gauge = "\nrahnama_inbound_oldest_pending_urgent_age_seconds ";
   auto waited = [&] {
     auto metrics = admin.Get("/metrics");
-    if (!metrics) return -2.0;
-    const size_t at = metrics->body.find(gauge);
-    return at == std::string::npos ? -3.0 : std::stod(metrics->body.substr(at + gauge.size()));
+    return metrics ? MetricValue(metrics->body, "rahnama_inbound_oldest_pending_urgent_age_seconds") : -2.0;
   };
   Post("923220000046", "what is the PoR card?");
   std::this_thread::sleep_for(std::chrono::milliseconds(1200));
